@@ -1,0 +1,2 @@
+//! The `remap` command line (being written).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Wasm to Cranelift compiler (being written).

@@ -1,0 +1,1 @@
+//! Remap embedding API (being written).
