@@ -1,1 +1,3 @@
 //! Remap embedding API (being written).
+
+pub mod wasi;
