@@ -1,1 +1,40 @@
-//! Virtual-memory subsystem (being written).
+//! remap-memory: the virtual-memory subsystem of Remap.
+//!
+//! Every linear memory is a `PROT_NONE`, `MAP_NORESERVE` reservation with a
+//! guard before and after it, never placed low in the address space. It
+//! grows by changing protection in place, or, when it outgrows its
+//! reservation, by moving its pages with `mremap` into a larger one (no byte
+//! is copied). Optional pinning keeps every accessible page `mlock`ed
+//! against a shared budget. Whatever caches a memory's base or bound
+//! subscribes to its invalidation notifier. Protection changes can be
+//! batched. Statistics are kept per memory and per owner. The crate knows
+//! nothing of WebAssembly beyond the default page size.
+//!
+//! All system calls live in the `sys` module.
+
+mod batch;
+mod code_memory;
+mod config;
+mod error;
+mod linear_memory;
+mod notifier;
+mod pin;
+mod reservation;
+mod stats;
+mod sys;
+mod view;
+
+pub use batch::{BatchOp, ProtectionBatch};
+pub use code_memory::CodeMemory;
+pub use config::{MemoryConfig, MemoryStyle, WASM_PAGE_SIZE};
+pub use error::{MemoryError, PinFailure};
+pub use linear_memory::LinearMemory;
+pub use notifier::{InvalidationNotifier, MAX_NOTIFIERS, NotifierRegistration};
+pub use pin::PinBudget;
+pub use reservation::RESERVATION_FLOOR;
+pub use stats::{Accounting, MemoryStats};
+pub use sys::{Advice, Protection, Syscall, host_page_size, memlock_limit};
+pub use view::MemoryView;
+
+#[cfg(feature = "fault-injection")]
+pub use sys::fault_injection;

@@ -1,0 +1,120 @@
+//! Executable memory for compiled code: written while read/write, then
+//! published read+execute with one protection change, unmapped on drop.
+
+use crate::batch::ProtectionBatch;
+use crate::reservation::Reservation;
+use crate::sys::{self, Protection};
+use crate::{MemoryError, MemoryStats};
+
+/// A region for one module's machine code. Write it through
+/// [`CodeMemory::as_mut_slice`], then [`CodeMemory::publish`] it; from then
+/// on it is read+execute and can no longer be written.
+#[derive(Debug)]
+pub struct CodeMemory {
+    reservation: Reservation,
+    len: usize,
+    published: bool,
+    protection_calls_requested: u64,
+    protection_calls_issued: u64,
+}
+
+impl CodeMemory {
+    /// Maps `len` bytes (rounded up to host pages) of zeroed read/write memory.
+    pub fn new(len: usize) -> Result<CodeMemory, MemoryError> {
+        let mapped = len
+            .checked_next_multiple_of(sys::host_page_size())
+            .ok_or(MemoryError::Overflow {
+                what: "code memory size",
+            })?
+            .max(sys::host_page_size());
+        let reservation = Reservation::new(mapped)?;
+        let mut code = CodeMemory {
+            reservation,
+            len,
+            published: false,
+            protection_calls_requested: 0,
+            protection_calls_issued: 0,
+        };
+        let mut batch = ProtectionBatch::new();
+        // SAFETY: the range is the fresh reservation this value owns.
+        let result = unsafe { batch.protect(code.reservation.range(), Protection::ReadWrite) };
+        code.count(&batch);
+        result?;
+        Ok(code)
+    }
+
+    fn count(&mut self, batch: &ProtectionBatch) {
+        self.protection_calls_requested += batch.requested();
+        self.protection_calls_issued += batch.issued();
+    }
+
+    /// The writable bytes, until the code is published.
+    pub fn as_mut_slice(&mut self) -> Result<&mut [u8], MemoryError> {
+        if self.published {
+            return Err(MemoryError::CodePublished);
+        }
+        // SAFETY: the first `len` bytes of the reservation are read/write
+        // (not yet published) and exclusively borrowed through `self`.
+        Ok(
+            unsafe {
+                std::slice::from_raw_parts_mut(self.reservation.start() as *mut u8, self.len)
+            },
+        )
+    }
+
+    /// Makes the code read+execute with one protection change.
+    pub fn publish(&mut self) -> Result<(), MemoryError> {
+        let mut batch = ProtectionBatch::lazy();
+        let result = self
+            .publish_into(&mut batch)
+            .and_then(|()| batch.leave_lazy());
+        self.count(&batch);
+        if result.is_err() {
+            self.published = false;
+        }
+        result
+    }
+
+    /// Queues the change to read+execute on `batch`, so that several modules
+    /// can publish with one flush. The code must not run before the batch is
+    /// flushed; writing is refused from now on.
+    pub fn publish_into(&mut self, batch: &mut ProtectionBatch) -> Result<(), MemoryError> {
+        if self.published {
+            return Err(MemoryError::CodePublished);
+        }
+        // SAFETY: the range is this value's reservation; after this call no
+        // mutable slice of it can be created (`published` is set).
+        unsafe { batch.protect(self.reservation.range(), Protection::ReadExecute) }?;
+        self.published = true;
+        Ok(())
+    }
+
+    /// Whether the code has been published.
+    pub fn is_published(&self) -> bool {
+        self.published
+    }
+
+    /// The first byte of the code.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.reservation.start() as *const u8
+    }
+
+    /// The code's length in bytes (as requested, not rounded).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the code is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The protection calls this code memory made itself (committed bytes are not tracked here).
+    pub fn stats(&self) -> MemoryStats {
+        MemoryStats {
+            protection_calls_requested: self.protection_calls_requested,
+            protection_calls_issued: self.protection_calls_issued,
+            ..MemoryStats::default()
+        }
+    }
+}

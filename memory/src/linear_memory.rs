@@ -1,0 +1,643 @@
+//! Linear memories: a guarded reservation whose accessible prefix grows by
+//! protection changes in place, or by moving its pages with `mremap` into a
+//! larger reservation, optionally pinned, with notifiers for every change.
+
+use crate::batch::ProtectionBatch;
+use crate::notifier::{InvalidationNotifier, NotifierHub, NotifierRegistration};
+use crate::reservation::Reservation;
+use crate::stats::StatsSink;
+use crate::sys::{self, Advice, Protection, Syscall};
+use crate::{MemoryConfig, MemoryError, MemoryStats, MemoryStyle, MemoryView, PinBudget};
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+/// Rounds `bytes` up to a multiple of the host page size.
+fn round_to_host_pages(bytes: u64) -> Result<u64, MemoryError> {
+    let page = sys::host_page_size() as u64;
+    bytes
+        .checked_next_multiple_of(page)
+        .ok_or(MemoryError::Overflow {
+            what: "rounding to host pages",
+        })
+}
+
+fn to_usize(bytes: u64, what: &'static str) -> Result<usize, MemoryError> {
+    usize::try_from(bytes).map_err(|_| MemoryError::Overflow { what })
+}
+
+/// The mutable layout of a memory, changed only under its lock.
+#[derive(Debug)]
+struct State {
+    reservation: Reservation,
+    /// Bytes from the base that may become accessible before the post-guard.
+    capacity: usize,
+    /// Bytes from the base that are read/write (host-page rounded `len`).
+    accessible: usize,
+    /// The memory's length in bytes (a multiple of the growth unit).
+    len: u64,
+}
+
+/// A linear memory: `[pre-guard][accessible][room to grow][post-guard]`, all
+/// one `PROT_NONE`, `MAP_NORESERVE` reservation. Thread-safe: share it
+/// behind an `Arc`; changes are serialised per memory, reads are lock-free
+/// or take a short read lock.
+#[derive(Debug)]
+pub struct LinearMemory {
+    state: Mutex<State>,
+    view: RwLock<MemoryView>,
+    reservation_start: AtomicUsize,
+    reservation_end: AtomicUsize,
+    hub: Arc<NotifierHub>,
+    stats: StatsSink,
+    style: MemoryStyle,
+    pre_guard: usize,
+    post_guard: usize,
+    page_size: u64,
+    maximum_bytes: Option<u64>,
+    limit_bytes: Option<u64>,
+    pin_budget: Option<PinBudget>,
+    pinned: bool,
+}
+
+impl LinearMemory {
+    /// Reserves, commits the initial size and (if configured) pins it.
+    pub fn new(config: MemoryConfig) -> Result<LinearMemory, MemoryError> {
+        if config.page_size == 0 {
+            return Err(MemoryError::InvalidConfig(
+                "page_size must not be zero".into(),
+            ));
+        }
+        if !config.initial_bytes.is_multiple_of(config.page_size) {
+            return Err(MemoryError::InvalidConfig(format!(
+                "initial size {} is not a multiple of the page size {}",
+                config.initial_bytes, config.page_size
+            )));
+        }
+        check_bounds(
+            config.initial_bytes,
+            config.maximum_bytes,
+            config.limit_bytes,
+        )?;
+        let pre_guard = to_usize(round_to_host_pages(config.pre_guard_bytes)?, "pre-guard")?;
+        let initial = round_to_host_pages(config.initial_bytes)?;
+        let (capacity, post_guard) = match config.style {
+            MemoryStyle::Static {
+                reservation_bytes,
+                guard_bytes,
+            } => {
+                let capacity = round_to_host_pages(reservation_bytes)?;
+                if initial > capacity {
+                    return Err(MemoryError::ExceedsReservation {
+                        requested_bytes: config.initial_bytes,
+                        reservation_bytes: capacity,
+                    });
+                }
+                (capacity, round_to_host_pages(guard_bytes)?)
+            }
+            MemoryStyle::Dynamic {
+                reserve_bytes,
+                guard_bytes,
+            } => {
+                let capacity = initial
+                    .checked_add(round_to_host_pages(reserve_bytes)?)
+                    .ok_or(MemoryError::Overflow {
+                        what: "initial size plus growth reserve",
+                    })?;
+                (capacity, round_to_host_pages(guard_bytes)?)
+            }
+        };
+        let capacity = to_usize(capacity, "reservation size")?;
+        let post_guard = to_usize(post_guard, "guard size")?;
+        let initial = to_usize(initial, "initial size")?;
+        let total = reservation_len(pre_guard, capacity, post_guard)?;
+
+        let reservation = Reservation::new(total)?;
+        let base = reservation.start() + pre_guard;
+        let memory = LinearMemory {
+            reservation_start: AtomicUsize::new(reservation.start()),
+            reservation_end: AtomicUsize::new(reservation.range().end),
+            state: Mutex::new(State {
+                reservation,
+                capacity,
+                accessible: 0,
+                len: 0,
+            }),
+            view: RwLock::new(MemoryView {
+                base: base as *mut u8,
+                len: 0,
+            }),
+            hub: Arc::new(NotifierHub::default()),
+            stats: StatsSink::new(config.accounting),
+            style: config.style,
+            pre_guard,
+            post_guard,
+            page_size: config.page_size,
+            maximum_bytes: config.maximum_bytes,
+            limit_bytes: config.limit_bytes,
+            pin_budget: config.pin_budget,
+            pinned: config.pinned,
+        };
+        // The memory is not yet shared, so committing the initial pages needs
+        // no notification; on failure dropping `memory` undoes everything.
+        memory.charge_pins(initial)?;
+        if let Err(error) = memory.commit(base..base + initial) {
+            memory.uncharge_pins(initial);
+            return Err(error);
+        }
+        {
+            let mut state = memory.lock();
+            state.accessible = initial;
+            state.len = config.initial_bytes;
+        }
+        memory.publish_view(base, config.initial_bytes);
+        memory.account_committed(initial, 0);
+        Ok(memory)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every change restores a consistent state before it can panic
+        // (only system calls fail, and they return errors), so a poisoned
+        // lock still guards a consistent layout.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn base(&self, state: &State) -> usize {
+        state.reservation.start() + self.pre_guard
+    }
+
+    /// The current `{ base, len }` of the accessible memory.
+    pub fn view(&self) -> MemoryView {
+        *self.view.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish_view(&self, base: usize, len: u64) -> MemoryView {
+        let view = MemoryView {
+            base: base as *mut u8,
+            len: len as usize,
+        };
+        *self.view.write().unwrap_or_else(PoisonError::into_inner) = view;
+        view
+    }
+
+    /// The memory's length in bytes.
+    pub fn len_bytes(&self) -> u64 {
+        self.view().len as u64
+    }
+
+    /// The memory's length in growth units (Wasm pages).
+    pub fn size_pages(&self) -> u64 {
+        self.len_bytes() / self.page_size
+    }
+
+    /// The growth unit in bytes.
+    pub fn page_size(&self) -> u64 {
+        self.page_size
+    }
+
+    /// The memory's declared maximum in bytes, if any.
+    pub fn maximum_bytes(&self) -> Option<u64> {
+        self.maximum_bytes
+    }
+
+    /// The reservation layout this memory was created with.
+    pub fn style(&self) -> MemoryStyle {
+        self.style
+    }
+
+    /// Whether every accessible page is locked in RAM.
+    pub fn is_pinned(&self) -> bool {
+        self.pinned
+    }
+
+    /// The whole mapping, guards included. Lock-free, so a signal handler may
+    /// call it to decide whether a faulting address belongs to this memory.
+    pub fn reservation(&self) -> Range<usize> {
+        self.reservation_start.load(Ordering::Acquire)..self.reservation_end.load(Ordering::Acquire)
+    }
+
+    /// Bytes that can become accessible without relocating (the current reservation's room).
+    pub fn capacity_bytes(&self) -> u64 {
+        self.lock().capacity as u64
+    }
+
+    /// This memory's statistics.
+    pub fn stats(&self) -> MemoryStats {
+        self.stats.snapshot()
+    }
+
+    /// Subscribes `notifier` to this memory's changes until the returned
+    /// registration is dropped.
+    pub fn register_notifier(
+        &self,
+        notifier: Arc<dyn InvalidationNotifier>,
+    ) -> Result<NotifierRegistration, MemoryError> {
+        self.hub.register(notifier)
+    }
+
+    /// Starts a lock-free read of a cached view: pass the result to [`Self::read_retry`].
+    pub fn read_begin(&self) -> u64 {
+        self.hub.read_begin()
+    }
+
+    /// Whether an invalidation was in progress or happened since `read_begin`
+    /// returned `sequence`, in which case the read must be redone.
+    pub fn read_retry(&self, sequence: u64) -> bool {
+        self.hub.read_retry(sequence)
+    }
+
+    /// Grows the memory by `delta_pages` growth units and returns the old size
+    /// in units. Refused, with the memory unchanged, past the maximum, the
+    /// limit, a static reservation, or on any failure. New pages read as zero.
+    pub fn grow(&self, delta_pages: u64) -> Result<u64, MemoryError> {
+        let mut state = self.lock();
+        let old_pages = state.len / self.page_size;
+        if delta_pages == 0 {
+            return Ok(old_pages);
+        }
+        let new_len = old_pages
+            .checked_add(delta_pages)
+            .and_then(|pages| pages.checked_mul(self.page_size))
+            .ok_or(MemoryError::Overflow {
+                what: "memory size after growth",
+            })?;
+        check_bounds(new_len, self.maximum_bytes, self.limit_bytes)?;
+        let new_accessible = to_usize(round_to_host_pages(new_len)?, "memory size after growth")?;
+        if new_accessible <= state.capacity {
+            self.grow_in_place(&mut state, new_len, new_accessible)?;
+        } else if self.style.is_movable() {
+            self.relocate(&mut state, new_len, new_accessible)?;
+        } else {
+            return Err(MemoryError::ExceedsReservation {
+                requested_bytes: new_len,
+                reservation_bytes: state.capacity as u64,
+            });
+        }
+        self.stats.update(|counters| counters.count_grow());
+        Ok(old_pages)
+    }
+
+    fn grow_in_place(
+        &self,
+        state: &mut State,
+        new_len: u64,
+        new_accessible: usize,
+    ) -> Result<(), MemoryError> {
+        let base = self.base(state);
+        let old_accessible = state.accessible;
+        let added = new_accessible - old_accessible;
+        self.charge_pins(added)?;
+        let range = base + old_accessible..base + new_accessible;
+        let result = self
+            .hub
+            .invalidate(range.clone(), || match self.commit(range.clone()) {
+                Ok(()) => {
+                    state.accessible = new_accessible;
+                    state.len = new_len;
+                    (Ok(()), self.publish_view(base, new_len))
+                }
+                Err(error) => (Err(error), self.view()),
+            });
+        match result {
+            Ok(()) => self.account_committed(added, 0),
+            Err(_) => self.uncharge_pins(added),
+        }
+        result
+    }
+
+    /// Moves the accessible pages into a new, larger reservation with its own
+    /// guards. The only step that touches the old pages is one `mremap`,
+    /// which moves page-table entries: no byte is copied or faulted in. All
+    /// fallible preparation happens in the new reservation first, so a
+    /// failure anywhere leaves the memory exactly as it was.
+    fn relocate(
+        &self,
+        state: &mut State,
+        new_len: u64,
+        new_accessible: usize,
+    ) -> Result<(), MemoryError> {
+        let old_base = self.base(state);
+        let old_accessible = state.accessible;
+        let added = new_accessible - old_accessible;
+        let new_capacity = self.relocation_capacity(new_accessible)?;
+        let total = reservation_len(self.pre_guard, new_capacity, self.post_guard)?;
+        let target = Reservation::new(total)?;
+        let new_base = target.start() + self.pre_guard;
+
+        self.charge_pins(added)?;
+        // The new tail: accessible (and locked, if pinned) before anything moves.
+        if let Err(error) = self.commit(new_base + old_accessible..new_base + new_accessible) {
+            self.uncharge_pins(added);
+            return Err(error);
+        }
+        let old_range = old_base..old_base + old_accessible;
+        let result = self.hub.invalidate(old_range, || {
+            if old_accessible > 0 {
+                // SAFETY: the old accessible range and the destination inside
+                // `target` are both owned by this memory; the state lock keeps
+                // other changes out, and subscribers were told to stop using
+                // the old view before this point.
+                if let Err(source) = unsafe { sys::move_pages(old_base, old_accessible, new_base) }
+                {
+                    return (
+                        Err(MemoryError::syscall(Syscall::Mremap, source)),
+                        self.view(),
+                    );
+                }
+            }
+            let old = std::mem::replace(&mut state.reservation, target);
+            self.reservation_start
+                .store(state.reservation.start(), Ordering::Release);
+            self.reservation_end
+                .store(state.reservation.range().end, Ordering::Release);
+            drop(old);
+            state.capacity = new_capacity;
+            state.accessible = new_accessible;
+            state.len = new_len;
+            (Ok(()), self.publish_view(new_base, new_len))
+        });
+        match result {
+            Ok(()) => {
+                self.account_committed(added, 0);
+                self.stats.update(|counters| counters.count_relocation());
+            }
+            // `target` (with the prepared tail) was dropped inside the closure.
+            Err(_) => self.uncharge_pins(added),
+        }
+        result
+    }
+
+    /// The room of a relocated memory: at least double, so repeated growth
+    /// relocates O(log n) times, never past the maximum or limit.
+    fn relocation_capacity(&self, new_accessible: usize) -> Result<usize, MemoryError> {
+        let reserve = match self.style {
+            MemoryStyle::Dynamic { reserve_bytes, .. } => {
+                to_usize(round_to_host_pages(reserve_bytes)?, "growth reserve")?
+            }
+            MemoryStyle::Static { .. } => 0,
+        };
+        let wanted = new_accessible
+            .checked_add(reserve.max(new_accessible))
+            .unwrap_or(new_accessible);
+        let cap = [self.maximum_bytes, self.limit_bytes]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(round_to_host_pages)
+            .transpose()?
+            .map(|cap| usize::try_from(cap).unwrap_or(usize::MAX));
+        Ok(match cap {
+            Some(cap) => wanted.min(cap).max(new_accessible),
+            None => wanted,
+        })
+    }
+
+    /// Returns the memory to `initial_pages` growth units, all reading as
+    /// zero, without unmapping it, so the slot can serve a new instance.
+    /// Never relocates: `initial_pages` must fit the current reservation.
+    pub fn reset(&self, initial_pages: u64) -> Result<(), MemoryError> {
+        let mut state = self.lock();
+        let new_len = initial_pages
+            .checked_mul(self.page_size)
+            .ok_or(MemoryError::Overflow {
+                what: "memory size after reset",
+            })?;
+        check_bounds(new_len, self.maximum_bytes, self.limit_bytes)?;
+        let new_accessible = to_usize(round_to_host_pages(new_len)?, "memory size after reset")?;
+        if new_accessible > state.capacity {
+            return Err(MemoryError::ExceedsReservation {
+                requested_bytes: new_len,
+                reservation_bytes: state.capacity as u64,
+            });
+        }
+        let base = self.base(&state);
+        let old_accessible = state.accessible;
+        let added = new_accessible.saturating_sub(old_accessible);
+        let removed = old_accessible.saturating_sub(new_accessible);
+        self.charge_pins(added)?;
+        let touched = base..base + old_accessible.max(new_accessible);
+        let result = self.hub.invalidate(touched, || {
+            let outcome = if self.pinned {
+                self.reset_pinned(base, old_accessible, new_accessible)
+            } else {
+                self.reset_unpinned(base, old_accessible, new_accessible)
+            };
+            match outcome {
+                Ok(()) => {
+                    state.accessible = new_accessible;
+                    state.len = new_len;
+                    (Ok(()), self.publish_view(base, new_len))
+                }
+                Err(error) => (Err(error), self.view()),
+            }
+        });
+        match result {
+            Ok(()) => {
+                self.account_committed(added, removed);
+                self.uncharge_pins(removed);
+            }
+            Err(_) => self.uncharge_pins(added),
+        }
+        result
+    }
+
+    /// Unpinned reset: protection changes first, then `MADV_DONTNEED` over
+    /// the old contents, all through one lazy batch. If the discard fails the
+    /// protection change is undone, so contents and layout stay as they were.
+    fn reset_unpinned(
+        &self,
+        base: usize,
+        old_accessible: usize,
+        new_accessible: usize,
+    ) -> Result<(), MemoryError> {
+        let mut batch = ProtectionBatch::lazy();
+        let low = old_accessible.min(new_accessible);
+        let high = old_accessible.max(new_accessible);
+        let (changed, new_protection, old_protection) = if new_accessible > old_accessible {
+            (
+                base + low..base + high,
+                Protection::ReadWrite,
+                Protection::None,
+            )
+        } else {
+            (
+                base + low..base + high,
+                Protection::None,
+                Protection::ReadWrite,
+            )
+        };
+        // SAFETY: all ranges lie inside this memory's reservation, the state
+        // lock is held, and subscribers were told the contents are changing.
+        let result = unsafe {
+            batch
+                .protect(changed.clone(), new_protection)
+                .and_then(|()| batch.advise(base..base + old_accessible, Advice::DontNeed))
+                .and_then(|()| batch.leave_lazy())
+        };
+        let (requested, mut issued) = (batch.requested(), batch.issued());
+        if result.is_err() && !changed.is_empty() {
+            let mut undo = ProtectionBatch::new();
+            // SAFETY: restores the protection this memory had on its own range.
+            let _ = unsafe { undo.protect(changed, old_protection) };
+            issued += undo.issued();
+        }
+        self.count_protection_calls(requested, issued);
+        result
+    }
+
+    /// Pinned reset: `MADV_DONTNEED` refuses locked pages, and unlocking
+    /// would give up the pin guarantee, so the kept pages (resident by
+    /// definition) are zeroed in place. Fallible steps come first.
+    fn reset_pinned(
+        &self,
+        base: usize,
+        old_accessible: usize,
+        new_accessible: usize,
+    ) -> Result<(), MemoryError> {
+        if new_accessible > old_accessible {
+            self.commit(base + old_accessible..base + new_accessible)?;
+        } else if new_accessible < old_accessible {
+            self.decommit(base + new_accessible..base + old_accessible)?;
+        }
+        let kept = old_accessible.min(new_accessible);
+        // SAFETY: `[base, base + kept)` is read/write and owned by this
+        // memory; subscribers were told its contents are changing.
+        unsafe { std::ptr::write_bytes(base as *mut u8, 0, kept) };
+        Ok(())
+    }
+
+    /// Makes `range` read/write and, if pinned, locks it. On failure the
+    /// range is returned to `PROT_NONE` and the error reported.
+    fn commit(&self, range: Range<usize>) -> Result<(), MemoryError> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        let mut batch = ProtectionBatch::new();
+        // SAFETY: `range` is inside this memory's reservation and not yet accessible.
+        let protected = unsafe { batch.protect(range.clone(), Protection::ReadWrite) };
+        self.count_protection_calls(batch.requested(), batch.issued());
+        protected?;
+        if !self.pinned {
+            return Ok(());
+        }
+        // SAFETY: `range` is inside this memory's reservation.
+        let locked = unsafe { sys::lock(range.start, range.len()) };
+        if let Err(source) = locked {
+            let mut undo = ProtectionBatch::new();
+            // SAFETY: `range` is unlocked (a failed mlock may have locked part
+            // of it; munlock clears that) and inaccessible to everyone again.
+            unsafe {
+                let _ = sys::unlock(range.start, range.len());
+                let _ = undo.protect(range.clone(), Protection::None);
+            }
+            self.count_protection_calls(undo.requested(), undo.issued());
+            return Err(MemoryError::pin(range.len() as u64, source));
+        }
+        Ok(())
+    }
+
+    /// Unlocks (if pinned), discards and protects `range` (pinned shrink).
+    fn decommit(&self, range: Range<usize>) -> Result<(), MemoryError> {
+        // SAFETY: `range` is inside this memory's reservation; the caller
+        // holds the state lock and has notified subscribers.
+        unsafe { sys::unlock(range.start, range.len()) }
+            .map_err(|source| MemoryError::syscall(Syscall::Munlock, source))?;
+        let mut batch = ProtectionBatch::lazy();
+        // SAFETY: as above.
+        let result = unsafe {
+            batch
+                .protect(range.clone(), Protection::None)
+                .and_then(|()| batch.advise(range.clone(), Advice::DontNeed))
+                .and_then(|()| batch.leave_lazy())
+        };
+        self.count_protection_calls(batch.requested(), batch.issued());
+        if result.is_err() {
+            // SAFETY: re-locks the pages this memory had locked a moment ago.
+            let _ = unsafe { sys::lock(range.start, range.len()) };
+        }
+        result
+    }
+
+    fn count_protection_calls(&self, requested: u64, issued: u64) {
+        self.stats
+            .update(|counters| counters.count_protection_calls(requested, issued));
+    }
+
+    fn charge_pins(&self, bytes: usize) -> Result<(), MemoryError> {
+        match &self.pin_budget {
+            Some(budget) if self.pinned && bytes > 0 => budget.charge(bytes as u64),
+            _ => Ok(()),
+        }
+    }
+
+    fn uncharge_pins(&self, bytes: usize) {
+        if let Some(budget) = &self.pin_budget
+            && self.pinned
+            && bytes > 0
+        {
+            budget.release(bytes as u64);
+        }
+    }
+
+    fn account_committed(&self, added: usize, removed: usize) {
+        let pinned = self.pinned;
+        self.stats.update(|counters| {
+            counters.add_committed(added as u64);
+            counters.sub_committed(removed as u64);
+            if pinned {
+                counters.add_pinned(added as u64);
+                counters.sub_pinned(removed as u64);
+            }
+        });
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let base = state.reservation.start() + self.pre_guard;
+        let accessible = state.accessible;
+        self.hub.close(base..base + accessible);
+        self.uncharge_pins(accessible);
+        self.account_committed(0, accessible);
+        // The reservation unmaps itself (which also unlocks pinned pages).
+    }
+}
+
+/// Checks a size against the maximum and the limit.
+fn check_bounds(
+    bytes: u64,
+    maximum_bytes: Option<u64>,
+    limit_bytes: Option<u64>,
+) -> Result<(), MemoryError> {
+    if let Some(maximum_bytes) = maximum_bytes
+        && bytes > maximum_bytes
+    {
+        return Err(MemoryError::ExceedsMaximum {
+            requested_bytes: bytes,
+            maximum_bytes,
+        });
+    }
+    if let Some(limit_bytes) = limit_bytes
+        && bytes > limit_bytes
+    {
+        return Err(MemoryError::ExceedsLimit {
+            requested_bytes: bytes,
+            limit_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn reservation_len(
+    pre_guard: usize,
+    capacity: usize,
+    post_guard: usize,
+) -> Result<usize, MemoryError> {
+    pre_guard
+        .checked_add(capacity)
+        .and_then(|bytes| bytes.checked_add(post_guard))
+        .ok_or(MemoryError::Overflow {
+            what: "reservation size",
+        })
+}

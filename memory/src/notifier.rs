@@ -1,0 +1,328 @@
+//! Invalidation notifiers (the MMU-notifier idea): everything that caches a
+//! memory's base or bound subscribes, and every change that can make such a
+//! cache stale is bracketed by `invalidate_range_start` / `invalidate_range_end`.
+//!
+//! A sequence counter and an in-progress counter let lock-free readers detect
+//! an invalidation that raced with them (`read_begin` / `read_retry`).
+
+use crate::{MemoryError, MemoryView};
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread::{self, ThreadId};
+
+/// The most notifiers one memory accepts; registering more is an error.
+pub const MAX_NOTIFIERS: usize = 4096;
+
+/// A subscriber to a memory's changes. Callbacks run on the thread making the
+/// change, one change at a time per memory. They must not grow, reset or
+/// register on the same memory (that would deadlock); they may drop their
+/// own or any other [`NotifierRegistration`].
+pub trait InvalidationNotifier: Send + Sync {
+    /// The addresses in `range` are about to change (move, lose or gain
+    /// access, lose contents). Stop using cached views of the memory.
+    fn invalidate_range_start(&self, range: Range<usize>);
+    /// The change that started with `invalidate_range_start(range)` is
+    /// complete; `new_view` is the memory's view from now on (unchanged if
+    /// the change failed).
+    fn invalidate_range_end(&self, range: Range<usize>, new_view: MemoryView);
+    /// The memory is being torn down; no callback follows this one.
+    fn release(&self);
+}
+
+type Entry = (u64, Arc<dyn InvalidationNotifier>);
+
+#[derive(Default)]
+struct HubState {
+    entries: Vec<Entry>,
+    next_id: u64,
+    closed: bool,
+    dispatching: Option<ThreadId>,
+}
+
+/// The notifier list and the sequence counters of one memory.
+#[derive(Default)]
+pub(crate) struct NotifierHub {
+    state: Mutex<HubState>,
+    dispatch_done: Condvar,
+    sequence: AtomicU64,
+    in_progress: AtomicU64,
+}
+
+impl NotifierHub {
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        // Callbacks run outside this lock, so a panicking subscriber cannot
+        // leave the list half-updated: recovering from poison is sound.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        notifier: Arc<dyn InvalidationNotifier>,
+    ) -> Result<NotifierRegistration, MemoryError> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(MemoryError::RegistrationClosed);
+        }
+        if state.entries.len() >= MAX_NOTIFIERS {
+            return Err(MemoryError::TooManyNotifiers {
+                limit: MAX_NOTIFIERS,
+            });
+        }
+        let id = state.next_id;
+        state.next_id += 1;
+        state.entries.push((id, notifier));
+        Ok(NotifierRegistration {
+            hub: Arc::downgrade(self),
+            id,
+        })
+    }
+
+    fn unregister(&self, id: u64) {
+        let mut state = self.lock();
+        state.entries.retain(|(entry_id, _)| *entry_id != id);
+        // Once unregistration returns, the notifier is never called again:
+        // wait out a dispatch in flight on another thread. A callback that
+        // unregisters on the dispatching thread itself need not wait.
+        let me = thread::current().id();
+        while state.dispatching.is_some_and(|thread| thread != me) {
+            state = self
+                .dispatch_done
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Calls `call` on every entry of `targets` still registered, outside the list lock.
+    fn dispatch(&self, targets: &[Entry], call: impl Fn(&dyn InvalidationNotifier)) {
+        let live: Vec<Arc<dyn InvalidationNotifier>> = {
+            let mut state = self.lock();
+            state.dispatching = Some(thread::current().id());
+            targets
+                .iter()
+                .filter(|(id, _)| state.entries.iter().any(|(live, _)| live == id))
+                .map(|(_, notifier)| Arc::clone(notifier))
+                .collect()
+        };
+        let _done = DispatchDone(self);
+        for notifier in &live {
+            call(notifier.as_ref());
+        }
+    }
+
+    fn snapshot(&self) -> Vec<Entry> {
+        self.lock().entries.clone()
+    }
+
+    /// Runs `change` bracketed by start/end notifications for `range`.
+    /// `change` returns its result and the view after it (the old view if it
+    /// failed); subscribers see that view only once the change is complete.
+    pub(crate) fn invalidate<T>(
+        &self,
+        range: Range<usize>,
+        change: impl FnOnce() -> (T, MemoryView),
+    ) -> T {
+        self.in_progress.fetch_add(1, Ordering::SeqCst);
+        self.sequence.fetch_add(1, Ordering::SeqCst);
+        let targets = self.snapshot();
+        self.dispatch(&targets, |notifier| {
+            notifier.invalidate_range_start(range.clone())
+        });
+        let (result, view) = change();
+        self.dispatch(&targets, |notifier| {
+            notifier.invalidate_range_end(range.clone(), view)
+        });
+        self.sequence.fetch_add(1, Ordering::SeqCst);
+        self.in_progress.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+
+    /// Teardown: refuses new registrations, brackets the end of the memory
+    /// with start/end (new view empty), then calls `release` on everyone.
+    pub(crate) fn close(&self, range: Range<usize>) {
+        self.lock().closed = true;
+        self.invalidate(range, || ((), MemoryView::EMPTY));
+        let targets = self.snapshot();
+        self.dispatch(&targets, |notifier| notifier.release());
+        self.lock().entries.clear();
+    }
+
+    pub(crate) fn read_begin(&self) -> u64 {
+        self.sequence.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn read_retry(&self, sequence: u64) -> bool {
+        self.in_progress.load(Ordering::SeqCst) != 0
+            || self.sequence.load(Ordering::SeqCst) != sequence
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.lock().entries.len()
+    }
+}
+
+impl std::fmt::Debug for NotifierHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifierHub")
+            .field("notifiers", &self.count())
+            .finish()
+    }
+}
+
+/// Marks the end of a dispatch (also if a callback panics) and wakes unregistrations.
+struct DispatchDone<'a>(&'a NotifierHub);
+
+impl Drop for DispatchDone<'_> {
+    fn drop(&mut self) {
+        self.0.lock().dispatching = None;
+        self.0.dispatch_done.notify_all();
+    }
+}
+
+/// A registered notifier. Dropping it unregisters the notifier, which always
+/// succeeds; after the drop returns the notifier is never called again.
+pub struct NotifierRegistration {
+    hub: Weak<NotifierHub>,
+    id: u64,
+}
+
+impl Drop for NotifierRegistration {
+    fn drop(&mut self) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.unregister(self.id);
+        }
+    }
+}
+
+impl std::fmt::Debug for NotifierRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifierRegistration")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex as StdMutex;
+
+    #[derive(Default)]
+    struct Log(StdMutex<Vec<String>>);
+
+    impl InvalidationNotifier for Log {
+        fn invalidate_range_start(&self, range: Range<usize>) {
+            self.0.lock().unwrap().push(format!("start {range:?}"));
+        }
+        fn invalidate_range_end(&self, range: Range<usize>, view: MemoryView) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("end {range:?} {}", view.len));
+        }
+        fn release(&self) {
+            self.0.lock().unwrap().push("release".to_string());
+        }
+    }
+
+    fn view(len: usize) -> MemoryView {
+        MemoryView {
+            base: std::ptr::null_mut(),
+            len,
+        }
+    }
+
+    #[test]
+    fn brackets_changes_and_counts_sequence() {
+        let hub = Arc::new(NotifierHub::default());
+        let log = Arc::new(Log::default());
+        let _registration = hub.register(log.clone()).unwrap();
+        let before = hub.read_begin();
+        assert!(!hub.read_retry(before));
+        let inside = hub.invalidate(0..10, || {
+            let seq = hub.read_begin();
+            (hub.read_retry(seq), view(10))
+        });
+        assert!(inside, "a read during an invalidation must retry");
+        assert!(
+            hub.read_retry(before),
+            "a read across an invalidation must retry"
+        );
+        let after = hub.read_begin();
+        assert!(!hub.read_retry(after));
+        assert_eq!(*log.0.lock().unwrap(), ["start 0..10", "end 0..10 10"]);
+    }
+
+    #[test]
+    fn unregistered_notifiers_are_not_called() {
+        let hub = Arc::new(NotifierHub::default());
+        let log = Arc::new(Log::default());
+        let registration = hub.register(log.clone()).unwrap();
+        drop(registration);
+        hub.invalidate(0..1, || ((), view(1)));
+        assert!(log.0.lock().unwrap().is_empty());
+        assert_eq!(hub.count(), 0);
+    }
+
+    #[test]
+    fn a_notifier_registered_mid_change_gets_no_unmatched_end() {
+        let hub = Arc::new(NotifierHub::default());
+        let log = Arc::new(Log::default());
+        let registration = hub.invalidate(0..1, || (hub.register(log.clone()).unwrap(), view(1)));
+        assert!(log.0.lock().unwrap().is_empty());
+        drop(registration);
+    }
+
+    #[test]
+    fn close_refuses_registration_and_releases() {
+        let hub = Arc::new(NotifierHub::default());
+        let log = Arc::new(Log::default());
+        let _registration = hub.register(log.clone()).unwrap();
+        hub.close(0..4);
+        assert_eq!(
+            *log.0.lock().unwrap(),
+            ["start 0..4", "end 0..4 0", "release"]
+        );
+        assert!(matches!(
+            hub.register(log.clone()),
+            Err(MemoryError::RegistrationClosed)
+        ));
+    }
+
+    #[test]
+    fn registration_limit_is_an_error() {
+        let hub = Arc::new(NotifierHub::default());
+        let log: Arc<dyn InvalidationNotifier> = Arc::new(Log::default());
+        let registrations: Vec<_> = (0..MAX_NOTIFIERS)
+            .map(|_| hub.register(log.clone()).unwrap())
+            .collect();
+        assert!(matches!(
+            hub.register(log.clone()),
+            Err(MemoryError::TooManyNotifiers {
+                limit: MAX_NOTIFIERS
+            })
+        ));
+        drop(registrations);
+        assert!(hub.register(log).is_ok());
+    }
+
+    struct SelfRemoving(StdMutex<Option<NotifierRegistration>>);
+
+    impl InvalidationNotifier for SelfRemoving {
+        fn invalidate_range_start(&self, _: Range<usize>) {
+            drop(self.0.lock().unwrap().take());
+        }
+        fn invalidate_range_end(&self, _: Range<usize>, _: MemoryView) {}
+        fn release(&self) {}
+    }
+
+    #[test]
+    fn a_callback_may_drop_its_own_registration() {
+        let hub = Arc::new(NotifierHub::default());
+        let notifier = Arc::new(SelfRemoving(StdMutex::new(None)));
+        let registration = hub.register(notifier.clone()).unwrap();
+        *notifier.0.lock().unwrap() = Some(registration);
+        hub.invalidate(0..1, || ((), view(1)));
+        assert_eq!(hub.count(), 0);
+    }
+}

@@ -1,0 +1,146 @@
+//! Address-space reservations: `PROT_NONE`, `MAP_NORESERVE` mappings that own
+//! a range of addresses without committing memory, never placed low in the
+//! address space (the `mmap_min_addr` idea).
+
+use crate::MemoryError;
+use crate::sys::{self, Protection};
+use std::ops::Range;
+
+/// No reservation starts below this address (4 GiB): a stray small or null
+/// pointer never lands inside a linear memory.
+pub const RESERVATION_FLOOR: usize = 1 << 32;
+
+/// Where to ask for a reservation again if the kernel's first choice was low.
+const HIGH_HINT: usize = 1 << 44;
+
+/// An owned range of address space, unmapped on drop.
+#[derive(Debug)]
+pub(crate) struct Reservation {
+    start: usize,
+    len: usize,
+}
+
+impl Reservation {
+    /// Reserves `len` bytes (a multiple of the host page size) of inaccessible
+    /// address space at or above [`RESERVATION_FLOOR`].
+    pub(crate) fn new(len: usize) -> Result<Reservation, MemoryError> {
+        let start = place_above_floor(
+            len,
+            |hint| sys::map_anonymous(hint, len, Protection::None, true),
+            |address| {
+                // SAFETY: `address` is a fresh mapping of `len` bytes nobody else knows of.
+                let _ = unsafe { sys::unmap(address, len) };
+            },
+        )?;
+        Ok(Reservation { start, len })
+    }
+
+    /// The first address.
+    pub(crate) fn start(&self) -> usize {
+        self.start
+    }
+
+    /// The whole range.
+    pub(crate) fn range(&self) -> Range<usize> {
+        self.start..self.start + self.len
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        // SAFETY: the reservation owns this range and is going away. An unmap
+        // failure can only leak address space, never memory safety, so it is ignored.
+        let _ = unsafe { sys::unmap(self.start, self.len) };
+    }
+}
+
+/// Maps with `map(hint)`, and if the kernel placed the mapping below the floor
+/// undoes it with `unmap` and tries once more with a high hint.
+fn place_above_floor(
+    len: usize,
+    mut map: impl FnMut(usize) -> std::io::Result<usize>,
+    mut unmap: impl FnMut(usize),
+) -> Result<usize, MemoryError> {
+    let to_error = |source| MemoryError::MapFailed {
+        bytes: len as u64,
+        source,
+    };
+    let first = map(0).map_err(to_error)?;
+    if first >= RESERVATION_FLOOR {
+        return Ok(first);
+    }
+    unmap(first);
+    let second = map(HIGH_HINT).map_err(to_error)?;
+    if second >= RESERVATION_FLOOR {
+        return Ok(second);
+    }
+    unmap(second);
+    Err(MemoryError::LowAddress {
+        address: second,
+        floor: RESERVATION_FLOOR,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(feature = "fault-injection")]
+    use crate::sys::Syscall;
+    use std::cell::RefCell;
+
+    #[test]
+    fn reservations_are_high_and_inaccessible() {
+        let page = sys::host_page_size();
+        let reservations: Vec<_> = (0..16)
+            .map(|_| Reservation::new(16 * page).unwrap())
+            .collect();
+        for reservation in &reservations {
+            assert!(reservation.start() >= RESERVATION_FLOOR);
+            assert_eq!(reservation.range().len(), 16 * page);
+        }
+    }
+
+    #[test]
+    fn a_low_placement_is_retried_with_a_high_hint() {
+        let unmapped = RefCell::new(Vec::new());
+        let hints = RefCell::new(Vec::new());
+        let placed = place_above_floor(
+            4096,
+            |hint| {
+                hints.borrow_mut().push(hint);
+                Ok(if hint == 0 { 0x10000 } else { HIGH_HINT })
+            },
+            |address| unmapped.borrow_mut().push(address),
+        )
+        .unwrap();
+        assert_eq!(placed, HIGH_HINT);
+        assert_eq!(*hints.borrow(), [0, HIGH_HINT]);
+        assert_eq!(*unmapped.borrow(), [0x10000]);
+    }
+
+    #[test]
+    fn a_persistently_low_placement_is_an_error() {
+        let unmapped = RefCell::new(Vec::new());
+        let result = place_above_floor(4096, |_| Ok(0x20000), |a| unmapped.borrow_mut().push(a));
+        assert!(matches!(
+            result,
+            Err(MemoryError::LowAddress {
+                address: 0x20000,
+                ..
+            })
+        ));
+        assert_eq!(unmapped.borrow().len(), 2, "both low mappings are undone");
+    }
+
+    #[cfg(feature = "fault-injection")]
+    #[test]
+    fn a_failed_mmap_is_a_typed_error() {
+        let _fault = sys::fault_injection::fail(Syscall::Mmap, 0, libc::ENOMEM);
+        match Reservation::new(sys::host_page_size()) {
+            Err(MemoryError::MapFailed { source, .. }) => {
+                assert_eq!(source.raw_os_error(), Some(libc::ENOMEM))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

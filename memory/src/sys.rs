@@ -1,0 +1,381 @@
+//! The only module of this crate that calls the C library: thin, checked
+//! wrappers over the Linux virtual-memory system calls, plus the
+//! fault-injection hook that tests use to make any of them fail.
+//!
+//! Every wrapper reports failure as a `std::io::Error` carrying the errno;
+//! callers turn it into a typed [`crate::MemoryError`].
+
+use std::io;
+use std::sync::OnceLock;
+
+/// The system calls this crate issues; named in errors and fault injection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Syscall {
+    /// `mmap` (reservations, code memory).
+    Mmap,
+    /// `munmap`.
+    Munmap,
+    /// `mprotect`.
+    Mprotect,
+    /// `madvise`.
+    Madvise,
+    /// `mremap`.
+    Mremap,
+    /// `mlock`.
+    Mlock,
+    /// `munlock`.
+    Munlock,
+}
+
+impl std::fmt::Display for Syscall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Syscall::Mmap => "mmap",
+            Syscall::Munmap => "munmap",
+            Syscall::Mprotect => "mprotect",
+            Syscall::Madvise => "madvise",
+            Syscall::Mremap => "mremap",
+            Syscall::Mlock => "mlock",
+            Syscall::Munlock => "munlock",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Page protections this crate applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protection {
+    /// No access: reservations and guards.
+    None,
+    /// Read only.
+    Read,
+    /// Read and write: accessible linear memory, code being written.
+    ReadWrite,
+    /// Read and execute: published code.
+    ReadExecute,
+}
+
+impl Protection {
+    fn to_prot(self) -> libc::c_int {
+        match self {
+            Protection::None => libc::PROT_NONE,
+            Protection::Read => libc::PROT_READ,
+            Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+            Protection::ReadExecute => libc::PROT_READ | libc::PROT_EXEC,
+        }
+    }
+}
+
+/// Advice this crate gives the kernel about a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Advice {
+    /// `MADV_DONTNEED`: drop the pages; private anonymous memory reads as zero afterwards.
+    DontNeed,
+}
+
+impl Advice {
+    fn to_advice(self) -> libc::c_int {
+        match self {
+            Advice::DontNeed => libc::MADV_DONTNEED,
+        }
+    }
+}
+
+/// The host's page size in bytes (what `mprotect` and `mlock` work in).
+pub fn host_page_size() -> usize {
+    static PAGE_SIZE: OnceLock<usize> = OnceLock::new();
+    *PAGE_SIZE.get_or_init(|| {
+        // SAFETY: sysconf has no memory-safety preconditions.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(size)
+            .ok()
+            .filter(|size| size.is_power_of_two())
+            .unwrap_or(4096)
+    })
+}
+
+fn last_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+/// Maps `len` bytes of private anonymous memory with the given protection.
+/// `reserve_only` adds `MAP_NORESERVE` (address space without commit charge).
+/// `hint` is only a hint: the kernel may place the mapping elsewhere.
+pub fn map_anonymous(
+    hint: usize,
+    len: usize,
+    protection: Protection,
+    reserve_only: bool,
+) -> io::Result<usize> {
+    fault_point(Syscall::Mmap)?;
+    let mut flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+    if reserve_only {
+        flags |= libc::MAP_NORESERVE;
+    }
+    // SAFETY: without MAP_FIXED the kernel never replaces an existing
+    // mapping, so this cannot invalidate memory anyone else uses.
+    let address = unsafe {
+        libc::mmap(
+            hint as *mut libc::c_void,
+            len,
+            protection.to_prot(),
+            flags,
+            -1,
+            0,
+        )
+    };
+    if address == libc::MAP_FAILED {
+        Err(last_error())
+    } else {
+        Ok(address as usize)
+    }
+}
+
+/// Unmaps `[address, address + len)`.
+///
+/// # Safety
+/// The range must be owned by the caller and nothing may use it afterwards.
+pub unsafe fn unmap(address: usize, len: usize) -> io::Result<()> {
+    fault_point(Syscall::Munmap)?;
+    // SAFETY: the caller owns the range and guarantees it is no longer used.
+    if unsafe { libc::munmap(address as *mut libc::c_void, len) } == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}
+
+/// Changes the protection of `[address, address + len)`.
+///
+/// # Safety
+/// The range must be owned by the caller; removing access from memory that
+/// live references point into is the caller's responsibility.
+pub unsafe fn protect(address: usize, len: usize, protection: Protection) -> io::Result<()> {
+    fault_point(Syscall::Mprotect)?;
+    // SAFETY: the caller owns the range (see the function's contract).
+    if unsafe { libc::mprotect(address as *mut libc::c_void, len, protection.to_prot()) } == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}
+
+/// Gives the kernel advice about `[address, address + len)`.
+///
+/// # Safety
+/// The range must be owned by the caller; `MADV_DONTNEED` discards its contents.
+pub unsafe fn advise(address: usize, len: usize, advice: Advice) -> io::Result<()> {
+    fault_point(Syscall::Madvise)?;
+    // SAFETY: the caller owns the range (see the function's contract).
+    if unsafe { libc::madvise(address as *mut libc::c_void, len, advice.to_advice()) } == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}
+
+/// Moves the pages of `[from, from + len)` to `[to, to + len)` by moving page
+/// table entries (`mremap(MREMAP_MAYMOVE | MREMAP_FIXED)`): no byte is copied.
+/// Whatever was mapped at the destination is replaced; the source range is
+/// left unmapped.
+///
+/// # Safety
+/// Both ranges must be owned by the caller; nothing may use the source range afterwards.
+pub unsafe fn move_pages(from: usize, len: usize, to: usize) -> io::Result<()> {
+    fault_point(Syscall::Mremap)?;
+    // SAFETY: both ranges are owned by the caller; MREMAP_FIXED only replaces
+    // the destination, which the caller owns.
+    let moved = unsafe {
+        libc::mremap(
+            from as *mut libc::c_void,
+            len,
+            len,
+            libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+            to as *mut libc::c_void,
+        )
+    };
+    if moved == libc::MAP_FAILED {
+        Err(last_error())
+    } else {
+        debug_assert_eq!(moved as usize, to);
+        Ok(())
+    }
+}
+
+/// Locks `[address, address + len)` into RAM (faulting it in).
+///
+/// # Safety
+/// The range must be owned by the caller.
+pub unsafe fn lock(address: usize, len: usize) -> io::Result<()> {
+    fault_point(Syscall::Mlock)?;
+    // SAFETY: mlock does not change contents or access; the caller owns the range.
+    if unsafe { libc::mlock(address as *const libc::c_void, len) } == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}
+
+/// Unlocks `[address, address + len)`.
+///
+/// # Safety
+/// The range must be owned by the caller.
+pub unsafe fn unlock(address: usize, len: usize) -> io::Result<()> {
+    fault_point(Syscall::Munlock)?;
+    // SAFETY: munlock does not change contents or access; the caller owns the range.
+    if unsafe { libc::munlock(address as *const libc::c_void, len) } == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}
+
+/// The process's `RLIMIT_MEMLOCK` soft limit in bytes (`None` = unlimited or unknown).
+pub fn memlock_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0 {
+        return None;
+    }
+    (limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
+}
+
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+fn fault_point(_call: Syscall) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(feature = "fault-injection")]
+fn fault_point(call: Syscall) -> io::Result<()> {
+    fault_injection::take(call)
+}
+
+/// Test-only hook: make a chosen system call fail with a chosen errno.
+///
+/// Faults are per thread (each test runs on its own thread) and are removed
+/// when the returned guard drops.
+#[cfg(feature = "fault-injection")]
+pub mod fault_injection {
+    use super::Syscall;
+    use std::cell::{Cell, RefCell};
+    use std::io;
+
+    struct Fault {
+        call: Syscall,
+        skip: u32,
+        errno: i32,
+    }
+
+    thread_local! {
+        static FAULTS: RefCell<Vec<Fault>> = const { RefCell::new(Vec::new()) };
+        static CALLS: RefCell<Vec<Syscall>> = const { RefCell::new(Vec::new()) };
+        static RECORDING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Removes this thread's injected faults and call log when dropped.
+    #[must_use = "the fault is removed when the guard drops"]
+    pub struct FaultGuard(());
+
+    impl Drop for FaultGuard {
+        fn drop(&mut self) {
+            FAULTS.with(|faults| faults.borrow_mut().clear());
+            CALLS.with(|calls| calls.borrow_mut().clear());
+            RECORDING.with(|recording| recording.set(false));
+        }
+    }
+
+    /// Makes the `skip + 1`-th next call of `call` on this thread fail with `errno`
+    /// (without reaching the kernel). Several faults may be armed at once.
+    pub fn fail(call: Syscall, skip: u32, errno: i32) -> FaultGuard {
+        FAULTS.with(|faults| faults.borrow_mut().push(Fault { call, skip, errno }));
+        FaultGuard(())
+    }
+
+    /// Starts recording the system calls this thread issues (see [`calls`]).
+    pub fn record() -> FaultGuard {
+        CALLS.with(|calls| calls.borrow_mut().clear());
+        RECORDING.with(|recording| recording.set(true));
+        FaultGuard(())
+    }
+
+    /// The system calls this thread issued since [`record`].
+    pub fn calls() -> Vec<Syscall> {
+        CALLS.with(|calls| calls.borrow().clone())
+    }
+
+    /// Whether any armed fault has not fired yet.
+    pub fn pending() -> bool {
+        FAULTS.with(|faults| !faults.borrow().is_empty())
+    }
+
+    pub(super) fn take(call: Syscall) -> io::Result<()> {
+        if RECORDING.with(Cell::get) {
+            CALLS.with(|calls| calls.borrow_mut().push(call));
+        }
+        FAULTS.with(|faults| {
+            let mut faults = faults.borrow_mut();
+            let Some(index) = faults.iter().position(|fault| fault.call == call) else {
+                return Ok(());
+            };
+            if faults[index].skip > 0 {
+                faults[index].skip -= 1;
+                return Ok(());
+            }
+            let fault = faults.remove(index);
+            Err(io::Error::from_raw_os_error(fault.errno))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_is_a_power_of_two() {
+        assert!(host_page_size().is_power_of_two());
+        assert!(host_page_size() >= 4096);
+    }
+
+    #[test]
+    fn map_protect_unmap_round_trip() {
+        let page = host_page_size();
+        let address = map_anonymous(0, 2 * page, Protection::None, true).unwrap();
+        // SAFETY: the mapping was created above and is only used here.
+        unsafe {
+            protect(address, page, Protection::ReadWrite).unwrap();
+            *(address as *mut u8) = 7;
+            assert_eq!(*(address as *const u8), 7);
+            advise(address, page, Advice::DontNeed).unwrap();
+            assert_eq!(*(address as *const u8), 0, "MADV_DONTNEED reads back zero");
+            unmap(address, 2 * page).unwrap();
+        }
+    }
+
+    #[test]
+    fn failures_carry_the_errno() {
+        // SAFETY: mprotect of an unaligned address fails with EINVAL without touching memory.
+        let error = unsafe { protect(1, 1, Protection::Read) }.unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(libc::EINVAL));
+    }
+
+    #[cfg(feature = "fault-injection")]
+    #[test]
+    fn injected_fault_fires_once_after_skips() {
+        let _guard = fault_injection::fail(Syscall::Mmap, 1, libc::ENOMEM);
+        let page = host_page_size();
+        let first = map_anonymous(0, page, Protection::None, true).unwrap();
+        let second = map_anonymous(0, page, Protection::None, true).unwrap_err();
+        assert_eq!(second.raw_os_error(), Some(libc::ENOMEM));
+        let third = map_anonymous(0, page, Protection::None, true).unwrap();
+        // SAFETY: both mappings were created above and are unused.
+        unsafe {
+            unmap(first, page).unwrap();
+            unmap(third, page).unwrap();
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Helpers shared by the integration tests: configurations and probes of
+//! the process's memory state through /proc and mincore.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use remap_memory::{MemoryConfig, MemoryStyle, host_page_size};
+
+/// A dynamic memory of `initial` bytes with `reserve` bytes of room and a `guard`.
+pub fn dynamic(initial: u64, reserve: u64, guard: u64) -> MemoryConfig {
+    MemoryConfig {
+        style: MemoryStyle::Dynamic {
+            reserve_bytes: reserve,
+            guard_bytes: guard,
+        },
+        initial_bytes: initial,
+        ..MemoryConfig::default()
+    }
+}
+
+/// A field of /proc/self/status in bytes (e.g. "VmLck", "VmRSS").
+pub fn status_bytes(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|line| line.starts_with(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"));
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|value| value.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// The process's resident set size in bytes.
+pub fn resident_bytes() -> u64 {
+    status_bytes("VmRSS")
+}
+
+/// The protection string ("rw-p", "---p", ...) of the mapping containing `address`.
+pub fn protection_at(address: usize) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    maps.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let range = fields.next()?;
+        let perms = fields.next()?;
+        let (start, end) = range.split_once('-')?;
+        let start = usize::from_str_radix(start, 16).ok()?;
+        let end = usize::from_str_radix(end, 16).ok()?;
+        (start <= address && address < end).then(|| perms.to_string())
+    })
+}
+
+/// Whether the host page containing `address` is mapped readable and writable.
+pub fn page_is_accessible(address: usize) -> bool {
+    protection_at(address).is_some_and(|perms| perms.starts_with("rw"))
+}
+
+/// Whether `address` lies in a mapping that is locked (per /proc/self/smaps "Locked:").
+pub fn locked_bytes_of_mapping(address: usize) -> u64 {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let mut inside = false;
+    for line in smaps.lines() {
+        if let Some((range, _)) = line.split_once(' ')
+            && let Some((start, end)) = range.split_once('-')
+            && let (Ok(start), Ok(end)) = (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            )
+        {
+            inside = start <= address && address < end;
+            continue;
+        }
+        if inside && let Some(rest) = line.strip_prefix("Locked:") {
+            let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().unwrap();
+            return kib * 1024;
+        }
+    }
+    0
+}
+
+/// The host page size as u64.
+pub fn host_page() -> u64 {
+    host_page_size() as u64
+}
