@@ -19,7 +19,8 @@ pub struct CodeMemory {
 }
 
 impl CodeMemory {
-    /// Maps `len` bytes (rounded up to host pages) of zeroed read/write memory.
+    /// Maps `len` bytes (rounded up to host pages) of zeroed read/write memory,
+    /// writable from the start, so publishing is its only protection change.
     pub fn new(len: usize) -> Result<CodeMemory, MemoryError> {
         let mapped = len
             .checked_next_multiple_of(sys::host_page_size())
@@ -27,20 +28,13 @@ impl CodeMemory {
                 what: "code memory size",
             })?
             .max(sys::host_page_size());
-        let reservation = Reservation::new(mapped)?;
-        let mut code = CodeMemory {
-            reservation,
+        Ok(CodeMemory {
+            reservation: Reservation::with_protection(mapped, Protection::ReadWrite)?,
             len,
             published: false,
             protection_calls_requested: 0,
             protection_calls_issued: 0,
-        };
-        let mut batch = ProtectionBatch::new();
-        // SAFETY: the range is the fresh reservation this value owns.
-        let result = unsafe { batch.protect(code.reservation.range(), Protection::ReadWrite) };
-        code.count(&batch);
-        result?;
-        Ok(code)
+        })
     }
 
     fn count(&mut self, batch: &ProtectionBatch) {

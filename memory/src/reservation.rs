@@ -24,9 +24,20 @@ impl Reservation {
     /// Reserves `len` bytes (a multiple of the host page size) of inaccessible
     /// address space at or above [`RESERVATION_FLOOR`].
     pub(crate) fn new(len: usize) -> Result<Reservation, MemoryError> {
+        Reservation::with_protection(len, Protection::None)
+    }
+
+    /// Maps `len` bytes at or above [`RESERVATION_FLOOR`] with `protection`
+    /// from the start. Only inaccessible mappings skip the commit charge
+    /// (`MAP_NORESERVE`): accessible ones are real memory.
+    pub(crate) fn with_protection(
+        len: usize,
+        protection: Protection,
+    ) -> Result<Reservation, MemoryError> {
+        let reserve_only = protection == Protection::None;
         let start = place_above_floor(
             len,
-            |hint| sys::map_anonymous(hint, len, Protection::None, true),
+            |hint| sys::map_anonymous(hint, len, protection, reserve_only),
             |address| {
                 // SAFETY: `address` is a fresh mapping of `len` bytes nobody else knows of.
                 let _ = unsafe { sys::unmap(address, len) };

@@ -312,6 +312,72 @@ pub mod fault_injection {
         FAULTS.with(|faults| !faults.borrow().is_empty())
     }
 
+    /// Raises this process's `RLIMIT_MEMLOCK` soft limit to its hard limit and
+    /// returns the new soft limit (`None` = unlimited).
+    pub fn raise_memlock_soft_limit() -> io::Result<Option<u64>> {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(super::memlock_limit())
+    }
+
+    /// Subjects the calling thread to `RLIMIT_MEMLOCK = limit_bytes` even when
+    /// running as root, by setting the limit and dropping `CAP_IPC_LOCK` from
+    /// the thread's capabilities. Irreversible: call it only in a child process.
+    pub fn restrict_memlock(limit_bytes: u64) -> io::Result<()> {
+        #[repr(C)]
+        struct CapHeader {
+            version: u32,
+            pid: i32,
+        }
+        #[repr(C)]
+        #[derive(Clone, Copy, Default)]
+        struct CapData {
+            effective: u32,
+            permitted: u32,
+            inheritable: u32,
+        }
+        const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+        const CAP_IPC_LOCK: u32 = 14;
+
+        let limit = libc::rlimit {
+            rlim_cur: limit_bytes,
+            rlim_max: limit_bytes,
+        };
+        let mut header = CapHeader {
+            version: LINUX_CAPABILITY_VERSION_3,
+            pid: 0,
+        };
+        let mut data = [CapData::default(); 2];
+        // SAFETY: setrlimit reads the struct passed; capget/capset read and
+        // write exactly the version-3 header and two data structs passed.
+        unsafe {
+            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            data[0].effective &= !(1 << CAP_IPC_LOCK);
+            data[0].permitted &= !(1 << CAP_IPC_LOCK);
+            if libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn take(call: Syscall) -> io::Result<()> {
         if RECORDING.with(Cell::get) {
             CALLS.with(|calls| calls.borrow_mut().push(call));

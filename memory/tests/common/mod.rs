@@ -56,27 +56,28 @@ pub fn page_is_accessible(address: usize) -> bool {
     protection_at(address).is_some_and(|perms| perms.starts_with("rw"))
 }
 
-/// Whether `address` lies in a mapping that is locked (per /proc/self/smaps "Locked:").
-pub fn locked_bytes_of_mapping(address: usize) -> u64 {
+/// Bytes reported "Locked:" in /proc/self/smaps for the mappings overlapping `range`.
+pub fn locked_bytes_in(range: std::ops::Range<usize>) -> u64 {
     let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
     let mut inside = false;
+    let mut total = 0;
     for line in smaps.lines() {
-        if let Some((range, _)) = line.split_once(' ')
-            && let Some((start, end)) = range.split_once('-')
+        if let Some((span, _)) = line.split_once(' ')
+            && let Some((start, end)) = span.split_once('-')
             && let (Ok(start), Ok(end)) = (
                 usize::from_str_radix(start, 16),
                 usize::from_str_radix(end, 16),
             )
         {
-            inside = start <= address && address < end;
+            inside = start < range.end && range.start < end;
             continue;
         }
         if inside && let Some(rest) = line.strip_prefix("Locked:") {
             let kib: u64 = rest.trim().trim_end_matches("kB").trim().parse().unwrap();
-            return kib * 1024;
+            total += kib * 1024;
         }
     }
-    0
+    total
 }
 
 /// The host page size as u64.
