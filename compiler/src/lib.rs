@@ -1,1 +1,160 @@
-//! Wasm to Cranelift compiler (being written).
+//! remap-compiler: WebAssembly to native code through Cranelift.
+//!
+//! [`compile_module`] validates a module, translates every function body to
+//! Cranelift IR in parallel, and links the machine code of all functions and
+//! trampolines into one position-independent blob. The layout contract with
+//! the runtime lives in [`vmctx`], [`builtins`], [`trap`] and ABI.md.
+
+pub mod builtins;
+mod compiler;
+mod error;
+pub mod module_info;
+mod signature;
+mod trampolines;
+mod translate;
+pub mod trap;
+pub mod vmctx;
+
+pub use builtins::Builtin;
+pub use compiler::{CompiledTrampoline, Compiler};
+pub use error::CompileError;
+pub use module_info::{FuncType, ModuleInfo, WasmType, supported_features};
+pub use trap::TrapKind;
+pub use vmctx::{VMOffsets, ValRaw};
+
+/// How linear memories are laid out, which decides the bounds checks the
+/// compiler emits. Every memory of an engine uses the same style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryStyle {
+    /// The memory never moves: `reservation_bytes` of address space are
+    /// reserved up front and followed by `guard_bytes` of inaccessible guard.
+    /// With a reservation of at least 4 GiB, an access whose static offset
+    /// plus size fits in the guard needs no explicit bounds check.
+    Static {
+        /// Bytes reserved for the memory (its maximum size).
+        reservation_bytes: u64,
+        /// Inaccessible bytes after the reservation.
+        guard_bytes: u64,
+    },
+    /// The memory may move when it grows; every access is checked against
+    /// the cached bound, and the base is reloaded after any call.
+    Dynamic {
+        /// Inaccessible bytes after the accessible part.
+        guard_bytes: u64,
+    },
+}
+
+/// Compilation settings that the runtime must honour when it lays out
+/// memories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tunables {
+    /// Bounds-check strategy for linear memories.
+    pub memory_style: MemoryStyle,
+    /// Run Cranelift's IR verifier on every function (slower; for tests).
+    pub verify_ir: bool,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Self {
+            memory_style: MemoryStyle::Static {
+                reservation_bytes: 1 << 32,
+                guard_bytes: 1 << 32,
+            },
+            verify_ir: false,
+        }
+    }
+}
+
+/// Where one function or trampoline sits in [`CompiledModule::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionLoc {
+    /// Byte offset from the start of the code blob.
+    pub offset: u32,
+    /// Length in bytes.
+    pub len: u32,
+}
+
+impl FunctionLoc {
+    /// Whether `offset` lies inside this function.
+    pub fn contains(&self, offset: u32) -> bool {
+        offset >= self.offset && offset - self.offset < self.len
+    }
+}
+
+/// One entry of the trap table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrapRecord {
+    /// Offset of the trapping instruction in the code blob.
+    pub offset: u32,
+    /// What the trap means.
+    pub kind: TrapKind,
+}
+
+/// A compiled module: metadata plus one linked, position-independent code blob.
+#[derive(Debug, Clone)]
+pub struct CompiledModule {
+    /// The module's declarations.
+    pub info: ModuleInfo,
+    /// vmctx layout for instances of this module.
+    pub offsets: VMOffsets,
+    /// Machine code of every function and trampoline, relocations applied.
+    /// Position independent: it may be copied anywhere executable.
+    pub code: Vec<u8>,
+    /// Defined functions: entry `i` is function index `num_imported_functions + i`.
+    pub functions: Vec<FunctionLoc>,
+    /// Entry trampoline per module type index.
+    pub entry_trampolines: Vec<FunctionLoc>,
+    /// Host trampoline per module type index.
+    pub host_trampolines: Vec<FunctionLoc>,
+    /// Trapping instructions, sorted by offset.
+    pub trap_table: Vec<TrapRecord>,
+}
+
+impl CompiledModule {
+    /// The code location of function `func_index`, if it is defined here.
+    pub fn function(&self, func_index: u32) -> Option<FunctionLoc> {
+        let defined = func_index.checked_sub(self.info.num_imported_functions)?;
+        self.functions.get(defined as usize).copied()
+    }
+
+    /// The trap kind of the instruction at code offset `offset`, if it is a
+    /// trapping instruction.
+    pub fn trap_at(&self, offset: u32) -> Option<TrapKind> {
+        self.trap_table
+            .binary_search_by_key(&offset, |record| record.offset)
+            .ok()
+            .map(|index| self.trap_table[index].kind)
+    }
+
+    /// The function index of the defined function containing code offset `offset`.
+    pub fn function_at(&self, offset: u32) -> Option<u32> {
+        let position = self
+            .functions
+            .partition_point(|loc| loc.offset <= offset)
+            .checked_sub(1)?;
+        self.functions[position]
+            .contains(offset)
+            .then(|| self.info.num_imported_functions + position as u32)
+    }
+
+    /// The name-section name of function `func_index`.
+    pub fn function_name(&self, func_index: u32) -> Option<&str> {
+        self.info.function_name(func_index)
+    }
+}
+
+/// Compiles `wasm` (binary format) with a fresh [`Compiler`] for the host.
+pub fn compile_module(wasm: &[u8], tunables: &Tunables) -> Result<CompiledModule, CompileError> {
+    Compiler::new(tunables.clone())?.compile_module(wasm)
+}
+
+/// Compiles a standalone entry trampoline for `ty` (see [`Compiler::compile_entry_trampoline`]).
+pub fn compile_entry_trampoline(ty: &FuncType) -> Result<CompiledTrampoline, CompileError> {
+    Compiler::new(Tunables::default())?.compile_entry_trampoline(ty)
+}
+
+/// Compiles a standalone host trampoline for `ty` (see [`Compiler::compile_host_trampoline`]).
+pub fn compile_host_trampoline(ty: &FuncType) -> Result<CompiledTrampoline, CompileError> {
+    Compiler::new(Tunables::default())?.compile_host_trampoline(ty)
+}

@@ -1,0 +1,313 @@
+//! The compilation pipeline: ISA setup, parallel function compilation and
+//! linking into one code blob.
+
+use crate::error::CompileError;
+use crate::module_info::{FuncType, ModuleInfo, ParsedModule, PendingBody};
+use crate::trampolines::{build_entry_trampoline, build_host_trampoline};
+use crate::translate::FuncTranslator;
+use crate::vmctx::VMOffsets;
+use crate::{CompiledModule, FunctionLoc, TrapKind, TrapRecord, Tunables};
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, ExternalName};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{CodegenError, Context, FinalizedRelocTarget};
+use cranelift_frontend::FunctionBuilderContext;
+use rayon::prelude::*;
+
+/// Functions and trampolines start at this alignment inside the blob.
+const FUNCTION_ALIGNMENT: usize = 16;
+
+/// A compiled standalone trampoline: position-independent code with its
+/// trap table (offsets relative to `code`).
+#[derive(Debug, Clone)]
+pub struct CompiledTrampoline {
+    /// Machine code; needs no relocation.
+    pub code: Vec<u8>,
+    /// Trapping instructions, sorted by offset.
+    pub trap_table: Vec<TrapRecord>,
+}
+
+/// A reference from one function's code to another defined function.
+struct CallReloc {
+    offset: u32,
+    kind: Reloc,
+    target_func_index: u32,
+    addend: i64,
+}
+
+/// Machine code of one function before linking.
+struct CompiledFunction {
+    code: Vec<u8>,
+    relocs: Vec<CallReloc>,
+    traps: Vec<TrapRecord>,
+}
+
+/// Compiles modules for the host machine. Cheap to share: `Send + Sync`.
+#[derive(Clone)]
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+    tunables: Tunables,
+}
+
+impl std::fmt::Debug for Compiler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiler")
+            .field("isa", &self.isa.name())
+            .field("tunables", &self.tunables)
+            .finish()
+    }
+}
+
+impl Compiler {
+    /// A compiler for the host CPU with `tunables`.
+    pub fn new(tunables: Tunables) -> Result<Self, CompileError> {
+        let mut flags = settings::builder();
+        let settings = [
+            ("opt_level", "speed"),
+            ("preserve_frame_pointers", "true"),
+            ("enable_probestack", "false"),
+            ("enable_multi_ret_implicit_sret", "true"),
+            ("enable_heap_access_spectre_mitigation", "false"),
+            ("enable_table_access_spectre_mitigation", "false"),
+            (
+                "enable_verifier",
+                if tunables.verify_ir { "true" } else { "false" },
+            ),
+        ];
+        for (name, value) in settings {
+            flags
+                .set(name, value)
+                .map_err(|error| CompileError::Limit(format!("setting {name}: {error}")))?;
+        }
+        let isa_builder = cranelift_native::builder()
+            .map_err(|message| CompileError::Limit(format!("unsupported host: {message}")))?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|error| CompileError::Limit(format!("building the host ISA: {error}")))?;
+        Ok(Self { isa, tunables })
+    }
+
+    /// The tunables this compiler was built with.
+    pub fn tunables(&self) -> &Tunables {
+        &self.tunables
+    }
+
+    /// Validates and compiles `wasm`, functions in parallel.
+    pub fn compile_module(&self, wasm: &[u8]) -> Result<CompiledModule, CompileError> {
+        let ParsedModule { info, bodies } = ParsedModule::parse(wasm)?;
+        if info.functions.len() > u32::MAX as usize / 2 {
+            return Err(CompileError::Limit("too many functions".into()));
+        }
+        let offsets = VMOffsets::new(&info);
+
+        let num_imported = info.num_imported_functions;
+        let results: Vec<Result<CompiledFunction, CompileError>> = bodies
+            .into_par_iter()
+            .enumerate()
+            .map_init(
+                FunctionBuilderContext::new,
+                |builder_context, (index, body)| {
+                    let func_index = num_imported + index as u32;
+                    self.compile_function(&info, &offsets, builder_context, func_index, body)
+                },
+            )
+            .collect();
+        let functions = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+
+        let entries: Vec<ir::Function> = info
+            .types
+            .iter()
+            .map(|ty| build_entry_trampoline(ty, self.isa.frontend_config()))
+            .collect();
+        let hosts: Vec<ir::Function> = info
+            .types
+            .iter()
+            .map(|ty| build_host_trampoline(ty, self.isa.frontend_config()))
+            .collect();
+        let trampolines = entries
+            .into_par_iter()
+            .chain(hosts.into_par_iter())
+            .map(|func| self.compile_ir(func, u32::MAX))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let mut linker = Linker::default();
+        let function_locs: Vec<FunctionLoc> = functions.iter().map(|f| linker.append(f)).collect();
+        let trampoline_locs: Vec<FunctionLoc> =
+            trampolines.iter().map(|f| linker.append(f)).collect();
+        linker.resolve(&functions, &function_locs, num_imported)?;
+        let (entry_trampolines, host_trampolines) = trampoline_locs.split_at(info.types.len());
+
+        Ok(CompiledModule {
+            offsets,
+            code: linker.code,
+            functions: function_locs,
+            entry_trampolines: entry_trampolines.to_vec(),
+            host_trampolines: host_trampolines.to_vec(),
+            trap_table: linker.traps,
+            info,
+        })
+    }
+
+    /// Compiles an entry trampoline for `ty` on its own, for host functions
+    /// whose type no compiled module has.
+    pub fn compile_entry_trampoline(
+        &self,
+        ty: &FuncType,
+    ) -> Result<CompiledTrampoline, CompileError> {
+        self.standalone(build_entry_trampoline(ty, self.isa.frontend_config()))
+    }
+
+    /// Compiles a host trampoline for `ty` on its own, for host functions
+    /// (e.g. `Func::new`) whose type no compiled module has.
+    pub fn compile_host_trampoline(
+        &self,
+        ty: &FuncType,
+    ) -> Result<CompiledTrampoline, CompileError> {
+        self.standalone(build_host_trampoline(ty, self.isa.frontend_config()))
+    }
+
+    fn standalone(&self, func: ir::Function) -> Result<CompiledTrampoline, CompileError> {
+        let compiled = self.compile_ir(func, u32::MAX)?;
+        debug_assert!(compiled.relocs.is_empty());
+        Ok(CompiledTrampoline {
+            code: compiled.code,
+            trap_table: compiled.traps,
+        })
+    }
+
+    fn compile_function(
+        &self,
+        info: &ModuleInfo,
+        offsets: &VMOffsets,
+        builder_context: &mut FunctionBuilderContext,
+        func_index: u32,
+        body: PendingBody<'_>,
+    ) -> Result<CompiledFunction, CompileError> {
+        let validator = body.validator.into_validator(Default::default());
+        let translator = FuncTranslator::new(
+            info,
+            offsets,
+            &self.tunables,
+            func_index,
+            self.isa.frontend_config(),
+        );
+        let func = translator.translate(builder_context, validator, &body.body)?;
+        self.compile_ir(func, func_index)
+    }
+
+    /// Runs Cranelift on `func` and collects code, calls to patch and traps.
+    fn compile_ir(
+        &self,
+        func: ir::Function,
+        func_index: u32,
+    ) -> Result<CompiledFunction, CompileError> {
+        let names = func.params.user_named_funcs().clone();
+        let mut context = Context::for_function(func);
+        let codegen_error = |error: CodegenError| CompileError::Codegen {
+            func_index,
+            message: error.to_string(),
+        };
+        let compiled = context
+            .compile(&*self.isa, &mut ControlPlane::default())
+            .map_err(|error| codegen_error(error.inner))?;
+        let buffer = &compiled.buffer;
+        let mut traps = Vec::with_capacity(buffer.traps().len());
+        for trap in buffer.traps() {
+            let kind =
+                TrapKind::from_trap_code(trap.code).ok_or_else(|| CompileError::Codegen {
+                    func_index,
+                    message: format!("unknown trap code {}", trap.code),
+                })?;
+            traps.push(TrapRecord {
+                offset: trap.offset,
+                kind,
+            });
+        }
+        let mut relocs = Vec::with_capacity(buffer.relocs().len());
+        for reloc in buffer.relocs() {
+            let target = match &reloc.target {
+                FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => names[*name].index,
+                other => {
+                    return Err(CompileError::Codegen {
+                        func_index,
+                        message: format!("unexpected relocation target {other:?}"),
+                    });
+                }
+            };
+            relocs.push(CallReloc {
+                offset: reloc.offset,
+                kind: reloc.kind,
+                target_func_index: target,
+                addend: reloc.addend,
+            });
+        }
+        Ok(CompiledFunction {
+            code: buffer.data().to_vec(),
+            relocs,
+            traps,
+        })
+    }
+}
+
+/// Concatenates compiled functions and patches calls between them.
+#[derive(Default)]
+struct Linker {
+    code: Vec<u8>,
+    traps: Vec<TrapRecord>,
+}
+
+impl Linker {
+    fn append(&mut self, function: &CompiledFunction) -> FunctionLoc {
+        let padded = self.code.len().next_multiple_of(FUNCTION_ALIGNMENT);
+        self.code.resize(padded, 0);
+        let offset = padded as u32;
+        self.code.extend_from_slice(&function.code);
+        self.traps
+            .extend(function.traps.iter().map(|trap| TrapRecord {
+                offset: offset + trap.offset,
+                kind: trap.kind,
+            }));
+        FunctionLoc {
+            offset,
+            len: function.code.len() as u32,
+        }
+    }
+
+    fn resolve(
+        &mut self,
+        functions: &[CompiledFunction],
+        locs: &[FunctionLoc],
+        num_imported: u32,
+    ) -> Result<(), CompileError> {
+        for (index, (function, loc)) in functions.iter().zip(locs).enumerate() {
+            for reloc in &function.relocs {
+                let codegen_error = |message: String| CompileError::Codegen {
+                    func_index: num_imported + index as u32,
+                    message,
+                };
+                let target = reloc
+                    .target_func_index
+                    .checked_sub(num_imported)
+                    .and_then(|defined| locs.get(defined as usize))
+                    .ok_or_else(|| codegen_error("call to an unknown function".into()))?;
+                let site = loc.offset + reloc.offset;
+                match reloc.kind {
+                    Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
+                        let delta = i64::from(target.offset) + reloc.addend - i64::from(site);
+                        let delta = i32::try_from(delta)
+                            .map_err(|_| codegen_error("code blob larger than 2 GiB".into()))?;
+                        let site = site as usize;
+                        self.code[site..site + 4].copy_from_slice(&delta.to_le_bytes());
+                    }
+                    other => {
+                        return Err(codegen_error(format!("unsupported relocation {other:?}")));
+                    }
+                }
+            }
+        }
+        self.traps.sort_by_key(|trap| trap.offset);
+        Ok(())
+    }
+}

@@ -1,0 +1,728 @@
+//! Everything about a module except its function bodies: parsed and
+//! validated with wasmparser, in a form the runtime can use directly.
+
+use crate::error::CompileError;
+use std::collections::BTreeMap;
+use wasmparser::{
+    ConstExpr as WasmConstExpr, DataKind, ElementItems as WasmElementItems, ElementKind,
+    ExternalKind, FuncToValidate, FunctionBody, KnownCustom, Name, Operator, Parser, Payload,
+    RefType, TableInit, TypeRef, ValType, ValidPayload, Validator, ValidatorResources,
+    WasmFeatures,
+};
+
+/// A Wasm value type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WasmType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit float.
+    F32,
+    /// 64-bit float.
+    F64,
+    /// 128-bit vector (parsed, not yet compiled).
+    V128,
+    /// Nullable function reference.
+    FuncRef,
+    /// Nullable external reference.
+    ExternRef,
+}
+
+impl WasmType {
+    fn from_val_type(ty: ValType, offset: usize) -> Result<Self, CompileError> {
+        Ok(match ty {
+            ValType::I32 => WasmType::I32,
+            ValType::I64 => WasmType::I64,
+            ValType::F32 => WasmType::F32,
+            ValType::F64 => WasmType::F64,
+            ValType::V128 => WasmType::V128,
+            ValType::Ref(ref_type) => Self::from_ref_type(ref_type, offset)?,
+        })
+    }
+
+    fn from_ref_type(ty: RefType, offset: usize) -> Result<Self, CompileError> {
+        if ty == RefType::FUNCREF {
+            Ok(WasmType::FuncRef)
+        } else if ty == RefType::EXTERNREF {
+            Ok(WasmType::ExternRef)
+        } else {
+            Err(CompileError::Unsupported {
+                feature: "typed-references".into(),
+                offset,
+                message: format!("reference type {ty} is not supported"),
+            })
+        }
+    }
+
+    /// Whether this is a reference type.
+    pub fn is_ref(self) -> bool {
+        matches!(self, WasmType::FuncRef | WasmType::ExternRef)
+    }
+}
+
+impl std::fmt::Display for WasmType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WasmType::I32 => "i32",
+            WasmType::I64 => "i64",
+            WasmType::F32 => "f32",
+            WasmType::F64 => "f64",
+            WasmType::V128 => "v128",
+            WasmType::FuncRef => "funcref",
+            WasmType::ExternRef => "externref",
+        })
+    }
+}
+
+/// A function signature.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FuncType {
+    /// Parameter types.
+    pub params: Vec<WasmType>,
+    /// Result types.
+    pub results: Vec<WasmType>,
+}
+
+impl FuncType {
+    /// A signature from its parameter and result types.
+    pub fn new(
+        params: impl IntoIterator<Item = WasmType>,
+        results: impl IntoIterator<Item = WasmType>,
+    ) -> Self {
+        Self {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
+    }
+
+    /// Number of `ValRaw` slots the entry and host trampolines use.
+    pub fn array_len(&self) -> usize {
+        self.params.len().max(self.results.len())
+    }
+}
+
+/// Limits and element type of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableType {
+    /// Element type (funcref or externref).
+    pub element: WasmType,
+    /// Initial number of elements.
+    pub minimum: u64,
+    /// Maximum number of elements.
+    pub maximum: Option<u64>,
+}
+
+/// Limits of a linear memory, in 64 KiB pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryType {
+    /// Initial size in pages.
+    pub minimum: u64,
+    /// Maximum size in pages.
+    pub maximum: Option<u64>,
+    /// Indexed with i64 (memory64; rejected by the compiler for now).
+    pub memory64: bool,
+    /// Shared between threads (rejected by the compiler for now).
+    pub shared: bool,
+}
+
+impl MemoryType {
+    /// Size of one page in bytes.
+    pub const PAGE_SIZE: u64 = 65536;
+}
+
+/// Type and mutability of a global.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalType {
+    /// Value type.
+    pub ty: WasmType,
+    /// Whether `global.set` is allowed.
+    pub mutable: bool,
+}
+
+/// One instruction of a constant expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstOp {
+    /// Push an i32.
+    I32Const(i32),
+    /// Push an i64.
+    I64Const(i64),
+    /// Push an f32 given by its bits.
+    F32Const(u32),
+    /// Push an f64 given by its bits.
+    F64Const(u64),
+    /// Push a v128.
+    V128Const(u128),
+    /// Push a null reference of the given type.
+    RefNull(WasmType),
+    /// Push a reference to function `index`.
+    RefFunc(u32),
+    /// Push the value of global `index` (an import or an earlier global).
+    GlobalGet(u32),
+    /// Pop two i32s, push their wrapping sum.
+    I32Add,
+    /// Pop two i32s, push their wrapping difference.
+    I32Sub,
+    /// Pop two i32s, push their wrapping product.
+    I32Mul,
+    /// Pop two i64s, push their wrapping sum.
+    I64Add,
+    /// Pop two i64s, push their wrapping difference.
+    I64Sub,
+    /// Pop two i64s, push their wrapping product.
+    I64Mul,
+}
+
+/// A constant expression: a stack program that leaves one value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConstExpr {
+    /// The instructions, in order (without the final `end`).
+    pub ops: Vec<ConstOp>,
+}
+
+impl ConstExpr {
+    fn parse(expr: &WasmConstExpr<'_>) -> Result<Self, CompileError> {
+        let mut reader = expr.get_operators_reader();
+        let mut ops = Vec::new();
+        loop {
+            let offset = reader.original_position() as usize;
+            let op = match reader.read()? {
+                Operator::End => break,
+                Operator::I32Const { value } => ConstOp::I32Const(value),
+                Operator::I64Const { value } => ConstOp::I64Const(value),
+                Operator::F32Const { value } => ConstOp::F32Const(value.bits()),
+                Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
+                Operator::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
+                Operator::RefNull { hty } => {
+                    let ty = match hty {
+                        wasmparser::HeapType::FUNC => WasmType::FuncRef,
+                        wasmparser::HeapType::EXTERN => WasmType::ExternRef,
+                        other => {
+                            return Err(CompileError::Unsupported {
+                                feature: "typed-references".into(),
+                                offset,
+                                message: format!("ref.null of heap type {other:?}"),
+                            });
+                        }
+                    };
+                    ConstOp::RefNull(ty)
+                }
+                Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+                Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                Operator::I32Add => ConstOp::I32Add,
+                Operator::I32Sub => ConstOp::I32Sub,
+                Operator::I32Mul => ConstOp::I32Mul,
+                Operator::I64Add => ConstOp::I64Add,
+                Operator::I64Sub => ConstOp::I64Sub,
+                Operator::I64Mul => ConstOp::I64Mul,
+                other => {
+                    return Err(CompileError::Unsupported {
+                        feature: "constant-expressions".into(),
+                        offset,
+                        message: format!("{other:?} in a constant expression"),
+                    });
+                }
+            };
+            ops.push(op);
+        }
+        Ok(Self { ops })
+    }
+}
+
+/// What an import provides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportKind {
+    /// A function of the given module type index.
+    Function(u32),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// One import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// What is imported.
+    pub kind: ImportKind,
+    /// Index in its own index space (function, table, memory or global).
+    pub index: u32,
+}
+
+/// The kind of an exported (or imported) entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    /// A function.
+    Function,
+    /// A table.
+    Table,
+    /// A memory.
+    Memory,
+    /// A global.
+    Global,
+}
+
+/// One export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// Export name.
+    pub name: String,
+    /// Kind of entity.
+    pub kind: EntityKind,
+    /// Index in that kind's index space.
+    pub index: u32,
+}
+
+/// A table: its type and, for defined tables, the initial element value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Type.
+    pub ty: TableType,
+    /// Initial value of every element of a defined table; `None` means null
+    /// (and is always the case for imported tables).
+    pub init: Option<ConstExpr>,
+}
+
+/// A global: type and, for defined globals, initialiser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    /// Type.
+    pub ty: GlobalType,
+    /// Initialiser of a defined global; `None` for imported globals.
+    pub init: Option<ConstExpr>,
+}
+
+/// Where a data segment goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSegmentKind {
+    /// Copied into `memory` at `offset` during instantiation.
+    Active {
+        /// Memory index.
+        memory: u32,
+        /// Offset expression (i32 for 32-bit memories).
+        offset: ConstExpr,
+    },
+    /// Used only by `memory.init`.
+    Passive,
+}
+
+/// A data segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSegment {
+    /// Active or passive.
+    pub kind: DataSegmentKind,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// Where an element segment goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ElementSegmentKind {
+    /// Copied into `table` at `offset` during instantiation.
+    Active {
+        /// Table index.
+        table: u32,
+        /// Offset expression (i32).
+        offset: ConstExpr,
+    },
+    /// Used only by `table.init`.
+    Passive,
+    /// Only declares functions for `ref.func`; dropped at instantiation.
+    Declared,
+}
+
+/// The items of an element segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ElementItems {
+    /// Function indices (each item is `ref.func index`).
+    Functions(Vec<u32>),
+    /// Constant expressions producing references.
+    Expressions(Vec<ConstExpr>),
+}
+
+impl ElementItems {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            ElementItems::Functions(items) => items.len(),
+            ElementItems::Expressions(items) => items.len(),
+        }
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An element segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElementSegment {
+    /// Active, passive or declared.
+    pub kind: ElementSegmentKind,
+    /// Element type.
+    pub ty: WasmType,
+    /// The items.
+    pub items: ElementItems,
+}
+
+/// Names from the name section (malformed name sections are ignored, as
+/// the spec allows).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Names {
+    /// The module's name.
+    pub module: Option<String>,
+    /// Function index -> name.
+    pub functions: BTreeMap<u32, String>,
+}
+
+/// A module's declarations, parsed and validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ModuleInfo {
+    /// Function types, by module type index.
+    pub types: Vec<FuncType>,
+    /// Imports in declaration order.
+    pub imports: Vec<Import>,
+    /// Exports in declaration order.
+    pub exports: Vec<Export>,
+    /// Type index of every function, imports first.
+    pub functions: Vec<u32>,
+    /// Number of imported functions (the first entries of `functions`).
+    pub num_imported_functions: u32,
+    /// Every table, imports first.
+    pub tables: Vec<Table>,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Every memory, imports first.
+    pub memories: Vec<MemoryType>,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Every global, imports first.
+    pub globals: Vec<Global>,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+    /// Data segments.
+    pub data: Vec<DataSegment>,
+    /// Element segments.
+    pub elements: Vec<ElementSegment>,
+    /// Start function index.
+    pub start: Option<u32>,
+    /// Names from the name section.
+    pub names: Names,
+    /// The data count section's value, if present.
+    pub data_count: Option<u32>,
+}
+
+impl ModuleInfo {
+    /// The signature of function `func_index` (imports first).
+    pub fn func_type(&self, func_index: u32) -> &FuncType {
+        &self.types[self.functions[func_index as usize] as usize]
+    }
+
+    /// Whether function `func_index` is imported.
+    pub fn is_imported_function(&self, func_index: u32) -> bool {
+        func_index < self.num_imported_functions
+    }
+
+    /// Number of functions defined (not imported) by the module.
+    pub fn num_defined_functions(&self) -> u32 {
+        self.functions.len() as u32 - self.num_imported_functions
+    }
+
+    /// The export named `name`.
+    pub fn export(&self, name: &str) -> Option<&Export> {
+        self.exports.iter().find(|export| export.name == name)
+    }
+
+    /// The name of function `func_index` from the name section.
+    pub fn function_name(&self, func_index: u32) -> Option<&str> {
+        self.names.functions.get(&func_index).map(String::as_str)
+    }
+
+    /// Parses and validates `wasm`, including every function body.
+    pub fn from_wasm(wasm: &[u8]) -> Result<Self, CompileError> {
+        let parsed = ParsedModule::parse(wasm)?;
+        for body in parsed.bodies {
+            let mut validator = body.validator.into_validator(Default::default());
+            validator.validate(&body.body)?;
+        }
+        Ok(parsed.info)
+    }
+}
+
+/// The Wasm features Remap compiles: Wasm 2.0 without SIMD, plus
+/// multi-memory and extended constant expressions.
+pub fn supported_features() -> WasmFeatures {
+    (WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY | WasmFeatures::EXTENDED_CONST)
+        - WasmFeatures::SIMD
+}
+
+/// A function body waiting for validation and translation.
+pub(crate) struct PendingBody<'a> {
+    pub validator: FuncToValidate<ValidatorResources>,
+    pub body: FunctionBody<'a>,
+}
+
+/// The result of the module-level pass: declarations plus bodies.
+pub(crate) struct ParsedModule<'a> {
+    pub info: ModuleInfo,
+    pub bodies: Vec<PendingBody<'a>>,
+}
+
+impl<'a> ParsedModule<'a> {
+    pub fn parse(wasm: &'a [u8]) -> Result<Self, CompileError> {
+        let mut validator = Validator::new_with_features(supported_features());
+        let mut info = ModuleInfo::default();
+        let mut bodies = Vec::new();
+        for payload in Parser::new(0).parse_all(wasm) {
+            let payload = payload?;
+            if let ValidPayload::Func(validator, body) = validator.payload(&payload)? {
+                bodies.push(PendingBody { validator, body });
+            }
+            info.absorb(payload)?;
+        }
+        Ok(Self { info, bodies })
+    }
+}
+
+fn table_type(ty: &wasmparser::TableType, offset: usize) -> Result<TableType, CompileError> {
+    Ok(TableType {
+        element: WasmType::from_ref_type(ty.element_type, offset)?,
+        minimum: ty.initial,
+        maximum: ty.maximum,
+    })
+}
+
+fn memory_type(ty: &wasmparser::MemoryType) -> MemoryType {
+    MemoryType {
+        minimum: ty.initial,
+        maximum: ty.maximum,
+        memory64: ty.memory64,
+        shared: ty.shared,
+    }
+}
+
+fn global_type(ty: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, CompileError> {
+    Ok(GlobalType {
+        ty: WasmType::from_val_type(ty.content_type, offset)?,
+        mutable: ty.mutable,
+    })
+}
+
+impl ModuleInfo {
+    /// Records one (already validated) payload.
+    fn absorb(&mut self, payload: Payload<'_>) -> Result<(), CompileError> {
+        match payload {
+            Payload::TypeSection(reader) => {
+                let offset = reader.range().start as usize;
+                for group in reader {
+                    for sub_type in group?.into_types() {
+                        let func = sub_type.unwrap_func();
+                        let params = func
+                            .params()
+                            .iter()
+                            .map(|&ty| WasmType::from_val_type(ty, offset))
+                            .collect::<Result<_, _>>()?;
+                        let results = func
+                            .results()
+                            .iter()
+                            .map(|&ty| WasmType::from_val_type(ty, offset))
+                            .collect::<Result<_, _>>()?;
+                        self.types.push(FuncType { params, results });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                let offset = reader.range().start as usize;
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let (kind, index) = match import.ty {
+                        TypeRef::Func(type_index) => {
+                            self.functions.push(type_index);
+                            self.num_imported_functions += 1;
+                            (
+                                ImportKind::Function(type_index),
+                                self.num_imported_functions - 1,
+                            )
+                        }
+                        TypeRef::Table(ty) => {
+                            let ty = table_type(&ty, offset)?;
+                            self.tables.push(Table {
+                                ty: ty.clone(),
+                                init: None,
+                            });
+                            self.num_imported_tables += 1;
+                            (ImportKind::Table(ty), self.num_imported_tables - 1)
+                        }
+                        TypeRef::Memory(ty) => {
+                            let ty = memory_type(&ty);
+                            self.memories.push(ty);
+                            self.num_imported_memories += 1;
+                            (ImportKind::Memory(ty), self.num_imported_memories - 1)
+                        }
+                        TypeRef::Global(ty) => {
+                            let ty = global_type(&ty, offset)?;
+                            self.globals.push(Global { ty, init: None });
+                            self.num_imported_globals += 1;
+                            (ImportKind::Global(ty), self.num_imported_globals - 1)
+                        }
+                        other => {
+                            return Err(CompileError::Unsupported {
+                                feature: "exceptions".into(),
+                                offset,
+                                message: format!("import of {other:?}"),
+                            });
+                        }
+                    };
+                    self.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        kind,
+                        index,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for type_index in reader {
+                    self.functions.push(type_index?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                let offset = reader.range().start as usize;
+                for table in reader {
+                    let table = table?;
+                    let init = match table.init {
+                        TableInit::RefNull => None,
+                        TableInit::Expr(expr) => Some(ConstExpr::parse(&expr)?),
+                    };
+                    self.tables.push(Table {
+                        ty: table_type(&table.ty, offset)?,
+                        init,
+                    });
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    self.memories.push(memory_type(&memory?));
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                let offset = reader.range().start as usize;
+                for global in reader {
+                    let global = global?;
+                    self.globals.push(Global {
+                        ty: global_type(&global.ty, offset)?,
+                        init: Some(ConstExpr::parse(&global.init_expr)?),
+                    });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    let kind = match export.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => EntityKind::Function,
+                        ExternalKind::Table => EntityKind::Table,
+                        ExternalKind::Memory => EntityKind::Memory,
+                        ExternalKind::Global => EntityKind::Global,
+                        ExternalKind::Tag => {
+                            return Err(CompileError::Unsupported {
+                                feature: "exceptions".into(),
+                                offset: 0,
+                                message: "export of a tag".into(),
+                            });
+                        }
+                    };
+                    self.exports.push(Export {
+                        name: export.name.to_string(),
+                        kind,
+                        index: export.index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => self.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    let element = element?;
+                    let offset = element.range.start as usize;
+                    let kind = match element.kind {
+                        ElementKind::Passive => ElementSegmentKind::Passive,
+                        ElementKind::Declared => ElementSegmentKind::Declared,
+                        ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => ElementSegmentKind::Active {
+                            table: table_index.unwrap_or(0),
+                            offset: ConstExpr::parse(&offset_expr)?,
+                        },
+                    };
+                    let (ty, items) = match element.items {
+                        WasmElementItems::Functions(reader) => (
+                            WasmType::FuncRef,
+                            ElementItems::Functions(reader.into_iter().collect::<Result<_, _>>()?),
+                        ),
+                        WasmElementItems::Expressions(ref_type, reader) => {
+                            let mut exprs = Vec::new();
+                            for expr in reader {
+                                exprs.push(ConstExpr::parse(&expr?)?);
+                            }
+                            (
+                                WasmType::from_ref_type(ref_type, offset)?,
+                                ElementItems::Expressions(exprs),
+                            )
+                        }
+                    };
+                    self.elements.push(ElementSegment { kind, ty, items });
+                }
+            }
+            Payload::DataCountSection { count, .. } => self.data_count = Some(count),
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let kind = match data.kind {
+                        DataKind::Passive => DataSegmentKind::Passive,
+                        DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataSegmentKind::Active {
+                            memory: memory_index,
+                            offset: ConstExpr::parse(&offset_expr)?,
+                        },
+                    };
+                    self.data.push(DataSegment {
+                        kind,
+                        data: data.data.to_vec(),
+                    });
+                }
+            }
+            Payload::CustomSection(reader) => {
+                if let KnownCustom::Name(names) = reader.as_known() {
+                    self.absorb_names(names);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn absorb_names(&mut self, reader: wasmparser::NameSectionReader<'_>) {
+        for name in reader.into_iter().flatten() {
+            match name {
+                Name::Module { name, .. } => self.names.module = Some(name.to_string()),
+                Name::Function(map) => {
+                    for naming in map.into_iter().flatten() {
+                        self.names
+                            .functions
+                            .insert(naming.index, naming.name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
