@@ -1,1 +1,112 @@
-fn main() {}
+//! The official WebAssembly spec suite: every `.wast` script is a test, once
+//! per memory style (`static::address.wast`, `dynamic::address.wast`).
+//! `expected-failures.txt` lists the scripts known to fail; a listed script
+//! that passes fails its test too, so the list stays true.
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use remap::{Config, MemoryStyle};
+use remap_spec_tests::{ExpectedFailures, FileReport, list_scripts, locate_suite, run_file};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// How many failed directives a failing test prints.
+const FAILURES_SHOWN: usize = 20;
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let trials = match suite_trials() {
+        Ok(trials) => trials,
+        Err(message) => vec![Trial::test("testsuite", move || Err(message.into()))],
+    };
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn suite_trials() -> Result<Vec<Trial>, String> {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = crate_dir
+        .parent()
+        .ok_or("spec-tests has no parent directory")?;
+    let suite = locate_suite(workspace).map_err(|err| format!("{err:#}"))?;
+    let scripts = list_scripts(&suite).map_err(|err| format!("{err:#}"))?;
+    let list_path = crate_dir.join("expected-failures.txt");
+    let list_text = fs::read_to_string(&list_path)
+        .map_err(|err| format!("cannot read {}: {err}", list_path.display()))?;
+    let expected = Arc::new(ExpectedFailures::parse(&list_text).map_err(|err| format!("{err:#}"))?);
+
+    let mut trials = vec![list_names_only_suite_scripts(
+        expected.clone(),
+        scripts.clone(),
+    )];
+    for (style_name, style) in [
+        ("static", MemoryStyle::Static),
+        ("dynamic", MemoryStyle::Dynamic),
+    ] {
+        for script in &scripts {
+            let path = suite.join(script);
+            let script = script.clone();
+            let expected = expected.clone();
+            trials.push(Trial::test(format!("{style_name}::{script}"), move || {
+                run_and_compare(&path, style_name, style, &script, &expected)
+            }));
+        }
+    }
+    Ok(trials)
+}
+
+fn list_names_only_suite_scripts(expected: Arc<ExpectedFailures>, scripts: Vec<String>) -> Trial {
+    Trial::test("expected_failures_list_names_suite_scripts", move || {
+        let stale: Vec<_> = expected
+            .entries()
+            .filter(|entry| !scripts.contains(&entry.script))
+            .map(|entry| entry.script.clone())
+            .collect();
+        if stale.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("expected-failures.txt names scripts not in the suite: {stale:?}").into())
+        }
+    })
+}
+
+fn run_and_compare(
+    path: &PathBuf,
+    style_name: &str,
+    style: MemoryStyle,
+    script: &str,
+    expected: &ExpectedFailures,
+) -> Result<(), Failed> {
+    let mut config = Config::new();
+    config.memory_style(style);
+    let report = run_file(path, &config).map_err(|err| format!("{err:#}"))?;
+    match (report.is_success(), expected.lookup(style_name, script)) {
+        (true, None) | (false, Some(_)) => Ok(()),
+        (true, Some(entry)) => Err(format!(
+            "{script} passes now but expected-failures.txt lists it ({}): remove the entry",
+            entry.reason
+        )
+        .into()),
+        (false, None) => Err(describe_failures(&report).into()),
+    }
+}
+
+fn describe_failures(report: &FileReport) -> String {
+    let mut text = format!(
+        "{} of {} directives failed:",
+        report.failed(),
+        report.results.len()
+    );
+    for failure in report.failures().take(FAILURES_SHOWN) {
+        let _ = write!(text, "\n  {failure}");
+    }
+    if report.failed() > FAILURES_SHOWN {
+        let _ = write!(
+            text,
+            "\n  ... and {} more",
+            report.failed() - FAILURES_SHOWN
+        );
+    }
+    text
+}
