@@ -1,0 +1,76 @@
+//! Reading a module file, telling binary from text, and compiling it, with
+//! one clear error for each way that can fail.
+
+use anyhow::{Context, Result, bail};
+use remap::{Engine, Module};
+use std::fs;
+use std::path::Path;
+
+const WASM_MAGIC: &[u8] = b"\0asm";
+
+/// Reads and compiles the `.wasm` or `.wat` file at `path`.
+pub fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let wasm = if bytes.starts_with(WASM_MAGIC) {
+        bytes
+    } else {
+        text_to_wasm(path, &bytes)?
+    };
+    Module::new(engine, &wasm)
+        .with_context(|| format!("`{}` is not a valid WebAssembly module", path.display()))
+}
+
+fn text_to_wasm(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        bail!(
+            "`{}` is not a WebAssembly file: it is neither a binary module (which starts with \
+             \\0asm) nor WAT text",
+            path.display()
+        );
+    };
+    if text.contains('\0') || !looks_like_wat(text) {
+        bail!(
+            "`{}` is not a WebAssembly file: it is neither a binary module (which starts with \
+             \\0asm) nor WAT text (which starts with `(`)",
+            path.display()
+        );
+    }
+    wat::parse_str(text).map_err(|mut err| {
+        err.set_path(path);
+        anyhow::anyhow!("`{}` is not valid WAT: {err}", path.display())
+    })
+}
+
+/// Whether the first thing in `text` that is not blank or a comment is `(`.
+fn looks_like_wat(text: &str) -> bool {
+    let mut rest = text.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix(";;") {
+            rest = after
+                .split_once('\n')
+                .map_or("", |(_, next)| next)
+                .trim_start();
+        } else if let Some(after) = rest.strip_prefix("(;") {
+            rest = after
+                .split_once(";)")
+                .map_or("", |(_, next)| next)
+                .trim_start();
+        } else {
+            return rest.starts_with('(');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_wat_after_comments() {
+        assert!(looks_like_wat("(module)"));
+        assert!(looks_like_wat("  ;; a comment\n (; block ;) (module)"));
+        assert!(!looks_like_wat("hello world"));
+        assert!(!looks_like_wat(""));
+        assert!(!looks_like_wat(";; only a comment"));
+    }
+}

@@ -1,0 +1,50 @@
+//! Engine options shared by `remap run` and `remap wast`.
+
+use crate::size::parse_size;
+use clap::{Args, ValueEnum};
+use remap::{Config, MemoryStyle};
+
+/// How linear memories are laid out (see DESIGN.md, "Two memory styles").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StyleArg {
+    /// Reserve 4 GiB plus a guard: no bounds checks, the base never moves.
+    Static,
+    /// A small reservation with explicit bounds checks; relocated by mremap when outgrown.
+    Dynamic,
+}
+
+/// Memory options: style, pinning, and limits.
+#[derive(Args, Clone, Debug, Default)]
+pub struct MemoryOptions {
+    /// Memory style; by default the engine picks static where address space allows.
+    #[arg(long, value_enum, value_name = "STYLE")]
+    pub memory_style: Option<StyleArg>,
+    /// Keep every accessible page of linear memory locked in RAM (mlock).
+    #[arg(long)]
+    pub pin: bool,
+    /// Most bytes that may be pinned at once, e.g. 64MiB (with --pin).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, requires = "pin")]
+    pub pin_budget: Option<u64>,
+    /// Largest size any one linear memory may grow to, e.g. 1GiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+impl MemoryOptions {
+    /// The engine configuration these options ask for.
+    pub fn config(&self) -> Config {
+        let mut config = Config::new();
+        if let Some(style) = self.memory_style {
+            config.memory_style(match style {
+                StyleArg::Static => MemoryStyle::Static,
+                StyleArg::Dynamic => MemoryStyle::Dynamic,
+            });
+        }
+        config.pin_memory(self.pin);
+        if let Some(budget) = self.pin_budget {
+            config.pin_budget(budget);
+        }
+        config.max_memory_size(self.max_memory);
+        config
+    }
+}

@@ -1,0 +1,54 @@
+//! `remap wast`: run spec scripts and report every failed directive.
+
+use crate::options::MemoryOptions;
+use anyhow::Result;
+use clap::Args;
+use remap_spec_tests::run_file;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `remap wast`.
+#[derive(Args, Debug)]
+pub struct WastCommand {
+    #[command(flatten)]
+    memory: MemoryOptions,
+    /// The .wast scripts to run.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+impl WastCommand {
+    /// Runs every script; fails (exit code 1) when any directive failed.
+    pub fn execute(self) -> Result<ExitCode> {
+        let config = self.memory.config();
+        let (mut passed, mut failed) = (0, 0);
+        for file in &self.files {
+            match run_file(file, &config) {
+                Ok(report) => {
+                    println!(
+                        "{}: {} passed, {} failed",
+                        file.display(),
+                        report.passed(),
+                        report.failed()
+                    );
+                    for failure in report.failures() {
+                        println!("  {failure}");
+                    }
+                    passed += report.passed();
+                    failed += report.failed();
+                }
+                Err(err) => {
+                    println!("{}: 0 passed, 1 failed", file.display());
+                    println!("  error: {err:#}");
+                    failed += 1;
+                }
+            }
+        }
+        println!("{passed} passed, {failed} failed");
+        Ok(if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}

@@ -1,0 +1,346 @@
+//! Runs the `remap` binary the way a user does and checks its output and exit codes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn remap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_remap"))
+        .args(args)
+        .output()
+        .expect("the remap binary runs")
+}
+
+fn run_fixture(options: &[&str], file: &str, args: &[&str]) -> Output {
+    let file = fixture(file);
+    let mut all: Vec<&str> = vec!["run"];
+    all.extend_from_slice(options);
+    all.push(file.to_str().unwrap());
+    all.extend_from_slice(args);
+    remap(&all)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts a clean failure: exit code 1 and one `error:` message containing `needle`.
+fn assert_error(output: &Output, needle: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "stderr: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "expected `{needle}` in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn the_readme_example_adds() {
+    let output = run_fixture(&["--invoke", "add"], "examples/add.wat", &["1", "2"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "3\n");
+}
+
+#[test]
+fn invoke_parses_each_parameter_type() {
+    let cases: [(&str, [&str; 2], &str); 4] = [
+        ("add_i32", ["-5", "4294967295"], "-6\n"),
+        ("add_i64", ["9000000000", "-1"], "8999999999\n"),
+        ("mul_f32", ["1.5", "-2"], "-3\n"),
+        ("div_f64", ["1", "8"], "0.125\n"),
+    ];
+    for (name, args, expected) in cases {
+        let output = run_fixture(&["--invoke", name], "tests/wat/numbers.wat", &args);
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        assert_eq!(stdout(&output), expected, "{name}");
+    }
+}
+
+#[test]
+fn invoke_prints_one_result_per_line() {
+    let output = run_fixture(&["--invoke", "swap"], "tests/wat/numbers.wat", &["7", "-8"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "-8\n7\n");
+    let output = run_fixture(&["--invoke", "nothing"], "tests/wat/numbers.wat", &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn runs_binary_modules_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("add.wasm");
+    fs::write(&wasm, wat::parse_file(fixture("examples/add.wat")).unwrap()).unwrap();
+    let output = remap(&["run", "--invoke", "add", wasm.to_str().unwrap(), "40", "2"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "42\n");
+}
+
+#[test]
+fn a_missing_file_is_one_clear_error() {
+    let output = remap(&["run", "no/such/module.wasm"]);
+    assert_error(&output, "cannot read `no/such/module.wasm`");
+}
+
+#[test]
+fn a_file_that_is_not_wasm_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    fs::write(&text, "just some notes\n").unwrap();
+    assert_error(
+        &remap(&["run", text.to_str().unwrap()]),
+        "is not a WebAssembly file",
+    );
+    let binary = dir.path().join("image.png");
+    fs::write(&binary, [0x89, b'P', b'N', b'G', 0, 0xff, 0xfe]).unwrap();
+    assert_error(
+        &remap(&["run", binary.to_str().unwrap()]),
+        "is not a WebAssembly file",
+    );
+}
+
+#[test]
+fn a_wat_syntax_error_names_the_line() {
+    let output = run_fixture(&[], "tests/wat/syntax_error.wat", &[]);
+    assert_error(&output, "is not valid WAT");
+    assert!(
+        stderr(&output).contains("syntax_error.wat:3"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_validation_error_gives_the_byte_offset() {
+    let output = run_fixture(&[], "tests/wat/invalid.wat", &[]);
+    assert_error(&output, "is not a valid WebAssembly module");
+    assert!(stderr(&output).contains("offset"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_truncated_binary_is_a_validation_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("truncated.wasm");
+    let mut bytes = wat::parse_file(fixture("examples/add.wat")).unwrap();
+    bytes.truncate(bytes.len() - 3);
+    fs::write(&wasm, bytes).unwrap();
+    assert_error(
+        &remap(&["run", wasm.to_str().unwrap()]),
+        "is not a valid WebAssembly module",
+    );
+}
+
+#[test]
+fn a_missing_import_names_module_and_field() {
+    let output = run_fixture(&[], "tests/wat/needs_import.wat", &[]);
+    assert_error(&output, "env::host_log");
+    assert!(
+        stderr(&output).contains("unknown import"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_unknown_invoke_name_lists_the_exports() {
+    let output = run_fixture(&["--invoke", "sub"], "examples/add.wat", &["1", "2"]);
+    assert_error(&output, "exports no function named `sub`");
+    assert!(stderr(&output).contains("add"), "{}", stderr(&output));
+}
+
+#[test]
+fn bad_invoke_arguments_are_one_clear_error() {
+    let output = run_fixture(
+        &["--invoke", "add_i32"],
+        "tests/wat/numbers.wat",
+        &["1", "x"],
+    );
+    assert_error(
+        &output,
+        "bad argument 2 to `add_i32`: `x` is not a valid i32",
+    );
+    let output = run_fixture(
+        &["--invoke", "add_i64"],
+        "tests/wat/numbers.wat",
+        &["1.5", "2"],
+    );
+    assert_error(&output, "`1.5` is not a valid i64");
+    let output = run_fixture(&["--invoke", "add_i32"], "tests/wat/numbers.wat", &["1"]);
+    assert_error(
+        &output,
+        "`add_i32` takes 2 argument(s) (i32, i32) but 1 were given",
+    );
+}
+
+#[test]
+fn a_trap_prints_its_kind_and_backtrace_and_exits_134() {
+    let output = run_fixture(&["--invoke", "boom"], "tests/wat/trap.wat", &[]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(134), "{err}");
+    assert!(err.contains("wasm trap: unreachable"), "{err}");
+    assert!(err.contains("wasm backtrace:"), "{err}");
+    assert!(err.contains("inner"), "{err}");
+    assert!(err.contains("boom"), "{err}");
+
+    let output = run_fixture(&["--invoke", "divide"], "tests/wat/trap.wat", &["1", "0"]);
+    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("integer divide by zero"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn without_start_or_invoke_nothing_is_called() {
+    let output = run_fixture(&[], "examples/add.wat", &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--invoke"), "{}", stderr(&output));
+}
+
+#[test]
+fn wasi_args_env_and_exit_code_reach_the_program() {
+    let output = run_fixture(&[], "tests/wat/wasi_exit.wat", &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "argv[0] only: {}",
+        stderr(&output)
+    );
+    let output = run_fixture(
+        &["--env", "A=1", "--env", "B=two"],
+        "tests/wat/wasi_exit.wat",
+        &["x", "--flag"],
+    );
+    assert_eq!(output.status.code(), Some(23), "{}", stderr(&output));
+}
+
+#[test]
+fn wasi_stdout_and_preopened_dirs() {
+    const EBADF: i32 = 8;
+    let output = run_fixture(&[], "tests/wat/wasi_hello.wat", &[]);
+    assert_eq!(stdout(&output), "hello from wasi\n");
+    assert_eq!(output.status.code(), Some(EBADF), "{}", stderr(&output));
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = format!("{}::/data", dir.path().display());
+    let output = run_fixture(&["--dir", &mapping], "tests/wat/wasi_hello.wat", &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn a_missing_preopen_dir_is_one_clear_error() {
+    let output = run_fixture(&["--dir", "/no/such/dir"], "tests/wat/wasi_hello.wat", &[]);
+    assert_error(&output, "cannot open --dir /no/such/dir");
+}
+
+#[test]
+fn bad_option_values_are_rejected_by_the_parser() {
+    let output = run_fixture(&["--max-memory", "12apples"], "examples/add.wat", &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("unknown unit"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run_fixture(&["--memory-style", "wobbly"], "examples/add.wat", &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = run_fixture(&["--env", "NOVALUE"], "examples/add.wat", &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("NAME=VALUE"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn memory_options_apply() {
+    for style in ["static", "dynamic"] {
+        let options = ["--memory-style", style, "--invoke", "grow"];
+        let output = run_fixture(&options, "tests/wat/numbers.wat", &["3"]);
+        assert!(output.status.success(), "{style}: {}", stderr(&output));
+        assert_eq!(stdout(&output), "1\n", "{style}: old size in pages");
+    }
+    let options = ["--max-memory", "128KiB", "--invoke", "grow"];
+    let output = run_fixture(&options, "tests/wat/numbers.wat", &["2"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "-1\n", "growing past --max-memory fails");
+    let options = ["--pin", "--pin-budget", "1MiB", "--invoke", "grow"];
+    let output = run_fixture(&options, "tests/wat/numbers.wat", &["1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "1\n");
+}
+
+#[test]
+fn stats_go_to_stderr_on_exit() {
+    let options = ["--stats", "--pin", "--invoke", "grow"];
+    let output = run_fixture(&options, "tests/wat/numbers.wat", &["1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "1\n");
+    let err = stderr(&output);
+    for line in [
+        "peak committed: 128.0 KiB",
+        "committed at exit: 128.0 KiB",
+        "pinned at exit: 128.0 KiB",
+        "relocations: ",
+        "protection calls: ",
+    ] {
+        assert!(err.contains(line), "expected `{line}` in: {err}");
+    }
+}
+
+#[test]
+fn wast_reports_per_file_and_in_total() {
+    let passing = fixture("tests/wast/passing.wast");
+    let output = remap(&["wast", passing.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("passing.wast: 3 passed, 0 failed\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().last(), Some("3 passed, 0 failed"));
+}
+
+#[test]
+fn wast_lists_failures_and_exits_non_zero() {
+    let passing = fixture("tests/wast/passing.wast");
+    let failing = fixture("tests/wast/failing.wast");
+    let output = remap(&[
+        "wast",
+        "--memory-style",
+        "dynamic",
+        passing.to_str().unwrap(),
+        failing.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains("failing.wast: 2 passed, 1 failed\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  line 5: assert_return: expected [i32:5], got [i32:4]\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().last(), Some("5 passed, 1 failed"));
+}
+
+#[test]
+fn wast_counts_an_unreadable_script_as_a_failure() {
+    let output = remap(&["wast", "missing.wast"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains("cannot read spec script missing.wast"),
+        "{text}"
+    );
+    assert_eq!(text.lines().last(), Some("0 passed, 1 failed"));
+}
