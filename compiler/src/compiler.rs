@@ -193,7 +193,12 @@ impl Compiler {
             func_index,
             self.isa.frontend_config(),
         );
-        let func = translator.translate(builder_context, validator, &body.body)?;
+        let func = translator
+            .translate(builder_context, validator, &body.body)
+            .inspect_err(|_| {
+                // A translation abandoned half way leaves the context dirty.
+                *builder_context = FunctionBuilderContext::new();
+            })?;
         self.compile_ir(func, func_index)
     }
 

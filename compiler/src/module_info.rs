@@ -75,6 +75,11 @@ impl std::fmt::Display for WasmType {
     }
 }
 
+/// Converts a validated wasmparser value type.
+pub(crate) fn wasm_type(ty: ValType, offset: usize) -> Result<WasmType, CompileError> {
+    WasmType::from_val_type(ty, offset)
+}
+
 /// A function signature.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct FuncType {
