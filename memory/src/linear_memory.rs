@@ -22,6 +22,17 @@ fn round_to_host_pages(bytes: u64) -> Result<u64, MemoryError> {
         })
 }
 
+/// Every memory's base is aligned to this (the x86-64 and AArch64 PMD size),
+/// so that a relocation's `mremap` can move whole page-table pages instead of
+/// one entry per page. The slack comes out of the reservation, never the guards.
+const BASE_ALIGNMENT: usize = 2 << 20;
+
+/// The base of a memory whose reservation starts at `start`: past the
+/// pre-guard, rounded up to [`BASE_ALIGNMENT`].
+fn aligned_base(start: usize, pre_guard: usize) -> usize {
+    (start + pre_guard).next_multiple_of(BASE_ALIGNMENT)
+}
+
 fn to_usize(bytes: u64, what: &'static str) -> Result<usize, MemoryError> {
     usize::try_from(bytes).map_err(|_| MemoryError::Overflow { what })
 }
@@ -113,7 +124,7 @@ impl LinearMemory {
         let total = reservation_len(pre_guard, capacity, post_guard)?;
 
         let reservation = Reservation::new(total)?;
-        let base = reservation.start() + pre_guard;
+        let base = aligned_base(reservation.start(), pre_guard);
         let memory = LinearMemory {
             reservation_start: AtomicUsize::new(reservation.start()),
             reservation_end: AtomicUsize::new(reservation.range().end),
@@ -163,7 +174,7 @@ impl LinearMemory {
     }
 
     fn base(&self, state: &State) -> usize {
-        state.reservation.start() + self.pre_guard
+        aligned_base(state.reservation.start(), self.pre_guard)
     }
 
     /// The current `{ base, len }` of the accessible memory.
@@ -322,7 +333,7 @@ impl LinearMemory {
         let new_capacity = self.relocation_capacity(new_accessible)?;
         let total = reservation_len(self.pre_guard, new_capacity, self.post_guard)?;
         let target = Reservation::new(total)?;
-        let new_base = target.start() + self.pre_guard;
+        let new_base = aligned_base(target.start(), self.pre_guard);
 
         self.charge_pins(added)?;
         // The new tail: accessible (and locked, if pinned) before anything moves.
@@ -595,7 +606,7 @@ impl LinearMemory {
 impl Drop for LinearMemory {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let base = state.reservation.start() + self.pre_guard;
+        let base = aligned_base(state.reservation.start(), self.pre_guard);
         let accessible = state.accessible;
         self.hub.close(base..base + accessible);
         self.uncharge_pins(accessible);
@@ -629,13 +640,15 @@ fn check_bounds(
     Ok(())
 }
 
+/// The length of a reservation, with room to align its base.
 fn reservation_len(
     pre_guard: usize,
     capacity: usize,
     post_guard: usize,
 ) -> Result<usize, MemoryError> {
     pre_guard
-        .checked_add(capacity)
+        .checked_add(BASE_ALIGNMENT - sys::host_page_size())
+        .and_then(|bytes| bytes.checked_add(capacity))
         .and_then(|bytes| bytes.checked_add(post_guard))
         .ok_or(MemoryError::Overflow {
             what: "reservation size",

@@ -20,13 +20,21 @@ fn static_memory_reserves_4_gib_plus_guard_and_never_moves() {
     let reservation = memory.reservation();
     let view = memory.view();
     assert!(reservation.start >= RESERVATION_FLOOR);
-    // pre-guard (64 KiB) + 4 GiB + 4 GiB guard.
-    assert_eq!(reservation.len() as u64, 64 * 1024 + (8u64 << 30));
-    assert_eq!(view.base as usize - reservation.start, 64 * 1024);
+    // pre-guard (64 KiB) + 4 GiB + 4 GiB guard, plus room to align the base.
+    let alignment_slack = (2 << 20) - host_page_size();
+    assert_eq!(
+        reservation.len(),
+        64 * 1024 + alignment_slack + (8usize << 30)
+    );
+    let pre_guard = view.base as usize - reservation.start;
+    assert!((64 * 1024..=64 * 1024 + alignment_slack).contains(&pre_guard));
+    let post_guard = reservation.end - (view.base as usize + (4usize << 30));
+    assert!(post_guard >= 4usize << 30);
     assert!(
         !page_is_accessible(reservation.start),
         "pre-guard is PROT_NONE"
     );
+    assert!(!page_is_accessible(view.base as usize - 1));
     assert!(page_is_accessible(view.base as usize));
     assert!(!page_is_accessible(view.base as usize + PAGE as usize));
     assert_eq!(memory.grow(10).unwrap(), 1);
@@ -47,9 +55,16 @@ fn default_pre_guard_is_not_zero_and_is_page_rounded() {
         ..dynamic(PAGE, 0, PAGE)
     })
     .unwrap();
+    let base = memory.view().base as usize;
+    assert!(base - memory.reservation().start >= host_page_size());
+    assert!(
+        !page_is_accessible(base - 1),
+        "a one-byte pre-guard is a whole page"
+    );
     assert_eq!(
-        memory.view().base as usize - memory.reservation().start,
-        host_page_size()
+        base % (2 << 20),
+        0,
+        "bases are aligned for page-table moves"
     );
 }
 
