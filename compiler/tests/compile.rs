@@ -1,0 +1,344 @@
+//! Compile-only tests: trap tables, feature rejection, validation errors,
+//! module metadata and linking.
+
+use remap_compiler::module_info::{
+    ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind, ImportKind,
+};
+use remap_compiler::{
+    CompileError, CompiledModule, FuncType, MemoryStyle, ModuleInfo, TrapKind, Tunables, WasmType,
+    compile_entry_trampoline, compile_host_trampoline, compile_module,
+};
+
+fn verified(style: MemoryStyle) -> Tunables {
+    Tunables {
+        memory_style: style,
+        verify_ir: true,
+    }
+}
+
+const STATIC: MemoryStyle = MemoryStyle::Static {
+    reservation_bytes: 1 << 32,
+    guard_bytes: 1 << 32,
+};
+const DYNAMIC: MemoryStyle = MemoryStyle::Dynamic {
+    guard_bytes: 64 << 10,
+};
+
+fn compile(wat: &str, style: MemoryStyle) -> CompiledModule {
+    let wasm = wat::parse_str(wat).expect("valid wat");
+    compile_module(&wasm, &verified(style)).expect("compiles")
+}
+
+fn trap_kinds_in(module: &CompiledModule, func_index: u32) -> Vec<TrapKind> {
+    let loc = module.function(func_index).expect("defined function");
+    module
+        .trap_table
+        .iter()
+        .filter(|record| loc.contains(record.offset))
+        .map(|record| record.kind)
+        .collect()
+}
+
+#[test]
+fn trap_table_records_each_kind_inside_its_function() {
+    let module = compile(
+        r#"(module
+            (type $t (func (result i32)))
+            (table 1 funcref)
+            (memory 1)
+            (func $unreachable unreachable)
+            (func $div (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+            (func $indirect (param i32) (result i32) (call_indirect (type $t) (local.get 0)))
+            (func $load (param i32) (result i32) (i32.load (local.get 0)))
+            (func $trunc (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
+            (func $table (param i32) (result funcref) (table.get 0 (local.get 0)))
+        )"#,
+        STATIC,
+    );
+    assert!(trap_kinds_in(&module, 0).contains(&TrapKind::UnreachableCodeReached));
+    let div = trap_kinds_in(&module, 1);
+    assert!(div.contains(&TrapKind::IntegerDivisionByZero), "{div:?}");
+    assert!(div.contains(&TrapKind::IntegerOverflow), "{div:?}");
+    let indirect = trap_kinds_in(&module, 2);
+    for kind in [
+        TrapKind::IndirectCallOutOfBounds,
+        TrapKind::IndirectCallToNull,
+        TrapKind::BadSignature,
+    ] {
+        assert!(
+            indirect.contains(&kind),
+            "{kind:?} missing from {indirect:?}"
+        );
+    }
+    assert!(trap_kinds_in(&module, 3).contains(&TrapKind::MemoryOutOfBounds));
+    let trunc = trap_kinds_in(&module, 4);
+    assert!(
+        trunc.contains(&TrapKind::BadConversionToInteger),
+        "{trunc:?}"
+    );
+    assert!(trunc.contains(&TrapKind::IntegerOverflow), "{trunc:?}");
+    assert!(trap_kinds_in(&module, 5).contains(&TrapKind::TableOutOfBounds));
+    for func_index in 0..6 {
+        assert!(
+            trap_kinds_in(&module, func_index).contains(&TrapKind::StackOverflow),
+            "function {func_index} has no stack check"
+        );
+    }
+    assert!(
+        module
+            .trap_table
+            .windows(2)
+            .all(|w| w[0].offset < w[1].offset)
+    );
+    let first = module.trap_table[0];
+    assert_eq!(module.trap_at(first.offset), Some(first.kind));
+    assert_eq!(module.trap_at(u32::MAX), None);
+}
+
+#[test]
+fn static_style_elides_bounds_checks_and_dynamic_style_does_not() {
+    let wat = r#"(module (memory 1)
+        (func (param i32) (result i32) (i32.load offset=16 (local.get 0))))"#;
+    let static_module = compile(wat, STATIC);
+    let dynamic_module = compile(wat, DYNAMIC);
+    let count = |module: &CompiledModule| {
+        trap_kinds_in(module, 0)
+            .iter()
+            .filter(|kind| **kind == TrapKind::MemoryOutOfBounds)
+            .count()
+    };
+    // Static: only the load itself can fault. Dynamic: an explicit check too.
+    assert_eq!(count(&static_module), 1);
+    assert!(count(&dynamic_module) >= 2);
+}
+
+#[test]
+fn static_style_checks_offsets_beyond_the_guard() {
+    let small_guard = MemoryStyle::Static {
+        reservation_bytes: 1 << 32,
+        guard_bytes: 4096,
+    };
+    let near = compile(
+        r#"(module (memory 1) (func (param i32) (result i32) (i32.load offset=8 (local.get 0))))"#,
+        small_guard,
+    );
+    let far = compile(
+        r#"(module (memory 1) (func (param i32) (result i32) (i32.load offset=65536 (local.get 0))))"#,
+        small_guard,
+    );
+    let count = |module: &CompiledModule| {
+        trap_kinds_in(module, 0)
+            .iter()
+            .filter(|kind| **kind == TrapKind::MemoryOutOfBounds)
+            .count()
+    };
+    assert_eq!(count(&near), 1);
+    assert!(count(&far) >= 2);
+}
+
+#[test]
+fn function_lookup_by_code_offset() {
+    let module = compile(
+        r#"(module (import "env" "f" (func)) (func $a) (func $b (call $a)))"#,
+        STATIC,
+    );
+    assert_eq!(module.functions.len(), 2);
+    let a = module.function(1).unwrap();
+    let b = module.function(2).unwrap();
+    assert_eq!(module.function(0), None);
+    assert_eq!(module.function_at(a.offset), Some(1));
+    assert_eq!(module.function_at(b.offset + b.len - 1), Some(2));
+    assert_eq!(module.function_at(u32::MAX), None);
+    assert_eq!(a.offset % 16, 0);
+    assert_eq!(b.offset % 16, 0);
+    assert!((b.offset + b.len) as usize <= module.code.len());
+}
+
+#[test]
+fn trampolines_exist_for_every_type() {
+    let module = compile(
+        r#"(module (type (func)) (type (func (param i32 i64) (result f32 f64 i32))) (func (type 1) unreachable))"#,
+        STATIC,
+    );
+    assert_eq!(module.entry_trampolines.len(), 2);
+    assert_eq!(module.host_trampolines.len(), 2);
+    for loc in module
+        .entry_trampolines
+        .iter()
+        .chain(&module.host_trampolines)
+    {
+        assert!(loc.len > 0);
+        assert!((loc.offset + loc.len) as usize <= module.code.len());
+    }
+}
+
+#[test]
+fn standalone_trampolines_compile() {
+    let ty = FuncType::new(
+        [WasmType::I32, WasmType::F64, WasmType::ExternRef],
+        [WasmType::I64, WasmType::FuncRef],
+    );
+    assert!(!compile_entry_trampoline(&ty).unwrap().code.is_empty());
+    assert!(!compile_host_trampoline(&ty).unwrap().code.is_empty());
+    assert_eq!(ty.array_len(), 3);
+}
+
+#[test]
+fn compilation_is_deterministic_across_parallel_runs() {
+    let mut wat = String::from("(module (memory 1)");
+    for index in 0..200 {
+        wat.push_str(&format!(
+            "(func (param i32) (result i32) (i32.add (i32.load (local.get 0)) (i32.const {index})))"
+        ));
+    }
+    wat.push(')');
+    let first = compile(&wat, DYNAMIC);
+    let second = compile(&wat, DYNAMIC);
+    assert_eq!(first.functions.len(), 200);
+    assert_eq!(first.code, second.code);
+    assert_eq!(first.trap_table, second.trap_table);
+}
+
+fn unsupported_feature(wat: &str) -> String {
+    let wasm = wat::parse_str(wat).expect("valid wat");
+    match compile_module(&wasm, &Tunables::default()) {
+        Err(CompileError::Unsupported { feature, .. }) => feature,
+        other => panic!("expected an unsupported-feature error, got {other:?}"),
+    }
+}
+
+#[test]
+fn unsupported_features_are_named() {
+    assert_eq!(
+        unsupported_feature("(module (func (drop (v128.const i64x2 0 0))))"),
+        "simd"
+    );
+    assert_eq!(unsupported_feature("(module (memory i64 1))"), "memory64");
+    assert_eq!(
+        unsupported_feature("(module (memory 1 1 shared))"),
+        "threads"
+    );
+    assert_eq!(
+        unsupported_feature("(module (func $f (return_call $f)))"),
+        "tail-call"
+    );
+    assert_eq!(unsupported_feature("(module (tag))"), "exceptions");
+    assert_eq!(unsupported_feature("(module (type (struct)))"), "gc");
+    let error = compile_module(
+        &wat::parse_str("(module (func (drop (v128.const i64x2 0 0))))").unwrap(),
+        &Tunables::default(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("simd"), "{error}");
+    assert!(error.offset().is_some());
+}
+
+#[test]
+fn invalid_modules_report_the_offset() {
+    let wasm = wat::parse_str("(module (func (result i32) (i64.const 0)))").unwrap();
+    let error = compile_module(&wasm, &Tunables::default()).unwrap_err();
+    let CompileError::Invalid { offset, message } = &error else {
+        panic!("expected a validation error, got {error:?}");
+    };
+    assert!(message.contains("type mismatch"), "{message}");
+    // The error points into the code section, past the header and the types.
+    assert!(*offset > 8 && *offset < wasm.len(), "{offset}");
+
+    let error = compile_module(b"\0asm\x02\0\0\0", &Tunables::default()).unwrap_err();
+    assert!(
+        matches!(error, CompileError::Invalid { offset: 4, .. }),
+        "{error:?}"
+    );
+    let error = compile_module(b"not wasm", &Tunables::default()).unwrap_err();
+    assert!(
+        matches!(error, CompileError::Invalid { offset: 0, .. }),
+        "{error:?}"
+    );
+    let error = compile_module(b"", &Tunables::default()).unwrap_err();
+    assert!(matches!(error, CompileError::Invalid { .. }), "{error:?}");
+}
+
+#[test]
+fn an_invalid_function_among_many_is_reported_without_panicking() {
+    let mut wat = String::from("(module");
+    for _ in 0..50 {
+        wat.push_str("(func (result i32) (i32.const 1))");
+    }
+    wat.push_str("(func (result i32) (f32.const 1))");
+    wat.push(')');
+    let wasm = wat::parse_str(&wat).unwrap();
+    for _ in 0..3 {
+        assert!(matches!(
+            compile_module(&wasm, &Tunables::default()),
+            Err(CompileError::Invalid { .. })
+        ));
+    }
+}
+
+#[test]
+fn module_info_describes_the_module() {
+    let wasm = wat::parse_str(
+        r#"(module $named
+            (import "env" "f" (func $imported (param i32)))
+            (import "env" "g" (global $g i32))
+            (import "env" "m" (memory 1 2))
+            (import "env" "t" (table 3 funcref))
+            (type (func (result i32 i64)))
+            (global $h (mut i64) (i64.add (i64.const 1) (i64.const 2)))
+            (table $t2 5 10 externref)
+            (func $local (export "run") (result i32) (global.get $g))
+            (elem (i32.const 0) func $local $imported)
+            (elem funcref (ref.null func) (ref.func $local))
+            (elem declare func $local)
+            (data (i32.const 8) "hi")
+            (data "passive")
+            (start $local2)
+            (func $local2)
+            (export "mem" (memory 0))
+        )"#,
+    )
+    .unwrap();
+    let info = ModuleInfo::from_wasm(&wasm).unwrap();
+    assert_eq!(info.num_imported_functions, 1);
+    assert_eq!(info.num_imported_globals, 1);
+    assert_eq!(info.num_imported_memories, 1);
+    assert_eq!(info.num_imported_tables, 1);
+    assert_eq!(info.imports.len(), 4);
+    assert_eq!(info.imports[0].module, "env");
+    assert!(
+        matches!(info.imports[2].kind, ImportKind::Memory(m) if m.minimum == 1 && m.maximum == Some(2))
+    );
+    assert_eq!(info.functions.len(), 3);
+    assert_eq!(info.func_type(1).results, vec![WasmType::I32]);
+    assert_eq!(info.tables.len(), 2);
+    assert_eq!(info.tables[1].ty.element, WasmType::ExternRef);
+    assert_eq!(info.tables[1].ty.maximum, Some(10));
+    assert_eq!(
+        info.globals[1].init.as_ref().unwrap().ops,
+        vec![ConstOp::I64Const(1), ConstOp::I64Const(2), ConstOp::I64Add]
+    );
+    assert!(info.globals[1].ty.mutable);
+    assert_eq!(info.export("run").unwrap().kind, EntityKind::Function);
+    assert_eq!(info.export("mem").unwrap().kind, EntityKind::Memory);
+    assert_eq!(info.elements.len(), 3);
+    assert!(matches!(
+        info.elements[0].kind,
+        ElementSegmentKind::Active { table: 0, .. }
+    ));
+    assert_eq!(info.elements[0].items, ElementItems::Functions(vec![1, 0]));
+    assert!(matches!(info.elements[1].kind, ElementSegmentKind::Passive));
+    assert_eq!(info.elements[1].items.len(), 2);
+    assert!(matches!(
+        info.elements[2].kind,
+        ElementSegmentKind::Declared
+    ));
+    assert!(matches!(
+        info.data[0].kind,
+        DataSegmentKind::Active { memory: 0, .. }
+    ));
+    assert_eq!(info.data[1].data, b"passive");
+    assert_eq!(info.start, Some(2));
+    assert_eq!(info.names.module.as_deref(), Some("named"));
+    assert_eq!(info.function_name(0), Some("imported"));
+    assert_eq!(info.function_name(2), Some("local2"));
+}
