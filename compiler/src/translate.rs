@@ -998,8 +998,7 @@ impl State<'_> {
 
     fn pop_call_args(&mut self, ty: &FuncType) -> Vec<Value> {
         let count = ty.params.len();
-        let args = self.stack.split_off(self.stack.len() - count);
-        args
+        self.stack.split_off(self.stack.len() - count)
     }
 
     fn push_results(&mut self, builder: &FunctionBuilder<'_>, call: ir::Inst) {
