@@ -101,6 +101,8 @@ pub enum MemoryError {
         bytes: u64,
         /// What the errno means.
         kind: PinFailure,
+        /// The errno `mlock` returned.
+        errno: i32,
         /// The process's `RLIMIT_MEMLOCK` at the time (`None` = unlimited).
         memlock_limit: Option<u64>,
         /// The underlying error (with errno).
@@ -171,6 +173,7 @@ impl MemoryError {
         MemoryError::PinFailed {
             bytes,
             kind: PinFailure::from_errno(source.raw_os_error()),
+            errno: source.raw_os_error().unwrap_or(0),
             memlock_limit: crate::sys::memlock_limit(),
             source,
         }

@@ -59,6 +59,8 @@ pub struct LinearMemory {
     view: RwLock<MemoryView>,
     reservation_start: AtomicUsize,
     reservation_end: AtomicUsize,
+    /// Mirrors `State::capacity` for lock-free reads.
+    capacity: AtomicUsize,
     hub: Arc<NotifierHub>,
     stats: StatsSink,
     style: MemoryStyle,
@@ -128,6 +130,7 @@ impl LinearMemory {
         let memory = LinearMemory {
             reservation_start: AtomicUsize::new(reservation.start()),
             reservation_end: AtomicUsize::new(reservation.range().end),
+            capacity: AtomicUsize::new(capacity),
             state: Mutex::new(State {
                 reservation,
                 capacity,
@@ -229,7 +232,7 @@ impl LinearMemory {
 
     /// Bytes that can become accessible without relocating (the current reservation's room).
     pub fn capacity_bytes(&self) -> u64 {
-        self.lock().capacity as u64
+        self.capacity.load(Ordering::Acquire) as u64
     }
 
     /// This memory's statistics.
@@ -284,7 +287,6 @@ impl LinearMemory {
                 reservation_bytes: state.capacity as u64,
             });
         }
-        self.stats.update(|counters| counters.count_grow());
         Ok(old_pages)
     }
 
@@ -299,21 +301,21 @@ impl LinearMemory {
         let added = new_accessible - old_accessible;
         self.charge_pins(added)?;
         let range = base + old_accessible..base + new_accessible;
-        let result = self
-            .hub
+        // All bookkeeping happens inside the bracket (see `NotifierHub::invalidate`).
+        self.hub
             .invalidate(range.clone(), || match self.commit(range.clone()) {
                 Ok(()) => {
                     state.accessible = new_accessible;
                     state.len = new_len;
+                    self.account_committed(added, 0);
+                    self.stats.update(|counters| counters.count_grow());
                     (Ok(()), self.publish_view(base, new_len))
                 }
-                Err(error) => (Err(error), self.view()),
-            });
-        match result {
-            Ok(()) => self.account_committed(added, 0),
-            Err(_) => self.uncharge_pins(added),
-        }
-        result
+                Err(error) => {
+                    self.uncharge_pins(added);
+                    (Err(error), self.view())
+                }
+            })
     }
 
     /// Moves the accessible pages into a new, larger reservation with its own
@@ -342,7 +344,8 @@ impl LinearMemory {
             return Err(error);
         }
         let old_range = old_base..old_base + old_accessible;
-        let result = self.hub.invalidate(old_range, || {
+        // All bookkeeping happens inside the bracket (see `NotifierHub::invalidate`).
+        self.hub.invalidate(old_range, || {
             if old_accessible > 0 {
                 // SAFETY: the old accessible range and the destination inside
                 // `target` are both owned by this memory; the state lock keeps
@@ -350,6 +353,8 @@ impl LinearMemory {
                 // the old view before this point.
                 if let Err(source) = unsafe { sys::move_pages(old_base, old_accessible, new_base) }
                 {
+                    // Dropping `target` here also releases the prepared tail.
+                    self.uncharge_pins(added);
                     return (
                         Err(MemoryError::syscall(Syscall::Mremap, source)),
                         self.view(),
@@ -362,20 +367,17 @@ impl LinearMemory {
             self.reservation_end
                 .store(state.reservation.range().end, Ordering::Release);
             drop(old);
+            self.capacity.store(new_capacity, Ordering::Release);
             state.capacity = new_capacity;
             state.accessible = new_accessible;
             state.len = new_len;
+            self.account_committed(added, 0);
+            self.stats.update(|counters| {
+                counters.count_grow();
+                counters.count_relocation();
+            });
             (Ok(()), self.publish_view(new_base, new_len))
-        });
-        match result {
-            Ok(()) => {
-                self.account_committed(added, 0);
-                self.stats.update(|counters| counters.count_relocation());
-            }
-            // `target` (with the prepared tail) was dropped inside the closure.
-            Err(_) => self.uncharge_pins(added),
-        }
-        result
+        })
     }
 
     /// The room of a relocated memory: at least double, so repeated growth
@@ -427,7 +429,8 @@ impl LinearMemory {
         let removed = old_accessible.saturating_sub(new_accessible);
         self.charge_pins(added)?;
         let touched = base..base + old_accessible.max(new_accessible);
-        let result = self.hub.invalidate(touched, || {
+        // All bookkeeping happens inside the bracket (see `NotifierHub::invalidate`).
+        self.hub.invalidate(touched, || {
             let outcome = if self.pinned {
                 self.reset_pinned(base, old_accessible, new_accessible)
             } else {
@@ -437,19 +440,16 @@ impl LinearMemory {
                 Ok(()) => {
                     state.accessible = new_accessible;
                     state.len = new_len;
+                    self.account_committed(added, removed);
+                    self.uncharge_pins(removed);
                     (Ok(()), self.publish_view(base, new_len))
                 }
-                Err(error) => (Err(error), self.view()),
+                Err(error) => {
+                    self.uncharge_pins(added);
+                    (Err(error), self.view())
+                }
             }
-        });
-        match result {
-            Ok(()) => {
-                self.account_committed(added, removed);
-                self.uncharge_pins(removed);
-            }
-            Err(_) => self.uncharge_pins(added),
-        }
-        result
+        })
     }
 
     /// Unpinned reset: protection changes first, then `MADV_DONTNEED` over

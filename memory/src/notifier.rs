@@ -6,7 +6,9 @@
 //! an invalidation that raced with them (`read_begin` / `read_retry`).
 
 use crate::{MemoryError, MemoryView};
+use std::any::Any;
 use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{self, ThreadId};
@@ -15,9 +17,12 @@ use std::thread::{self, ThreadId};
 pub const MAX_NOTIFIERS: usize = 4096;
 
 /// A subscriber to a memory's changes. Callbacks run on the thread making the
-/// change, one change at a time per memory. They must not grow, reset or
-/// register on the same memory (that would deadlock); they may drop their
-/// own or any other [`NotifierRegistration`].
+/// change, one change at a time per memory. They may read the memory (view,
+/// sizes, stats, sequence counters), register notifiers and drop any
+/// [`NotifierRegistration`], their own included; they must not grow or reset
+/// the same memory (that would deadlock). If a callback panics, the other
+/// subscribers are still called, the change completes, and the panic then
+/// reaches the caller of the change.
 pub trait InvalidationNotifier: Send + Sync {
     /// The addresses in `range` are about to change (move, lose or gain
     /// access, lose contents). Stop using cached views of the memory.
@@ -93,8 +98,15 @@ impl NotifierHub {
         }
     }
 
-    /// Calls `call` on every entry of `targets` still registered, outside the list lock.
-    fn dispatch(&self, targets: &[Entry], call: impl Fn(&dyn InvalidationNotifier)) {
+    /// Calls `call` on every entry of `targets` still registered, outside the
+    /// list lock. A panicking subscriber does not stop the others: the first
+    /// panic is kept in `panic` to be resumed once the memory is consistent.
+    fn dispatch(
+        &self,
+        targets: &[Entry],
+        panic: &mut Option<Box<dyn Any + Send>>,
+        call: impl Fn(&dyn InvalidationNotifier),
+    ) {
         let live: Vec<Arc<dyn InvalidationNotifier>> = {
             let mut state = self.lock();
             state.dispatching = Some(thread::current().id());
@@ -106,7 +118,12 @@ impl NotifierHub {
         };
         let _done = DispatchDone(self);
         for notifier in &live {
-            call(notifier.as_ref());
+            // Unwind safety: a subscriber that panics may leave its own state
+            // torn, which is its business; the hub's state is not touched here.
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| call(notifier.as_ref())))
+            {
+                panic.get_or_insert(payload);
+            }
         }
     }
 
@@ -117,34 +134,47 @@ impl NotifierHub {
     /// Runs `change` bracketed by start/end notifications for `range`.
     /// `change` returns its result and the view after it (the old view if it
     /// failed); subscribers see that view only once the change is complete.
+    /// `change` must finish all of its bookkeeping itself: if a subscriber
+    /// panicked, the panic resumes here after the bracket is closed.
     pub(crate) fn invalidate<T>(
         &self,
         range: Range<usize>,
         change: impl FnOnce() -> (T, MemoryView),
     ) -> T {
+        let mut panic = None;
         self.in_progress.fetch_add(1, Ordering::SeqCst);
         self.sequence.fetch_add(1, Ordering::SeqCst);
         let targets = self.snapshot();
-        self.dispatch(&targets, |notifier| {
+        self.dispatch(&targets, &mut panic, |notifier| {
             notifier.invalidate_range_start(range.clone())
         });
         let (result, view) = change();
-        self.dispatch(&targets, |notifier| {
+        self.dispatch(&targets, &mut panic, |notifier| {
             notifier.invalidate_range_end(range.clone(), view)
         });
         self.sequence.fetch_add(1, Ordering::SeqCst);
         self.in_progress.fetch_sub(1, Ordering::SeqCst);
+        if let Some(payload) = panic {
+            panic::resume_unwind(payload);
+        }
         result
     }
 
     /// Teardown: refuses new registrations, brackets the end of the memory
     /// with start/end (new view empty), then calls `release` on everyone.
+    /// A subscriber's panic is resumed only after everyone was released.
     pub(crate) fn close(&self, range: Range<usize>) {
         self.lock().closed = true;
-        self.invalidate(range, || ((), MemoryView::EMPTY));
+        let bracket = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.invalidate(range, || ((), MemoryView::EMPTY))
+        }));
         let targets = self.snapshot();
-        self.dispatch(&targets, |notifier| notifier.release());
+        let mut panic = bracket.err();
+        self.dispatch(&targets, &mut panic, |notifier| notifier.release());
         self.lock().entries.clear();
+        if let Some(payload) = panic {
+            panic::resume_unwind(payload);
+        }
     }
 
     pub(crate) fn read_begin(&self) -> u64 {
@@ -304,6 +334,46 @@ mod tests {
         ));
         drop(registrations);
         assert!(hub.register(log).is_ok());
+    }
+
+    struct Panicking;
+
+    impl InvalidationNotifier for Panicking {
+        fn invalidate_range_start(&self, _: Range<usize>) {
+            panic!("subscriber bug");
+        }
+        fn invalidate_range_end(&self, _: Range<usize>, _: MemoryView) {}
+        fn release(&self) {
+            panic!("subscriber bug in release");
+        }
+    }
+
+    #[test]
+    fn a_panicking_subscriber_cannot_wedge_the_memory() {
+        let hub = Arc::new(NotifierHub::default());
+        let _panicking = hub.register(Arc::new(Panicking)).unwrap();
+        let log = Arc::new(Log::default());
+        let _log = hub.register(log.clone()).unwrap();
+        let changed = std::sync::atomic::AtomicBool::new(false);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            hub.invalidate(0..1, || {
+                changed.store(true, Ordering::SeqCst);
+                ((), view(1))
+            })
+        }));
+        assert!(outcome.is_err(), "the panic reaches the caller");
+        assert!(changed.load(Ordering::SeqCst), "the change still ran");
+        assert_eq!(*log.0.lock().unwrap(), ["start 0..1", "end 0..1 1"]);
+        let sequence = hub.read_begin();
+        assert!(
+            !hub.read_retry(sequence),
+            "no invalidation left in progress"
+        );
+        assert!(panic::catch_unwind(AssertUnwindSafe(|| hub.close(0..1))).is_err());
+        assert_eq!(
+            log.0.lock().unwrap().last().map(String::as_str),
+            Some("release")
+        );
     }
 
     struct SelfRemoving(StdMutex<Option<NotifierRegistration>>);

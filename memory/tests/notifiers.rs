@@ -334,3 +334,44 @@ fn threads_grow_one_memory_and_caches_stay_true() {
     );
     assert!(memory.stats().relocations >= 1);
 }
+
+struct PanicsOnEnd;
+
+impl InvalidationNotifier for PanicsOnEnd {
+    fn invalidate_range_start(&self, _: Range<usize>) {}
+    fn invalidate_range_end(&self, _: Range<usize>, _: MemoryView) {
+        panic!("a buggy subscriber");
+    }
+    fn release(&self) {}
+}
+
+#[test]
+fn a_panicking_subscriber_sees_the_panic_reach_the_caller_after_the_change() {
+    let (memory, recorder, _registration) = watched(dynamic(PAGE, 0, PAGE));
+    let buggy = memory.register_notifier(Arc::new(PanicsOnEnd)).unwrap();
+    let grown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| memory.grow(1)));
+    assert!(grown.is_err(), "the subscriber's panic reaches the caller");
+    let view = memory.view();
+    assert_eq!(view.len as u64, 2 * PAGE, "the relocation completed");
+    let stats = memory.stats();
+    assert_eq!(
+        (stats.grows, stats.relocations, stats.committed_bytes),
+        (1, 1, 2 * PAGE)
+    );
+    let events = recorder.take();
+    assert!(matches!(events.last(), Some(Event::End { new_view, .. }) if *new_view == view));
+    let sequence = memory.read_begin();
+    assert!(!memory.read_retry(sequence));
+    drop(buggy);
+    memory.grow(1).unwrap();
+}
+
+#[test]
+fn memories_and_code_are_send_and_sync() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<LinearMemory>();
+    shareable::<remap_memory::CodeMemory>();
+    shareable::<remap_memory::PinBudget>();
+    shareable::<remap_memory::Accounting>();
+    shareable::<MemoryView>();
+}
