@@ -1,0 +1,224 @@
+//! The builtins compiled code calls (ABI.md "Builtins"): memory and table
+//! operations that need the runtime. A builtin that traps unwinds to the
+//! host->Wasm entry point only after everything it owns has been dropped.
+
+use crate::func::instance_of_vmctx;
+use crate::instance::InstanceData;
+use crate::store::StoreOpaque;
+use crate::traps::{self, TrapKind};
+use remap_compiler::Builtin;
+use remap_compiler::vmctx::VMOffsets;
+
+/// The builtin array every vmctx points at, in `Builtin` order.
+pub(crate) struct BuiltinArray([*const u8; Builtin::COUNT]);
+
+// SAFETY: the array holds immutable function addresses.
+unsafe impl Sync for BuiltinArray {}
+
+impl BuiltinArray {
+    pub(crate) fn as_ptr(&self) -> *const [usize; Builtin::COUNT] {
+        self.0.as_ptr().cast()
+    }
+}
+
+pub(crate) static BUILTINS: BuiltinArray = BuiltinArray([
+    memory_grow as *const u8,
+    memory_fill as *const u8,
+    memory_copy as *const u8,
+    memory_init as *const u8,
+    data_drop as *const u8,
+    table_grow as *const u8,
+    table_fill as *const u8,
+    table_copy as *const u8,
+    table_init as *const u8,
+    elem_drop as *const u8,
+]);
+
+/// The calling instance and its store.
+///
+/// # Safety
+/// `vmctx` must be the live instance vmctx compiled code passed to a builtin.
+unsafe fn context<'a>(vmctx: *mut u8) -> (&'a StoreOpaque, &'a InstanceData) {
+    // SAFETY: guaranteed by the caller: the header holds the store and
+    // instance pointers, both alive while code of the instance runs.
+    unsafe {
+        let store = *vmctx
+            .add(VMOffsets::STORE as usize)
+            .cast::<*const StoreOpaque>();
+        (&*store, &*instance_of_vmctx(vmctx))
+    }
+}
+
+/// Raises `result`'s trap, if any. Called last in a builtin, with nothing left to drop.
+fn finish(result: Result<(), TrapKind>) {
+    if let Err(kind) = result {
+        // SAFETY: builtins run on a thread inside `catch_traps`, called from
+        // compiled code; the caller's locals are all `Copy` at this point.
+        unsafe { traps::raise_trap(kind) }
+    }
+}
+
+/// `dst..dst + len` within a memory of `size` bytes, else a memory trap.
+fn memory_range(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usize>, TrapKind> {
+    let end = start.checked_add(len).ok_or(TrapKind::MemoryOutOfBounds)?;
+    if end > size as u64 {
+        return Err(TrapKind::MemoryOutOfBounds);
+    }
+    Ok(start as usize..end as usize)
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta_pages: u64) -> u64 {
+    // SAFETY: called by compiled code with its vmctx.
+    let (store, instance) = unsafe { context(vmctx) };
+    instance
+        .memory(memory)
+        .entry(store)
+        .grow(delta_pages)
+        .unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, memory: u32, dst: u64, byte: u32, len: u64) {
+    let result = {
+        // SAFETY: called by compiled code with its vmctx.
+        let (store, instance) = unsafe { context(vmctx) };
+        let view = instance.memory(memory).entry(store).memory().view();
+        memory_range(dst, len, view.len).map(|range| {
+            // SAFETY: the range lies inside the accessible memory.
+            unsafe { std::ptr::write_bytes(view.base.add(range.start), byte as u8, range.len()) }
+        })
+    };
+    finish(result)
+}
+
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dst_memory: u32,
+    dst: u64,
+    src_memory: u32,
+    src: u64,
+    len: u64,
+) {
+    let result = {
+        // SAFETY: called by compiled code with its vmctx.
+        let (store, instance) = unsafe { context(vmctx) };
+        let dst_view = instance.memory(dst_memory).entry(store).memory().view();
+        let src_view = instance.memory(src_memory).entry(store).memory().view();
+        memory_range(dst, len, dst_view.len).and_then(|dst_range| {
+            let src_range = memory_range(src, len, src_view.len)?;
+            // SAFETY: both ranges lie inside accessible memory; `copy` allows overlap.
+            unsafe {
+                std::ptr::copy(
+                    src_view.base.add(src_range.start),
+                    dst_view.base.add(dst_range.start),
+                    src_range.len(),
+                )
+            };
+            Ok(())
+        })
+    };
+    finish(result)
+}
+
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    memory: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) {
+    let result = {
+        // SAFETY: called by compiled code with its vmctx.
+        let (store, instance) = unsafe { context(vmctx) };
+        let view = instance.memory(memory).entry(store).memory().view();
+        let bytes = instance.data_segment(data);
+        memory_range(dst, len.into(), view.len).and_then(|dst_range| {
+            let src_range = memory_range(src.into(), len.into(), bytes.len())?;
+            // SAFETY: the destination lies inside accessible memory; the source
+            // is the module's segment bytes, a separate allocation.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr().add(src_range.start),
+                    view.base.add(dst_range.start),
+                    src_range.len(),
+                )
+            };
+            Ok(())
+        })
+    };
+    finish(result)
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
+    // SAFETY: called by compiled code with its vmctx.
+    let (_, instance) = unsafe { context(vmctx) };
+    instance.drop_data(data);
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u32, init: u64) -> u32 {
+    // SAFETY: called by compiled code with its vmctx.
+    let (store, instance) = unsafe { context(vmctx) };
+    instance
+        .table(table)
+        .entry(store)
+        .grow(delta.into(), init)
+        .map_or(u32::MAX, |old| old as u32)
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, value: u64, len: u32) {
+    let result = {
+        // SAFETY: called by compiled code with its vmctx.
+        let (store, instance) = unsafe { context(vmctx) };
+        instance
+            .table(table)
+            .entry(store)
+            .fill(dst.into(), value, len.into())
+    };
+    finish(result)
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) {
+    let result = {
+        // SAFETY: called by compiled code with its vmctx.
+        let (store, instance) = unsafe { context(vmctx) };
+        let destination = instance.table(dst_table).entry(store);
+        let source = instance.table(src_table).entry(store);
+        destination.copy_from(source, dst.into(), src.into(), len.into())
+    };
+    finish(result)
+}
+
+unsafe extern "C" fn table_init(
+    vmctx: *mut u8,
+    table: u32,
+    element: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) {
+    let result = {
+        // SAFETY: called by compiled code with its vmctx.
+        let (store, instance) = unsafe { context(vmctx) };
+        let values = instance.element_segment(element);
+        crate::table::checked_range(src.into(), len.into(), values.len() as u64).and_then(|range| {
+            instance
+                .table(table)
+                .entry(store)
+                .init(dst.into(), &values[range])
+        })
+    };
+    finish(result)
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, element: u32) {
+    // SAFETY: called by compiled code with its vmctx.
+    let (_, instance) = unsafe { context(vmctx) };
+    instance.drop_element(element);
+}

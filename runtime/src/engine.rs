@@ -1,0 +1,166 @@
+//! The engine: configuration, the engine-wide function type registry, memory
+//! accounting, and the cache of host trampolines.
+
+use crate::config::Config;
+use crate::types::FuncType;
+use anyhow::Result;
+use remap_memory::{Accounting, MemoryStats, PinBudget};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Compiles modules and owns the settings every store created from it shares.
+/// Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    config: Config,
+    types: TypeRegistry,
+    accounting: Accounting,
+    pin_budget: Option<PinBudget>,
+    host_trampolines: Mutex<HashMap<u32, crate::module::HostTrampoline>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::new(&Config::default()).expect("the default configuration is valid")
+    }
+}
+
+impl Engine {
+    /// An engine with this configuration.
+    pub fn new(config: &Config) -> Result<Engine> {
+        config.validate()?;
+        crate::signals::install_handlers();
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                types: TypeRegistry::default(),
+                accounting: Accounting::new(),
+                pin_budget: config.pin_budget.map(PinBudget::new),
+                host_trampolines: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Memory statistics summed over every linear memory this engine created.
+    pub fn memory_stats(&self) -> MemoryStats {
+        self.inner.accounting.stats()
+    }
+
+    /// Whether two handles are the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn accounting(&self) -> &Accounting {
+        &self.inner.accounting
+    }
+
+    pub(crate) fn pin_budget(&self) -> Option<&PinBudget> {
+        self.inner.pin_budget.as_ref()
+    }
+
+    /// The engine-wide id of a function type (interned).
+    pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
+        self.inner.types.intern(ty)
+    }
+
+    /// The function type an engine-wide id stands for.
+    pub(crate) fn func_type(&self, id: u32) -> FuncType {
+        self.inner.types.get(id)
+    }
+
+    /// A host trampoline (Wasm -> host call adapter) for `ty`, compiled on first use.
+    pub(crate) fn host_trampoline(&self, ty: &FuncType) -> Result<crate::module::HostTrampoline> {
+        let id = self.type_id(ty);
+        let mut cache = self
+            .inner
+            .host_trampolines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = cache.get(&id) {
+            return Ok(found.clone());
+        }
+        let trampoline = crate::module::HostTrampoline::compile(self, ty)?;
+        cache.insert(id, trampoline.clone());
+        Ok(trampoline)
+    }
+}
+
+/// Interns function types: equal types get equal ids, so `call_indirect`
+/// compares signatures by comparing two integers.
+#[derive(Default)]
+struct TypeRegistry {
+    inner: RwLock<TypeTable>,
+}
+
+#[derive(Default)]
+struct TypeTable {
+    ids: HashMap<FuncType, u32>,
+    types: Vec<FuncType>,
+}
+
+impl TypeRegistry {
+    fn intern(&self, ty: &FuncType) -> u32 {
+        if let Some(&id) = self
+            .inner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .ids
+            .get(ty)
+        {
+            return id;
+        }
+        let mut table = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(&id) = table.ids.get(ty) {
+            return id;
+        }
+        let id = u32::try_from(table.types.len()).expect("fewer than 2^32 distinct function types");
+        table.types.push(ty.clone());
+        table.ids.insert(ty.clone(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> FuncType {
+        self.inner.read().unwrap_or_else(|p| p.into_inner()).types[id as usize].clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::ValType;
+
+    #[test]
+    fn equal_types_get_equal_ids() {
+        let registry = TypeRegistry::default();
+        let a = FuncType::new([ValType::I32], []);
+        let b = FuncType::new([ValType::I64], []);
+        let id_a = registry.intern(&a);
+        assert_ne!(id_a, registry.intern(&b));
+        assert_eq!(id_a, registry.intern(&FuncType::new([ValType::I32], [])));
+        assert_eq!(registry.get(id_a), a);
+    }
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Engine>();
+    }
+}

@@ -1,0 +1,388 @@
+//! Functions: Wasm functions of instances and host functions, called from the
+//! host (`Func::call`) or from Wasm (through a host trampoline and `array_call`).
+
+use crate::externals::Extern;
+use crate::instance::InstanceData;
+use crate::module::HostTrampoline;
+use crate::store::{
+    AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreInner, StoreOpaque,
+};
+use crate::traps::{self, Unwind};
+use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
+use crate::types::FuncType;
+use crate::values::{Val, ValRaw};
+use anyhow::{Result, bail};
+use remap_compiler::vmctx::{
+    VM_HOST_FUNC_MAGIC, VMCTX_MAGIC, VMFuncRef, VMHostFuncContext, VMOffsets,
+};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// A function owned by a store: defined in Wasm or by the host.
+///
+/// Internally a pointer to the function's `VMFuncRef`, the same thing a
+/// `funcref` value holds, so converting between the two is free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Func {
+    store: StoreId,
+    func_ref: NonNull<VMFuncRef>,
+}
+
+// SAFETY: the pointer is only dereferenced through a store whose id matches,
+// which the caller must hold (borrowed); the handle itself is plain data.
+unsafe impl Send for Func {}
+// SAFETY: as above.
+unsafe impl Sync for Func {}
+
+/// A host function as the store-independent `Linker` keeps it.
+pub(crate) type TypedHostFn<T> =
+    Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
+
+/// A host function with its store type erased: `(store, caller vmctx or null, values)`.
+type HostCallback = Box<dyn Fn(*mut u8, *mut u8, &mut [ValRaw]) -> Result<()> + Send + Sync>;
+
+/// The context a host function's trampoline receives as its vmctx. Starts
+/// with the compiler-visible `VMHostFuncContext`.
+#[repr(C)]
+pub(crate) struct HostFuncContext {
+    header: VMHostFuncContext,
+    func_ref: VMFuncRef,
+    store: *mut u8,
+    ty: FuncType,
+    callback: HostCallback,
+    _trampoline: HostTrampoline,
+}
+
+impl Func {
+    /// A host function of type `ty` that works on `Val`s.
+    pub fn new<T: 'static>(
+        mut ctx: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let host = val_host_fn(ty.clone(), func);
+        Func::from_host_fn(ctx.as_context_mut().0, ty, host)
+    }
+
+    /// A host function from a Rust closure with typed parameters and results,
+    /// optionally taking a leading [`Caller`].
+    pub fn wrap<T: 'static, Params, Results>(
+        mut ctx: impl AsContextMut<Data = T>,
+        func: impl IntoFunc<T, Params, Results>,
+    ) -> Func {
+        let (ty, host) = func.into_host_fn();
+        Func::from_host_fn(ctx.as_context_mut().0, ty, host)
+    }
+
+    /// Adds a host function to the store.
+    pub(crate) fn from_host_fn<T: 'static>(
+        store: &mut StoreInner<T>,
+        ty: FuncType,
+        host: TypedHostFn<T>,
+    ) -> Func {
+        let engine = store.opaque.engine().clone();
+        let trampoline = engine.host_trampoline(&ty).unwrap_or_else(|error| {
+            panic!("internal error: compiling a host trampoline for {ty}: {error:#}")
+        });
+        let type_id = engine.type_id(&ty);
+        let callback: HostCallback = Box::new(move |store, caller_vmctx, values| {
+            // SAFETY: `store` is the `StoreInner<T>` this function was created in
+            // (stored below); it is alive and not otherwise borrowed while a host
+            // function runs (the caller gave up its borrow to run Wasm or us).
+            let inner = unsafe { &mut *store.cast::<StoreInner<T>>() };
+            host(
+                Caller {
+                    store: StoreContextMut(inner),
+                    caller_vmctx,
+                },
+                values,
+            )
+        });
+        let mut context = Box::new(HostFuncContext {
+            header: VMHostFuncContext {
+                magic: VM_HOST_FUNC_MAGIC,
+                array_call: host_array_call,
+                type_id,
+            },
+            func_ref: VMFuncRef {
+                wasm_call: trampoline.address(),
+                vmctx: std::ptr::null_mut(),
+                type_id,
+                padding: 0,
+            },
+            store: (store as *mut StoreInner<T>).cast(),
+            ty,
+            callback,
+            _trampoline: trampoline,
+        });
+        context.func_ref.vmctx = (&mut *context as *mut HostFuncContext).cast();
+        let func_ref = NonNull::from(&mut context.func_ref);
+        store.opaque.host_funcs.push(context);
+        Func {
+            store: store.opaque.id(),
+            func_ref,
+        }
+    }
+
+    /// The function's signature.
+    pub fn ty(&self, ctx: impl AsContext) -> FuncType {
+        let store = &ctx.as_context().0.opaque;
+        self.ty_in(store)
+    }
+
+    pub(crate) fn ty_in(&self, store: &StoreOpaque) -> FuncType {
+        store.assert_owns(self.store, "Func");
+        store.engine().func_type(self.type_id())
+    }
+
+    pub(crate) fn type_id(&self) -> u32 {
+        // SAFETY: a `Func` always points at a live `VMFuncRef` of its store.
+        unsafe { self.func_ref.as_ref().type_id }
+    }
+
+    pub(crate) fn vm_func_ref(&self) -> VMFuncRef {
+        // SAFETY: as in `type_id`.
+        unsafe { *self.func_ref.as_ptr() }
+    }
+
+    /// This function as a typed function; fails if the types differ.
+    pub fn typed<P: WasmParams, R: WasmResults>(
+        &self,
+        ctx: impl AsContext,
+    ) -> Result<TypedFunc<P, R>> {
+        let ty = self.ty(ctx);
+        crate::typed::check_signature::<P, R>(&ty)?;
+        Ok(TypedFunc::new_unchecked(*self))
+    }
+
+    /// Calls the function with `params`, writing its results into `results`.
+    pub fn call(
+        &self,
+        mut ctx: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let ctx = ctx.as_context_mut();
+        let store = &mut ctx.0.opaque;
+        let ty = self.ty_in(store);
+        if params.len() != ty.param_types().len() {
+            bail!(
+                "expected {} arguments, got {} (function type {ty})",
+                ty.param_types().len(),
+                params.len()
+            );
+        }
+        if results.len() != ty.result_types().len() {
+            bail!(
+                "expected room for {} results, got {} (function type {ty})",
+                ty.result_types().len(),
+                results.len()
+            );
+        }
+        let mut values = vec![ValRaw::default(); ty.value_slots().max(1)];
+        for (index, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
+            param.check_type(expected, &format!("argument {index}"))?;
+            values[index] = param.to_raw(store)?;
+        }
+        // SAFETY: `values` has `max(params, results)` slots holding valid
+        // arguments of the function's type, all from this store.
+        unsafe { self.call_raw(store, values.as_mut_ptr())? };
+        for ((result, raw), ty) in results.iter_mut().zip(&values).zip(ty.results()) {
+            // SAFETY: the callee wrote results of its declared types.
+            *result = unsafe { Val::from_raw(store, *raw, ty) };
+        }
+        Ok(())
+    }
+
+    /// Calls with arguments and results in `values` (`max(params, results)` slots).
+    ///
+    /// # Safety
+    /// `values` must hold valid arguments of this function's type from `store`,
+    /// and have room for the results.
+    pub(crate) unsafe fn call_raw(
+        &self,
+        store: &mut StoreOpaque,
+        values: *mut ValRaw,
+    ) -> Result<()> {
+        store.assert_owns(self.store, "Func");
+        let func_ref = self.vm_func_ref();
+        // SAFETY: every vmctx starts with a u32 magic (instance or host context).
+        let magic = unsafe { *func_ref.vmctx.cast::<u32>() };
+        if magic == VM_HOST_FUNC_MAGIC {
+            // SAFETY: the magic identifies a `HostFuncContext` owned by this store.
+            let host = unsafe { &*func_ref.vmctx.cast::<HostFuncContext>() };
+            // SAFETY: the caller sized `values` for this function's type.
+            let values =
+                unsafe { std::slice::from_raw_parts_mut(values, host.ty.value_slots().max(1)) };
+            return (host.callback)(host.store, std::ptr::null_mut(), values);
+        }
+        debug_assert_eq!(magic, VMCTX_MAGIC);
+        // SAFETY: an instance vmctx stores its `InstanceData` pointer in the header.
+        let instance = unsafe { &*instance_of_vmctx(func_ref.vmctx) };
+        let entry = instance
+            .module()
+            .entry_trampoline(func_ref.type_id)
+            .expect("a module has an entry trampoline for each of its function types");
+        let limits = store.limits();
+        let max_stack = store.engine().config().max_wasm_stack;
+        let mut body = || {
+            // SAFETY: the trampoline has the entry signature; the callee code and
+            // vmctx come from a live `VMFuncRef`; `values` is sized by the caller.
+            unsafe { entry(func_ref.vmctx, func_ref.vmctx, func_ref.wasm_call, values) }
+        };
+        // SAFETY: `limits` is this store's; `body` owns nothing droppable.
+        unsafe { traps::catch_traps(limits, max_stack, &mut body) }
+    }
+
+    /// The `funcref` bits of an optional function (0 = null).
+    pub(crate) fn option_to_raw(func: Option<&Func>, store: &StoreOpaque) -> Result<u64> {
+        match func {
+            None => Ok(0),
+            Some(func) if func.store == store.id() => Ok(func.func_ref.as_ptr() as u64),
+            Some(_) => bail!("function used with a store it does not belong to"),
+        }
+    }
+
+    /// The function behind `funcref` bits (0 = null).
+    ///
+    /// # Safety
+    /// A non-zero `raw` must point at a live `VMFuncRef` of `store`.
+    pub(crate) unsafe fn from_raw(store: &StoreOpaque, raw: u64) -> Option<Func> {
+        NonNull::new(raw as *mut VMFuncRef).map(|func_ref| Func {
+            store: store.id(),
+            func_ref,
+        })
+    }
+
+    /// Makes a handle for a `VMFuncRef` inside `store`.
+    pub(crate) fn from_vm_func_ref(store: &StoreOpaque, func_ref: NonNull<VMFuncRef>) -> Func {
+        Func {
+            store: store.id(),
+            func_ref,
+        }
+    }
+}
+
+/// Reads the `InstanceData` pointer of an instance vmctx.
+///
+/// # Safety
+/// `vmctx` must be a live instance vmctx.
+pub(crate) unsafe fn instance_of_vmctx(vmctx: *mut u8) -> *mut InstanceData {
+    // SAFETY: guaranteed by the caller; the header field is pointer-aligned.
+    unsafe {
+        *vmctx
+            .add(VMOffsets::INSTANCE as usize)
+            .cast::<*mut InstanceData>()
+    }
+}
+
+/// What host trampolines call: runs the host function and turns its error or
+/// panic into an unwind to the host->Wasm entry point.
+unsafe extern "C" fn host_array_call(
+    context: *mut VMHostFuncContext,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+    len: usize,
+) {
+    let outcome = {
+        // SAFETY: host trampolines pass the `HostFuncContext` stored in the
+        // function's `VMFuncRef`, and an array of `len` value slots.
+        let (host, values) = unsafe {
+            (
+                &*context.cast::<HostFuncContext>(),
+                std::slice::from_raw_parts_mut(values, len),
+            )
+        };
+        panic::catch_unwind(AssertUnwindSafe(|| {
+            (host.callback)(host.store, caller_vmctx, values)
+        }))
+    };
+    match outcome {
+        Ok(Ok(())) => {}
+        // SAFETY: called from compiled code inside `catch_traps`; this frame
+        // has moved everything it owned into the unwind reason.
+        Ok(Err(error)) => unsafe { traps::raise(Unwind::Host(error)) },
+        // SAFETY: as above.
+        Err(payload) => unsafe { traps::raise(Unwind::Panic(payload)) },
+    }
+}
+
+/// Adapts a `Val`-based host closure to the raw calling convention.
+pub(crate) fn val_host_fn<T: 'static>(
+    ty: FuncType,
+    func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+) -> TypedHostFn<T> {
+    Arc::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
+        let params: Vec<Val> = {
+            let store = &caller.store.0.opaque;
+            ty.params()
+                .zip(values.iter())
+                // SAFETY: compiled code passes arguments of the declared types.
+                .map(|(ty, raw)| unsafe { Val::from_raw(store, *raw, ty) })
+                .collect()
+        };
+        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        func(caller.reborrow_caller(), &params, &mut results)?;
+        let store = &mut caller.store.0.opaque;
+        for (index, (result, expected)) in results.iter().zip(ty.results()).enumerate() {
+            result.check_type(expected, &format!("host function result {index}"))?;
+            values[index] = result.to_raw(store)?;
+        }
+        Ok(())
+    })
+}
+
+/// The store and calling instance, as a host function sees them.
+pub struct Caller<'a, T> {
+    pub(crate) store: StoreContextMut<'a, T>,
+    caller_vmctx: *mut u8,
+}
+
+impl<'a, T> Caller<'a, T> {
+    /// The store's data.
+    pub fn data(&self) -> &T {
+        &self.store.0.data
+    }
+
+    /// The store's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.0.data
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &crate::Engine {
+        self.store.0.opaque.engine()
+    }
+
+    /// An export of the calling instance (`None` when called from the host).
+    pub fn get_export(&mut self, name: &str) -> Option<Extern> {
+        if self.caller_vmctx.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null caller vmctx is the calling instance's live vmctx.
+        let instance = unsafe { &*instance_of_vmctx(self.caller_vmctx) };
+        instance.handle().get_export(&mut self.store, name)
+    }
+
+    /// A shorter-lived caller over the same store.
+    pub(crate) fn reborrow_caller(&mut self) -> Caller<'_, T> {
+        Caller {
+            store: StoreContextMut(&mut *self.store.0),
+            caller_vmctx: self.caller_vmctx,
+        }
+    }
+}
+
+impl<T> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.store.0)
+    }
+}
+
+impl<T> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut *self.store.0)
+    }
+}

@@ -1,0 +1,573 @@
+//! Instances: allocating and filling a vmctx (ABI.md), and instantiation in
+//! the spec's order: imports, globals, tables, memories, element segments,
+//! data segments, start function.
+
+use crate::builtins::BUILTINS;
+use crate::externals::Extern;
+use crate::func::Func;
+use crate::global::Global;
+use crate::memory::{Memory, MemoryEntry, VmctxViewNotifier};
+use crate::module::Module;
+use crate::store::{AsContextMut, StoreId, StoreOpaque};
+use crate::table::{Table, TableEntry};
+use crate::traps::{Trap, TrapKind, WasmBacktrace};
+use crate::typed::{TypedFunc, WasmParams, WasmResults};
+use crate::types::{ExternType, convert, limits_match};
+use crate::values::ValRaw;
+use anyhow::{Context, Result, anyhow, bail};
+use remap_compiler::module_info::{
+    ConstExpr, ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind,
+};
+use remap_compiler::vmctx::{
+    VMCTX_MAGIC, VMFuncRef, VMFunctionImport, VMMemoryView, VMOffsets, VMTableDefinition,
+};
+use remap_memory::NotifierRegistration;
+use std::alloc::Layout;
+use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
+
+/// An instantiated module in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Instance {
+    store: StoreId,
+    index: usize,
+}
+
+/// An instance's vmctx allocation.
+struct Vmctx {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl Drop for Vmctx {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `Vmctx::new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+impl Vmctx {
+    fn new(size: u32) -> Vmctx {
+        let layout = Layout::from_size_align(size as usize, 16).expect("vmctx size fits a layout");
+        // SAFETY: the layout has a non-zero size (the header alone is 48 bytes).
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+        Vmctx { ptr, layout }
+    }
+
+    /// Writes `value` at byte `offset`.
+    ///
+    /// # Safety
+    /// `offset` must be a field of type `V` in this vmctx's layout.
+    unsafe fn write<V>(&self, offset: u32, value: V) {
+        debug_assert!(offset as usize + size_of::<V>() <= self.layout.size());
+        // SAFETY: guaranteed by the caller; fields are naturally aligned.
+        unsafe {
+            self.ptr
+                .as_ptr()
+                .add(offset as usize)
+                .cast::<V>()
+                .write(value)
+        }
+    }
+
+    fn at<V>(&self, offset: u32) -> *mut V {
+        debug_assert!(offset as usize + size_of::<V>() <= self.layout.size());
+        // SAFETY: in bounds of the allocation (checked above in debug builds;
+        // offsets come from `VMOffsets` for this module).
+        unsafe { self.ptr.as_ptr().add(offset as usize).cast::<V>() }
+    }
+}
+
+/// Everything an instance owns or refers to. Field order matters: notifier
+/// registrations are dropped before the vmctx they write into.
+pub(crate) struct InstanceData {
+    handle: Instance,
+    module: Module,
+    memories: Vec<Memory>,
+    tables: Vec<Table>,
+    globals: Vec<Global>,
+    dropped_data: Vec<Cell<bool>>,
+    /// Passive element segments' values (`None` once dropped or used actively).
+    elements: RefCell<Vec<Option<Vec<u64>>>>,
+    registrations: Vec<NotifierRegistration>,
+    vmctx: Vmctx,
+}
+
+impl InstanceData {
+    pub(crate) fn handle(&self) -> Instance {
+        self.handle
+    }
+
+    pub(crate) fn module(&self) -> &Module {
+        &self.module
+    }
+
+    pub(crate) fn memory(&self, index: u32) -> Memory {
+        self.memories[index as usize]
+    }
+
+    pub(crate) fn table(&self, index: u32) -> Table {
+        self.tables[index as usize]
+    }
+
+    /// The bytes of data segment `index` (empty once dropped).
+    pub(crate) fn data_segment(&self, index: u32) -> &[u8] {
+        if self.dropped_data[index as usize].get() {
+            return &[];
+        }
+        &self.module.info().data[index as usize].data
+    }
+
+    pub(crate) fn drop_data(&self, index: u32) {
+        self.dropped_data[index as usize].set(true);
+    }
+
+    /// The values of element segment `index` (empty once dropped).
+    pub(crate) fn element_segment(&self, index: u32) -> Vec<u64> {
+        self.elements.borrow()[index as usize]
+            .clone()
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn drop_element(&self, index: u32) {
+        self.elements.borrow_mut()[index as usize] = None;
+    }
+
+    fn vmctx_ptr(&self) -> *mut u8 {
+        self.vmctx.ptr.as_ptr()
+    }
+
+    fn func_ref(&self, index: u32) -> NonNull<VMFuncRef> {
+        let offset = self.module.offsets().func_ref(index);
+        NonNull::new(self.vmctx.at::<VMFuncRef>(offset)).expect("vmctx is non-null")
+    }
+
+    /// Evaluates a constant expression in this instance.
+    fn eval(&self, store: &StoreOpaque, expr: &ConstExpr) -> Result<ValRaw> {
+        let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+        for op in &expr.ops {
+            let value = match *op {
+                ConstOp::I32Const(v) => ValRaw::i32(v),
+                ConstOp::I64Const(v) => ValRaw::i64(v),
+                ConstOp::F32Const(bits) => ValRaw::f32_bits(bits),
+                ConstOp::F64Const(bits) => ValRaw::f64_bits(bits),
+                ConstOp::V128Const(v) => ValRaw::u128(v),
+                ConstOp::RefNull(_) => ValRaw::reference(0),
+                ConstOp::RefFunc(index) => ValRaw::reference(self.func_ref(index).as_ptr() as u64),
+                ConstOp::GlobalGet(index) => {
+                    let entry = self.globals[index as usize].entry(store);
+                    // SAFETY: the cell is live and nothing writes it concurrently.
+                    unsafe { *entry.cell() }
+                }
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let (b, a) = (pop(&mut stack)?.get_i32(), pop(&mut stack)?.get_i32());
+                    ValRaw::i32(match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let (b, a) = (pop(&mut stack)?.get_i64(), pop(&mut stack)?.get_i64());
+                    ValRaw::i64(match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+            };
+            stack.push(value);
+        }
+        pop(&mut stack)
+    }
+
+    /// The reference values of element segment `index`.
+    fn element_values(&self, store: &StoreOpaque, index: usize) -> Result<Vec<u64>> {
+        match &self.module.info().elements[index].items {
+            ElementItems::Functions(indices) => Ok(indices
+                .iter()
+                .map(|&f| self.func_ref(f).as_ptr() as u64)
+                .collect()),
+            ElementItems::Expressions(exprs) => exprs
+                .iter()
+                .map(|e| Ok(self.eval(store, e)?.get_reference()))
+                .collect(),
+        }
+    }
+}
+
+fn pop(stack: &mut Vec<ValRaw>) -> Result<ValRaw> {
+    stack
+        .pop()
+        .ok_or_else(|| anyhow!("malformed constant expression"))
+}
+
+fn uninstantiable(kind: TrapKind) -> anyhow::Error {
+    anyhow::Error::new(Trap::new(kind, WasmBacktrace::default()))
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the module's import order.
+    pub fn new(
+        mut ctx: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
+        let store = &mut ctx.as_context_mut().0.opaque;
+        instantiate(store, module, imports)
+    }
+
+    pub(crate) fn data<'a>(&self, store: &'a StoreOpaque) -> &'a InstanceData {
+        store.assert_owns(self.store, "Instance");
+        &store.instances[self.index]
+    }
+
+    /// The module this instance was made from.
+    pub fn module<'a, C: crate::AsContext>(&self, ctx: &'a C) -> &'a Module {
+        &self.data(&ctx.as_context().0.opaque).module
+    }
+
+    /// The export called `name`.
+    pub fn get_export(&self, mut ctx: impl AsContextMut, name: &str) -> Option<Extern> {
+        let store = &ctx.as_context_mut().0.opaque;
+        let data = self.data(store);
+        let export = data.module.info().export(name)?;
+        Some(export_of(store, data, export.kind, export.index))
+    }
+
+    /// Every export, in declaration order.
+    pub fn exports(&self, mut ctx: impl AsContextMut) -> Vec<(String, Extern)> {
+        let store = &ctx.as_context_mut().0.opaque;
+        let data = self.data(store);
+        data.module
+            .info()
+            .exports
+            .iter()
+            .map(|e| (e.name.clone(), export_of(store, data, e.kind, e.index)))
+            .collect()
+    }
+
+    /// The exported function called `name`.
+    pub fn get_func(&self, ctx: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(ctx, name)?.into_func()
+    }
+
+    /// The exported function called `name`, with its type checked as `P -> R`.
+    pub fn get_typed_func<P: WasmParams, R: WasmResults>(
+        &self,
+        mut ctx: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>> {
+        let func = self
+            .get_func(&mut ctx, name)
+            .ok_or_else(|| anyhow!("failed to find function export `{name}`"))?;
+        func.typed::<P, R>(&ctx).with_context(|| {
+            format!("failed to convert function `{name}` to the given static type")
+        })
+    }
+
+    /// The exported memory called `name`.
+    pub fn get_memory(&self, ctx: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(ctx, name)?.into_memory()
+    }
+
+    /// The exported table called `name`.
+    pub fn get_table(&self, ctx: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(ctx, name)?.into_table()
+    }
+
+    /// The exported global called `name`.
+    pub fn get_global(&self, ctx: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(ctx, name)?.into_global()
+    }
+}
+
+fn export_of(store: &StoreOpaque, data: &InstanceData, kind: EntityKind, index: u32) -> Extern {
+    match kind {
+        EntityKind::Function => Extern::Func(Func::from_vm_func_ref(store, data.func_ref(index))),
+        EntityKind::Memory => Extern::Memory(data.memories[index as usize]),
+        EntityKind::Table => Extern::Table(data.tables[index as usize]),
+        EntityKind::Global => Extern::Global(data.globals[index as usize]),
+    }
+}
+
+/// Checks that `item` can satisfy an import of type `expected`.
+fn check_import(store: &StoreOpaque, item: &Extern, expected: &ExternType) -> Result<()> {
+    let actual = item.ty_in(store);
+    let compatible = match (expected, &actual) {
+        (ExternType::Func(e), ExternType::Func(a)) => e == a,
+        (ExternType::Global(e), ExternType::Global(a)) => e == a,
+        (ExternType::Table(e), ExternType::Table(a)) => {
+            e.element() == a.element()
+                && limits_match(
+                    a.minimum().into(),
+                    a.maximum().map(Into::into),
+                    e.minimum().into(),
+                    e.maximum().map(Into::into),
+                )
+        }
+        (ExternType::Memory(e), ExternType::Memory(a)) => {
+            e.is_64() == a.is_64()
+                && limits_match(a.minimum(), a.maximum(), e.minimum(), e.maximum())
+        }
+        _ => false,
+    };
+    if !compatible {
+        bail!(
+            "expected {} of type {expected:?}, found {} of type {actual:?}",
+            expected.kind_name(),
+            actual.kind_name()
+        );
+    }
+    Ok(())
+}
+
+impl Extern {
+    fn ty_in(&self, store: &StoreOpaque) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty_in(store)),
+            Extern::Memory(m) => ExternType::Memory(m.entry(store).ty()),
+            Extern::Table(t) => ExternType::Table(t.entry(store).ty()),
+            Extern::Global(g) => ExternType::Global(*g.entry(store).ty()),
+        }
+    }
+}
+
+/// Builds an instance of `module` in `store`.
+pub(crate) fn instantiate(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
+    if !crate::Engine::same(module.engine(), store.engine()) {
+        bail!("cross-engine instantiation is not supported");
+    }
+    let import_types = module.import_types();
+    if imports.len() != import_types.len() {
+        bail!(
+            "expected {} imports, found {}",
+            import_types.len(),
+            imports.len()
+        );
+    }
+    for (item, (module_name, name, expected)) in imports.iter().zip(import_types) {
+        check_import(store, item, expected)
+            .with_context(|| format!("incompatible import type for `{module_name}::{name}`"))?;
+    }
+
+    let info = module.info();
+    let offsets: VMOffsets = module.offsets().clone();
+    let vmctx = Vmctx::new(offsets.size());
+    let mut data = Box::new(InstanceData {
+        handle: Instance {
+            store: store.id(),
+            index: store.instances.len(),
+        },
+        module: module.clone(),
+        memories: Vec::with_capacity(info.memories.len()),
+        tables: Vec::with_capacity(info.tables.len()),
+        globals: Vec::with_capacity(info.globals.len()),
+        dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
+        elements: RefCell::new(vec![None; info.elements.len()]),
+        registrations: Vec::new(),
+        vmctx,
+    });
+    let instance_ptr: *mut InstanceData = &mut *data;
+    let vmctx_ptr = data.vmctx_ptr();
+
+    // SAFETY (all header writes): the offsets are the fixed header fields of
+    // this module's layout, written with their declared types.
+    unsafe {
+        data.vmctx.write(VMOffsets::MAGIC, VMCTX_MAGIC);
+        data.vmctx.write(VMOffsets::RUNTIME_LIMITS, store.limits());
+        data.vmctx.write(VMOffsets::BUILTINS, BUILTINS.as_ptr());
+        data.vmctx
+            .write(VMOffsets::TYPE_IDS, module.type_ids().as_ptr());
+        data.vmctx
+            .write(VMOffsets::STORE, store as *mut StoreOpaque);
+        data.vmctx.write(VMOffsets::INSTANCE, instance_ptr);
+    }
+
+    // Functions: imports first, then this module's code.
+    let mut imported = imports.iter();
+    let mut next_import = |kind: &str| -> Extern {
+        *imported
+            .next()
+            .unwrap_or_else(|| panic!("import count checked above ({kind})"))
+    };
+    let import_kinds: Vec<EntityKind> = info
+        .imports
+        .iter()
+        .map(|i| match i.kind {
+            remap_compiler::module_info::ImportKind::Function(_) => EntityKind::Function,
+            remap_compiler::module_info::ImportKind::Table(_) => EntityKind::Table,
+            remap_compiler::module_info::ImportKind::Memory(_) => EntityKind::Memory,
+            remap_compiler::module_info::ImportKind::Global(_) => EntityKind::Global,
+        })
+        .collect();
+    let mut imported_funcs = Vec::new();
+    let mut imported_tables = Vec::new();
+    let mut imported_memories = Vec::new();
+    let mut imported_globals = Vec::new();
+    for kind in &import_kinds {
+        match (kind, next_import("any")) {
+            (EntityKind::Function, Extern::Func(f)) => imported_funcs.push(f),
+            (EntityKind::Table, Extern::Table(t)) => imported_tables.push(t),
+            (EntityKind::Memory, Extern::Memory(m)) => imported_memories.push(m),
+            (EntityKind::Global, Extern::Global(g)) => imported_globals.push(g),
+            _ => unreachable!("import kinds were checked above"),
+        }
+    }
+    for (index, &type_index) in info.functions.iter().enumerate() {
+        let index = index as u32;
+        let func_ref = match imported_funcs.get(index as usize) {
+            Some(func) => {
+                let func_ref = func.vm_func_ref();
+                // SAFETY: an imported-function field of this layout.
+                unsafe {
+                    data.vmctx.write(
+                        offsets.imported_function(index),
+                        VMFunctionImport {
+                            wasm_call: func_ref.wasm_call,
+                            vmctx: func_ref.vmctx,
+                        },
+                    )
+                };
+                func_ref
+            }
+            None => VMFuncRef {
+                wasm_call: module.function_address(index) as *const u8,
+                vmctx: vmctx_ptr,
+                type_id: module.type_ids()[type_index as usize],
+                padding: 0,
+            },
+        };
+        // SAFETY: a func-ref field of this layout.
+        unsafe { data.vmctx.write(offsets.func_ref(index), func_ref) };
+    }
+
+    // Globals, in order: initialisers may read imported and earlier globals.
+    for (index, global) in info.globals.iter().enumerate() {
+        let handle = match imported_globals.get(index) {
+            Some(&g) => g,
+            None => {
+                let init = global
+                    .init
+                    .as_ref()
+                    .context("defined global without an initialiser")?;
+                let value = data.eval(store, init)?;
+                Global::from_raw_parts(store, convert::global_type(&global.ty), value)
+            }
+        };
+        data.globals.push(handle);
+        // SAFETY: a global-pointer field of this layout.
+        unsafe {
+            data.vmctx
+                .write(offsets.global(index as u32), handle.entry(store).cell())
+        };
+    }
+
+    // Memories: each instance subscribes its own cached view.
+    for (index, ty) in info.memories.iter().enumerate() {
+        let handle = match imported_memories.get(index) {
+            Some(&m) => m,
+            None => {
+                let entry = MemoryEntry::new(store.engine(), convert::memory_type(ty))
+                    .context("failed to create the instance's linear memory")?;
+                Memory::push(store, entry)
+            }
+        };
+        data.memories.push(handle);
+        let view = data.vmctx.at::<VMMemoryView>(offsets.memory(index as u32));
+        // SAFETY: the view lives in the vmctx, which outlives the registration
+        // (dropped first, by field order of `InstanceData`).
+        let registration =
+            unsafe { VmctxViewNotifier::attach(handle.entry(store).memory(), view)? };
+        data.registrations.push(registration);
+    }
+
+    // Tables.
+    for (index, table) in info.tables.iter().enumerate() {
+        let handle = match imported_tables.get(index) {
+            Some(&t) => t,
+            None => {
+                let init = match &table.init {
+                    Some(expr) => data.eval(store, expr)?.get_reference(),
+                    None => 0,
+                };
+                let entry = TableEntry::new(convert::table_type(&table.ty), init)?;
+                Table::push(store, entry)
+            }
+        };
+        data.tables.push(handle);
+        let definition: *mut VMTableDefinition = handle.entry(store).definition();
+        // SAFETY: a table-pointer field of this layout.
+        unsafe { data.vmctx.write(offsets.table(index as u32), definition) };
+    }
+
+    // Element segment values, computed once.
+    for index in 0..info.elements.len() {
+        let values = data.element_values(store, index)?;
+        data.elements.borrow_mut()[index] = Some(values);
+    }
+
+    // From here on the instance is visible: segments may already have written
+    // references to its functions into imported tables when a later one fails.
+    let handle = data.handle;
+    store.instances.push(data);
+    let data = &store.instances[handle.index];
+
+    for (index, segment) in info.elements.iter().enumerate() {
+        match &segment.kind {
+            ElementSegmentKind::Active { table, offset } => {
+                let offset = u64::from(data.eval(store, offset)?.get_i32() as u32);
+                let values = data.element_segment(index as u32);
+                data.tables[*table as usize]
+                    .entry(store)
+                    .init(offset, &values)
+                    .map_err(uninstantiable)?;
+                data.drop_element(index as u32);
+            }
+            ElementSegmentKind::Declared => data.drop_element(index as u32),
+            ElementSegmentKind::Passive => {}
+        }
+    }
+
+    for (index, segment) in info.data.iter().enumerate() {
+        if let DataSegmentKind::Active { memory, offset } = &segment.kind {
+            let memory_handle = data.memories[*memory as usize];
+            let entry = memory_handle.entry(store);
+            let offset = if entry.ty().is_64() {
+                data.eval(store, offset)?.get_i64() as u64
+            } else {
+                u64::from(data.eval(store, offset)?.get_i32() as u32)
+            };
+            let view = entry.memory().view();
+            let end = offset
+                .checked_add(segment.data.len() as u64)
+                .filter(|&end| end <= view.len as u64)
+                .ok_or_else(|| uninstantiable(TrapKind::MemoryOutOfBounds))?;
+            if !segment.data.is_empty() {
+                // SAFETY: `offset..end` lies within the accessible memory (checked
+                // above); the segment bytes are a separate allocation.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        segment.data.as_ptr(),
+                        view.base.add(offset as usize),
+                        (end - offset) as usize,
+                    )
+                };
+            }
+            data.drop_data(index as u32);
+        }
+    }
+
+    if let Some(start) = info.start {
+        let func = Func::from_vm_func_ref(store, data.func_ref(start));
+        let mut values = [ValRaw::default()];
+        // SAFETY: the start function takes and returns nothing; one slot suffices.
+        unsafe { func.call_raw(store, values.as_mut_ptr())? };
+    }
+    Ok(handle)
+}

@@ -1,0 +1,310 @@
+//! Linear memories as the host sees them, built on `remap_memory::LinearMemory`,
+//! and the notifier that keeps each instance's cached view true.
+
+use crate::config::MemoryStyle;
+use crate::engine::Engine;
+use crate::registry::{self, ReservationRegistration};
+use crate::store::{AsContext, AsContextMut, StoreContextMut, StoreId, StoreOpaque};
+use crate::types::MemoryType;
+use anyhow::{Context, Result, bail};
+use remap_compiler::vmctx::VMMemoryView;
+use remap_memory::{InvalidationNotifier, LinearMemory, MemoryConfig, MemoryView, WASM_PAGE_SIZE};
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A memory owned by a store.
+pub(crate) struct MemoryEntry {
+    memory: Arc<LinearMemory>,
+    ty: MemoryType,
+    _reservation: ReservationRegistration,
+}
+
+impl MemoryEntry {
+    /// Creates the linear memory for `ty` as the engine's configuration says.
+    pub(crate) fn new(engine: &Engine, ty: MemoryType) -> Result<MemoryEntry> {
+        let memory = Arc::new(LinearMemory::new(memory_config(engine, &ty)?)?);
+        Ok(MemoryEntry {
+            _reservation: registry::register_reservation(memory.clone()),
+            memory,
+            ty,
+        })
+    }
+
+    pub(crate) fn memory(&self) -> &Arc<LinearMemory> {
+        &self.memory
+    }
+
+    pub(crate) fn ty(&self) -> MemoryType {
+        if self.ty.is_64() {
+            MemoryType::new64(self.memory.size_pages(), self.ty.maximum())
+        } else {
+            MemoryType::new(
+                self.memory.size_pages() as u32,
+                self.ty.maximum().map(|m| m as u32),
+            )
+        }
+    }
+
+    /// Grows by `delta` pages; the old size in pages or `None` when refused.
+    pub(crate) fn grow(&self, delta: u64) -> Option<u64> {
+        let maximum = self.ty.maximum().unwrap_or(self.ty.absolute_max_pages());
+        let old = self.memory.size_pages();
+        if old.checked_add(delta)? > maximum {
+            return None;
+        }
+        self.memory.grow(delta).ok()
+    }
+}
+
+/// The `remap_memory` configuration of a memory of type `ty` in `engine`.
+fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
+    let config = engine.config();
+    let style = config.style_for(ty.is_64());
+    let guard_bytes = config.guard_size(style);
+    let initial_bytes = ty
+        .minimum()
+        .checked_mul(WASM_PAGE_SIZE)
+        .context("memory minimum overflows")?;
+    let maximum_pages = ty
+        .maximum()
+        .unwrap_or(ty.absolute_max_pages())
+        .min(ty.absolute_max_pages());
+    if ty.minimum() > maximum_pages {
+        bail!(
+            "memory minimum {} pages exceeds the maximum of {maximum_pages} pages",
+            ty.minimum()
+        );
+    }
+    Ok(MemoryConfig {
+        style: match style {
+            MemoryStyle::Static => remap_memory::MemoryStyle::Static {
+                reservation_bytes: config.static_memory_reservation,
+                guard_bytes,
+            },
+            MemoryStyle::Dynamic => remap_memory::MemoryStyle::Dynamic {
+                reserve_bytes: config.dynamic_memory_reserve,
+                guard_bytes,
+            },
+        },
+        pre_guard_bytes: config.memory_pre_guard_size,
+        initial_bytes,
+        maximum_bytes: Some(maximum_pages * WASM_PAGE_SIZE),
+        limit_bytes: config.max_memory_size,
+        page_size: WASM_PAGE_SIZE,
+        pinned: config.pin_memory,
+        pin_budget: engine.pin_budget().cloned(),
+        accounting: Some(engine.accounting().clone()),
+    })
+}
+
+/// Writes a memory's new base and bound into one instance's vmctx view: the
+/// "software TLB" compiled code reads.
+pub(crate) struct VmctxViewNotifier {
+    view: *mut VMMemoryView,
+    released: AtomicBool,
+}
+
+// SAFETY: `view` points into a vmctx that outlives the registration holding
+// this notifier (the instance drops its registrations before its vmctx), and
+// a store's memories change only on the thread that uses the store.
+unsafe impl Send for VmctxViewNotifier {}
+// SAFETY: as above; the notifier itself only writes through `view`.
+unsafe impl Sync for VmctxViewNotifier {}
+
+impl VmctxViewNotifier {
+    /// Subscribes `view` to `memory` and writes the current view into it.
+    ///
+    /// # Safety
+    /// `view` must stay valid until the returned registration is dropped.
+    pub(crate) unsafe fn attach(
+        memory: &LinearMemory,
+        view: *mut VMMemoryView,
+    ) -> Result<remap_memory::NotifierRegistration> {
+        let notifier = Arc::new(VmctxViewNotifier {
+            view,
+            released: AtomicBool::new(false),
+        });
+        let registration = memory.register_notifier(notifier.clone())?;
+        notifier.write(memory.view());
+        Ok(registration)
+    }
+
+    fn write(&self, new_view: MemoryView) {
+        if self.released.load(Ordering::Acquire) {
+            return;
+        }
+        // SAFETY: see the `Send` impl: the vmctx is live while registered.
+        unsafe {
+            *self.view = VMMemoryView {
+                base: new_view.base,
+                bound: new_view.len as u64,
+            }
+        }
+    }
+}
+
+impl InvalidationNotifier for VmctxViewNotifier {
+    fn invalidate_range_start(&self, _range: Range<usize>) {}
+
+    fn invalidate_range_end(&self, _range: Range<usize>, new_view: MemoryView) {
+        self.write(new_view);
+    }
+
+    fn release(&self) {
+        self.released.store(true, Ordering::Release);
+    }
+}
+
+/// A linear memory owned by a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Memory {
+    store: StoreId,
+    index: usize,
+}
+
+impl Memory {
+    /// Creates a memory of type `ty`.
+    pub fn new(mut ctx: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let store = &mut ctx.as_context_mut().0.opaque;
+        let entry = MemoryEntry::new(store.engine(), ty)?;
+        Ok(Memory::push(store, entry))
+    }
+
+    pub(crate) fn push(store: &mut StoreOpaque, entry: MemoryEntry) -> Memory {
+        store.memories.push(entry);
+        Memory {
+            store: store.id(),
+            index: store.memories.len() - 1,
+        }
+    }
+
+    pub(crate) fn entry<'a>(&self, store: &'a StoreOpaque) -> &'a MemoryEntry {
+        store.assert_owns(self.store, "Memory");
+        &store.memories[self.index]
+    }
+
+    /// The memory's type, with its current size as the minimum.
+    pub fn ty(&self, ctx: impl AsContext) -> MemoryType {
+        self.entry(&ctx.as_context().0.opaque).ty()
+    }
+
+    /// The size in 64 KiB pages.
+    pub fn size(&self, ctx: impl AsContext) -> u64 {
+        self.entry(&ctx.as_context().0.opaque).memory.size_pages()
+    }
+
+    /// The size in bytes.
+    pub fn data_size(&self, ctx: impl AsContext) -> usize {
+        self.entry(&ctx.as_context().0.opaque).memory.view().len
+    }
+
+    /// Grows by `delta` pages and returns the old size in pages.
+    pub fn grow(&self, mut ctx: impl AsContextMut, delta: u64) -> Result<u64> {
+        let store = &ctx.as_context_mut().0.opaque;
+        let entry = self.entry(store);
+        let maximum = entry.ty.maximum().unwrap_or(entry.ty.absolute_max_pages());
+        let old = entry.memory.size_pages();
+        if old.checked_add(delta).is_none_or(|new| new > maximum) {
+            bail!("failed to grow memory by {delta} pages: the maximum is {maximum} pages");
+        }
+        entry
+            .memory
+            .grow(delta)
+            .with_context(|| format!("failed to grow memory by {delta} pages"))
+    }
+
+    /// The memory's contents.
+    pub fn data<'a, C: AsContext>(&self, ctx: &'a C) -> &'a [u8] {
+        let view = self.entry(&ctx.as_context().0.opaque).memory.view();
+        // SAFETY: the view's bytes are accessible while the store is borrowed:
+        // only this store can grow or move the memory, and it is borrowed
+        // shared for the slice's lifetime.
+        unsafe { view_slice(view) }
+    }
+
+    /// The memory's contents, mutably.
+    pub fn data_mut<'a, C: AsContextMut>(&self, ctx: &'a mut C) -> &'a mut [u8] {
+        let view = self.entry(&ctx.as_context_mut().0.opaque).memory.view();
+        // SAFETY: as in `data`, with the store borrowed exclusively.
+        unsafe { view_slice_mut(view) }
+    }
+
+    /// The memory's contents and the store's data, both mutably.
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        ctx: impl Into<StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let StoreContextMut(inner) = ctx.into();
+        let view = self.entry(&inner.opaque).memory.view();
+        // SAFETY: as in `data_mut`; the data `T` is a separate field.
+        (unsafe { view_slice_mut(view) }, &mut inner.data)
+    }
+
+    /// Copies `buffer.len()` bytes at `offset` into `buffer`.
+    pub fn read(&self, ctx: impl AsContext, offset: usize, buffer: &mut [u8]) -> Result<()> {
+        let data = self.data(&ctx);
+        let range = byte_range(offset, buffer.len(), data.len())?;
+        buffer.copy_from_slice(&data[range]);
+        Ok(())
+    }
+
+    /// Copies `buffer` into the memory at `offset`.
+    pub fn write(&self, mut ctx: impl AsContextMut, offset: usize, buffer: &[u8]) -> Result<()> {
+        let data = self.data_mut(&mut ctx);
+        let range = byte_range(offset, buffer.len(), data.len())?;
+        data[range].copy_from_slice(buffer);
+        Ok(())
+    }
+
+    /// Statistics of this memory (committed, pinned, relocations, ...).
+    pub fn stats(&self, ctx: impl AsContext) -> remap_memory::MemoryStats {
+        self.entry(&ctx.as_context().0.opaque).memory.stats()
+    }
+
+    /// Address of byte 0 (changes when a dynamic memory is relocated).
+    pub fn data_ptr(&self, ctx: impl AsContext) -> *mut u8 {
+        self.entry(&ctx.as_context().0.opaque).memory.view().base
+    }
+}
+
+impl<'a, T> From<&'a mut crate::Store<T>> for StoreContextMut<'a, T> {
+    fn from(store: &'a mut crate::Store<T>) -> StoreContextMut<'a, T> {
+        store.as_context_mut()
+    }
+}
+
+impl<'a, T> From<&'a mut crate::Caller<'_, T>> for StoreContextMut<'a, T> {
+    fn from(caller: &'a mut crate::Caller<'_, T>) -> StoreContextMut<'a, T> {
+        caller.as_context_mut()
+    }
+}
+
+fn byte_range(offset: usize, len: usize, size: usize) -> Result<Range<usize>> {
+    match offset.checked_add(len) {
+        Some(end) if end <= size => Ok(offset..end),
+        _ => bail!(
+            "out of bounds memory access: {len} bytes at offset {offset} (memory is {size} bytes)"
+        ),
+    }
+}
+
+/// # Safety
+/// The view must describe accessible memory that stays valid and unaliased for `'a`.
+unsafe fn view_slice<'a>(view: MemoryView) -> &'a [u8] {
+    if view.len == 0 {
+        return &[];
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { std::slice::from_raw_parts(view.base, view.len) }
+}
+
+/// # Safety
+/// As for [`view_slice`], exclusively.
+unsafe fn view_slice_mut<'a>(view: MemoryView) -> &'a mut [u8] {
+    if view.len == 0 {
+        return &mut [];
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { std::slice::from_raw_parts_mut(view.base, view.len) }
+}

@@ -1,0 +1,301 @@
+//! Modules: compiled code published into executable memory, plus everything
+//! instantiation needs (types, imports, exports, segment data).
+
+use crate::config::MemoryStyle;
+use crate::engine::Engine;
+use crate::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
+use crate::types::{ExportType, ExternType, FuncType, ImportType, convert};
+use anyhow::{Context, Result, bail};
+use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
+use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
+use remap_compiler::{Compiler, FunctionLoc, Tunables};
+use remap_memory::CodeMemory;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+/// A compiled WebAssembly module, ready to instantiate. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Module {
+    inner: Arc<ModuleInner>,
+}
+
+pub(crate) struct ModuleInner {
+    engine: Engine,
+    info: ModuleInfo,
+    offsets: VMOffsets,
+    code: PublishedCode,
+    /// Module type index -> engine-wide type id (the vmctx `type_ids` array).
+    type_ids: Box<[u32]>,
+    /// Engine type id -> entry trampoline, for calling this module's functions.
+    entry_by_type: HashMap<u32, usize>,
+    functions: Vec<FunctionLoc>,
+    imports: Vec<(String, String, ExternType)>,
+    exports: Vec<(String, ExternType)>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Executable code, published with one protection change and registered so
+/// the signal handler recognises traps in it.
+struct PublishedCode {
+    _registration: Option<CodeRegistration>,
+    memory: CodeMemory,
+}
+
+impl PublishedCode {
+    fn publish(code: &[u8]) -> Result<PublishedCode> {
+        let mut memory = CodeMemory::new(code.len().max(1)).context("allocating code memory")?;
+        memory.as_mut_slice().context("writing code")?[..code.len()].copy_from_slice(code);
+        memory.publish().context("publishing code")?;
+        Ok(PublishedCode {
+            _registration: None,
+            memory,
+        })
+    }
+
+    fn address(&self, offset: u32) -> usize {
+        self.memory.as_ptr() as usize + offset as usize
+    }
+}
+
+/// The [`Tunables`] that match the engine's memory layout.
+pub(crate) fn tunables(engine: &Engine) -> Tunables {
+    let config = engine.config();
+    let style = config.style_for(false);
+    Tunables {
+        memory_style: match style {
+            MemoryStyle::Static => remap_compiler::MemoryStyle::Static {
+                reservation_bytes: config.static_memory_reservation,
+                guard_bytes: config.guard_size(style),
+            },
+            MemoryStyle::Dynamic => remap_compiler::MemoryStyle::Dynamic {
+                guard_bytes: config.guard_size(style),
+            },
+        },
+        verify_ir: false,
+    }
+}
+
+impl Module {
+    /// Compiles a module from its binary or its text (WAT) form.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let wasm = wat::parse_bytes(bytes.as_ref())?;
+        Module::from_binary(engine, &wasm)
+    }
+
+    /// Compiles a module from a `.wasm` or `.wat` file.
+    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Module::new(engine, bytes).with_context(|| format!("failed to compile {}", path.display()))
+    }
+
+    /// Checks that `bytes` is a valid module Remap can compile, without compiling it.
+    pub fn validate(_engine: &Engine, bytes: &[u8]) -> Result<()> {
+        ModuleInfo::from_wasm(bytes)?;
+        Ok(())
+    }
+
+    /// Compiles a module from its binary form.
+    pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        let compiler = Compiler::new(tunables(engine))?;
+        let compiled = if engine.config().parallel_compilation {
+            compiler.compile_module(wasm)?
+        } else {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .context("creating a single compilation thread")?
+                .install(|| compiler.compile_module(wasm))?
+        };
+        let mut code = PublishedCode::publish(&compiled.code)?;
+        let info = compiled.info;
+        let start = code.memory.as_ptr() as usize;
+        let functions: Vec<FunctionRange> = compiled
+            .functions
+            .iter()
+            .enumerate()
+            .map(|(i, loc)| FunctionRange {
+                start: loc.offset,
+                end: loc.offset + loc.len,
+                func_index: info.num_imported_functions + i as u32,
+            })
+            .collect();
+        code._registration = Some(registry::register_code(Arc::new(CodeInfo {
+            range: start..start + code.memory.len(),
+            functions,
+            traps: compiled
+                .trap_table
+                .iter()
+                .map(|t| (t.offset, t.kind))
+                .collect(),
+            names: info.names.functions.clone(),
+            function_offsets: BTreeMap::new(),
+            module_name: info.names.module.clone(),
+        })));
+
+        let func_types: Vec<FuncType> = info.types.iter().map(convert::func_type).collect();
+        let type_ids: Box<[u32]> = func_types.iter().map(|ty| engine.type_id(ty)).collect();
+        let entry_by_type = type_ids
+            .iter()
+            .zip(&compiled.entry_trampolines)
+            .map(|(&id, loc)| (id, code.address(loc.offset)))
+            .collect();
+        let imports = info
+            .imports
+            .iter()
+            .map(|import| {
+                let ty = match &import.kind {
+                    ImportKind::Function(type_index) => {
+                        ExternType::Func(func_types[*type_index as usize].clone())
+                    }
+                    ImportKind::Table(t) => ExternType::Table(convert::table_type(t)),
+                    ImportKind::Memory(m) => ExternType::Memory(convert::memory_type(m)),
+                    ImportKind::Global(g) => ExternType::Global(convert::global_type(g)),
+                };
+                (import.module.clone(), import.name.clone(), ty)
+            })
+            .collect();
+        let exports = info
+            .exports
+            .iter()
+            .map(|export| {
+                (
+                    export.name.clone(),
+                    entity_type(&info, &func_types, export.kind, export.index),
+                )
+            })
+            .collect();
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                offsets: compiled.offsets,
+                code,
+                type_ids,
+                entry_by_type,
+                functions: compiled.functions,
+                imports,
+                exports,
+                info,
+            }),
+        })
+    }
+
+    /// The module's name from the name section.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.info.names.module.as_deref()
+    }
+
+    /// The engine that compiled this module.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// What the module imports, in order.
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = ImportType<'_>> {
+        self.inner
+            .imports
+            .iter()
+            .map(|(module, name, ty)| ImportType::new(module, name, ty.clone()))
+    }
+
+    /// What the module exports, in order.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> {
+        self.inner
+            .exports
+            .iter()
+            .map(|(name, ty)| ExportType::new(name, ty.clone()))
+    }
+
+    /// The type of export `name`, if there is one.
+    pub fn get_export(&self, name: &str) -> Option<ExternType> {
+        self.inner
+            .exports
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, ty)| ty.clone())
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.inner.info
+    }
+
+    pub(crate) fn offsets(&self) -> &VMOffsets {
+        &self.inner.offsets
+    }
+
+    pub(crate) fn type_ids(&self) -> &[u32] {
+        &self.inner.type_ids
+    }
+
+    pub(crate) fn import_types(&self) -> &[(String, String, ExternType)] {
+        &self.inner.imports
+    }
+
+    /// Address of the compiled code of defined function `func_index`.
+    pub(crate) fn function_address(&self, func_index: u32) -> usize {
+        let defined = func_index - self.inner.info.num_imported_functions;
+        self.inner
+            .code
+            .address(self.inner.functions[defined as usize].offset)
+    }
+
+    /// The entry trampoline for functions of engine type `type_id`.
+    pub(crate) fn entry_trampoline(&self, type_id: u32) -> Option<VMEntryTrampolineFn> {
+        let address = *self.inner.entry_by_type.get(&type_id)?;
+        // SAFETY: the address is the start of an entry trampoline inside this
+        // module's published code, compiled with exactly this signature.
+        Some(unsafe { std::mem::transmute::<usize, VMEntryTrampolineFn>(address) })
+    }
+}
+
+/// The type of entity `index` of `kind` in `info`.
+fn entity_type(
+    info: &ModuleInfo,
+    func_types: &[FuncType],
+    kind: EntityKind,
+    index: u32,
+) -> ExternType {
+    let index = index as usize;
+    match kind {
+        EntityKind::Function => {
+            ExternType::Func(func_types[info.functions[index] as usize].clone())
+        }
+        EntityKind::Table => ExternType::Table(convert::table_type(&info.tables[index].ty)),
+        EntityKind::Memory => ExternType::Memory(convert::memory_type(&info.memories[index])),
+        EntityKind::Global => ExternType::Global(convert::global_type(&info.globals[index].ty)),
+    }
+}
+
+/// A standalone host trampoline (Wasm -> host adapter) for one function type,
+/// shared by every host function of that type in the engine.
+#[derive(Clone)]
+pub(crate) struct HostTrampoline {
+    code: Arc<PublishedCode>,
+}
+
+impl HostTrampoline {
+    pub(crate) fn compile(engine: &Engine, ty: &FuncType) -> Result<HostTrampoline> {
+        let compiler = Compiler::new(tunables(engine))?;
+        let compiled = compiler.compile_host_trampoline(&convert::compiler_func_type(ty))?;
+        if !compiled.trap_table.is_empty() {
+            bail!("a host trampoline must not contain trapping instructions");
+        }
+        Ok(HostTrampoline {
+            code: Arc::new(PublishedCode::publish(&compiled.code)?),
+        })
+    }
+
+    /// The trampoline's Tail-convention code address.
+    pub(crate) fn address(&self) -> *const u8 {
+        self.code.memory.as_ptr()
+    }
+}

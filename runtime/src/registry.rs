@@ -1,0 +1,227 @@
+//! Process-wide registries the signal handler reads: where compiled code lives
+//! (with its trap table and function map) and where linear memories are reserved.
+
+use remap_compiler::trap::TrapKind;
+use remap_memory::LinearMemory;
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// One compiled function inside a module's code, for backtraces.
+#[derive(Debug, Clone)]
+pub(crate) struct FunctionRange {
+    /// Offset of the first byte from the start of the module's code.
+    pub start: u32,
+    /// Offset one past the last byte.
+    pub end: u32,
+    /// The function's index in the module's function index space (imports first).
+    pub func_index: u32,
+}
+
+/// What the runtime knows about one module's published code.
+#[derive(Debug)]
+pub(crate) struct CodeInfo {
+    /// Address range of the whole code image.
+    pub range: Range<usize>,
+    /// Functions sorted by `start`.
+    pub functions: Vec<FunctionRange>,
+    /// Trap sites sorted by code offset.
+    pub traps: Vec<(u32, TrapKind)>,
+    /// Function names from the name section, by function index.
+    pub names: BTreeMap<u32, String>,
+    /// Byte offset of each defined function's body in the module binary.
+    pub function_offsets: BTreeMap<u32, usize>,
+    /// The module's name, if it has one.
+    pub module_name: Option<String>,
+}
+
+impl CodeInfo {
+    /// The trap kind recorded for the instruction at `pc`.
+    pub fn trap_at(&self, pc: usize) -> Option<TrapKind> {
+        let offset = u32::try_from(pc.checked_sub(self.range.start)?).ok()?;
+        let found = self.traps.binary_search_by_key(&offset, |&(o, _)| o).ok()?;
+        Some(self.traps[found].1)
+    }
+
+    /// The function containing `pc`.
+    pub fn function_at(&self, pc: usize) -> Option<&FunctionRange> {
+        let offset = u32::try_from(pc.checked_sub(self.range.start)?).ok()?;
+        let after = self.functions.partition_point(|f| f.start <= offset);
+        let candidate = self.functions.get(after.checked_sub(1)?)?;
+        (offset < candidate.end).then_some(candidate)
+    }
+}
+
+static CODE: RwLock<BTreeMap<usize, Arc<CodeInfo>>> = RwLock::new(BTreeMap::new());
+static RESERVATIONS: RwLock<BTreeMap<u64, Arc<LinearMemory>>> = RwLock::new(BTreeMap::new());
+static NEXT_RESERVATION_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Set while this thread holds a registry write lock, so that a fault raised
+    /// meanwhile is forwarded instead of deadlocking on a read lock.
+    static WRITING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Holds a write lock and marks the thread as a writer until dropped.
+struct WriteScope<'a, T> {
+    guard: RwLockWriteGuard<'a, T>,
+}
+
+impl<'a, T> WriteScope<'a, T> {
+    fn new(lock: &'a RwLock<T>) -> Self {
+        WRITING.with(|w| w.set(true));
+        let guard = lock
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        WriteScope { guard }
+    }
+}
+
+impl<T> Drop for WriteScope<'_, T> {
+    fn drop(&mut self) {
+        WRITING.with(|w| w.set(false));
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Keeps a module's code registered; unregisters on drop.
+#[derive(Debug)]
+pub(crate) struct CodeRegistration {
+    end: usize,
+}
+
+/// Registers published code so traps in it are recognised.
+pub(crate) fn register_code(info: Arc<CodeInfo>) -> CodeRegistration {
+    let end = info.range.end;
+    WriteScope::new(&CODE).guard.insert(end, info);
+    CodeRegistration { end }
+}
+
+impl Drop for CodeRegistration {
+    fn drop(&mut self) {
+        WriteScope::new(&CODE).guard.remove(&self.end);
+    }
+}
+
+/// The code image that contains `pc`.
+pub(crate) fn lookup_code(pc: usize) -> Option<Arc<CodeInfo>> {
+    let code = read(&CODE);
+    let (_, info) = code.range(pc + 1..).next()?;
+    info.range.contains(&pc).then(|| info.clone())
+}
+
+/// Looks up `pc` from a signal handler: `None` when this thread is itself
+/// updating a registry (the fault cannot be in Wasm code then).
+pub(crate) fn lookup_code_in_handler(pc: usize) -> Option<Arc<CodeInfo>> {
+    if WRITING.with(|w| w.get()) {
+        return None;
+    }
+    lookup_code(pc)
+}
+
+/// Keeps a linear memory's reservation registered; unregisters on drop.
+#[derive(Debug)]
+pub(crate) struct ReservationRegistration {
+    id: u64,
+}
+
+/// Registers a linear memory so faults in its reservation (guards included,
+/// wherever relocation has moved it) are recognised as Wasm traps.
+pub(crate) fn register_reservation(memory: Arc<LinearMemory>) -> ReservationRegistration {
+    let id = NEXT_RESERVATION_ID.fetch_add(1, Ordering::Relaxed);
+    WriteScope::new(&RESERVATIONS).guard.insert(id, memory);
+    ReservationRegistration { id }
+}
+
+impl Drop for ReservationRegistration {
+    fn drop(&mut self) {
+        WriteScope::new(&RESERVATIONS).guard.remove(&self.id);
+    }
+}
+
+/// Whether `address` lies inside some linear memory's reservation.
+pub(crate) fn is_reserved_address(address: usize) -> bool {
+    if WRITING.with(|w| w.get()) {
+        return false;
+    }
+    // `LinearMemory::reservation` is lock-free, so this is safe in a handler.
+    read(&RESERVATIONS)
+        .values()
+        .any(|m| m.reservation().contains(&address))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(start: usize) -> Arc<CodeInfo> {
+        Arc::new(CodeInfo {
+            range: start..start + 0x100,
+            functions: vec![
+                FunctionRange {
+                    start: 0,
+                    end: 0x40,
+                    func_index: 1,
+                },
+                FunctionRange {
+                    start: 0x40,
+                    end: 0x80,
+                    func_index: 2,
+                },
+            ],
+            traps: vec![
+                (0x10, TrapKind::UnreachableCodeReached),
+                (0x50, TrapKind::MemoryOutOfBounds),
+            ],
+            names: BTreeMap::new(),
+            function_offsets: BTreeMap::new(),
+            module_name: None,
+        })
+    }
+
+    #[test]
+    fn code_lookup_maps_pcs_to_functions_and_traps() {
+        let start = 0x7000_0000_0000;
+        let registration = register_code(info(start));
+        let found = lookup_code(start + 0x50).expect("registered");
+        assert_eq!(
+            found.trap_at(start + 0x50),
+            Some(TrapKind::MemoryOutOfBounds)
+        );
+        assert_eq!(found.trap_at(start + 0x51), None);
+        assert_eq!(
+            found.function_at(start + 0x3f).map(|f| f.func_index),
+            Some(1)
+        );
+        assert_eq!(
+            found.function_at(start + 0x40).map(|f| f.func_index),
+            Some(2)
+        );
+        assert!(found.function_at(start + 0x90).is_none());
+        assert!(lookup_code(start + 0x100).is_none());
+        drop(registration);
+        assert!(lookup_code(start + 0x50).is_none());
+    }
+
+    #[test]
+    fn reservations_are_recognised_until_unregistered() {
+        let memory = Arc::new(
+            LinearMemory::new(remap_memory::MemoryConfig {
+                initial_bytes: 65536,
+                style: remap_memory::MemoryStyle::dynamic(0, 65536),
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        let inside = memory.view().base as usize + 65536 + 100;
+        let registration = register_reservation(memory.clone());
+        assert!(is_reserved_address(inside));
+        drop(registration);
+        assert!(!is_reserved_address(inside));
+    }
+}

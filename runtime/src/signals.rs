@@ -1,0 +1,233 @@
+//! Signal handling: the runtime's only direct use of signal system calls.
+//!
+//! Handlers for SIGSEGV, SIGBUS, SIGILL and SIGFPE are installed once per
+//! process. A fault is turned into a Wasm trap only when the current thread is
+//! running Wasm, the faulting PC is a trap site in published code and, for
+//! memory faults, the address lies inside a linear memory's reservation.
+//! Anything else goes to the handler that was installed before (or the default
+//! action), so the process dies exactly as it would without Remap.
+
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::Once;
+
+/// The signals that compiled code raises.
+const HANDLED_SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+
+/// Usable size of the per-thread signal stack: the handler walks frames and
+/// builds a backtrace, which needs more than the default `SIGSTKSZ`.
+const ALT_STACK_SIZE: usize = 64 * 1024;
+
+/// The handlers that were installed before ours, by position in `HANDLED_SIGNALS`.
+struct PreviousHandlers(std::cell::UnsafeCell<[MaybeUninit<libc::sigaction>; 4]>);
+
+// SAFETY: written exactly once inside `INSTALL.call_once` before any of our
+// handlers can run, and only read afterwards.
+unsafe impl Sync for PreviousHandlers {}
+
+static PREVIOUS: PreviousHandlers =
+    PreviousHandlers(std::cell::UnsafeCell::new([MaybeUninit::uninit(); 4]));
+static INSTALL: Once = Once::new();
+
+/// The machine state at a fault that the trap machinery needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FaultContext {
+    /// Program counter of the faulting instruction.
+    pub pc: usize,
+    /// Frame pointer at the fault.
+    pub fp: usize,
+    /// Faulting data address (SIGSEGV/SIGBUS only).
+    pub address: Option<usize>,
+}
+
+/// Installs the process-wide handlers (idempotent).
+pub(crate) fn install_handlers() {
+    INSTALL.call_once(|| {
+        for (slot, &signal) in HANDLED_SIGNALS.iter().enumerate() {
+            // SAFETY: an all-zero sigaction is a valid starting value; every field
+            // we rely on is then set explicitly.
+            let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+            action.sa_sigaction = handle_signal as *const () as usize;
+            // SA_NODEFER: we leave the handler with siglongjmp, which does not
+            // restore the mask, so the signal must not stay blocked.
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER | libc::SA_ONSTACK;
+            // SAFETY: `action.sa_mask` is a valid sigset_t owned by this frame.
+            unsafe { libc::sigemptyset(&mut action.sa_mask) };
+            // SAFETY: `PREVIOUS` is written only here, once, before the handler is
+            // live for this signal; the pointers are valid for the call.
+            let rc = unsafe {
+                let previous = (*PREVIOUS.0.get())[slot].as_mut_ptr();
+                libc::sigaction(signal, &action, previous)
+            };
+            assert_eq!(
+                rc,
+                0,
+                "sigaction({signal}) failed: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    });
+}
+
+fn previous_handler(signal: libc::c_int) -> Option<&'static libc::sigaction> {
+    let slot = HANDLED_SIGNALS.iter().position(|&s| s == signal)?;
+    // SAFETY: our handler is only installed after `install_handlers` stored the
+    // previous action in this slot, and the slot is never written again.
+    Some(unsafe { (*PREVIOUS.0.get())[slot].assume_init_ref() })
+}
+
+extern "C" fn handle_signal(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    // SAFETY: the kernel passes a valid siginfo and ucontext for SA_SIGINFO handlers.
+    let fault = unsafe { fault_context(signal, info, context) };
+    // Jumps out of the handler when the fault is a Wasm trap; returns otherwise.
+    crate::traps::handle_fault(fault);
+    // SAFETY: forwarding with the unchanged arguments the kernel gave us.
+    unsafe { forward(signal, info, context) };
+}
+
+/// Reads the PC, FP and fault address out of the signal frame.
+///
+/// # Safety
+/// `info` and `context` must be the pointers the kernel passed to a SA_SIGINFO handler.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+unsafe fn fault_context(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) -> FaultContext {
+    // SAFETY: guaranteed by the caller.
+    let (registers, address) = unsafe {
+        let ucontext = &*(context as *const libc::ucontext_t);
+        (ucontext.uc_mcontext.gregs, (*info).si_addr() as usize)
+    };
+    FaultContext {
+        pc: registers[libc::REG_RIP as usize] as usize,
+        fp: registers[libc::REG_RBP as usize] as usize,
+        address: matches!(signal, libc::SIGSEGV | libc::SIGBUS).then_some(address),
+    }
+}
+
+/// Hands a fault that is not a Wasm trap to whoever handled it before us.
+///
+/// # Safety
+/// Must be called from the signal handler with the kernel's arguments.
+unsafe fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    let Some(previous) = previous_handler(signal) else {
+        return;
+    };
+    let handler = previous.sa_sigaction;
+    if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
+        // Restore the old disposition and return: the faulting instruction runs
+        // again and the default action (normally death with a core) happens.
+        // SAFETY: `previous` is a valid sigaction saved by `install_handlers`.
+        unsafe { libc::sigaction(signal, previous, ptr::null_mut()) };
+    } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
+        // SAFETY: the previous handler was registered as a SA_SIGINFO handler,
+        // so this is its real signature.
+        unsafe {
+            let previous_fn: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                std::mem::transmute(handler);
+            previous_fn(signal, info, context);
+        }
+    } else {
+        // SAFETY: a plain (non-SA_SIGINFO) handler takes only the signal number.
+        unsafe {
+            let previous_fn: extern "C" fn(libc::c_int) = std::mem::transmute(handler);
+            previous_fn(signal);
+        }
+    }
+}
+
+/// A signal stack this thread installed; removed and unmapped at thread exit.
+struct AltStack {
+    mapping: *mut libc::c_void,
+    mapping_len: usize,
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        // SAFETY: disabling the alternate stack is always valid; the mapping is
+        // ours and no handler can run on it once it is disabled.
+        unsafe {
+            let disable = libc::stack_t {
+                ss_sp: ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            };
+            libc::sigaltstack(&disable, ptr::null_mut());
+            libc::munmap(self.mapping, self.mapping_len);
+        }
+    }
+}
+
+thread_local! {
+    static ALT_STACK: RefCell<Option<AltStack>> = const { RefCell::new(None) };
+}
+
+/// Makes sure this thread has a signal stack big enough for our handler, so a
+/// stack-overflow fault can still be handled.
+pub(crate) fn ensure_thread_alt_stack() {
+    ALT_STACK.with(|slot| {
+        if slot.borrow().is_some() {
+            return;
+        }
+        let mut current = MaybeUninit::<libc::stack_t>::uninit();
+        // SAFETY: querying the current alternate stack into a valid out pointer.
+        let rc = unsafe { libc::sigaltstack(ptr::null(), current.as_mut_ptr()) };
+        // SAFETY: sigaltstack succeeded, so it filled `current`.
+        if rc == 0 && unsafe { current.assume_init() }.ss_flags & libc::SS_DISABLE == 0 {
+            // SAFETY: as above.
+            if unsafe { current.assume_init() }.ss_size >= ALT_STACK_SIZE {
+                return;
+            }
+        }
+        let page = remap_memory::host_page_size();
+        let mapping_len = ALT_STACK_SIZE + page;
+        // SAFETY: a fresh anonymous private mapping; no existing memory is affected.
+        let mapping = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                mapping_len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANON,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(mapping, libc::MAP_FAILED, "cannot map a signal stack");
+        // SAFETY: the range lies inside the mapping we just created; the lowest
+        // page stays PROT_NONE as a guard.
+        let stack_base = unsafe { mapping.cast::<u8>().add(page) };
+        // SAFETY: as above.
+        let rc = unsafe {
+            libc::mprotect(
+                stack_base.cast(),
+                ALT_STACK_SIZE,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        assert_eq!(rc, 0, "cannot protect the signal stack");
+        let stack = libc::stack_t {
+            ss_sp: stack_base.cast(),
+            ss_flags: 0,
+            ss_size: ALT_STACK_SIZE,
+        };
+        // SAFETY: the stack memory is readable, writable and lives until `AltStack` drops.
+        let rc = unsafe { libc::sigaltstack(&stack, ptr::null_mut()) };
+        assert_eq!(
+            rc,
+            0,
+            "sigaltstack failed: {}",
+            std::io::Error::last_os_error()
+        );
+        *slot.borrow_mut() = Some(AltStack {
+            mapping,
+            mapping_len,
+        });
+    });
+}

@@ -1,0 +1,273 @@
+//! Tables: arrays of 8-byte references owned by the store; instances point at
+//! the table's `VMTableDefinition`.
+
+use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::traps::TrapKind;
+use crate::types::TableType;
+use crate::values::Ref;
+use anyhow::{Result, anyhow, bail};
+use remap_compiler::vmctx::VMTableDefinition;
+use std::cell::UnsafeCell;
+
+/// The most elements a table may have: keeps a runaway `table.grow` a -1
+/// instead of an out-of-memory abort.
+const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
+/// A table's storage. `definition` always describes `elements`.
+pub(crate) struct TableEntry {
+    definition: UnsafeCell<VMTableDefinition>,
+    elements: UnsafeCell<Vec<u64>>,
+    ty: TableType,
+}
+
+impl TableEntry {
+    pub(crate) fn new(ty: TableType, init: u64) -> Result<TableEntry> {
+        let minimum = u64::from(ty.minimum());
+        if minimum > MAX_TABLE_ELEMENTS {
+            bail!("table of {minimum} elements exceeds the limit of {MAX_TABLE_ELEMENTS}");
+        }
+        let mut elements = Vec::new();
+        elements
+            .try_reserve_exact(minimum as usize)
+            .map_err(|_| anyhow!("cannot allocate a table of {minimum} elements"))?;
+        elements.resize(minimum as usize, init);
+        let entry = TableEntry {
+            definition: UnsafeCell::new(VMTableDefinition {
+                base: std::ptr::null_mut(),
+                current_elements: 0,
+            }),
+            elements: UnsafeCell::new(elements),
+            ty,
+        };
+        entry.sync_definition();
+        Ok(entry)
+    }
+
+    /// What compiled code reads (`*mut VMTableDefinition`).
+    pub(crate) fn definition(&self) -> *mut VMTableDefinition {
+        self.definition.get()
+    }
+
+    pub(crate) fn ty(&self) -> TableType {
+        TableType::new(*self.ty.element(), self.size() as u32, self.ty.maximum())
+    }
+
+    fn sync_definition(&self) {
+        // SAFETY: the runtime is the only user of the table while it runs (compiled
+        // code is either not running or is blocked in the builtin that called us).
+        unsafe {
+            let elements = &mut *self.elements.get();
+            *self.definition.get() = VMTableDefinition {
+                base: elements.as_mut_ptr(),
+                current_elements: elements.len() as u64,
+            };
+        }
+    }
+
+    fn elements(&self) -> &mut Vec<u64> {
+        // SAFETY: as in `sync_definition`: no other reference to the vector is live
+        // while a runtime operation runs.
+        unsafe { &mut *self.elements.get() }
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.elements().len() as u64
+    }
+
+    pub(crate) fn get(&self, index: u64) -> Option<u64> {
+        self.elements().get(usize::try_from(index).ok()?).copied()
+    }
+
+    pub(crate) fn set(&self, index: u64, value: u64) -> Result<(), TrapKind> {
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.elements().get_mut(i))
+            .ok_or(TrapKind::TableOutOfBounds)?;
+        *slot = value;
+        Ok(())
+    }
+
+    /// Grows by `delta` elements set to `init`; the old size, or `None` when refused.
+    pub(crate) fn grow(&self, delta: u64, init: u64) -> Option<u64> {
+        let old = self.size();
+        let new = old.checked_add(delta)?;
+        let maximum = self.ty.maximum().map_or(u64::from(u32::MAX), u64::from);
+        if new > maximum || new > MAX_TABLE_ELEMENTS {
+            return None;
+        }
+        let elements = self.elements();
+        elements.try_reserve(delta as usize).ok()?;
+        elements.resize(new as usize, init);
+        self.sync_definition();
+        Some(old)
+    }
+
+    pub(crate) fn fill(&self, dst: u64, value: u64, len: u64) -> Result<(), TrapKind> {
+        let range = checked_range(dst, len, self.size())?;
+        self.elements()[range].fill(value);
+        Ok(())
+    }
+
+    /// Copies `len` elements from `src` in `source` to `dst` in `self` (overlap allowed).
+    pub(crate) fn copy_from(
+        &self,
+        source: &TableEntry,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> Result<(), TrapKind> {
+        let dst_range = checked_range(dst, len, self.size())?;
+        let src_range = checked_range(src, len, source.size())?;
+        if std::ptr::eq(self, source) {
+            self.elements().copy_within(src_range, dst_range.start);
+        } else {
+            let values: Vec<u64> = source.elements()[src_range].to_vec();
+            self.elements()[dst_range].copy_from_slice(&values);
+        }
+        Ok(())
+    }
+
+    /// Writes `values` at `dst`, after checking they all fit.
+    pub(crate) fn init(&self, dst: u64, values: &[u64]) -> Result<(), TrapKind> {
+        let range = checked_range(dst, values.len() as u64, self.size())?;
+        self.elements()[range].copy_from_slice(values);
+        Ok(())
+    }
+}
+
+/// `start..start + len` if it lies within `0..size`, else a table trap.
+pub(crate) fn checked_range(
+    start: u64,
+    len: u64,
+    size: u64,
+) -> Result<std::ops::Range<usize>, TrapKind> {
+    let end = start.checked_add(len).ok_or(TrapKind::TableOutOfBounds)?;
+    if end > size {
+        return Err(TrapKind::TableOutOfBounds);
+    }
+    Ok(start as usize..end as usize)
+}
+
+/// A table owned by a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Table {
+    store: StoreId,
+    index: usize,
+}
+
+impl Table {
+    /// Creates a table of type `ty` with every element set to `init`.
+    pub fn new(mut ctx: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
+        let store = &mut ctx.as_context_mut().0.opaque;
+        if init.ty() != *ty.element() {
+            bail!(
+                "type mismatch: table of {} cannot hold a {} value",
+                ty.element(),
+                init.ty()
+            );
+        }
+        if let Some(maximum) = ty.maximum()
+            && maximum < ty.minimum()
+        {
+            bail!(
+                "table minimum {} is larger than its maximum {maximum}",
+                ty.minimum()
+            );
+        }
+        let raw = init.to_raw(store)?;
+        let entry = TableEntry::new(ty, raw)?;
+        Ok(Table::push(store, entry))
+    }
+
+    pub(crate) fn push(store: &mut StoreOpaque, entry: TableEntry) -> Table {
+        store.tables.push(Box::new(entry));
+        Table {
+            store: store.id(),
+            index: store.tables.len() - 1,
+        }
+    }
+
+    pub(crate) fn entry<'a>(&self, store: &'a StoreOpaque) -> &'a TableEntry {
+        store.assert_owns(self.store, "Table");
+        &store.tables[self.index]
+    }
+
+    /// The table's type, with its current size as the minimum.
+    pub fn ty(&self, ctx: impl AsContext) -> TableType {
+        self.entry(&ctx.as_context().0.opaque).ty()
+    }
+
+    /// The current number of elements.
+    pub fn size(&self, ctx: impl AsContext) -> u64 {
+        self.entry(&ctx.as_context().0.opaque).size()
+    }
+
+    /// The element at `index`, or `None` when out of bounds.
+    pub fn get(&self, mut ctx: impl AsContextMut, index: u64) -> Option<Ref> {
+        let store = &ctx.as_context_mut().0.opaque;
+        let entry = self.entry(store);
+        let raw = entry.get(index)?;
+        // SAFETY: elements of this table are references of its element type
+        // created in this store.
+        Some(unsafe { Ref::from_raw(store, raw, *entry.ty.element()) })
+    }
+
+    /// Sets the element at `index`.
+    pub fn set(&self, mut ctx: impl AsContextMut, index: u64, value: Ref) -> Result<()> {
+        let store = &mut ctx.as_context_mut().0.opaque;
+        let element = *self.entry(store).ty.element();
+        if value.ty() != element {
+            bail!(
+                "type mismatch: table of {element} cannot hold a {} value",
+                value.ty()
+            );
+        }
+        let raw = value.to_raw(store)?;
+        self.entry(store)
+            .set(index, raw)
+            .map_err(|_| anyhow!("table index {index} out of bounds"))
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the old size.
+    pub fn grow(&self, mut ctx: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
+        let store = &mut ctx.as_context_mut().0.opaque;
+        let element = *self.entry(store).ty.element();
+        if init.ty() != element {
+            bail!(
+                "type mismatch: table of {element} cannot hold a {} value",
+                init.ty()
+            );
+        }
+        let raw = init.to_raw(store)?;
+        self.entry(store)
+            .grow(delta, raw)
+            .ok_or_else(|| anyhow!("failed to grow table by {delta} elements"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::RefType;
+
+    #[test]
+    fn table_entry_grows_and_checks_bounds() {
+        let entry = TableEntry::new(TableType::new(RefType::FUNCREF, 2, Some(4)), 7).unwrap();
+        assert_eq!(entry.size(), 2);
+        assert_eq!(entry.grow(2, 9), Some(2));
+        assert_eq!(entry.grow(1, 0), None);
+        // SAFETY: reading the definition while nothing else uses the table.
+        let definition = unsafe { *entry.definition() };
+        assert_eq!(definition.current_elements, 4);
+        assert_eq!(entry.get(3), Some(9));
+        assert_eq!(entry.set(4, 1), Err(TrapKind::TableOutOfBounds));
+        assert_eq!(entry.fill(3, 5, 2), Err(TrapKind::TableOutOfBounds));
+        entry.fill(0, 5, 4).unwrap();
+        assert_eq!(entry.init(3, &[1, 2]), Err(TrapKind::TableOutOfBounds));
+        entry.copy_from(&entry, 1, 0, 3).unwrap();
+        assert_eq!(
+            checked_range(u64::MAX, 2, 10),
+            Err(TrapKind::TableOutOfBounds)
+        );
+    }
+}

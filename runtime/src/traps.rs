@@ -1,0 +1,391 @@
+//! Traps: catching them at the host->Wasm boundary, raising them from the
+//! runtime, and describing them (`Trap`, `WasmBacktrace`).
+//!
+//! Every host->Wasm call runs inside [`catch_traps`], which publishes an
+//! [`Activation`] for the thread and a jump buffer (C shim, `sigsetjmp`). A
+//! trap — from the signal handler, a builtin, or a host function's error or
+//! panic — records why in the activation and jumps back to the buffer. Only
+//! frames with nothing left to drop are skipped: JIT frames, the C shim, and
+//! runtime frames that have already moved everything they own into the
+//! activation.
+
+use crate::registry;
+use crate::signals::{self, FaultContext};
+pub use remap_compiler::trap::TrapKind;
+use remap_compiler::vmctx::VMRuntimeLimits;
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::ffi::c_void;
+use std::fmt;
+use std::ptr;
+
+unsafe extern "C" {
+    fn remap_call_with_jump_buffer(
+        slot: *mut *mut c_void,
+        body: unsafe extern "C" fn(*mut c_void),
+        data: *mut c_void,
+    ) -> libc::c_int;
+    fn remap_jump_back(buffer: *mut c_void) -> !;
+}
+
+/// A Wasm trap: what went wrong and where in Wasm.
+#[derive(Debug, Clone)]
+pub struct Trap {
+    kind: TrapKind,
+    backtrace: WasmBacktrace,
+}
+
+impl Trap {
+    pub(crate) fn new(kind: TrapKind, backtrace: WasmBacktrace) -> Trap {
+        Trap { kind, backtrace }
+    }
+
+    /// Why the code trapped.
+    pub fn kind(&self) -> TrapKind {
+        self.kind
+    }
+
+    /// The Wasm frames that were active, innermost first.
+    pub fn backtrace(&self) -> &WasmBacktrace {
+        &self.backtrace
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "wasm trap: {}", self.kind)?;
+        if !self.backtrace.frames.is_empty() {
+            write!(f, "\n{}", self.backtrace)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// One Wasm frame of a backtrace.
+#[derive(Debug, Clone)]
+pub struct FrameInfo {
+    func_index: u32,
+    func_name: Option<String>,
+    module_name: Option<String>,
+    module_offset: Option<usize>,
+}
+
+impl FrameInfo {
+    /// The function's index in its module (imports first).
+    pub fn func_index(&self) -> u32 {
+        self.func_index
+    }
+
+    /// The function's name from the name section, if there is one.
+    pub fn func_name(&self) -> Option<&str> {
+        self.func_name.as_deref()
+    }
+
+    /// The module's name from the name section, if there is one.
+    pub fn module_name(&self) -> Option<&str> {
+        self.module_name.as_deref()
+    }
+
+    /// Byte offset in the module binary of the function's code, when known.
+    pub fn module_offset(&self) -> Option<usize> {
+        self.module_offset
+    }
+}
+
+/// The Wasm frames active when a trap happened, innermost first.
+#[derive(Debug, Clone, Default)]
+pub struct WasmBacktrace {
+    frames: Vec<FrameInfo>,
+}
+
+impl WasmBacktrace {
+    /// The frames, innermost first.
+    pub fn frames(&self) -> &[FrameInfo] {
+        &self.frames
+    }
+}
+
+impl fmt::Display for WasmBacktrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("wasm backtrace:")?;
+        for (i, frame) in self.frames.iter().enumerate() {
+            write!(f, "\n  {i:>4}: ")?;
+            if let Some(offset) = frame.module_offset {
+                write!(f, "{offset:#x} - ")?;
+            }
+            if let Some(module) = &frame.module_name {
+                write!(f, "{module}!")?;
+            }
+            match &frame.func_name {
+                Some(name) => f.write_str(name)?,
+                None => write!(f, "<wasm function {}>", frame.func_index)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a call into Wasm was unwound.
+pub(crate) enum Unwind {
+    /// Wasm trapped.
+    Trap(Trap),
+    /// A host function returned this error.
+    Host(anyhow::Error),
+    /// A host function panicked; the payload is resumed on the host side.
+    Panic(Box<dyn Any + Send>),
+}
+
+/// One host->Wasm call in progress on this thread.
+pub(crate) struct Activation {
+    jump_buffer: Cell<*mut c_void>,
+    limits: *mut VMRuntimeLimits,
+    previous: *const Activation,
+    /// Exit record of the Wasm code that called the host function which made
+    /// this call, when it runs in the same store (for backtraces).
+    outer_exit: Option<(usize, usize)>,
+    unwind: UnsafeCell<Option<Unwind>>,
+}
+
+thread_local! {
+    static ACTIVE: Cell<*const Activation> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `body` (which calls into compiled code) with traps caught: returns the
+/// trap or host error as the error, and resumes a host panic.
+///
+/// # Safety
+/// `limits` must be the store's live `VMRuntimeLimits`, and `body` must own
+/// nothing that needs dropping while compiled code runs (it may be abandoned).
+pub(crate) unsafe fn catch_traps(
+    limits: *mut VMRuntimeLimits,
+    max_wasm_stack: usize,
+    body: &mut dyn FnMut(),
+) -> anyhow::Result<()> {
+    signals::ensure_thread_alt_stack();
+    let previous = ACTIVE.with(|a| a.get());
+    let nested_in_store = same_store_activation(previous, limits);
+    // SAFETY: the caller guarantees `limits` is live; compiled code is not running
+    // on this thread at this moment, so nothing else accesses it.
+    let saved = unsafe { *limits };
+    if !nested_in_store {
+        let stack_limit = approximate_stack_pointer().saturating_sub(max_wasm_stack);
+        // SAFETY: as above.
+        unsafe { (*limits).stack_limit = stack_limit };
+    }
+    let activation = Activation {
+        jump_buffer: Cell::new(ptr::null_mut()),
+        limits,
+        previous,
+        outer_exit: nested_in_store.then_some((saved.last_wasm_exit_fp, saved.last_wasm_exit_pc)),
+        unwind: UnsafeCell::new(None),
+    };
+    ACTIVE.with(|a| a.set(&activation));
+    let mut body_ref: &mut dyn FnMut() = body;
+    // SAFETY: the shim calls `invoke_body` with our pointer to `body_ref`, which
+    // outlives the call; the jump buffer slot lives in `activation`.
+    let returned = unsafe {
+        remap_call_with_jump_buffer(
+            activation.jump_buffer.as_ptr(),
+            invoke_body,
+            (&mut body_ref as *mut &mut dyn FnMut()).cast(),
+        )
+    };
+    ACTIVE.with(|a| a.set(previous));
+    // SAFETY: compiled code has returned or been unwound; we are the only user.
+    unsafe {
+        (*limits).stack_limit = saved.stack_limit;
+        (*limits).last_wasm_exit_fp = saved.last_wasm_exit_fp;
+        (*limits).last_wasm_exit_pc = saved.last_wasm_exit_pc;
+    }
+    if returned != 0 {
+        return Ok(());
+    }
+    match activation.unwind.into_inner() {
+        Some(Unwind::Trap(trap)) => Err(anyhow::Error::new(trap)),
+        Some(Unwind::Host(error)) => Err(error),
+        Some(Unwind::Panic(payload)) => std::panic::resume_unwind(payload),
+        None => unreachable!("jumped back without a reason"),
+    }
+}
+
+unsafe extern "C" fn invoke_body(data: *mut c_void) {
+    // SAFETY: `catch_traps` passes a pointer to a live `&mut dyn FnMut()`.
+    let body = unsafe { &mut *data.cast::<&mut dyn FnMut()>() };
+    body();
+}
+
+fn same_store_activation(mut activation: *const Activation, limits: *mut VMRuntimeLimits) -> bool {
+    while !activation.is_null() {
+        // SAFETY: activations on the chain live in frames below us on this thread.
+        let current = unsafe { &*activation };
+        if current.limits == limits {
+            return true;
+        }
+        activation = current.previous;
+    }
+    false
+}
+
+/// Unwinds to the innermost `catch_traps` with `unwind` as the reason.
+///
+/// # Safety
+/// Must be called on a thread inside `catch_traps`, from a frame reached from
+/// compiled code, where every frame up to the activation owns nothing to drop.
+pub(crate) unsafe fn raise(unwind: Unwind) -> ! {
+    let activation = ACTIVE.with(|a| a.get());
+    if activation.is_null() {
+        // Raising outside Wasm is a runtime bug; there is nothing to unwind to.
+        std::process::abort();
+    }
+    // SAFETY: the activation lives in a frame of `catch_traps` below us, and
+    // nothing else touches `unwind` while Wasm runs.
+    unsafe {
+        *(*activation).unwind.get() = Some(unwind);
+        remap_jump_back((*activation).jump_buffer.get())
+    }
+}
+
+/// Raises a trap of `kind` from a builtin: the backtrace starts at the exit
+/// frame compiled code recorded before calling the builtin.
+///
+/// # Safety
+/// As for [`raise`].
+pub(crate) unsafe fn raise_trap(kind: TrapKind) -> ! {
+    let backtrace = capture_backtrace(None);
+    // SAFETY: forwarded from the caller.
+    unsafe { raise(Unwind::Trap(Trap::new(kind, backtrace))) }
+}
+
+/// Called by the signal handler: if the fault is a trap in Wasm code on this
+/// thread, records it and jumps out of the handler; otherwise returns.
+pub(crate) fn handle_fault(fault: FaultContext) {
+    let activation = ACTIVE.with(|a| a.get());
+    if activation.is_null() {
+        return;
+    }
+    let Some(code) = registry::lookup_code_in_handler(fault.pc) else {
+        return;
+    };
+    let Some(kind) = code.trap_at(fault.pc) else {
+        return;
+    };
+    if let Some(address) = fault.address
+        && !registry::is_reserved_address(address)
+    {
+        return;
+    }
+    drop(code);
+    let backtrace = capture_backtrace(Some((fault.pc, fault.fp)));
+    // SAFETY: the thread was running compiled code of a live activation; the
+    // frames between here and `catch_traps` are the handler's (nothing owned
+    // any more), the kernel's signal frame, and JIT frames.
+    unsafe { raise(Unwind::Trap(Trap::new(kind, backtrace))) }
+}
+
+/// Walks the Wasm frames of every activation of the current thread, starting
+/// at `innermost` (pc, fp) or at the innermost activation's recorded exit frame.
+fn capture_backtrace(innermost: Option<(usize, usize)>) -> WasmBacktrace {
+    let mut frames = Vec::new();
+    let mut activation = ACTIVE.with(|a| a.get());
+    let mut segment = innermost.or_else(|| {
+        // SAFETY: a non-null activation lives in a frame below us; its limits are live.
+        (!activation.is_null()).then(|| unsafe {
+            let limits = &*(*activation).limits;
+            (limits.last_wasm_exit_pc, limits.last_wasm_exit_fp)
+        })
+    });
+    while !activation.is_null() {
+        if let Some((pc, fp)) = segment {
+            // SAFETY: (pc, fp) is a Wasm frame record of this thread's live stack.
+            unsafe { walk_segment(pc, fp, &mut frames) };
+        }
+        // SAFETY: as above.
+        let current = unsafe { &*activation };
+        segment = current.outer_exit.map(|(fp, pc)| (pc, fp));
+        activation = current.previous;
+    }
+    WasmBacktrace { frames }
+}
+
+/// Follows the frame-pointer chain from `(pc, fp)` while it stays in compiled code.
+///
+/// # Safety
+/// `fp` must be the frame pointer of the frame executing `pc`, in compiled code
+/// that keeps frame pointers.
+unsafe fn walk_segment(mut pc: usize, mut fp: usize, frames: &mut Vec<FrameInfo>) {
+    while pc != 0 && fp != 0 && fp % 8 == 0 {
+        let Some(code) = registry::lookup_code(pc) else {
+            break;
+        };
+        // A return address points after the call; look up the call itself.
+        if let Some(function) = code.function_at(pc).or_else(|| code.function_at(pc - 1)) {
+            frames.push(FrameInfo {
+                func_index: function.func_index,
+                func_name: code.names.get(&function.func_index).cloned(),
+                module_name: code.module_name.clone(),
+                module_offset: code.function_offsets.get(&function.func_index).copied(),
+            });
+        }
+        // SAFETY: compiled code keeps frame pointers: [fp] is the caller's frame
+        // pointer and [fp + 8] the return address.
+        unsafe {
+            pc = *((fp + 8) as *const usize);
+            fp = *(fp as *const usize);
+        }
+    }
+}
+
+/// The current stack pointer, approximately (the address of a local).
+#[inline(never)]
+fn approximate_stack_pointer() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(ptr::addr_of!(marker)) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trap_display_names_kind_and_frames() {
+        let trap = Trap::new(
+            TrapKind::UnreachableCodeReached,
+            WasmBacktrace {
+                frames: vec![
+                    FrameInfo {
+                        func_index: 3,
+                        func_name: Some("inner".into()),
+                        module_name: None,
+                        module_offset: Some(0x2a),
+                    },
+                    FrameInfo {
+                        func_index: 1,
+                        func_name: None,
+                        module_name: None,
+                        module_offset: None,
+                    },
+                ],
+            },
+        );
+        assert_eq!(
+            trap.to_string(),
+            "wasm trap: unreachable\nwasm backtrace:\n     0: 0x2a - inner\n     1: <wasm function 1>"
+        );
+    }
+
+    #[test]
+    fn raising_inside_catch_traps_returns_the_error() {
+        let mut limits = VMRuntimeLimits::default();
+        let mut body = || {
+            // SAFETY: inside catch_traps; this closure owns nothing.
+            unsafe { raise(Unwind::Host(anyhow::anyhow!("boom"))) }
+        };
+        // SAFETY: `limits` is live for the call.
+        let result = unsafe { catch_traps(&mut limits, 1 << 20, &mut body) };
+        assert_eq!(result.unwrap_err().to_string(), "boom");
+        assert!(ACTIVE.with(|a| a.get()).is_null());
+        assert_eq!(limits.stack_limit, 0);
+    }
+}

@@ -1,0 +1,482 @@
+//! The types of Wasm values and of everything a module imports or exports.
+
+use std::fmt;
+
+/// A reference type: what a table element or a reference value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefType {
+    /// `funcref`: a nullable reference to a function.
+    Func,
+    /// `externref`: a nullable reference to a host value.
+    Extern,
+}
+
+impl RefType {
+    /// `funcref`.
+    pub const FUNCREF: RefType = RefType::Func;
+    /// `externref`.
+    pub const EXTERNREF: RefType = RefType::Extern;
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefType::Func => f.write_str("funcref"),
+            RefType::Extern => f.write_str("externref"),
+        }
+    }
+}
+
+/// The type of a Wasm value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit IEEE float.
+    F32,
+    /// 64-bit IEEE float.
+    F64,
+    /// 128-bit vector.
+    V128,
+    /// A reference.
+    Ref(RefType),
+}
+
+impl ValType {
+    /// `funcref` as a value type.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::Func);
+    /// `externref` as a value type.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::Extern);
+
+    /// Whether this is a numeric type (i32, i64, f32, f64).
+    pub fn is_num(&self) -> bool {
+        matches!(
+            self,
+            ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64
+        )
+    }
+
+    /// Whether this is a reference type.
+    pub fn is_ref(&self) -> bool {
+        matches!(self, ValType::Ref(_))
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(r) => r.fmt(f),
+        }
+    }
+}
+
+/// The signature of a function: parameter and result types.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    params: Box<[ValType]>,
+    results: Box<[ValType]>,
+}
+
+impl FuncType {
+    /// A signature with these parameters and results.
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> FuncType {
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
+    }
+
+    /// The parameter types.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.params.iter().copied()
+    }
+
+    /// The result types.
+    pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.results.iter().copied()
+    }
+
+    /// The parameter types as a slice.
+    pub fn param_types(&self) -> &[ValType] {
+        &self.params
+    }
+
+    /// The result types as a slice.
+    pub fn result_types(&self) -> &[ValType] {
+        &self.results
+    }
+
+    /// How many `ValRaw` slots a call of this type needs: `max(params, results)`.
+    pub(crate) fn value_slots(&self) -> usize {
+        self.params.len().max(self.results.len())
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(func")?;
+        if !self.params.is_empty() {
+            f.write_str(" (param")?;
+            for p in self.params.iter() {
+                write!(f, " {p}")?;
+            }
+            f.write_str(")")?;
+        }
+        if !self.results.is_empty() {
+            f.write_str(" (result")?;
+            for r in self.results.iter() {
+                write!(f, " {r}")?;
+            }
+            f.write_str(")")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Whether a global can be written after instantiation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// Immutable.
+    Const,
+    /// Mutable.
+    Var,
+}
+
+/// The type of a global: its value type and mutability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    content: ValType,
+    mutability: Mutability,
+}
+
+impl GlobalType {
+    /// A global holding `content` values.
+    pub fn new(content: ValType, mutability: Mutability) -> GlobalType {
+        GlobalType {
+            content,
+            mutability,
+        }
+    }
+
+    /// The value type.
+    pub fn content(&self) -> &ValType {
+        &self.content
+    }
+
+    /// The mutability.
+    pub fn mutability(&self) -> Mutability {
+        self.mutability
+    }
+}
+
+/// The type of a linear memory: limits in 64 KiB pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    minimum: u64,
+    maximum: Option<u64>,
+    memory64: bool,
+}
+
+impl MemoryType {
+    /// A 32-bit memory of `minimum` pages that can grow to `maximum` pages.
+    pub fn new(minimum: u32, maximum: Option<u32>) -> MemoryType {
+        MemoryType {
+            minimum: minimum.into(),
+            maximum: maximum.map(Into::into),
+            memory64: false,
+        }
+    }
+
+    /// A 64-bit memory (memory64 proposal) of `minimum` pages.
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> MemoryType {
+        MemoryType {
+            minimum,
+            maximum,
+            memory64: true,
+        }
+    }
+
+    /// The minimum size in pages.
+    pub fn minimum(&self) -> u64 {
+        self.minimum
+    }
+
+    /// The maximum size in pages, if any.
+    pub fn maximum(&self) -> Option<u64> {
+        self.maximum
+    }
+
+    /// Whether addresses are 64-bit.
+    pub fn is_64(&self) -> bool {
+        self.memory64
+    }
+
+    /// The largest number of pages the index type allows.
+    pub(crate) fn absolute_max_pages(&self) -> u64 {
+        if self.memory64 { 1 << 48 } else { 1 << 16 }
+    }
+}
+
+/// The type of a table: element type and limits in elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TableType {
+    element: RefType,
+    minimum: u32,
+    maximum: Option<u32>,
+}
+
+impl TableType {
+    /// A table of `element` references with these limits.
+    pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> TableType {
+        TableType {
+            element,
+            minimum,
+            maximum,
+        }
+    }
+
+    /// The element type.
+    pub fn element(&self) -> &RefType {
+        &self.element
+    }
+
+    /// The minimum number of elements.
+    pub fn minimum(&self) -> u32 {
+        self.minimum
+    }
+
+    /// The maximum number of elements, if any.
+    pub fn maximum(&self) -> Option<u32> {
+        self.maximum
+    }
+}
+
+/// The type of something a module imports or exports.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ExternType {
+    /// A function.
+    Func(FuncType),
+    /// A global.
+    Global(GlobalType),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+}
+
+impl ExternType {
+    /// The function type, if this is a function.
+    pub fn func(&self) -> Option<&FuncType> {
+        match self {
+            ExternType::Func(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The global type, if this is a global.
+    pub fn global(&self) -> Option<&GlobalType> {
+        match self {
+            ExternType::Global(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The table type, if this is a table.
+    pub fn table(&self) -> Option<&TableType> {
+        match self {
+            ExternType::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The memory type, if this is a memory.
+    pub fn memory(&self) -> Option<&MemoryType> {
+        match self {
+            ExternType::Memory(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// A short word for the kind, used in error messages.
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            ExternType::Func(_) => "function",
+            ExternType::Global(_) => "global",
+            ExternType::Table(_) => "table",
+            ExternType::Memory(_) => "memory",
+        }
+    }
+}
+
+/// One import of a module: where it comes from and its type.
+#[derive(Clone, Debug)]
+pub struct ImportType<'module> {
+    module: &'module str,
+    name: &'module str,
+    ty: ExternType,
+}
+
+impl<'module> ImportType<'module> {
+    pub(crate) fn new(module: &'module str, name: &'module str, ty: ExternType) -> Self {
+        ImportType { module, name, ty }
+    }
+
+    /// The module name the import is looked up in.
+    pub fn module(&self) -> &'module str {
+        self.module
+    }
+
+    /// The field name.
+    pub fn name(&self) -> &'module str {
+        self.name
+    }
+
+    /// The expected type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
+/// One export of a module: its name and type.
+#[derive(Clone, Debug)]
+pub struct ExportType<'module> {
+    name: &'module str,
+    ty: ExternType,
+}
+
+impl<'module> ExportType<'module> {
+    pub(crate) fn new(name: &'module str, ty: ExternType) -> Self {
+        ExportType { name, ty }
+    }
+
+    /// The export name.
+    pub fn name(&self) -> &'module str {
+        self.name
+    }
+
+    /// The exported item's type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
+/// Whether limits `(min, max)` of an actual item match the limits an import expects.
+pub(crate) fn limits_match(
+    actual_min: u64,
+    actual_max: Option<u64>,
+    expected_min: u64,
+    expected_max: Option<u64>,
+) -> bool {
+    actual_min >= expected_min
+        && match expected_max {
+            None => true,
+            Some(expected) => actual_max.is_some_and(|actual| actual <= expected),
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn func_type_display_and_slots() {
+        let ty = FuncType::new([ValType::I32, ValType::F64], [ValType::EXTERNREF]);
+        assert_eq!(ty.to_string(), "(func (param i32 f64) (result externref))");
+        assert_eq!(ty.value_slots(), 2);
+        assert_eq!(FuncType::new([], []).to_string(), "(func)");
+    }
+
+    #[test]
+    fn limits_matching_follows_the_spec() {
+        assert!(limits_match(2, Some(3), 1, Some(4)));
+        assert!(limits_match(2, None, 1, None));
+        assert!(!limits_match(2, None, 1, Some(4)));
+        assert!(!limits_match(0, Some(3), 1, None));
+        assert!(!limits_match(2, Some(5), 1, Some(4)));
+    }
+}
+
+/// Conversions from the compiler's type descriptions.
+pub(crate) mod convert {
+    use super::*;
+    use remap_compiler::module_info as info;
+
+    pub(crate) fn val_type(ty: info::WasmType) -> ValType {
+        match ty {
+            info::WasmType::I32 => ValType::I32,
+            info::WasmType::I64 => ValType::I64,
+            info::WasmType::F32 => ValType::F32,
+            info::WasmType::F64 => ValType::F64,
+            info::WasmType::V128 => ValType::V128,
+            info::WasmType::FuncRef => ValType::FUNCREF,
+            info::WasmType::ExternRef => ValType::EXTERNREF,
+        }
+    }
+
+    pub(crate) fn wasm_type(ty: ValType) -> info::WasmType {
+        match ty {
+            ValType::I32 => info::WasmType::I32,
+            ValType::I64 => info::WasmType::I64,
+            ValType::F32 => info::WasmType::F32,
+            ValType::F64 => info::WasmType::F64,
+            ValType::V128 => info::WasmType::V128,
+            ValType::Ref(RefType::Func) => info::WasmType::FuncRef,
+            ValType::Ref(RefType::Extern) => info::WasmType::ExternRef,
+        }
+    }
+
+    pub(crate) fn ref_type(ty: info::WasmType) -> RefType {
+        match ty {
+            info::WasmType::ExternRef => RefType::Extern,
+            _ => RefType::Func,
+        }
+    }
+
+    pub(crate) fn func_type(ty: &info::FuncType) -> FuncType {
+        FuncType::new(
+            ty.params.iter().copied().map(val_type),
+            ty.results.iter().copied().map(val_type),
+        )
+    }
+
+    pub(crate) fn compiler_func_type(ty: &FuncType) -> info::FuncType {
+        info::FuncType::new(ty.params().map(wasm_type), ty.results().map(wasm_type))
+    }
+
+    pub(crate) fn table_type(ty: &info::TableType) -> TableType {
+        TableType::new(
+            ref_type(ty.element),
+            u32::try_from(ty.minimum).unwrap_or(u32::MAX),
+            ty.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+        )
+    }
+
+    pub(crate) fn memory_type(ty: &info::MemoryType) -> MemoryType {
+        MemoryType {
+            minimum: ty.minimum,
+            maximum: ty.maximum,
+            memory64: ty.memory64,
+        }
+    }
+
+    pub(crate) fn global_type(ty: &info::GlobalType) -> GlobalType {
+        GlobalType::new(
+            val_type(ty.ty),
+            if ty.mutable {
+                Mutability::Var
+            } else {
+                Mutability::Const
+            },
+        )
+    }
+}

@@ -1,0 +1,299 @@
+//! Wasm values as the host sees them (`Val`, `Ref`) and as compiled code sees them (`ValRaw`).
+
+use crate::externref::ExternRef;
+use crate::func::Func;
+use crate::store::StoreOpaque;
+use crate::types::{RefType, ValType};
+use anyhow::{Result, bail};
+pub use remap_compiler::vmctx::ValRaw;
+
+/// A Wasm value of any type.
+#[derive(Clone, Debug)]
+pub enum Val {
+    /// An `i32`.
+    I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// An `f32`, as its bit pattern (so NaN payloads survive).
+    F32(u32),
+    /// An `f64`, as its bit pattern.
+    F64(u64),
+    /// A `v128`.
+    V128(u128),
+    /// A `funcref`; `None` is null.
+    FuncRef(Option<Func>),
+    /// An `externref`; `None` is null.
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    /// The null reference of a reference type.
+    pub fn null_ref(ty: RefType) -> Val {
+        match ty {
+            RefType::Func => Val::FuncRef(None),
+            RefType::Extern => Val::ExternRef(None),
+        }
+    }
+
+    /// The default (zero or null) value of a type.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::Ref(r) => Val::null_ref(r),
+        }
+    }
+
+    /// This value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
+        }
+    }
+
+    /// The `i32`, if this is one.
+    pub fn i32(&self) -> Option<i32> {
+        match self {
+            Val::I32(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The `i64`, if this is one.
+    pub fn i64(&self) -> Option<i64> {
+        match self {
+            Val::I64(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The `f32`, if this is one.
+    pub fn f32(&self) -> Option<f32> {
+        match self {
+            Val::F32(v) => Some(f32::from_bits(*v)),
+            _ => None,
+        }
+    }
+
+    /// The `f64`, if this is one.
+    pub fn f64(&self) -> Option<f64> {
+        match self {
+            Val::F64(v) => Some(f64::from_bits(*v)),
+            _ => None,
+        }
+    }
+
+    /// The `v128`, if this is one.
+    pub fn v128(&self) -> Option<u128> {
+        match self {
+            Val::V128(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The function reference, if this is a `funcref` (the inner `None` is null).
+    pub fn funcref(&self) -> Option<Option<&Func>> {
+        match self {
+            Val::FuncRef(f) => Some(f.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The extern reference, if this is an `externref` (the inner `None` is null).
+    pub fn externref(&self) -> Option<Option<&ExternRef>> {
+        match self {
+            Val::ExternRef(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// This value as a reference, if it is one.
+    pub fn as_ref(&self) -> Option<Ref> {
+        match self {
+            Val::FuncRef(f) => Some(Ref::Func(*f)),
+            Val::ExternRef(e) => Some(Ref::Extern(*e)),
+            _ => None,
+        }
+    }
+
+    /// Converts to the raw form compiled code uses; fails if a reference belongs to another store.
+    pub(crate) fn to_raw(&self, store: &mut StoreOpaque) -> Result<ValRaw> {
+        Ok(match self {
+            Val::I32(v) => ValRaw::i32(*v),
+            Val::I64(v) => ValRaw::i64(*v),
+            Val::F32(v) => ValRaw::f32_bits(*v),
+            Val::F64(v) => ValRaw::f64_bits(*v),
+            Val::V128(v) => ValRaw::u128(*v),
+            Val::FuncRef(f) => ValRaw::reference(Func::option_to_raw(f.as_ref(), store)?),
+            Val::ExternRef(e) => ValRaw::reference(ExternRef::option_to_raw(e.as_ref(), store)?),
+        })
+    }
+
+    /// Reads a raw value of type `ty`.
+    ///
+    /// # Safety
+    /// `raw` must hold a valid value of `ty` produced in `store` (references point into it).
+    pub(crate) unsafe fn from_raw(store: &StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw.get_i32()),
+            ValType::I64 => Val::I64(raw.get_i64()),
+            ValType::F32 => Val::F32(raw.get_f32_bits()),
+            ValType::F64 => Val::F64(raw.get_f64_bits()),
+            ValType::V128 => Val::V128(raw.get_u128()),
+            // SAFETY: the caller guarantees the reference was produced in this store.
+            ValType::Ref(RefType::Func) => {
+                Val::FuncRef(unsafe { Func::from_raw(store, raw.get_reference()) })
+            }
+            ValType::Ref(RefType::Extern) => {
+                Val::ExternRef(ExternRef::from_raw(store, raw.get_reference()))
+            }
+        }
+    }
+
+    /// Checks that this value has type `ty`, naming `what` in the error.
+    pub(crate) fn check_type(&self, ty: ValType, what: &str) -> Result<()> {
+        if self.ty() != ty {
+            bail!("type mismatch: {what} expected {ty}, got {}", self.ty());
+        }
+        Ok(())
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
+
+impl From<Ref> for Val {
+    fn from(r: Ref) -> Val {
+        match r {
+            Ref::Func(f) => Val::FuncRef(f),
+            Ref::Extern(e) => Val::ExternRef(e),
+        }
+    }
+}
+
+/// A reference value: a table element, or a reference-typed `Val`.
+#[derive(Clone, Copy, Debug)]
+pub enum Ref {
+    /// A function reference; `None` is null.
+    Func(Option<Func>),
+    /// An extern reference; `None` is null.
+    Extern(Option<ExternRef>),
+}
+
+impl Ref {
+    /// The reference type of this value.
+    pub fn ty(&self) -> RefType {
+        match self {
+            Ref::Func(_) => RefType::Func,
+            Ref::Extern(_) => RefType::Extern,
+        }
+    }
+
+    /// Whether this is a null reference.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Ref::Func(None) | Ref::Extern(None))
+    }
+
+    /// The null reference of `ty`.
+    pub fn null(ty: RefType) -> Ref {
+        match ty {
+            RefType::Func => Ref::Func(None),
+            RefType::Extern => Ref::Extern(None),
+        }
+    }
+
+    /// The function, if this is a non-null function reference.
+    pub fn as_func(&self) -> Option<&Func> {
+        match self {
+            Ref::Func(f) => f.as_ref(),
+            Ref::Extern(_) => None,
+        }
+    }
+
+    /// The extern reference, if this is a non-null extern reference.
+    pub fn as_extern(&self) -> Option<&ExternRef> {
+        match self {
+            Ref::Extern(e) => e.as_ref(),
+            Ref::Func(_) => None,
+        }
+    }
+
+    /// The 8-byte table element form of this reference.
+    pub(crate) fn to_raw(self, store: &mut StoreOpaque) -> Result<u64> {
+        match self {
+            Ref::Func(f) => Func::option_to_raw(f.as_ref(), store),
+            Ref::Extern(e) => ExternRef::option_to_raw(e.as_ref(), store),
+        }
+    }
+
+    /// Reads an 8-byte table element of type `ty`.
+    ///
+    /// # Safety
+    /// `raw` must be a valid element of type `ty` in `store`.
+    pub(crate) unsafe fn from_raw(store: &StoreOpaque, raw: u64, ty: RefType) -> Ref {
+        match ty {
+            // SAFETY: forwarded from the caller.
+            RefType::Func => Ref::Func(unsafe { Func::from_raw(store, raw) }),
+            RefType::Extern => Ref::Extern(ExternRef::from_raw(store, raw)),
+        }
+    }
+}
+
+impl From<Func> for Ref {
+    fn from(f: Func) -> Ref {
+        Ref::Func(Some(f))
+    }
+}
+
+impl From<ExternRef> for Ref {
+    fn from(e: ExternRef) -> Ref {
+        Ref::Extern(Some(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn val_accessors_and_types() {
+        assert_eq!(Val::from(3i32).i32(), Some(3));
+        assert_eq!(Val::from(1.5f64).f64(), Some(1.5));
+        assert_eq!(Val::from(3i32).i64(), None);
+        assert_eq!(
+            Val::default_for(ValType::EXTERNREF).ty(),
+            ValType::EXTERNREF
+        );
+        assert!(Val::I32(0).check_type(ValType::I64, "argument 0").is_err());
+    }
+}
