@@ -93,12 +93,12 @@ pub fn describe_f64(pattern: &NanPattern<F64>) -> String {
 
 /// Describes `f32` bits as value and bit pattern (NaN payloads differ only in bits).
 pub fn describe_f32_bits(bits: u32) -> String {
-    format!("f32:{} (0x{bits:08x})", f32::from_bits(bits))
+    format!("f32:{:?} (0x{bits:08x})", f32::from_bits(bits))
 }
 
 /// Describes `f64` bits as value and bit pattern.
 pub fn describe_f64_bits(bits: u64) -> String {
-    format!("f64:{} (0x{bits:016x})", f64::from_bits(bits))
+    format!("f64:{:?} (0x{bits:016x})", f64::from_bits(bits))
 }
 
 /// Describes a `v128` pattern.
@@ -191,7 +191,7 @@ mod tests {
         assert!(v128_matches(&pattern, nan_lanes));
         assert_eq!(
             describe_v128(&pattern),
-            "v128:f32x4[f32:nan:canonical, f32:1 (0x3f800000), f32:0 (0x00000000), f32:0 (0x00000000)]"
+            "v128:f32x4[f32:nan:canonical, f32:1.0 (0x3f800000), f32:0.0 (0x00000000), f32:0.0 (0x00000000)]"
         );
     }
 

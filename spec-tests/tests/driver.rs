@@ -120,6 +120,16 @@ fn invalid_and_malformed_modules_must_be_rejected() {
 }
 
 #[test]
+fn custom_section_faults_never_reject_a_module() {
+    let script = r#"
+(assert_malformed_custom (module quote "(@custom)") "@custom annotation: missing section name")
+(assert_invalid_custom (module (func (export "f"))) "the runtime ignores custom sections")
+(assert_invalid_custom (module (func (result i32))) "a real validation error")
+"#;
+    assert_eq!(failed_lines(script), ["4 assert_invalid_custom"]);
+}
+
+#[test]
 fn register_links_named_instances() {
     let script = r#"
 (module $a (func (export "seven") (result i32) (i32.const 7)) (memory (export "mem") 1))
