@@ -29,7 +29,8 @@ pub trait InvalidationNotifier: Send + Sync {
     fn invalidate_range_start(&self, range: Range<usize>);
     /// The change that started with `invalidate_range_start(range)` is
     /// complete; `new_view` is the memory's view from now on (unchanged if
-    /// the change failed).
+    /// the change failed). A notifier registered while the change was in
+    /// progress gets this call without the matching start.
     fn invalidate_range_end(&self, range: Range<usize>, new_view: MemoryView);
     /// The memory is being torn down; no callback follows this one.
     fn release(&self);
@@ -98,21 +99,19 @@ impl NotifierHub {
         }
     }
 
-    /// Calls `call` on every entry of `targets` still registered, outside the
-    /// list lock. A panicking subscriber does not stop the others: the first
+    /// Calls `call` on every registered notifier, outside the list lock. A panicking subscriber does not stop the others: the first
     /// panic is kept in `panic` to be resumed once the memory is consistent.
     fn dispatch(
         &self,
-        targets: &[Entry],
         panic: &mut Option<Box<dyn Any + Send>>,
         call: impl Fn(&dyn InvalidationNotifier),
     ) {
         let live: Vec<Arc<dyn InvalidationNotifier>> = {
             let mut state = self.lock();
             state.dispatching = Some(thread::current().id());
-            targets
+            state
+                .entries
                 .iter()
-                .filter(|(id, _)| state.entries.iter().any(|(live, _)| live == id))
                 .map(|(_, notifier)| Arc::clone(notifier))
                 .collect()
         };
@@ -125,10 +124,6 @@ impl NotifierHub {
                 panic.get_or_insert(payload);
             }
         }
-    }
-
-    fn snapshot(&self) -> Vec<Entry> {
-        self.lock().entries.clone()
     }
 
     /// Runs `change` bracketed by start/end notifications for `range`.
@@ -144,12 +139,13 @@ impl NotifierHub {
         let mut panic = None;
         self.in_progress.fetch_add(1, Ordering::SeqCst);
         self.sequence.fetch_add(1, Ordering::SeqCst);
-        let targets = self.snapshot();
-        self.dispatch(&targets, &mut panic, |notifier| {
+        self.dispatch(&mut panic, |notifier| {
             notifier.invalidate_range_start(range.clone())
         });
         let (result, view) = change();
-        self.dispatch(&targets, &mut panic, |notifier| {
+        // Everyone registered now hears the outcome, including a notifier
+        // that registered during the change (it gets an end without a start).
+        self.dispatch(&mut panic, |notifier| {
             notifier.invalidate_range_end(range.clone(), view)
         });
         self.sequence.fetch_add(1, Ordering::SeqCst);
@@ -168,9 +164,8 @@ impl NotifierHub {
         let bracket = panic::catch_unwind(AssertUnwindSafe(|| {
             self.invalidate(range, || ((), MemoryView::EMPTY))
         }));
-        let targets = self.snapshot();
         let mut panic = bracket.err();
-        self.dispatch(&targets, &mut panic, |notifier| notifier.release());
+        self.dispatch(&mut panic, |notifier| notifier.release());
         self.lock().entries.clear();
         if let Some(payload) = panic {
             panic::resume_unwind(payload);
@@ -295,11 +290,11 @@ mod tests {
     }
 
     #[test]
-    fn a_notifier_registered_mid_change_gets_no_unmatched_end() {
+    fn a_notifier_registered_mid_change_hears_the_outcome() {
         let hub = Arc::new(NotifierHub::default());
         let log = Arc::new(Log::default());
         let registration = hub.invalidate(0..1, || (hub.register(log.clone()).unwrap(), view(1)));
-        assert!(log.0.lock().unwrap().is_empty());
+        assert_eq!(*log.0.lock().unwrap(), ["end 0..1 1"]);
         drop(registration);
     }
 
