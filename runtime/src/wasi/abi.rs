@@ -87,12 +87,18 @@ impl Rights {
 
     /// Rights of an input stream such as stdin.
     pub const INPUT_STREAM: Rights = Rights(
-        Self::FD_READ.0 | Self::FD_FDSTAT_SET_FLAGS.0 | Self::FD_FILESTAT_GET.0 | Self::POLL_FD_READWRITE.0,
+        Self::FD_READ.0
+            | Self::FD_FDSTAT_SET_FLAGS.0
+            | Self::FD_FILESTAT_GET.0
+            | Self::POLL_FD_READWRITE.0,
     );
 
     /// Rights of an output stream such as stdout.
     pub const OUTPUT_STREAM: Rights = Rights(
-        Self::FD_WRITE.0 | Self::FD_FDSTAT_SET_FLAGS.0 | Self::FD_FILESTAT_GET.0 | Self::POLL_FD_READWRITE.0,
+        Self::FD_WRITE.0
+            | Self::FD_FDSTAT_SET_FLAGS.0
+            | Self::FD_FILESTAT_GET.0
+            | Self::POLL_FD_READWRITE.0,
     );
 
     /// The set from its bit representation.

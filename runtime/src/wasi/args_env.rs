@@ -5,13 +5,20 @@ use super::errno::{Errno, WasiResult};
 use super::memory::GuestMemory;
 
 /// Writes NUL-terminated `strings` to `buf` and a pointer to each into `ptrs`.
-fn write_strings(mem: &mut GuestMemory<'_>, strings: &[String], ptrs: u32, buf: u32) -> WasiResult<()> {
+fn write_strings(
+    mem: &mut GuestMemory<'_>,
+    strings: &[String],
+    ptrs: u32,
+    buf: u32,
+) -> WasiResult<()> {
     let mut cursor = buf;
     for (index, string) in strings.iter().enumerate() {
         let slot = ptrs.checked_add(index as u32 * 4).ok_or(Errno::Fault)?;
         mem.write_u32(slot, cursor)?;
         mem.write_bytes(cursor, string.as_bytes())?;
-        let end = cursor.checked_add(string.len() as u32).ok_or(Errno::Fault)?;
+        let end = cursor
+            .checked_add(string.len() as u32)
+            .ok_or(Errno::Fault)?;
         mem.write_bytes(end, &[0])?;
         cursor = end.checked_add(1).ok_or(Errno::Fault)?;
     }
@@ -19,7 +26,12 @@ fn write_strings(mem: &mut GuestMemory<'_>, strings: &[String], ptrs: u32, buf: 
 }
 
 /// Writes how many `strings` there are and how many bytes they take with terminators.
-fn write_sizes(mem: &mut GuestMemory<'_>, strings: &[String], count_ptr: u32, size_ptr: u32) -> WasiResult<()> {
+fn write_sizes(
+    mem: &mut GuestMemory<'_>,
+    strings: &[String],
+    count_ptr: u32,
+    size_ptr: u32,
+) -> WasiResult<()> {
     let count = u32::try_from(strings.len()).map_err(|_| Errno::Overflow)?;
     let bytes: usize = strings.iter().map(|s| s.len() + 1).sum();
     let bytes = u32::try_from(bytes).map_err(|_| Errno::Overflow)?;
@@ -28,22 +40,42 @@ fn write_sizes(mem: &mut GuestMemory<'_>, strings: &[String], count_ptr: u32, si
 }
 
 /// `args_get(argv, argv_buf)`.
-pub(crate) fn args_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, argv: u32, argv_buf: u32) -> WasiResult<()> {
+pub(crate) fn args_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    argv: u32,
+    argv_buf: u32,
+) -> WasiResult<()> {
     write_strings(mem, &ctx.args, argv, argv_buf)
 }
 
 /// `args_sizes_get(argc_out, argv_buf_size_out)`.
-pub(crate) fn args_sizes_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, argc: u32, size: u32) -> WasiResult<()> {
+pub(crate) fn args_sizes_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    argc: u32,
+    size: u32,
+) -> WasiResult<()> {
     write_sizes(mem, &ctx.args, argc, size)
 }
 
 /// `environ_get(environ, environ_buf)`.
-pub(crate) fn environ_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, env: u32, env_buf: u32) -> WasiResult<()> {
+pub(crate) fn environ_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    env: u32,
+    env_buf: u32,
+) -> WasiResult<()> {
     write_strings(mem, &ctx.env, env, env_buf)
 }
 
 /// `environ_sizes_get(count_out, buf_size_out)`.
-pub(crate) fn environ_sizes_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, count: u32, size: u32) -> WasiResult<()> {
+pub(crate) fn environ_sizes_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    count: u32,
+    size: u32,
+) -> WasiResult<()> {
     write_sizes(mem, &ctx.env, count, size)
 }
 
@@ -54,7 +86,11 @@ mod tests {
 
     #[test]
     fn args_round_trip() {
-        let mut ctx = WasiCtxBuilder::new().arg("prog").arg("héllo").env("K", "V").build();
+        let mut ctx = WasiCtxBuilder::new()
+            .arg("prog")
+            .arg("héllo")
+            .env("K", "V")
+            .build();
         let mut bytes = vec![0u8; 256];
         let mut mem = GuestMemory::new(&mut bytes);
         args_sizes_get(&mut ctx, &mut mem, 0, 4).unwrap();
@@ -76,7 +112,10 @@ mod tests {
         let mut bytes = vec![0u8; 32];
         let mut mem = GuestMemory::new(&mut bytes);
         assert_eq!(args_get(&mut ctx, &mut mem, 0, 24), Err(Errno::Fault));
-        assert_eq!(args_get(&mut ctx, &mut mem, u32::MAX - 1, 0), Err(Errno::Fault));
+        assert_eq!(
+            args_get(&mut ctx, &mut mem, u32::MAX - 1, 0),
+            Err(Errno::Fault)
+        );
         assert_eq!(args_sizes_get(&mut ctx, &mut mem, 30, 0), Err(Errno::Fault));
     }
 }

@@ -18,7 +18,10 @@ fn host_clock(id: u32) -> WasiResult<ClockId> {
 }
 
 fn to_nanos(time: Timespec) -> u64 {
-    u64::try_from(time.tv_sec).unwrap_or(0).saturating_mul(1_000_000_000).saturating_add(time.tv_nsec as u64)
+    u64::try_from(time.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(time.tv_nsec as u64)
 }
 
 /// The current time of clock `id` in nanoseconds (`EINVAL` for an unknown clock).
@@ -27,7 +30,12 @@ pub(crate) fn now(id: u32) -> WasiResult<u64> {
 }
 
 /// `clock_res_get(id, resolution_out)`.
-pub(crate) fn clock_res_get(_ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, id: u32, out: u32) -> WasiResult<()> {
+pub(crate) fn clock_res_get(
+    _ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    id: u32,
+    out: u32,
+) -> WasiResult<()> {
     let resolution = to_nanos(rustix::time::clock_getres(host_clock(id)?)).max(1);
     mem.write_u64(out, resolution)
 }
@@ -71,8 +79,14 @@ mod tests {
         let mut ctx = WasiCtxBuilder::new().build();
         let mut bytes = vec![0u8; 16];
         let mut mem = GuestMemory::new(&mut bytes);
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 4, 0, 0), Err(Errno::Inval));
+        assert_eq!(
+            clock_time_get(&mut ctx, &mut mem, 4, 0, 0),
+            Err(Errno::Inval)
+        );
         assert_eq!(clock_res_get(&mut ctx, &mut mem, 99, 0), Err(Errno::Inval));
-        assert_eq!(clock_time_get(&mut ctx, &mut mem, 0, 0, 9), Err(Errno::Fault));
+        assert_eq!(
+            clock_time_get(&mut ctx, &mut mem, 0, 0, 9),
+            Err(Errno::Fault)
+        );
     }
 }

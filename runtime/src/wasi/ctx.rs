@@ -126,7 +126,10 @@ impl WasiCtxBuilder {
     pub fn preopened_dir(mut self, host: impl AsRef<Path>, guest: &str) -> anyhow::Result<Self> {
         let host = host.as_ref();
         if guest.is_empty() {
-            bail!("the guest path of preopened directory {} is empty", host.display());
+            bail!(
+                "the guest path of preopened directory {} is empty",
+                host.display()
+            );
         }
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let dir = rustix::fs::open(host, flags, Mode::empty())
@@ -144,7 +147,16 @@ impl WasiCtxBuilder {
             (Handle::Output(self.stderr), Rights::OUTPUT_STREAM),
         ];
         for (handle, base) in streams {
-            insert_new(&mut fds, Descriptor { handle, base, inheriting: Rights::NONE, flags: 0, preopen: None });
+            insert_new(
+                &mut fds,
+                Descriptor {
+                    handle,
+                    base,
+                    inheriting: Rights::NONE,
+                    flags: 0,
+                    preopen: None,
+                },
+            );
         }
         for (dir, guest) in self.preopens {
             insert_new(
@@ -160,7 +172,11 @@ impl WasiCtxBuilder {
         }
         WasiCtx {
             args: self.args,
-            env: self.env.into_iter().map(|(key, value)| format!("{key}={value}")).collect(),
+            env: self
+                .env
+                .into_iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect(),
             fds,
         }
     }
@@ -168,7 +184,8 @@ impl WasiCtxBuilder {
 
 fn insert_new(fds: &mut FdTable, descriptor: Descriptor) {
     // A fresh table has room for every fd number a builder can create.
-    fds.insert(descriptor).expect("a new descriptor table cannot be full");
+    fds.insert(descriptor)
+        .expect("a new descriptor table cannot be full");
 }
 
 impl WasiCtx {
@@ -179,7 +196,10 @@ impl WasiCtx {
 
     /// The guest paths of the preopened directories, with their fd numbers.
     pub fn preopens(&self) -> Vec<(u32, String)> {
-        self.fds.iter().filter_map(|(fd, d)| d.preopen.clone().map(|path| (fd, path))).collect()
+        self.fds
+            .iter()
+            .filter_map(|(fd, d)| d.preopen.clone().map(|path| (fd, path)))
+            .collect()
     }
 }
 
@@ -206,10 +226,19 @@ mod tests {
     #[test]
     fn preopening_a_missing_directory_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = WasiCtxBuilder::new().preopened_dir(dir.path().join("missing"), "x").unwrap_err();
-        assert!(err.to_string().contains("cannot open preopened directory"), "{err}");
+        let err = WasiCtxBuilder::new()
+            .preopened_dir(dir.path().join("missing"), "x")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("cannot open preopened directory"),
+            "{err}"
+        );
         std::fs::write(dir.path().join("file"), b"").unwrap();
-        assert!(WasiCtxBuilder::new().preopened_dir(dir.path().join("file"), "x").is_err());
+        assert!(
+            WasiCtxBuilder::new()
+                .preopened_dir(dir.path().join("file"), "x")
+                .is_err()
+        );
         assert!(WasiCtxBuilder::new().preopened_dir(dir.path(), "").is_err());
     }
 }

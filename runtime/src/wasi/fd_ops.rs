@@ -15,7 +15,14 @@ use super::filestat::{encode_filestat, encode_stream_filestat, timestamps};
 use super::memory::GuestMemory;
 
 /// `fd_read(fd, iovs, iovs_len, nread_out)`.
-pub(crate) fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, nread: u32) -> WasiResult<()> {
+pub(crate) fn fd_read(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+) -> WasiResult<()> {
     let bufs = mem.iovecs(iovs, iovs_len)?;
     mem.slice(nread, 4)?;
     let descriptor = ctx.fds.get_mut(fd)?;
@@ -37,7 +44,14 @@ pub(crate) fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iov
 }
 
 /// `fd_write(fd, iovs, iovs_len, nwritten_out)`.
-pub(crate) fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, nwritten: u32) -> WasiResult<()> {
+pub(crate) fn fd_write(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+) -> WasiResult<()> {
     let bufs = mem.iovecs(iovs, iovs_len)?;
     mem.slice(nwritten, 4)?;
     let descriptor = ctx.fds.get_mut(fd)?;
@@ -54,7 +68,15 @@ pub(crate) fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, io
 }
 
 /// `fd_pread(fd, iovs, iovs_len, offset, nread_out)`: reads without moving the position.
-pub(crate) fn fd_pread(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, offset: u64, nread: u32) -> WasiResult<()> {
+pub(crate) fn fd_pread(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nread: u32,
+) -> WasiResult<()> {
     let bufs = mem.iovecs(iovs, iovs_len)?;
     mem.slice(nread, 4)?;
     let descriptor = ctx.fds.get(fd)?;
@@ -77,7 +99,15 @@ pub(crate) fn fd_pread(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, io
 }
 
 /// `fd_pwrite(fd, iovs, iovs_len, offset, nwritten_out)`: writes without moving the position.
-pub(crate) fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, offset: u64, nwritten: u32) -> WasiResult<()> {
+pub(crate) fn fd_pwrite(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nwritten: u32,
+) -> WasiResult<()> {
     let bufs = mem.iovecs(iovs, iovs_len)?;
     mem.slice(nwritten, 4)?;
     let descriptor = ctx.fds.get(fd)?;
@@ -96,12 +126,23 @@ pub(crate) fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, i
 }
 
 /// `fd_seek(fd, offset, whence, newoffset_out)`.
-pub(crate) fn fd_seek(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, offset: i64, how: u32, out: u32) -> WasiResult<()> {
+pub(crate) fn fd_seek(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    offset: i64,
+    how: u32,
+    out: u32,
+) -> WasiResult<()> {
     mem.slice(out, 8)?;
     let descriptor = ctx.fds.get(fd)?;
     let mut file = descriptor.file()?;
     // Asking for the current position is what `fd_tell` does, and needs only its right.
-    let needed = if how == u32::from(whence::CUR) && offset == 0 { Rights::FD_TELL } else { Rights::FD_SEEK };
+    let needed = if how == u32::from(whence::CUR) && offset == 0 {
+        Rights::FD_TELL
+    } else {
+        Rights::FD_SEEK
+    };
     descriptor.require(needed)?;
     let target = match u8::try_from(how).map_err(|_| Errno::Inval)? {
         whence::SET => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
@@ -114,7 +155,12 @@ pub(crate) fn fd_seek(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, off
 }
 
 /// `fd_tell(fd, offset_out)`.
-pub(crate) fn fd_tell(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, out: u32) -> WasiResult<()> {
+pub(crate) fn fd_tell(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    out: u32,
+) -> WasiResult<()> {
     mem.slice(out, 8)?;
     let descriptor = ctx.fds.get(fd)?;
     let mut file = descriptor.file()?;
@@ -157,7 +203,13 @@ pub(crate) fn fd_datasync(ctx: &mut WasiCtx, fd: u32) -> WasiResult<()> {
 }
 
 /// `fd_advise(fd, offset, len, advice)`.
-pub(crate) fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, hint: u32) -> WasiResult<()> {
+pub(crate) fn fd_advise(
+    ctx: &mut WasiCtx,
+    fd: u32,
+    offset: u64,
+    len: u64,
+    hint: u32,
+) -> WasiResult<()> {
     let descriptor = ctx.fds.get(fd)?;
     let file = descriptor.file()?;
     descriptor.require(Rights::FD_ADVISE)?;
@@ -179,7 +231,10 @@ pub(crate) fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> 
     let descriptor = ctx.fds.get(fd)?;
     let file = descriptor.file()?;
     descriptor.require(Rights::FD_ALLOCATE)?;
-    let end = offset.checked_add(len).filter(|&end| end <= i64::MAX as u64).ok_or(Errno::Fbig)?;
+    let end = offset
+        .checked_add(len)
+        .filter(|&end| end <= i64::MAX as u64)
+        .ok_or(Errno::Fbig)?;
     if len == 0 {
         return Err(Errno::Inval);
     }
@@ -197,7 +252,12 @@ pub(crate) fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> 
 }
 
 /// `fd_fdstat_get(fd, fdstat_out)`.
-pub(crate) fn fd_fdstat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, out: u32) -> WasiResult<()> {
+pub(crate) fn fd_fdstat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    out: u32,
+) -> WasiResult<()> {
     let descriptor = ctx.fds.get(fd)?;
     let mut record = [0u8; size::FDSTAT];
     record[0] = descriptor.filetype();
@@ -212,7 +272,10 @@ pub(crate) fn fd_fdstat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u3
 pub(crate) fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u32) -> WasiResult<()> {
     let descriptor = ctx.fds.get_mut(fd)?;
     descriptor.require(Rights::FD_FDSTAT_SET_FLAGS)?;
-    let flags = u16::try_from(flags).ok().filter(|f| f & !fdflags::ALL == 0).ok_or(Errno::Inval)?;
+    let flags = u16::try_from(flags)
+        .ok()
+        .filter(|f| f & !fdflags::ALL == 0)
+        .ok_or(Errno::Inval)?;
     let fixed = fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC;
     if flags & fixed != descriptor.flags & fixed {
         return Err(Errno::NotSup);
@@ -228,7 +291,12 @@ pub(crate) fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u32) -> Was
 }
 
 /// `fd_fdstat_set_rights(fd, base, inheriting)`: rights can be dropped, never gained.
-pub(crate) fn fd_fdstat_set_rights(ctx: &mut WasiCtx, fd: u32, base: u64, inheriting: u64) -> WasiResult<()> {
+pub(crate) fn fd_fdstat_set_rights(
+    ctx: &mut WasiCtx,
+    fd: u32,
+    base: u64,
+    inheriting: u64,
+) -> WasiResult<()> {
     let descriptor = ctx.fds.get_mut(fd)?;
     let (base, inheriting) = (Rights::from_bits(base), Rights::from_bits(inheriting));
     if !descriptor.base.contains(base) || !descriptor.inheriting.contains(inheriting) {
@@ -240,7 +308,12 @@ pub(crate) fn fd_fdstat_set_rights(ctx: &mut WasiCtx, fd: u32, base: u64, inheri
 }
 
 /// `fd_filestat_get(fd, filestat_out)`.
-pub(crate) fn fd_filestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, out: u32) -> WasiResult<()> {
+pub(crate) fn fd_filestat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    out: u32,
+) -> WasiResult<()> {
     let descriptor = ctx.fds.get(fd)?;
     descriptor.require(Rights::FD_FILESTAT_GET)?;
     let record = match descriptor.host_fd() {
@@ -260,7 +333,13 @@ pub(crate) fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> Was
 }
 
 /// `fd_filestat_set_times(fd, atim, mtim, fst_flags)`.
-pub(crate) fn fd_filestat_set_times(ctx: &mut WasiCtx, fd: u32, atim: u64, mtim: u64, flags: u32) -> WasiResult<()> {
+pub(crate) fn fd_filestat_set_times(
+    ctx: &mut WasiCtx,
+    fd: u32,
+    atim: u64,
+    mtim: u64,
+    flags: u32,
+) -> WasiResult<()> {
     let descriptor = ctx.fds.get(fd)?;
     descriptor.require(Rights::FD_FILESTAT_SET_TIMES)?;
     let times = timestamps(atim, mtim, u16::try_from(flags).map_err(|_| Errno::Inval)?)?;
@@ -271,7 +350,12 @@ pub(crate) fn fd_filestat_set_times(ctx: &mut WasiCtx, fd: u32, atim: u64, mtim:
 
 /// `fd_prestat_get(fd, prestat_out)`: `EBADF` for anything but a preopened directory,
 /// which is how wasi-libc learns where the preopens end.
-pub(crate) fn fd_prestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, out: u32) -> WasiResult<()> {
+pub(crate) fn fd_prestat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    out: u32,
+) -> WasiResult<()> {
     let name = ctx.fds.get(fd)?.preopen.as_ref().ok_or(Errno::Badf)?;
     let mut record = [0u8; size::PRESTAT];
     record[0] = PREOPENTYPE_DIR;
@@ -280,7 +364,13 @@ pub(crate) fn fd_prestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u
 }
 
 /// `fd_prestat_dir_name(fd, path, path_len)`.
-pub(crate) fn fd_prestat_dir_name(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> WasiResult<()> {
+pub(crate) fn fd_prestat_dir_name(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult<()> {
     let name = ctx.fds.get(fd)?.preopen.as_ref().ok_or(Errno::Badf)?;
     if (path_len as usize) < name.len() {
         return Err(Errno::NameTooLong);

@@ -61,7 +61,11 @@ pub(crate) struct Descriptor {
 impl Descriptor {
     /// `ENOTCAPABLE` unless every right in `needed` is held.
     pub fn require(&self, needed: Rights) -> WasiResult<()> {
-        if self.base.contains(needed) { Ok(()) } else { Err(Errno::NotCapable) }
+        if self.base.contains(needed) {
+            Ok(())
+        } else {
+            Err(Errno::NotCapable)
+        }
     }
 
     /// The directory behind this descriptor (`ENOTDIR` for anything else).
@@ -164,12 +168,18 @@ impl FdTable {
 
     /// The descriptor numbered `fd` (`EBADF` when there is none).
     pub fn get(&self, fd: u32) -> WasiResult<&Descriptor> {
-        self.slots.get(fd as usize).and_then(Option::as_ref).ok_or(Errno::Badf)
+        self.slots
+            .get(fd as usize)
+            .and_then(Option::as_ref)
+            .ok_or(Errno::Badf)
     }
 
     /// The descriptor numbered `fd`, mutable (`EBADF` when there is none).
     pub fn get_mut(&mut self, fd: u32) -> WasiResult<&mut Descriptor> {
-        self.slots.get_mut(fd as usize).and_then(Option::as_mut).ok_or(Errno::Badf)
+        self.slots
+            .get_mut(fd as usize)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::Badf)
     }
 
     /// The directory numbered `fd`, after checking it holds `needed`.

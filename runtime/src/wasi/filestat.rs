@@ -27,7 +27,10 @@ pub(crate) fn filetype_of(kind: FileType) -> u8 {
 
 fn nanos(seconds: i64, nanoseconds: u64) -> u64 {
     // Times before 1970 cannot be represented by WASI's unsigned timestamps.
-    u64::try_from(seconds).unwrap_or(0).saturating_mul(1_000_000_000).saturating_add(nanoseconds)
+    u64::try_from(seconds)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nanoseconds)
 }
 
 /// The 64-byte `filestat` record of `stat`.
@@ -65,9 +68,15 @@ fn timespec(time: u16, set: u16, now: u16, value: u64) -> WasiResult<Timespec> {
             tv_nsec: (value % 1_000_000_000) as _,
         }
     } else if time & now != 0 {
-        Timespec { tv_sec: 0, tv_nsec: UTIME_NOW }
+        Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_NOW,
+        }
     } else {
-        Timespec { tv_sec: 0, tv_nsec: UTIME_OMIT }
+        Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_OMIT,
+        }
     })
 }
 
@@ -98,7 +107,10 @@ mod tests {
 
     #[test]
     fn timestamps_reject_conflicting_flags() {
-        assert_eq!(timestamps(0, 0, fstflags::ATIM | fstflags::ATIM_NOW).err(), Some(Errno::Inval));
+        assert_eq!(
+            timestamps(0, 0, fstflags::ATIM | fstflags::ATIM_NOW).err(),
+            Some(Errno::Inval)
+        );
         assert_eq!(timestamps(0, 0, 1 << 4).err(), Some(Errno::Inval));
         let t = timestamps(1_500_000_000, 0, fstflags::ATIM | fstflags::MTIM_NOW).unwrap();
         assert_eq!(t.last_access.tv_sec, 1);

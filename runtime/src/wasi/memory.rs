@@ -128,7 +128,8 @@ impl<'a> GuestMemory<'a> {
                 break;
             }
             let n = data.len().min(buf.len as usize);
-            self.slice_mut(buf.ptr, n as u32)?.copy_from_slice(&data[..n]);
+            self.slice_mut(buf.ptr, n as u32)?
+                .copy_from_slice(&data[..n]);
             data = &data[n..];
             placed += n;
         }
@@ -138,7 +139,8 @@ impl<'a> GuestMemory<'a> {
 
 /// The total length of `bufs`, saturated at `usize::MAX`.
 pub(crate) fn total_len(bufs: &[GuestBuf]) -> usize {
-    bufs.iter().fold(0usize, |sum, buf| sum.saturating_add(buf.len as usize))
+    bufs.iter()
+        .fold(0usize, |sum, buf| sum.saturating_add(buf.len as usize))
 }
 
 #[cfg(test)]
@@ -176,7 +178,10 @@ mod tests {
         let mut mem = GuestMemory::new(&mut bytes);
         mem.write_u32(0, 40).unwrap();
         mem.write_u32(4, 24).unwrap();
-        assert_eq!(mem.iovecs(0, 1).unwrap(), vec![GuestBuf { ptr: 40, len: 24 }]);
+        assert_eq!(
+            mem.iovecs(0, 1).unwrap(),
+            vec![GuestBuf { ptr: 40, len: 24 }]
+        );
         mem.write_u32(4, 25).unwrap();
         assert_eq!(mem.iovecs(0, 1).err(), Some(Errno::Fault));
     }

@@ -23,8 +23,10 @@ mod ctx;
 mod errno;
 mod fd_ops;
 mod fd_table;
-mod host_fns;
 mod filestat;
+#[cfg(test)]
+mod guest_tests;
+mod host_fns;
 mod memory;
 mod path_ops;
 mod pipe;

@@ -1,8 +1,8 @@
 //! `path_*` calls: every path is resolved inside the directory descriptor it is
 //! relative to (see [`super::sandbox`]), then acted on with an fd-relative system call.
 
-use std::fs::File;
 use rustix::fs::{AtFlags, Mode, OFlags};
+use std::fs::File;
 
 use super::abi::{Rights, fdflags, lookupflags, oflags};
 use super::ctx::WasiCtx;
@@ -21,8 +21,17 @@ fn check_trailing_slash(resolved: &Resolved<'_>) -> WasiResult<()> {
     if !resolved.must_be_dir {
         return Ok(());
     }
-    match rustix::fs::statat(&resolved.parent, resolved.name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(stat) if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::Directory => Err(Errno::NotDir),
+    match rustix::fs::statat(
+        &resolved.parent,
+        resolved.name.as_str(),
+        AtFlags::SYMLINK_NOFOLLOW,
+    ) {
+        Ok(stat)
+            if rustix::fs::FileType::from_raw_mode(stat.st_mode)
+                != rustix::fs::FileType::Directory =>
+        {
+            Err(Errno::NotDir)
+        }
         _ => Ok(()),
     }
 }
@@ -45,7 +54,10 @@ pub(crate) fn path_open(
     let path = mem.read_str(path, path_len)?;
     mem.slice(fd_out, 4)?;
     let open_flags = u16::try_from(open_flags).map_err(|_| Errno::Inval)?;
-    let fd_flags = u16::try_from(fd_flags).ok().filter(|f| f & !fdflags::ALL == 0).ok_or(Errno::Inval)?;
+    let fd_flags = u16::try_from(fd_flags)
+        .ok()
+        .filter(|f| f & !fdflags::ALL == 0)
+        .ok_or(Errno::Inval)?;
     let dir = ctx.fds.get(fd)?;
     let mut needed = Rights::PATH_OPEN;
     if open_flags & oflags::CREAT != 0 {
@@ -63,7 +75,13 @@ pub(crate) fn path_open(
     let resolved = resolve(dir_fd, path, follows(dirflags))?;
     let mut flags = OFlags::CLOEXEC | OFlags::NOFOLLOW;
     let reads = base.intersects(Rights::FD_READ.union(Rights::FD_READDIR));
-    let writes = base.intersects(Rights::FD_WRITE.union(Rights::FD_ALLOCATE).union(Rights::FD_FILESTAT_SET_SIZE));
+    // A directory is never opened for writing on the host: its rights are path rights.
+    let writes = open_flags & oflags::DIRECTORY == 0
+        && base.intersects(
+            Rights::FD_WRITE
+                .union(Rights::FD_ALLOCATE)
+                .union(Rights::FD_FILESTAT_SET_SIZE),
+        );
     flags |= match (reads, writes) {
         (_, false) => OFlags::RDONLY,
         (false, true) => OFlags::WRONLY,
@@ -93,29 +111,60 @@ pub(crate) fn path_open(
             flags |= host;
         }
     }
-    let opened = rustix::fs::openat(&resolved.parent, resolved.name.as_str(), flags, Mode::from_raw_mode(0o666))?;
+    let opened = rustix::fs::openat(
+        &resolved.parent,
+        resolved.name.as_str(),
+        flags,
+        Mode::from_raw_mode(0o666),
+    )?;
     drop(resolved);
-    let is_dir = rustix::fs::FileType::from_raw_mode(rustix::fs::fstat(&opened)?.st_mode) == rustix::fs::FileType::Directory;
+    let is_dir = rustix::fs::FileType::from_raw_mode(rustix::fs::fstat(&opened)?.st_mode)
+        == rustix::fs::FileType::Directory;
     let (handle, base) = if is_dir {
         (Handle::Dir(opened), base.intersection(Rights::DIRECTORY))
     } else {
-        (Handle::File(File::from(opened)), base.intersection(Rights::REGULAR_FILE))
+        (
+            Handle::File(File::from(opened)),
+            base.intersection(Rights::REGULAR_FILE),
+        )
     };
-    let new_fd = ctx.fds.insert(Descriptor { handle, base, inheriting, flags: fd_flags, preopen: None })?;
+    let new_fd = ctx.fds.insert(Descriptor {
+        handle,
+        base,
+        inheriting,
+        flags: fd_flags,
+        preopen: None,
+    })?;
     mem.write_u32(fd_out, new_fd)
 }
 
 /// `path_create_directory(fd, path, path_len)`.
-pub(crate) fn path_create_directory(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> WasiResult<()> {
+pub(crate) fn path_create_directory(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult<()> {
     let path = mem.read_str(path, path_len)?;
     let dir = ctx.fds.dir(fd, Rights::PATH_CREATE_DIRECTORY)?;
     let resolved = resolve(dir, path, false)?;
-    rustix::fs::mkdirat(&resolved.parent, resolved.name.as_str(), Mode::from_raw_mode(0o777))?;
+    rustix::fs::mkdirat(
+        &resolved.parent,
+        resolved.name.as_str(),
+        Mode::from_raw_mode(0o777),
+    )?;
     Ok(())
 }
 
 /// `path_remove_directory(fd, path, path_len)`.
-pub(crate) fn path_remove_directory(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> WasiResult<()> {
+pub(crate) fn path_remove_directory(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult<()> {
     let path = mem.read_str(path, path_len)?;
     let dir = ctx.fds.dir(fd, Rights::PATH_REMOVE_DIRECTORY)?;
     let resolved = resolve(dir, path, false)?;
@@ -124,7 +173,13 @@ pub(crate) fn path_remove_directory(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>
 }
 
 /// `path_unlink_file(fd, path, path_len)`.
-pub(crate) fn path_unlink_file(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> WasiResult<()> {
+pub(crate) fn path_unlink_file(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult<()> {
     let path = mem.read_str(path, path_len)?;
     let dir = ctx.fds.dir(fd, Rights::PATH_UNLINK_FILE)?;
     let resolved = resolve(dir, path, false)?;
@@ -152,17 +207,34 @@ pub(crate) fn path_rename(
     let from = resolve(old_dir, old_path, false)?;
     let to = resolve(new_dir, new_path, false)?;
     check_trailing_slash(&from)?;
-    rustix::fs::renameat(&from.parent, from.name.as_str(), &to.parent, to.name.as_str())?;
+    rustix::fs::renameat(
+        &from.parent,
+        from.name.as_str(),
+        &to.parent,
+        to.name.as_str(),
+    )?;
     Ok(())
 }
 
 /// `path_filestat_get(fd, flags, path, path_len, filestat_out)`.
-pub(crate) fn path_filestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, lookup: u32, path: u32, path_len: u32, out: u32) -> WasiResult<()> {
+pub(crate) fn path_filestat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    lookup: u32,
+    path: u32,
+    path_len: u32,
+    out: u32,
+) -> WasiResult<()> {
     let path = mem.read_str(path, path_len)?;
     let dir = ctx.fds.dir(fd, Rights::PATH_FILESTAT_GET)?;
     let resolved = resolve(dir, path, follows(lookup))?;
     check_trailing_slash(&resolved)?;
-    let stat = rustix::fs::statat(&resolved.parent, resolved.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+    let stat = rustix::fs::statat(
+        &resolved.parent,
+        resolved.name.as_str(),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )?;
     let record = encode_filestat(&stat);
     mem.write_bytes(out, &record)
 }
@@ -182,16 +254,34 @@ pub(crate) fn path_filestat_set_times(
 ) -> WasiResult<()> {
     let path = mem.read_str(path, path_len)?;
     let dir = ctx.fds.dir(fd, Rights::PATH_FILESTAT_SET_TIMES)?;
-    let times = timestamps(atim, mtim, u16::try_from(fst_flags).map_err(|_| Errno::Inval)?)?;
+    let times = timestamps(
+        atim,
+        mtim,
+        u16::try_from(fst_flags).map_err(|_| Errno::Inval)?,
+    )?;
     let resolved = resolve(dir, path, follows(lookup))?;
-    rustix::fs::utimensat(&resolved.parent, resolved.name.as_str(), &times, AtFlags::SYMLINK_NOFOLLOW)?;
+    rustix::fs::utimensat(
+        &resolved.parent,
+        resolved.name.as_str(),
+        &times,
+        AtFlags::SYMLINK_NOFOLLOW,
+    )?;
     Ok(())
 }
 
 /// `path_readlink(fd, path, path_len, buf, buf_len, bufused_out)`: the target is cut to
 /// fit the buffer, as POSIX `readlink` does.
 #[allow(clippy::too_many_arguments)] // The preview 1 signature.
-pub(crate) fn path_readlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32, buf: u32, buf_len: u32, bufused: u32) -> WasiResult<()> {
+pub(crate) fn path_readlink(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+    buf: u32,
+    buf_len: u32,
+    bufused: u32,
+) -> WasiResult<()> {
     let path = mem.read_str(path, path_len)?;
     mem.slice(buf, buf_len)?;
     mem.slice(bufused, 4)?;
@@ -206,7 +296,15 @@ pub(crate) fn path_readlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u3
 
 /// `path_symlink(old_path, old_path_len, fd, new_path, new_path_len)`. An absolute
 /// target is refused: it could only ever point outside the sandbox.
-pub(crate) fn path_symlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, target: u32, target_len: u32, fd: u32, path: u32, path_len: u32) -> WasiResult<()> {
+pub(crate) fn path_symlink(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    target: u32,
+    target_len: u32,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> WasiResult<()> {
     let target = mem.read_str(target, target_len)?;
     let path = mem.read_str(path, path_len)?;
     let dir = ctx.fds.dir(fd, Rights::PATH_SYMLINK)?;
@@ -237,6 +335,12 @@ pub(crate) fn path_link(
     let new_dir = ctx.fds.dir(new_fd, Rights::PATH_LINK_TARGET)?;
     let from = resolve(old_dir, old_path, follows(old_flags))?;
     let to = resolve(new_dir, new_path, false)?;
-    rustix::fs::linkat(&from.parent, from.name.as_str(), &to.parent, to.name.as_str(), AtFlags::empty())?;
+    rustix::fs::linkat(
+        &from.parent,
+        from.name.as_str(),
+        &to.parent,
+        to.name.as_str(),
+        AtFlags::empty(),
+    )?;
     Ok(())
 }

@@ -13,7 +13,9 @@ pub struct ReadPipe {
 impl ReadPipe {
     /// A stream that yields `bytes` and then end-of-file.
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
-        ReadPipe { data: Cursor::new(bytes.into()) }
+        ReadPipe {
+            data: Cursor::new(bytes.into()),
+        }
     }
 
     /// How many bytes are left to read.
@@ -48,7 +50,9 @@ impl WritePipe {
 
     fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
         // A writer that panicked mid-append leaves bytes that are still worth reading.
-        self.buffer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.buffer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -78,23 +78,41 @@ fn decode(mem: &GuestMemory<'_>, at: u32, start: Instant) -> WasiResult<(u64, u8
                 } else {
                     timeout
                 };
-                start.checked_add(Duration::from_nanos(wait)).unwrap_or(start + Duration::from_secs(u32::MAX.into()))
+                start
+                    .checked_add(Duration::from_nanos(wait))
+                    .unwrap_or(start + Duration::from_secs(u32::MAX.into()))
             });
             Subscription::Clock { deadline }
         }
-        event::FD_READ | event::FD_WRITE => Subscription::Fd { fd: mem.read_u32(at + 16)?, write: kind == event::FD_WRITE },
+        event::FD_READ | event::FD_WRITE => Subscription::Fd {
+            fd: mem.read_u32(at + 16)?,
+            write: kind == event::FD_WRITE,
+        },
         _ => return Err(Errno::Inval),
     };
     Ok((userdata, kind, subscription))
 }
 
 /// `poll_oneoff(in, out, nsubscriptions, nevents_out)`.
-pub(crate) fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u32, events_out: u32, count: u32, nevents: u32) -> WasiResult<()> {
+pub(crate) fn poll_oneoff(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    subs: u32,
+    events_out: u32,
+    count: u32,
+    nevents: u32,
+) -> WasiResult<()> {
     if count == 0 {
         return Err(Errno::Inval);
     }
-    mem.slice(subs, count.checked_mul(size::SUBSCRIPTION).ok_or(Errno::Fault)?)?;
-    mem.slice(events_out, count.checked_mul(size::EVENT).ok_or(Errno::Fault)?)?;
+    mem.slice(
+        subs,
+        count.checked_mul(size::SUBSCRIPTION).ok_or(Errno::Fault)?,
+    )?;
+    mem.slice(
+        events_out,
+        count.checked_mul(size::EVENT).ok_or(Errno::Fault)?,
+    )?;
     mem.slice(nevents, 4)?;
     let start = Instant::now();
     let mut decoded = Vec::with_capacity(count as usize);
@@ -109,16 +127,38 @@ pub(crate) fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u3
         let (userdata, kind) = (*userdata, *kind);
         match subscription {
             Subscription::Clock { deadline: Err(err) } => {
-                events.push(Event { userdata, error: Some(*err), kind, nbytes: 0, flags: 0 });
+                events.push(Event {
+                    userdata,
+                    error: Some(*err),
+                    kind,
+                    nbytes: 0,
+                    flags: 0,
+                });
             }
-            Subscription::Clock { deadline: Ok(deadline) } => {
+            Subscription::Clock {
+                deadline: Ok(deadline),
+            } => {
                 earliest = Some(earliest.map_or(*deadline, |e| e.min(*deadline)));
             }
-            Subscription::Fd { fd, write } => match ctx.fds.get(*fd).map(|d| readiness(d, *write)) {
-                Err(err) | Ok(Readiness::Fails(err)) => events.push(Event { userdata, error: Some(err), kind, nbytes: 0, flags: 0 }),
-                Ok(Readiness::Now(nbytes)) => events.push(Event { userdata, error: None, kind, nbytes, flags: 0 }),
-                Ok(Readiness::HostPoll) => host_waits.push((userdata, kind, *fd, *write)),
-            },
+            Subscription::Fd { fd, write } => {
+                match ctx.fds.get(*fd).map(|d| readiness(d, *write)) {
+                    Err(err) | Ok(Readiness::Fails(err)) => events.push(Event {
+                        userdata,
+                        error: Some(err),
+                        kind,
+                        nbytes: 0,
+                        flags: 0,
+                    }),
+                    Ok(Readiness::Now(nbytes)) => events.push(Event {
+                        userdata,
+                        error: None,
+                        kind,
+                        nbytes,
+                        flags: 0,
+                    }),
+                    Ok(Readiness::HostPoll) => host_waits.push((userdata, kind, *fd, *write)),
+                }
+            }
         }
     }
 
@@ -137,7 +177,11 @@ pub(crate) fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u3
         for (_, _, fd, write) in &host_waits {
             // Checked above: each of these has a host descriptor.
             let host = ctx.fds.get(*fd)?.host_fd().ok_or(Errno::Badf)?;
-            let interest = if *write { PollFlags::OUT } else { PollFlags::IN };
+            let interest = if *write {
+                PollFlags::OUT
+            } else {
+                PollFlags::IN
+            };
             pollfds.push(PollFd::from_borrowed_fd(host, interest));
         }
         let host_timeout = timeout.map(|wait| rustix::time::Timespec {
@@ -153,17 +197,38 @@ pub(crate) fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u3
             if revents.is_empty() {
                 continue;
             }
-            let flags = if revents.contains(PollFlags::HUP) { event::FD_READWRITE_HANGUP } else { 0 };
-            let error = revents.intersects(PollFlags::ERR | PollFlags::NVAL).then_some(Errno::Io);
-            events.push(Event { userdata: *userdata, error, kind: *kind, nbytes: 0, flags });
+            let flags = if revents.contains(PollFlags::HUP) {
+                event::FD_READWRITE_HANGUP
+            } else {
+                0
+            };
+            let error = revents
+                .intersects(PollFlags::ERR | PollFlags::NVAL)
+                .then_some(Errno::Io);
+            events.push(Event {
+                userdata: *userdata,
+                error,
+                kind: *kind,
+                nbytes: 0,
+                flags,
+            });
         }
     }
 
     let after = Instant::now();
     for (userdata, kind, subscription) in &decoded {
-        if let Subscription::Clock { deadline: Ok(deadline) } = subscription {
+        if let Subscription::Clock {
+            deadline: Ok(deadline),
+        } = subscription
+        {
             if *deadline <= after {
-                events.push(Event { userdata: *userdata, error: None, kind: *kind, nbytes: 0, flags: 0 });
+                events.push(Event {
+                    userdata: *userdata,
+                    error: None,
+                    kind: *kind,
+                    nbytes: 0,
+                    flags: 0,
+                });
             }
         }
     }

@@ -7,7 +7,12 @@ use super::errno::WasiResult;
 use super::memory::GuestMemory;
 
 /// `random_get(buf, len)`.
-pub(crate) fn random_get(_ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, buf: u32, len: u32) -> WasiResult<()> {
+pub(crate) fn random_get(
+    _ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    buf: u32,
+    len: u32,
+) -> WasiResult<()> {
     let mut out = mem.slice_mut(buf, len)?;
     while !out.is_empty() {
         // getrandom may return fewer bytes than asked for large requests.

@@ -17,7 +17,15 @@ use super::memory::GuestMemory;
 
 /// `fd_readdir(fd, buf, buf_len, cookie, bufused_out)`. The last record may be cut
 /// short; a `bufused` equal to `buf_len` tells the guest to call again.
-pub(crate) fn fd_readdir(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, buf: u32, buf_len: u32, cookie: u64, bufused: u32) -> WasiResult<()> {
+pub(crate) fn fd_readdir(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    bufused: u32,
+) -> WasiResult<()> {
     mem.slice(buf, buf_len)?;
     mem.slice(bufused, 4)?;
     let dir_fd = ctx.fds.dir(fd, Rights::FD_READDIR)?;
@@ -33,7 +41,11 @@ pub(crate) fn fd_readdir(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, 
         let name = entry.file_name().to_bytes();
         let kind = match entry.file_type() {
             FileType::Unknown => {
-                let stat = rustix::fs::statat(dir.fd()?.as_fd(), entry.file_name(), AtFlags::SYMLINK_NOFOLLOW)?;
+                let stat = rustix::fs::statat(
+                    dir.fd()?.as_fd(),
+                    entry.file_name(),
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )?;
                 filetype_of_mode(stat.st_mode)
             }
             known => filetype_of(known),

@@ -47,7 +47,11 @@ pub(crate) struct Resolved<'a> {
 /// Resolves `path` beneath `start`. Symlinks in intermediate components are always
 /// followed (within the sandbox); a symlink in the final component is followed only
 /// when `follow_final` is set.
-pub(crate) fn resolve<'a>(start: BorrowedFd<'a>, path: &str, follow_final: bool) -> WasiResult<Resolved<'a>> {
+pub(crate) fn resolve<'a>(
+    start: BorrowedFd<'a>,
+    path: &str,
+    follow_final: bool,
+) -> WasiResult<Resolved<'a>> {
     if path.is_empty() {
         return Err(Errno::NoEnt);
     }
@@ -100,12 +104,21 @@ pub(crate) fn resolve<'a>(start: BorrowedFd<'a>, path: &str, follow_final: bool)
     }
 }
 
-fn finish<'a>(start: BorrowedFd<'a>, mut opened: Vec<OwnedFd>, name: String, must_be_dir: bool) -> Resolved<'a> {
+fn finish<'a>(
+    start: BorrowedFd<'a>,
+    mut opened: Vec<OwnedFd>,
+    name: String,
+    must_be_dir: bool,
+) -> Resolved<'a> {
     let parent = match opened.pop() {
         Some(fd) => ParentDir::Opened(fd),
         None => ParentDir::Start(start),
     };
-    Resolved { parent, name, must_be_dir }
+    Resolved {
+        parent,
+        name,
+        must_be_dir,
+    }
 }
 
 /// Pushes the components of `path` onto `pending` so that the first is popped first.
@@ -167,7 +180,10 @@ mod tests {
         symlink("loop2", root.join("loop1")).unwrap();
         symlink("loop1", root.join("loop2")).unwrap();
         let dir = File::open(&root).unwrap();
-        Fixture { _outer: outer, root: dir }
+        Fixture {
+            _outer: outer,
+            root: dir,
+        }
     }
 
     fn resolve_name(f: &Fixture, path: &str, follow: bool) -> WasiResult<String> {
@@ -176,7 +192,11 @@ mod tests {
 
     fn stat_ino(f: &Fixture, path: &str) -> WasiResult<u64> {
         let r = resolve(f.root.as_fd(), path, true)?;
-        let stat = rustix::fs::statat(&r.parent, r.name.as_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
+        let stat = rustix::fs::statat(
+            &r.parent,
+            r.name.as_str(),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )?;
         Ok(stat.st_ino)
     }
 
@@ -188,21 +208,44 @@ mod tests {
         assert_eq!(resolve_name(&f, "a//b/./deep", false).unwrap(), "deep");
         assert_eq!(resolve_name(&f, ".", false).unwrap(), ".");
         assert_eq!(resolve_name(&f, "a/..", false).unwrap(), ".");
-        assert_eq!(stat_ino(&f, "a/b/../b/deep").unwrap(), stat_ino(&f, "a/b/deep").unwrap());
-        assert_eq!(stat_ino(&f, "to_b/deep").unwrap(), stat_ino(&f, "a/b/deep").unwrap());
+        assert_eq!(
+            stat_ino(&f, "a/b/../b/deep").unwrap(),
+            stat_ino(&f, "a/b/deep").unwrap()
+        );
+        assert_eq!(
+            stat_ino(&f, "to_b/deep").unwrap(),
+            stat_ino(&f, "a/b/deep").unwrap()
+        );
         assert!(resolve(f.root.as_fd(), "a/", false).unwrap().must_be_dir);
     }
 
     #[test]
     fn escapes_are_refused() {
         let f = fixture();
-        for path in ["..", "../secret", "a/../../secret", "a/b/../../..", "/etc/passwd", "/"] {
-            assert_eq!(resolve_name(&f, path, true).err(), Some(Errno::NotCapable), "{path}");
+        for path in [
+            "..",
+            "../secret",
+            "a/../../secret",
+            "a/b/../../..",
+            "/etc/passwd",
+            "/",
+        ] {
+            assert_eq!(
+                resolve_name(&f, path, true).err(),
+                Some(Errno::NotCapable),
+                "{path}"
+            );
         }
         assert_eq!(resolve_name(&f, "up", true).err(), Some(Errno::NotCapable));
         assert_eq!(resolve_name(&f, "abs", true).err(), Some(Errno::NotCapable));
-        assert_eq!(resolve_name(&f, "a/b/climb/secret", false).err(), Some(Errno::NotCapable));
-        assert_eq!(resolve_name(&f, "up/x", false).err(), Some(Errno::NotCapable));
+        assert_eq!(
+            resolve_name(&f, "a/b/climb/secret", false).err(),
+            Some(Errno::NotCapable)
+        );
+        assert_eq!(
+            resolve_name(&f, "up/x", false).err(),
+            Some(Errno::NotCapable)
+        );
     }
 
     #[test]
@@ -218,7 +261,10 @@ mod tests {
         assert_eq!(resolve_name(&f, "", false).err(), Some(Errno::NoEnt));
         assert_eq!(resolve_name(&f, "a\0b", false).err(), Some(Errno::Inval));
         assert_eq!(resolve_name(&f, "file/x", false).err(), Some(Errno::NotDir));
-        assert_eq!(resolve_name(&f, "missing/x", false).err(), Some(Errno::NoEnt));
+        assert_eq!(
+            resolve_name(&f, "missing/x", false).err(),
+            Some(Errno::NoEnt)
+        );
         assert_eq!(resolve_name(&f, "loop1", true).err(), Some(Errno::Loop));
         assert_eq!(resolve_name(&f, "missing", true).unwrap(), "missing");
     }
