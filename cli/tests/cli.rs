@@ -187,7 +187,7 @@ fn a_trap_prints_its_kind_and_backtrace_and_exits_134() {
     assert!(err.contains("wasm trap: unreachable"), "{err}");
     assert!(err.contains("wasm backtrace:"), "{err}");
     assert!(err.contains("inner"), "{err}");
-    assert!(err.contains("boom"), "{err}");
+    assert!(err.contains("outer"), "{err}");
 
     let output = run_fixture(&["--invoke", "divide"], "tests/wat/trap.wat", &["1", "0"]);
     assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
