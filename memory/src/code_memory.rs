@@ -56,31 +56,21 @@ impl CodeMemory {
         )
     }
 
-    /// Makes the code read+execute with one protection change.
+    /// Makes the code read+execute with one protection change, issued
+    /// through a [`ProtectionBatch`]. Writing is refused from now on; if the
+    /// change fails the code stays writable and unpublished.
     pub fn publish(&mut self) -> Result<(), MemoryError> {
-        let mut batch = ProtectionBatch::lazy();
-        let result = self
-            .publish_into(&mut batch)
-            .and_then(|()| batch.leave_lazy());
-        self.count(&batch);
-        if result.is_err() {
-            self.published = false;
-        }
-        result
-    }
-
-    /// Queues the change to read+execute on `batch`, so that several modules
-    /// can publish with one flush. The code must not run before the batch is
-    /// flushed; writing is refused from now on.
-    pub fn publish_into(&mut self, batch: &mut ProtectionBatch) -> Result<(), MemoryError> {
         if self.published {
             return Err(MemoryError::CodePublished);
         }
-        // SAFETY: the range is this value's reservation; after this call no
-        // mutable slice of it can be created (`published` is set).
-        unsafe { batch.protect(self.reservation.range(), Protection::ReadExecute) }?;
-        self.published = true;
-        Ok(())
+        let mut batch = ProtectionBatch::lazy();
+        // SAFETY: the range is this value's own mapping; the mutable slices
+        // handed out earlier borrowed `self` and so have ended.
+        let result = unsafe { batch.protect(self.reservation.range(), Protection::ReadExecute) }
+            .and_then(|()| batch.leave_lazy());
+        self.count(&batch);
+        self.published = result.is_ok();
+        result
     }
 
     /// Whether the code has been published.

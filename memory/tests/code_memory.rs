@@ -4,7 +4,7 @@ mod common;
 
 use common::protection_at;
 use remap_memory::fault_injection;
-use remap_memory::{CodeMemory, MemoryError, ProtectionBatch, RESERVATION_FLOOR, Syscall};
+use remap_memory::{CodeMemory, MemoryError, RESERVATION_FLOOR, Syscall};
 
 /// x86-64: `mov eax, 42; ret`.
 #[cfg(target_arch = "x86_64")]
@@ -55,24 +55,6 @@ fn published_code_cannot_be_written_or_republished() {
         Err(MemoryError::CodePublished)
     ));
     assert!(matches!(code.publish(), Err(MemoryError::CodePublished)));
-}
-
-#[test]
-fn several_modules_publish_with_one_flush() {
-    let mut modules: Vec<CodeMemory> = (0..3).map(|_| CodeMemory::new(100).unwrap()).collect();
-    let mut batch = ProtectionBatch::lazy();
-    for module in &mut modules {
-        module.publish_into(&mut batch).unwrap();
-    }
-    assert_eq!(batch.issued(), 0);
-    batch.leave_lazy().unwrap();
-    assert_eq!(batch.requested(), 3);
-    for module in &modules {
-        assert_eq!(
-            protection_at(module.as_ptr() as usize).as_deref(),
-            Some("r-xp")
-        );
-    }
 }
 
 #[test]
