@@ -279,6 +279,20 @@ fn memory_options_apply() {
 }
 
 #[test]
+fn memory_limits_that_cannot_be_met_are_clear_errors() {
+    let options = ["--pin", "--pin-budget", "32KiB", "--invoke", "grow"];
+    let output = run_fixture(&options, "tests/wat/numbers.wat", &["1"]);
+    assert_error(&output, "exceeds the pin budget");
+    let options = ["--max-memory", "32KiB", "--invoke", "grow"];
+    let output = run_fixture(&options, "tests/wat/numbers.wat", &["1"]);
+    assert_error(&output, "exceeds the configured limit");
+    let options = ["--pin", "--pin-budget", "64KiB", "--invoke", "grow"];
+    let output = run_fixture(&options, "tests/wat/numbers.wat", &["1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "-1\n", "growing past the pin budget fails");
+}
+
+#[test]
 fn stats_go_to_stderr_on_exit() {
     let options = ["--stats", "--pin", "--invoke", "grow"];
     let output = run_fixture(&options, "tests/wat/numbers.wat", &["1"]);
