@@ -12,6 +12,8 @@
 //!
 //! All system calls live in the `sys` module.
 
+#![warn(missing_docs)]
+
 mod batch;
 mod code_memory;
 mod config;

@@ -226,6 +226,8 @@ impl LinearMemory {
 
     /// The whole mapping, guards included. Lock-free, so a signal handler may
     /// call it to decide whether a faulting address belongs to this memory.
+    /// While a relocation is being published the two ends are read
+    /// separately and may briefly mix the old and new reservations.
     pub fn reservation(&self) -> Range<usize> {
         self.reservation_start.load(Ordering::Acquire)..self.reservation_end.load(Ordering::Acquire)
     }

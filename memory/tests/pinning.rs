@@ -133,6 +133,9 @@ fn reset_of_a_pinned_memory_zeroes_and_unlocks_the_tail() {
         baseline + 2 * PAGE,
         "a larger reset locks the new pages"
     );
+    // SAFETY: two pages are accessible now.
+    let regrown = unsafe { std::slice::from_raw_parts(view.base, 2 * PAGE as usize) };
+    assert!(regrown.iter().all(|&b| b == 0), "discarded pages come back zero");
 }
 
 #[test]
