@@ -110,37 +110,6 @@ impl<'a> GuestMemory<'a> {
         }
         Ok(bufs)
     }
-
-    /// The bytes of all `bufs`, concatenated (for writes).
-    pub fn gather(&self, bufs: &[GuestBuf]) -> WasiResult<Vec<u8>> {
-        let mut out = Vec::new();
-        for buf in bufs {
-            out.extend_from_slice(self.slice(buf.ptr, buf.len)?);
-        }
-        Ok(out)
-    }
-
-    /// Spreads `data` over `bufs` in order; returns how many bytes were placed.
-    pub fn scatter(&mut self, bufs: &[GuestBuf], mut data: &[u8]) -> WasiResult<usize> {
-        let mut placed = 0;
-        for buf in bufs {
-            if data.is_empty() {
-                break;
-            }
-            let n = data.len().min(buf.len as usize);
-            self.slice_mut(buf.ptr, n as u32)?
-                .copy_from_slice(&data[..n]);
-            data = &data[n..];
-            placed += n;
-        }
-        Ok(placed)
-    }
-}
-
-/// The total length of `bufs`, saturated at `usize::MAX`.
-pub(crate) fn total_len(bufs: &[GuestBuf]) -> usize {
-    bufs.iter()
-        .fold(0usize, |sum, buf| sum.saturating_add(buf.len as usize))
 }
 
 #[cfg(test)]
@@ -192,15 +161,5 @@ mod tests {
         let mem = GuestMemory::new(&mut bytes);
         assert_eq!(mem.read_str(0, 2).unwrap(), "ok");
         assert_eq!(mem.read_str(0, 3).err(), Some(Errno::Ilseq));
-    }
-
-    #[test]
-    fn scatter_and_gather_follow_buffer_order() {
-        let mut bytes = vec![0u8; 32];
-        let mut mem = GuestMemory::new(&mut bytes);
-        let bufs = [GuestBuf { ptr: 10, len: 2 }, GuestBuf { ptr: 20, len: 3 }];
-        assert_eq!(mem.scatter(&bufs, b"abcdefg").unwrap(), 5);
-        assert_eq!(mem.gather(&bufs).unwrap(), b"abcde");
-        assert_eq!(total_len(&bufs), 5);
     }
 }

@@ -27,6 +27,7 @@ mod filestat;
 #[cfg(test)]
 mod guest_tests;
 mod host_fns;
+mod linker;
 mod memory;
 mod path_ops;
 mod pipe;
@@ -39,5 +40,6 @@ mod sock;
 
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
+pub use linker::add_to_linker;
 pub use pipe::{ReadPipe, WritePipe};
 pub use proc::I32Exit;

@@ -220,16 +220,15 @@ pub(crate) fn poll_oneoff(
         if let Subscription::Clock {
             deadline: Ok(deadline),
         } = subscription
+            && *deadline <= after
         {
-            if *deadline <= after {
-                events.push(Event {
-                    userdata: *userdata,
-                    error: None,
-                    kind: *kind,
-                    nbytes: 0,
-                    flags: 0,
-                });
-            }
+            events.push(Event {
+                userdata: *userdata,
+                error: None,
+                kind: *kind,
+                nbytes: 0,
+                flags: 0,
+            });
         }
     }
 

@@ -84,11 +84,11 @@ pub(crate) fn resolve<'a>(
         }
         let dir = opened.last().map_or(start, |fd| fd.as_fd());
         if is_last {
-            if follow_final || must_be_dir {
-                if let Some(target) = read_symlink(dir, &component)? {
-                    expand(&mut pending, &mut expansions, &target)?;
-                    continue;
-                }
+            if (follow_final || must_be_dir)
+                && let Some(target) = read_symlink(dir, &component)?
+            {
+                expand(&mut pending, &mut expansions, &target)?;
+                continue;
             }
             return Ok(finish(start, opened, component, must_be_dir));
         }
