@@ -194,6 +194,12 @@ impl Module {
         self.inner.info.names.module.as_deref()
     }
 
+    /// Statistics of the executable memory holding the module's code
+    /// (publishing it is one protection change).
+    pub fn code_memory_stats(&self) -> remap_memory::MemoryStats {
+        self.inner.code.memory.stats()
+    }
+
     /// The engine that compiled this module.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine

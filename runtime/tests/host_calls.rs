@@ -3,7 +3,8 @@
 
 use anyhow::{Result, anyhow};
 use remap::{
-    Caller, Engine, Extern, ExternRef, Func, FuncType, Linker, Module, Ref, Store, Trap, Val, ValType,
+    Caller, Engine, Extern, ExternRef, Func, FuncType, Linker, Module, Ref, Store, Trap, Val,
+    ValType,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -27,14 +28,20 @@ impl std::fmt::Display for MyError {
 
 impl std::error::Error for MyError {}
 
-fn run_through_frames(host: impl Fn(i32) -> Result<i32> + Send + Sync + 'static) -> (Store<()>, Result<i32>) {
+fn run_through_frames(
+    host: impl Fn(i32) -> Result<i32> + Send + Sync + 'static,
+) -> (Store<()>, Result<i32>) {
     let engine = Engine::default();
     let module = Module::new(&engine, THROUGH_FRAMES).unwrap();
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
-    linker.func_wrap("host", "f", move |x: i32| host(x)).unwrap();
+    linker
+        .func_wrap("host", "f", move |x: i32| host(x))
+        .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
-    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
     let result = run.call(&mut store, 5);
     (store, result)
 }
@@ -68,9 +75,14 @@ fn host_panic_is_resumed_on_the_host_side() {
         })
         .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
-    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
     let payload = catch_unwind(AssertUnwindSafe(|| run.call(&mut store, 5))).unwrap_err();
-    assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("host function panicked"));
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("host function panicked")
+    );
     // Wasm frames were skipped, not unwound: the store still works.
     assert_eq!(run.call(&mut store, 6).unwrap(), 7);
 }
@@ -90,22 +102,28 @@ fn nested_host_and_wasm_calls_unwind_to_the_innermost_entry() {
     let mut store = Store::new(&engine, None::<Func>);
     let mut linker = Linker::new(&engine);
     linker
-        .func_wrap("host", "reenter", |mut caller: Caller<'_, Option<Func>>, x: i32| -> Result<i32> {
-            let inner = caller.data().expect("inner is set");
-            let inner = inner.typed::<i32, i32>(&caller)?;
-            match inner.call(&mut caller, x) {
-                Ok(v) => Ok(v + 100),
-                Err(trap) => {
-                    assert!(trap.downcast_ref::<Trap>().is_some());
-                    Ok(-1)
+        .func_wrap(
+            "host",
+            "reenter",
+            |mut caller: Caller<'_, Option<Func>>, x: i32| -> Result<i32> {
+                let inner = caller.data().expect("inner is set");
+                let inner = inner.typed::<i32, i32>(&caller)?;
+                match inner.call(&mut caller, x) {
+                    Ok(v) => Ok(v + 100),
+                    Err(trap) => {
+                        assert!(trap.downcast_ref::<Trap>().is_some());
+                        Ok(-1)
+                    }
                 }
-            }
-        })
+            },
+        )
         .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let inner = instance.get_func(&mut store, "inner").unwrap();
     *store.data_mut() = Some(inner);
-    let outer = instance.get_typed_func::<i32, i32>(&mut store, "outer").unwrap();
+    let outer = instance
+        .get_typed_func::<i32, i32>(&mut store, "outer")
+        .unwrap();
     assert_eq!(outer.call(&mut store, 0).unwrap(), 103);
     assert_eq!(outer.call(&mut store, 1).unwrap(), -1);
 }
@@ -122,7 +140,8 @@ fn func_new_works_with_vals_and_checks_result_types() {
     });
     assert_eq!(add.ty(&store), ty);
     let mut results = [Val::I32(0)];
-    add.call(&mut store, &[Val::I64(2), Val::from(0.5)], &mut results).unwrap();
+    add.call(&mut store, &[Val::I64(2), Val::from(0.5)], &mut results)
+        .unwrap();
     assert_eq!(results[0].f64(), Some(2.5));
     assert_eq!(*store.data(), 1);
 
@@ -136,10 +155,14 @@ fn func_new_works_with_vals_and_checks_result_types() {
     let g = instance.get_typed_func::<(), f64>(&mut store, "g").unwrap();
     assert_eq!(g.call(&mut store, ()).unwrap(), 42.0);
 
-    let wrong = Func::new(&mut store, FuncType::new([], [ValType::I32]), |_, _, results| {
-        results[0] = Val::I64(1);
-        Ok(())
-    });
+    let wrong = Func::new(
+        &mut store,
+        FuncType::new([], [ValType::I32]),
+        |_, _, results| {
+            results[0] = Val::I64(1);
+            Ok(())
+        },
+    );
     let error = wrong.call(&mut store, &[], &mut [Val::I32(0)]).unwrap_err();
     assert!(error.to_string().contains("type mismatch"), "{error}");
 }
@@ -149,9 +172,18 @@ fn wrong_arguments_are_errors_not_crashes() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     let f = Func::wrap(&mut store, |a: i32, b: i64| a as i64 + b);
-    assert!(f.call(&mut store, &[Val::I32(1)], &mut [Val::I64(0)]).is_err());
-    assert!(f.call(&mut store, &[Val::I64(1), Val::I64(1)], &mut [Val::I64(0)]).is_err());
-    assert!(f.call(&mut store, &[Val::I32(1), Val::I64(1)], &mut []).is_err());
+    assert!(
+        f.call(&mut store, &[Val::I32(1)], &mut [Val::I64(0)])
+            .is_err()
+    );
+    assert!(
+        f.call(&mut store, &[Val::I64(1), Val::I64(1)], &mut [Val::I64(0)])
+            .is_err()
+    );
+    assert!(
+        f.call(&mut store, &[Val::I32(1), Val::I64(1)], &mut [])
+            .is_err()
+    );
     assert!(f.typed::<(i32, i32), i64>(&store).is_err());
     let typed = f.typed::<(i32, i64), i64>(&store).unwrap();
     assert_eq!(typed.call(&mut store, (2, 40)).unwrap(), 42);
@@ -163,23 +195,67 @@ fn all_arities_and_value_types_round_trip() {
     let mut store = Store::new(&engine, ());
     let many = Func::wrap(
         &mut store,
-        |a: i32, b: i64, c: f32, d: f64, e: i32, f: i64, g: f32, h: f64, i: i32, j: i64, k: f32, l: f64, m: i32, n: i64, o: f32, p: f64| {
+        |a: i32,
+         b: i64,
+         c: f32,
+         d: f64,
+         e: i32,
+         f: i64,
+         g: f32,
+         h: f64,
+         i: i32,
+         j: i64,
+         k: f32,
+         l: f64,
+         m: i32,
+         n: i64,
+         o: f32,
+         p: f64| {
             (a as f64 + b as f64 + c as f64 + d + e as f64 + f as f64 + g as f64 + h)
                 + (i as f64 + j as f64 + k as f64 + l + m as f64 + n as f64 + o as f64 + p)
         },
     );
     let typed = many
-        .typed::<(i32, i64, f32, f64, i32, i64, f32, f64, i32, i64, f32, f64, i32, i64, f32, f64), f64>(&store)
+        .typed::<(
+            i32,
+            i64,
+            f32,
+            f64,
+            i32,
+            i64,
+            f32,
+            f64,
+            i32,
+            i64,
+            f32,
+            f64,
+            i32,
+            i64,
+            f32,
+            f64,
+        ), f64>(&store)
         .unwrap();
     let sum = typed
-        .call(&mut store, (1, 2, 3.0, 4.0, 5, 6, 7.0, 8.0, 9, 10, 11.0, 12.0, 13, 14, 15.0, 16.0))
+        .call(
+            &mut store,
+            (
+                1, 2, 3.0, 4.0, 5, 6, 7.0, 8.0, 9, 10, 11.0, 12.0, 13, 14, 15.0, 16.0,
+            ),
+        )
         .unwrap();
     assert_eq!(sum, 136.0);
 
-    let multi = Func::wrap(&mut store, |mut caller: Caller<'_, ()>, x: i32| -> (i32, Option<ExternRef>) {
-        (x + 1, Some(ExternRef::new(&mut caller, x)))
-    });
-    let (y, r) = multi.typed::<i32, (i32, Option<ExternRef>)>(&store).unwrap().call(&mut store, 41).unwrap();
+    let multi = Func::wrap(
+        &mut store,
+        |mut caller: Caller<'_, ()>, x: i32| -> (i32, Option<ExternRef>) {
+            (x + 1, Some(ExternRef::new(&mut caller, x)))
+        },
+    );
+    let (y, r) = multi
+        .typed::<i32, (i32, Option<ExternRef>)>(&store)
+        .unwrap()
+        .call(&mut store, 41)
+        .unwrap();
     assert_eq!(y, 42);
     assert_eq!(r.unwrap().data(&store).downcast_ref::<i32>(), Some(&41));
 }
@@ -210,12 +286,17 @@ fn references_pass_through_wasm_and_tables() {
 
     let table = instance.get_table(&mut store, "t").unwrap();
     table.set(&mut store, 1, Ref::Extern(Some(value))).unwrap();
-    assert!(matches!(table.get(&mut store, 1), Some(Ref::Extern(Some(_)))));
+    assert!(matches!(
+        table.get(&mut store, 1),
+        Some(Ref::Extern(Some(_)))
+    ));
     assert!(table.set(&mut store, 5, Ref::Extern(None)).is_err());
     assert!(table.set(&mut store, 0, Ref::Func(None)).is_err());
 
     let seven = Func::wrap(&mut store, || 7i32);
-    let call = instance.get_typed_func::<Option<Func>, i32>(&mut store, "call").unwrap();
+    let call = instance
+        .get_typed_func::<Option<Func>, i32>(&mut store, "call")
+        .unwrap();
     assert_eq!(call.call(&mut store, Some(seven)).unwrap(), 7);
 }
 
@@ -241,6 +322,8 @@ fn caller_sees_the_calling_instance_exports() {
         })
         .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
-    let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
     assert_eq!(run.call(&mut store, ()).unwrap(), 42);
 }

@@ -49,10 +49,17 @@ fn setup(style: MemoryStyle) -> (Store<()>, Instance) {
 fn trap_of(store: &mut Store<()>, instance: Instance, name: &str, params: &[remap::Val]) -> Trap {
     let func = instance.get_func(&mut *store, name).unwrap();
     let mut results = vec![remap::Val::I32(0); func.ty(&*store).results().len()];
-    let error = func.call(&mut *store, params, &mut results).expect_err("the call should trap");
-    let trap = error.downcast_ref::<Trap>().unwrap_or_else(|| panic!("not a trap: {error:#}")).clone();
+    let error = func
+        .call(&mut *store, params, &mut results)
+        .expect_err("the call should trap");
+    let trap = error
+        .downcast_ref::<Trap>()
+        .unwrap_or_else(|| panic!("not a trap: {error:#}"))
+        .clone();
     // The store is still usable after the trap.
-    let fine = instance.get_typed_func::<(), i32>(&mut *store, "fine").unwrap();
+    let fine = instance
+        .get_typed_func::<(), i32>(&mut *store, "fine")
+        .unwrap();
     assert_eq!(fine.call(&mut *store, ()).unwrap(), 42);
     trap
 }
@@ -61,7 +68,11 @@ fn check(style: MemoryStyle, name: &str, params: &[remap::Val], kind: TrapKind) 
     let (mut store, instance) = setup(style);
     let trap = trap_of(&mut store, instance, name, params);
     assert_eq!(trap.kind(), kind, "{name}: {trap}");
-    assert!(trap.to_string().starts_with(&format!("wasm trap: {}", kind.message())), "{trap}");
+    assert!(
+        trap.to_string()
+            .starts_with(&format!("wasm trap: {}", kind.message())),
+        "{trap}"
+    );
     trap
 }
 
@@ -99,8 +110,18 @@ trap_tests! {
 #[test]
 fn backtrace_names_every_wasm_frame() {
     for style in [MemoryStyle::Static, MemoryStyle::Dynamic] {
-        let trap = check(style, "nested_unreachable", &[], TrapKind::UnreachableCodeReached);
-        let names: Vec<_> = trap.backtrace().frames().iter().map(|f| f.func_name().map(str::to_owned)).collect();
+        let trap = check(
+            style,
+            "nested_unreachable",
+            &[],
+            TrapKind::UnreachableCodeReached,
+        );
+        let names: Vec<_> = trap
+            .backtrace()
+            .frames()
+            .iter()
+            .map(|f| f.func_name().map(str::to_owned))
+            .collect();
         assert_eq!(
             names,
             [Some("inner".to_string()), Some("middle".to_string()), None],
@@ -117,7 +138,9 @@ fn backtrace_names_every_wasm_frame() {
 #[test]
 fn recursion_within_the_limit_completes() {
     let (mut store, instance) = setup(MemoryStyle::Static);
-    let deep = instance.get_typed_func::<i32, i32>(&mut store, "deep").unwrap();
+    let deep = instance
+        .get_typed_func::<i32, i32>(&mut store, "deep")
+        .unwrap();
     assert_eq!(deep.call(&mut store, 1000).unwrap(), 1000);
 }
 
@@ -139,8 +162,13 @@ fn a_smaller_stack_limit_traps_sooner() {
     let module = Module::new(&engine, TRAPS_WAT).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let deep = instance.get_typed_func::<i32, i32>(&mut store, "deep").unwrap();
+    let deep = instance
+        .get_typed_func::<i32, i32>(&mut store, "deep")
+        .unwrap();
     let error = deep.call(&mut store, 100_000).unwrap_err();
-    assert_eq!(error.downcast_ref::<Trap>().unwrap().kind(), TrapKind::StackOverflow);
+    assert_eq!(
+        error.downcast_ref::<Trap>().unwrap().kind(),
+        TrapKind::StackOverflow
+    );
     assert_eq!(deep.call(&mut store, 100).unwrap(), 100);
 }
