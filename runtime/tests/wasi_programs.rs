@@ -266,3 +266,89 @@ fn clocks_random_sleep_and_poll() {
         out.stdout
     );
 }
+
+/// The source directory of a crate in this workspace's dependency graph.
+fn crate_source_dir(name: &str) -> PathBuf {
+    let cargo = option_env!("CARGO").unwrap_or("cargo");
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = String::from_utf8(out.stdout).unwrap();
+    let prefix = format!("{name}-");
+    json.split("\"manifest_path\":\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|manifest| Path::new(manifest).parent().unwrap().to_owned())
+        .find(|dir| {
+            dir.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .unwrap_or_else(|| panic!("{name} is not in `cargo metadata`"))
+}
+
+#[test]
+fn sqlite_workload_matches_the_native_build() {
+    let sqlite = crate_source_dir("libsqlite3-sys").join("sqlite3");
+    let sources = [
+        Path::new(PROGRAMS).join("sqlite_workload.c"),
+        sqlite.join("sqlite3.c"),
+    ];
+    let include = format!("-I{}", sqlite.display());
+    let common = [
+        include.as_str(),
+        "-DSQLITE_THREADSAFE=0",
+        "-DSQLITE_OMIT_LOAD_EXTENSION",
+    ];
+    let mut wasm_flags = common.to_vec();
+    wasm_flags.extend([
+        "-D_WASI_EMULATED_MMAN",
+        "-D_WASI_EMULATED_GETPID",
+        "-D_WASI_EMULATED_SIGNAL",
+        "-D_WASI_EMULATED_PROCESS_CLOCKS",
+        "-lwasi-emulated-mman",
+        "-lwasi-emulated-getpid",
+        "-lwasi-emulated-signal",
+        "-lwasi-emulated-process-clocks",
+    ]);
+    let wasm = compile_wasm("sqlite_workload", &sources, &wasm_flags);
+
+    let native = cache_dir().join("sqlite_workload-native");
+    {
+        let _guard = COMPILE.lock().unwrap_or_else(|p| p.into_inner());
+        if !newer_than(&native, &sources) {
+            let mut args = vec!["-O2"];
+            args.extend(common);
+            args.extend(sources.iter().map(|s| s.to_str().unwrap()));
+            args.push("-lm");
+            run_compiler("cc", &args, &native);
+        }
+    }
+    let native_dir = tempfile::tempdir().unwrap();
+    let expected = Command::new(&native)
+        .arg(native_dir.path())
+        .output()
+        .unwrap();
+    assert!(expected.status.success(), "native sqlite run failed");
+    let expected = String::from_utf8(expected.stdout).unwrap();
+    assert!(
+        expected.ends_with("done\n") && expected.contains("ok"),
+        "{expected}"
+    );
+
+    let wasm_dir = tempfile::tempdir().unwrap();
+    let out = Launch::new(&wasm)
+        .arg("/data")
+        .dir(wasm_dir.path(), "/data")
+        .run();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, expected);
+    assert!(wasm_dir.path().join("workload.db").exists());
+}
