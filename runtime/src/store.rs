@@ -35,6 +35,10 @@ pub(crate) struct StoreInner<T> {
 
 /// The part of a store that does not depend on `T`.
 #[doc(hidden)]
+#[allow(
+    clippy::vec_box,
+    reason = "vmctx fields, compiled code and handles point into the boxes, so they must not move"
+)]
 pub struct StoreOpaque {
     id: StoreId,
     engine: Engine,

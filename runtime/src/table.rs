@@ -64,27 +64,30 @@ impl TableEntry {
         }
     }
 
-    fn elements(&self) -> &mut Vec<u64> {
-        // SAFETY: as in `sync_definition`: no other reference to the vector is live
-        // while a runtime operation runs.
-        unsafe { &mut *self.elements.get() }
+    /// Runs `f` on the element vector, re-syncing the definition afterwards.
+    fn with_elements<R>(&self, f: impl FnOnce(&mut Vec<u64>) -> R) -> R {
+        // SAFETY: as in `sync_definition`: no other reference to the vector is
+        // live while a runtime operation runs, and `f` cannot reach this table.
+        let result = f(unsafe { &mut *self.elements.get() });
+        self.sync_definition();
+        result
     }
 
     pub(crate) fn size(&self) -> u64 {
-        self.elements().len() as u64
+        self.with_elements(|elements| elements.len() as u64)
     }
 
     pub(crate) fn get(&self, index: u64) -> Option<u64> {
-        self.elements().get(usize::try_from(index).ok()?).copied()
+        let index = usize::try_from(index).ok()?;
+        self.with_elements(|elements| elements.get(index).copied())
     }
 
     pub(crate) fn set(&self, index: u64, value: u64) -> Result<(), TrapKind> {
-        let slot = usize::try_from(index)
-            .ok()
-            .and_then(|i| self.elements().get_mut(i))
-            .ok_or(TrapKind::TableOutOfBounds)?;
-        *slot = value;
-        Ok(())
+        let index = usize::try_from(index).map_err(|_| TrapKind::TableOutOfBounds)?;
+        self.with_elements(|elements| {
+            *elements.get_mut(index).ok_or(TrapKind::TableOutOfBounds)? = value;
+            Ok(())
+        })
     }
 
     /// Grows by `delta` elements set to `init`; the old size, or `None` when refused.
@@ -95,16 +98,16 @@ impl TableEntry {
         if new > maximum || new > MAX_TABLE_ELEMENTS {
             return None;
         }
-        let elements = self.elements();
-        elements.try_reserve(delta as usize).ok()?;
-        elements.resize(new as usize, init);
-        self.sync_definition();
-        Some(old)
+        self.with_elements(|elements| {
+            elements.try_reserve(delta as usize).ok()?;
+            elements.resize(new as usize, init);
+            Some(old)
+        })
     }
 
     pub(crate) fn fill(&self, dst: u64, value: u64, len: u64) -> Result<(), TrapKind> {
         let range = checked_range(dst, len, self.size())?;
-        self.elements()[range].fill(value);
+        self.with_elements(|elements| elements[range].fill(value));
         Ok(())
     }
 
@@ -119,10 +122,10 @@ impl TableEntry {
         let dst_range = checked_range(dst, len, self.size())?;
         let src_range = checked_range(src, len, source.size())?;
         if std::ptr::eq(self, source) {
-            self.elements().copy_within(src_range, dst_range.start);
+            self.with_elements(|elements| elements.copy_within(src_range, dst_range.start));
         } else {
-            let values: Vec<u64> = source.elements()[src_range].to_vec();
-            self.elements()[dst_range].copy_from_slice(&values);
+            let values: Vec<u64> = source.with_elements(|elements| elements[src_range].to_vec());
+            self.with_elements(|elements| elements[dst_range].copy_from_slice(&values));
         }
         Ok(())
     }
@@ -130,7 +133,7 @@ impl TableEntry {
     /// Writes `values` at `dst`, after checking they all fit.
     pub(crate) fn init(&self, dst: u64, values: &[u64]) -> Result<(), TrapKind> {
         let range = checked_range(dst, values.len() as u64, self.size())?;
-        self.elements()[range].copy_from_slice(values);
+        self.with_elements(|elements| elements[range].copy_from_slice(values));
         Ok(())
     }
 }

@@ -315,7 +315,7 @@ fn capture_backtrace(innermost: Option<(usize, usize)>) -> WasmBacktrace {
 /// `fp` must be the frame pointer of the frame executing `pc`, in compiled code
 /// that keeps frame pointers.
 unsafe fn walk_segment(mut pc: usize, mut fp: usize, frames: &mut Vec<FrameInfo>) {
-    while pc != 0 && fp != 0 && fp % 8 == 0 {
+    while pc != 0 && fp != 0 && fp.is_multiple_of(8) {
         let Some(code) = registry::lookup_code(pc) else {
             break;
         };
