@@ -466,18 +466,11 @@ impl LinearMemory {
         let mut batch = ProtectionBatch::lazy();
         let low = old_accessible.min(new_accessible);
         let high = old_accessible.max(new_accessible);
-        let (changed, new_protection, old_protection) = if new_accessible > old_accessible {
-            (
-                base + low..base + high,
-                Protection::ReadWrite,
-                Protection::None,
-            )
+        let changed = base + low..base + high;
+        let (new_protection, old_protection) = if new_accessible > old_accessible {
+            (Protection::ReadWrite, Protection::None)
         } else {
-            (
-                base + low..base + high,
-                Protection::None,
-                Protection::ReadWrite,
-            )
+            (Protection::None, Protection::ReadWrite)
         };
         // SAFETY: all ranges lie inside this memory's reservation, the state
         // lock is held, and subscribers were told the contents are changing.
@@ -563,11 +556,18 @@ impl LinearMemory {
                 .and_then(|()| batch.advise(range.clone(), Advice::DontNeed))
                 .and_then(|()| batch.leave_lazy())
         };
-        self.count_protection_calls(batch.requested(), batch.issued());
+        let (requested, mut issued) = (batch.requested(), batch.issued());
         if result.is_err() {
-            // SAFETY: re-locks the pages this memory had locked a moment ago.
-            let _ = unsafe { sys::lock(range.start, range.len()) };
+            let mut undo = ProtectionBatch::new();
+            // SAFETY: restores the access and lock this memory had on its own
+            // range a moment ago (the discard failed, so contents are intact).
+            unsafe {
+                let _ = undo.protect(range.clone(), Protection::ReadWrite);
+                let _ = sys::lock(range.start, range.len());
+            }
+            issued += undo.issued();
         }
+        self.count_protection_calls(requested, issued);
         result
     }
 

@@ -300,3 +300,43 @@ fn mlock_without_permission_is_a_typed_error() {
     let unpinned = LinearMemory::new(dynamic(PAGE, 0, PAGE)).unwrap();
     assert!(!unpinned.is_pinned());
 }
+
+#[test]
+fn a_failed_pinned_reset_leaves_the_memory_unchanged() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !can_pin() {
+        return;
+    }
+    let baseline = status_bytes("VmLck");
+    let budget = PinBudget::new(MOST_PINNED);
+    let memory = LinearMemory::new(pinned(3 * PAGE, 2 * PAGE, Some(budget.clone()))).unwrap();
+    let view = memory.view();
+    // SAFETY: the view is accessible and owned by this test.
+    unsafe { std::ptr::write_bytes(view.base, 0x33, view.len) };
+    for (call, pages) in [
+        (Syscall::Munlock, 1),
+        (Syscall::Mprotect, 1),
+        (Syscall::Madvise, 1),
+        (Syscall::Mlock, 5),
+    ] {
+        let _fault = fault_injection::fail(call, 0, libc::ENOMEM);
+        assert!(memory.reset(pages).is_err(), "{call}");
+        assert!(!fault_injection::pending(), "{call} was not reached");
+        assert_eq!(memory.view(), view, "{call}");
+        // SAFETY: the view is still accessible.
+        let bytes = unsafe { std::slice::from_raw_parts(view.base, view.len) };
+        assert!(bytes.iter().all(|&b| b == 0x33), "{call}: contents intact");
+        assert_eq!(status_bytes("VmLck"), baseline + 3 * PAGE, "{call}");
+        assert_eq!(budget.used(), 3 * PAGE, "{call}");
+        assert!(
+            page_is_accessible(view.base as usize + 2 * PAGE as usize),
+            "{call}"
+        );
+        assert!(
+            !page_is_accessible(view.base as usize + 3 * PAGE as usize),
+            "{call}"
+        );
+    }
+    memory.reset(1).unwrap();
+    assert_eq!(status_bytes("VmLck"), baseline + PAGE);
+}
