@@ -138,7 +138,7 @@ impl Module {
                 .map(|t| (t.offset, t.kind))
                 .collect(),
             names: info.names.functions.clone(),
-            function_offsets: BTreeMap::new(),
+            function_offsets: function_body_offsets(wasm, info.num_imported_functions),
             module_name: info.names.module.clone(),
         })));
 
@@ -261,6 +261,20 @@ impl Module {
         // module's published code, compiled with exactly this signature.
         Some(unsafe { std::mem::transmute::<usize, VMEntryTrampolineFn>(address) })
     }
+}
+
+/// Byte offset of each defined function's body in `wasm`, by function index,
+/// for backtraces. The module has already been validated.
+fn function_body_offsets(wasm: &[u8], num_imported_functions: u32) -> BTreeMap<u32, usize> {
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .filter_map(|payload| match payload {
+            Ok(wasmparser::Payload::CodeSectionEntry(body)) => Some(body.range().start as usize),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(index, offset)| (num_imported_functions + index as u32, offset))
+        .collect()
 }
 
 /// The type of entity `index` of `kind` in `info`.

@@ -111,7 +111,7 @@ impl fmt::Display for WasmBacktrace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("wasm backtrace:")?;
         for (i, frame) in self.frames.iter().enumerate() {
-            write!(f, "\n  {i:>4}: ")?;
+            write!(f, "\n{i:>5}: ")?;
             if let Some(offset) = frame.module_offset {
                 write!(f, "{offset:#x} - ")?;
             }
@@ -371,7 +371,7 @@ mod tests {
         );
         assert_eq!(
             trap.to_string(),
-            "wasm trap: unreachable\nwasm backtrace:\n     0: 0x2a - inner\n     1: <wasm function 1>"
+            "wasm trap: unreachable\nwasm backtrace:\n    0: 0x2a - inner\n    1: <wasm function 1>"
         );
     }
 

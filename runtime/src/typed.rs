@@ -208,8 +208,8 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     pub fn call(&self, mut ctx: impl AsContextMut, params: P) -> Result<R> {
         let ctx = ctx.as_context_mut();
         let store = &mut ctx.0.opaque;
-        let slots = P::valtypes().len().max(R::valtypes().len()).max(1);
-        let mut values = vec![ValRaw::default(); slots];
+        // Tuples have at most 16 elements, so the slots fit on the stack.
+        let mut values = [ValRaw::default(); 16];
         params.store_raw(store, &mut values)?;
         // SAFETY: the signature was checked when this TypedFunc was made, and
         // `values` has room for parameters and results.

@@ -130,7 +130,13 @@ fn backtrace_names_every_wasm_frame() {
         assert_eq!(trap.backtrace().frames()[2].func_index(), 16);
         let text = trap.to_string();
         assert!(text.contains("wasm backtrace:"), "{text}");
-        assert!(text.contains("traps!inner"), "{text}");
+        assert!(text.contains(" - traps!inner"), "{text}");
+        assert!(
+            trap.backtrace()
+                .frames()
+                .iter()
+                .all(|f| f.module_offset().is_some())
+        );
         assert!(text.contains("<wasm function 16>"), "{text}");
     }
 }
