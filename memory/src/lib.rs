@@ -11,6 +11,22 @@
 //! nothing of WebAssembly beyond the default page size.
 //!
 //! All system calls live in the `sys` module.
+//!
+//! ```
+//! use remap_memory::{LinearMemory, MemoryConfig, MemoryStyle, WASM_PAGE_SIZE};
+//!
+//! let memory = LinearMemory::new(MemoryConfig {
+//!     style: MemoryStyle::dynamic(0, WASM_PAGE_SIZE),
+//!     initial_bytes: WASM_PAGE_SIZE,
+//!     ..MemoryConfig::default()
+//! })?;
+//! let before = memory.view().base;
+//! assert_eq!(memory.grow(1)?, 1); // no room left: the pages move with mremap
+//! assert_ne!(memory.view().base, before);
+//! assert_eq!(memory.stats().relocations, 1);
+//! assert!(memory.grow(u64::MAX).is_err()); // checked, never wraps
+//! # Ok::<(), remap_memory::MemoryError>(())
+//! ```
 
 #![warn(missing_docs)]
 
