@@ -2,7 +2,7 @@
 //!
 //! A guest path is walked one component at a time from a directory descriptor: each
 //! intermediate directory is opened with `O_NOFOLLOW` relative to the previous one, `..`
-//! pops back to an already-opened directory (and may not pop past the start), and a
+//! returns to the directory walked through before (and may not go above the start), and a
 //! symlink met on the way is read and its target spliced into the remaining path. An
 //! absolute path or symlink target, or a `..` that would leave the starting directory,
 //! is refused with `ENOTCAPABLE`. The host never sees a joined path string.
@@ -44,6 +44,91 @@ pub(crate) struct Resolved<'a> {
     pub must_be_dir: bool,
 }
 
+/// How many directory descriptors one lookup keeps open. Deeper walks close the
+/// oldest and reopen them from the start (downwards, without following symlinks) when
+/// `..` climbs back to them, so a very deep guest path cannot exhaust host descriptors.
+const MAX_OPEN_LEVELS: usize = 16;
+
+const DIR_LOOKUP: OFlags = OFlags::PATH
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// The directories descended into so far, from the start: always a real descent, never
+/// a `..` taken on the host, so popping a level cannot leave the start directory.
+struct Walk<'a> {
+    start: BorrowedFd<'a>,
+    /// Each level's name and, for the newest levels, its open descriptor.
+    levels: Vec<(String, Option<OwnedFd>)>,
+}
+
+impl<'a> Walk<'a> {
+    fn current(&self) -> BorrowedFd<'_> {
+        match self.levels.last() {
+            Some((_, Some(fd))) => fd.as_fd(),
+            // The newest level is always open; an empty walk is at the start.
+            _ => self.start,
+        }
+    }
+
+    fn descend(&mut self, name: String, fd: OwnedFd) {
+        self.levels.push((name, Some(fd)));
+        if self.levels.len() > MAX_OPEN_LEVELS {
+            let oldest_open = self.levels.len() - MAX_OPEN_LEVELS - 1;
+            self.levels[oldest_open].1 = None;
+        }
+    }
+
+    /// Goes up one level: `ENOTCAPABLE` at the start.
+    fn ascend(&mut self) -> WasiResult<()> {
+        self.levels.pop().ok_or(Errno::NotCapable)?;
+        if matches!(self.levels.last(), Some((_, None))) {
+            self.reopen()?;
+        }
+        Ok(())
+    }
+
+    /// Reopens the newest levels by walking down from the start again.
+    fn reopen(&mut self) -> WasiResult<()> {
+        let keep_from = self.levels.len().saturating_sub(MAX_OPEN_LEVELS);
+        let mut scratch: Option<OwnedFd> = None;
+        for index in 0..self.levels.len() {
+            let parent = match (index, &scratch) {
+                (0, _) => self.start,
+                (_, _) if index > keep_from => {
+                    self.levels[index - 1].1.as_ref().ok_or(Errno::Io)?.as_fd()
+                }
+                (_, Some(fd)) => fd.as_fd(),
+                (_, None) => return Err(Errno::Io),
+            };
+            let fd = rustix::fs::openat(
+                parent,
+                self.levels[index].0.as_str(),
+                DIR_LOOKUP,
+                Mode::empty(),
+            )?;
+            if index >= keep_from {
+                self.levels[index].1 = Some(fd);
+            } else {
+                scratch = Some(fd);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, name: String, must_be_dir: bool) -> Resolved<'a> {
+        let parent = match self.levels.pop() {
+            Some((_, Some(fd))) => ParentDir::Opened(fd),
+            _ => ParentDir::Start(self.start),
+        };
+        Resolved {
+            parent,
+            name,
+            must_be_dir,
+        }
+    }
+}
+
 /// Resolves `path` beneath `start`. Symlinks in intermediate components are always
 /// followed (within the sandbox); a symlink in the final component is followed only
 /// when `follow_final` is set.
@@ -62,27 +147,28 @@ pub(crate) fn resolve<'a>(
     let mut pending = Vec::new();
     push_components(&mut pending, path)?;
     // `pending` holds the components still to walk, the next one last.
-    let mut opened: Vec<OwnedFd> = Vec::new();
+    let mut walk = Walk {
+        start,
+        levels: Vec::new(),
+    };
     let mut expansions = 0;
 
     loop {
         let Some(component) = pending.pop() else {
             // The path was only `.` and `..` components, or a symlink to one: the
             // object is the current directory itself.
-            return Ok(finish(start, opened, ".".to_owned(), must_be_dir));
+            return Ok(walk.finish(".".to_owned(), must_be_dir));
         };
         let is_last = pending.is_empty();
         match component.as_str() {
             "." => continue,
             ".." => {
-                if opened.pop().is_none() {
-                    return Err(Errno::NotCapable);
-                }
+                walk.ascend()?;
                 continue;
             }
             _ => {}
         }
-        let dir = opened.last().map_or(start, |fd| fd.as_fd());
+        let dir = walk.current();
         if is_last {
             if (follow_final || must_be_dir)
                 && let Some(target) = read_symlink(dir, &component)?
@@ -90,34 +176,16 @@ pub(crate) fn resolve<'a>(
                 expand(&mut pending, &mut expansions, &target)?;
                 continue;
             }
-            return Ok(finish(start, opened, component, must_be_dir));
+            return Ok(walk.finish(component, must_be_dir));
         }
-        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        match rustix::fs::openat(dir, component.as_str(), flags, Mode::empty()) {
-            Ok(fd) => opened.push(fd),
+        match rustix::fs::openat(dir, component.as_str(), DIR_LOOKUP, Mode::empty()) {
+            Ok(fd) => walk.descend(component, fd),
             Err(HostErrno::NOTDIR | HostErrno::LOOP) => match read_symlink(dir, &component)? {
                 Some(target) => expand(&mut pending, &mut expansions, &target)?,
                 None => return Err(Errno::NotDir),
             },
             Err(err) => return Err(err.into()),
         }
-    }
-}
-
-fn finish<'a>(
-    start: BorrowedFd<'a>,
-    mut opened: Vec<OwnedFd>,
-    name: String,
-    must_be_dir: bool,
-) -> Resolved<'a> {
-    let parent = match opened.pop() {
-        Some(fd) => ParentDir::Opened(fd),
-        None => ParentDir::Start(start),
-    };
-    Resolved {
-        parent,
-        name,
-        must_be_dir,
     }
 }
 
@@ -253,6 +321,29 @@ mod tests {
         let f = fixture();
         assert_eq!(resolve_name(&f, "up", false).unwrap(), "up");
         assert_eq!(resolve_name(&f, "abs", false).unwrap(), "abs");
+    }
+
+    #[test]
+    fn deep_paths_climb_back_through_closed_levels() {
+        let f = fixture();
+        let depth = MAX_OPEN_LEVELS * 3 + 1;
+        let deep = vec!["d"; depth].join("/");
+        let root_path = f._outer.path().join("root");
+        fs::create_dir_all(root_path.join(&deep)).unwrap();
+        let up = vec![".."; depth].join("/");
+        assert_eq!(
+            stat_ino(&f, &format!("{deep}/{up}/file")).unwrap(),
+            stat_ino(&f, "file").unwrap()
+        );
+        let partial = vec![".."; depth - 2].join("/");
+        assert_eq!(
+            stat_ino(&f, &format!("{deep}/{partial}")).unwrap(),
+            stat_ino(&f, "d/d").unwrap()
+        );
+        assert_eq!(
+            resolve_name(&f, &format!("{deep}/{up}/../secret"), false).err(),
+            Some(Errno::NotCapable)
+        );
     }
 
     #[test]
