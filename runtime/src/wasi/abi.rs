@@ -1,5 +1,7 @@
 //! Constants and record layouts of `wasi_snapshot_preview1` (from the witx): rights, file
-//! types, flag bits, and the byte offsets of the structures the guest exchanges with us.
+//! types, flag bits, and the sizes of the records the guest exchanges with us. Only the
+//! values this implementation uses are defined (the socket rights and `socket_dgram` are
+//! not, since no socket can be opened).
 
 /// Access rights attached to a descriptor (`rights` in the witx): a 64-bit set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -34,8 +36,6 @@ impl Rights {
     pub const PATH_REMOVE_DIRECTORY: Rights = Rights(1 << 25);
     pub const PATH_UNLINK_FILE: Rights = Rights(1 << 26);
     pub const POLL_FD_READWRITE: Rights = Rights(1 << 27);
-    pub const SOCK_SHUTDOWN: Rights = Rights(1 << 28);
-    pub const SOCK_ACCEPT: Rights = Rights(1 << 29);
 
     /// No rights at all.
     pub const NONE: Rights = Rights(0);
@@ -139,7 +139,6 @@ pub mod filetype {
     pub const CHARACTER_DEVICE: u8 = 2;
     pub const DIRECTORY: u8 = 3;
     pub const REGULAR_FILE: u8 = 4;
-    pub const SOCKET_DGRAM: u8 = 5;
     pub const SOCKET_STREAM: u8 = 6;
     pub const SYMBOLIC_LINK: u8 = 7;
 }
@@ -235,7 +234,7 @@ mod tests {
         assert!(!rw.contains(Rights::FD_SEEK));
         assert!(rw.intersects(Rights::FD_WRITE.union(Rights::FD_SEEK)));
         assert_eq!(rw.intersection(Rights::FD_WRITE), Rights::FD_WRITE);
-        assert_eq!(Rights::SOCK_ACCEPT.bits(), 1 << 29);
+        assert_eq!(Rights::POLL_FD_READWRITE.bits(), 1 << 27);
         assert!(!Rights::REGULAR_FILE.intersects(Rights::PATH_OPEN));
         assert!(!Rights::DIRECTORY.intersects(Rights::FD_READ));
     }

@@ -16,7 +16,7 @@
 //! descriptor's rights are checked before each use; `proc_exit` surfaces as an error whose
 //! root is [`I32Exit`].
 
-pub mod abi;
+mod abi;
 mod args_env;
 mod clocks;
 mod ctx;
