@@ -91,7 +91,8 @@ impl RunCommand {
         store: &mut Store<WasiCtx>,
         module: &remap::Module,
     ) -> Result<()> {
-        let linker = Linker::new(store.engine());
+        let mut linker = Linker::new(store.engine());
+        remap::wasi::add_to_linker(&mut linker, |wasi: &mut WasiCtx| wasi)?;
         let instance = linker
             .instantiate(&mut *store, module)
             .with_context(|| format!("cannot instantiate `{}`", self.file.display()))?;
