@@ -489,6 +489,88 @@ fn readdir_lists_many_entries_across_calls() {
 }
 
 #[test]
+fn readdir_cookies_survive_removals_between_calls() {
+    let (mut g, root) = Guest::with_dir();
+    let names: Vec<String> = (0..200).map(|i| format!("file-{i:03}")).collect();
+    for name in &names {
+        std::fs::write(root.join(name), b"").unwrap();
+    }
+    let dir = g
+        .open(
+            PREOPEN,
+            ".",
+            oflags::DIRECTORY,
+            Rights::FD_READDIR.bits(),
+            0,
+        )
+        .unwrap();
+    // Read one small batch at a time, deleting every entry as soon as it is seen,
+    // like `rm -r` does.
+    let (buf, used) = (g.reserve(100), g.reserve(4));
+    let mut cookie = 0;
+    let mut seen = Vec::new();
+    loop {
+        let args = [dir, buf.into(), 100, cookie, used.into()];
+        assert_eq!(g.call("fd_readdir", &args), 0);
+        let used = g.u32_at(used);
+        let name_len = g.u32_at(buf + 16);
+        if used < 24 + name_len {
+            break;
+        }
+        let name = String::from_utf8(g.bytes_at(buf + 24, name_len)).unwrap();
+        cookie = g.u64_at(buf);
+        if name != "." && name != ".." {
+            std::fs::remove_file(root.join(&name)).unwrap();
+            seen.push(name);
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, names);
+}
+
+#[test]
+fn symlinks_inside_the_sandbox_work() {
+    let (mut g, root) = Guest::with_dir();
+    std::fs::create_dir(root.join("real")).unwrap();
+    std::os::unix::fs::symlink("real", root.join("alias")).unwrap();
+    std::os::unix::fs::symlink("real/new-file", root.join("dangling")).unwrap();
+    std::os::unix::fs::symlink("loop-b", root.join("loop-a")).unwrap();
+    std::os::unix::fs::symlink("loop-a", root.join("loop-b")).unwrap();
+    let fd = g.open(PREOPEN, "alias/x", oflags::CREAT, ALL, 0).unwrap();
+    g.write(fd, b"through the alias").unwrap();
+    assert_eq!(
+        std::fs::read(root.join("real/x")).unwrap(),
+        b"through the alias"
+    );
+    // O_CREAT through a dangling link, following it, creates the target.
+    let p = g.alloc(b"dangling");
+    let out = g.reserve(4);
+    let follow = u64::from(lookupflags::SYMLINK_FOLLOW);
+    let args = [
+        PREOPEN,
+        follow,
+        p.into(),
+        8,
+        oflags::CREAT.into(),
+        ALL,
+        ALL,
+        0,
+        out.into(),
+    ];
+    assert_eq!(g.call("path_open", &args), 0);
+    assert!(root.join("real/new-file").exists());
+    assert_eq!(g.filestat(PREOPEN, "loop-a", true), Err(errno(Errno::Loop)));
+    assert_eq!(
+        g.open(PREOPEN, "loop-a/x", 0, ALL, 0),
+        Err(errno(Errno::Loop))
+    );
+    assert_eq!(
+        g.open(PREOPEN, "x", 1 << 4, ALL, 0),
+        Err(errno(Errno::Inval))
+    );
+}
+
+#[test]
 fn sandbox_escapes_are_refused() {
     let (mut g, root) = Guest::with_dir();
     std::fs::write(root.parent().unwrap().join("secret"), b"s").unwrap();

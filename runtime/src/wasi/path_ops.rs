@@ -53,7 +53,11 @@ pub(crate) fn path_open(
 ) -> WasiResult<()> {
     let path = mem.read_str(path, path_len)?;
     mem.slice(fd_out, 4)?;
-    let open_flags = u16::try_from(open_flags).map_err(|_| Errno::Inval)?;
+    let known_oflags = oflags::CREAT | oflags::DIRECTORY | oflags::EXCL | oflags::TRUNC;
+    let open_flags = u16::try_from(open_flags)
+        .ok()
+        .filter(|f| f & !known_oflags == 0)
+        .ok_or(Errno::Inval)?;
     let fd_flags = u16::try_from(fd_flags)
         .ok()
         .filter(|f| f & !fdflags::ALL == 0)
