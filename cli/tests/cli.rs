@@ -311,6 +311,21 @@ fn stats_go_to_stderr_on_exit() {
 }
 
 #[test]
+fn stats_show_dynamic_memories_relocating_and_static_ones_staying() {
+    for (style, relocations) in [
+        ("static", "relocations: 0\n"),
+        ("dynamic", "relocations: 1\n"),
+    ] {
+        let options = ["--memory-style", style, "--stats", "--invoke", "grow"];
+        let output = run_fixture(&options, "tests/wat/numbers.wat", &["400"]);
+        assert!(output.status.success(), "{style}: {}", stderr(&output));
+        let err = stderr(&output);
+        assert!(err.contains(relocations), "{style}: {err}");
+        assert!(err.contains("peak committed: 25.1 MiB"), "{style}: {err}");
+    }
+}
+
+#[test]
 fn wast_reports_per_file_and_in_total() {
     let passing = fixture("tests/wast/passing.wast");
     let output = remap(&["wast", passing.to_str().unwrap()]);
