@@ -10,21 +10,60 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// How many failed directives a failing test prints.
 const FAILURES_SHOWN: usize = 20;
 
+/// What one script did under one style, for the closing summary.
+struct ScriptTally {
+    style: &'static str,
+    passed_directives: usize,
+    total_directives: usize,
+}
+
+type Tallies = Arc<Mutex<Vec<ScriptTally>>>;
+
 fn main() -> ExitCode {
     let args = Arguments::from_args();
-    let trials = match suite_trials() {
+    let tallies = Tallies::default();
+    let trials = match suite_trials(&tallies) {
         Ok(trials) => trials,
         Err(message) => vec![Trial::test("testsuite", move || Err(message.into()))],
     };
-    libtest_mimic::run(&args, trials).exit_code()
+    let conclusion = libtest_mimic::run(&args, trials);
+    print_summary(
+        &tallies
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    );
+    conclusion.exit_code()
 }
 
-fn suite_trials() -> Result<Vec<Trial>, String> {
+/// Prints, per style that ran, how many scripts and directives passed.
+fn print_summary(tallies: &[ScriptTally]) {
+    for style in ["static", "dynamic"] {
+        let ran: Vec<_> = tallies
+            .iter()
+            .filter(|tally| tally.style == style)
+            .collect();
+        if ran.is_empty() {
+            continue;
+        }
+        let passing = ran
+            .iter()
+            .filter(|tally| tally.passed_directives == tally.total_directives)
+            .count();
+        let passed: usize = ran.iter().map(|tally| tally.passed_directives).sum();
+        let total: usize = ran.iter().map(|tally| tally.total_directives).sum();
+        println!(
+            "spec suite, {style} memories: {passing} of {} scripts pass fully; {passed} of {total} directives pass",
+            ran.len()
+        );
+    }
+}
+
+fn suite_trials(tallies: &Tallies) -> Result<Vec<Trial>, String> {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let workspace = crate_dir
         .parent()
@@ -48,8 +87,18 @@ fn suite_trials() -> Result<Vec<Trial>, String> {
             let path = suite.join(script);
             let script = script.clone();
             let expected = expected.clone();
+            let tallies = tallies.clone();
             trials.push(Trial::test(format!("{style_name}::{script}"), move || {
-                run_and_compare(&path, style_name, style, &script, &expected)
+                let report = run_script_with_style(&path, style)?;
+                tallies
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(ScriptTally {
+                        style: style_name,
+                        passed_directives: report.passed(),
+                        total_directives: report.results.len(),
+                    });
+                compare(&report, style_name, &script, &expected)
             }));
         }
     }
@@ -71,16 +120,18 @@ fn list_names_only_suite_scripts(expected: Arc<ExpectedFailures>, scripts: Vec<S
     })
 }
 
-fn run_and_compare(
-    path: &PathBuf,
+fn run_script_with_style(path: &PathBuf, style: MemoryStyle) -> Result<FileReport, Failed> {
+    let mut config = Config::new();
+    config.memory_style(style);
+    run_file(path, &config).map_err(|err| format!("{err:#}").into())
+}
+
+fn compare(
+    report: &FileReport,
     style_name: &str,
-    style: MemoryStyle,
     script: &str,
     expected: &ExpectedFailures,
 ) -> Result<(), Failed> {
-    let mut config = Config::new();
-    config.memory_style(style);
-    let report = run_file(path, &config).map_err(|err| format!("{err:#}"))?;
     match (report.is_success(), expected.lookup(style_name, script)) {
         (true, None) | (false, Some(_)) => Ok(()),
         (true, Some(entry)) => Err(format!(
@@ -88,7 +139,7 @@ fn run_and_compare(
             entry.reason
         )
         .into()),
-        (false, None) => Err(describe_failures(&report).into()),
+        (false, None) => Err(describe_failures(report).into()),
     }
 }
 
