@@ -389,36 +389,21 @@ pub(crate) fn instantiate(
         data.vmctx.write(VMOffsets::INSTANCE, instance_ptr);
     }
 
-    // Functions: imports first, then this module's code.
-    let mut imported = imports.iter();
-    let mut next_import = |kind: &str| -> Extern {
-        *imported
-            .next()
-            .unwrap_or_else(|| panic!("import count checked above ({kind})"))
-    };
-    let import_kinds: Vec<EntityKind> = info
-        .imports
-        .iter()
-        .map(|i| match i.kind {
-            remap_compiler::module_info::ImportKind::Function(_) => EntityKind::Function,
-            remap_compiler::module_info::ImportKind::Table(_) => EntityKind::Table,
-            remap_compiler::module_info::ImportKind::Memory(_) => EntityKind::Memory,
-            remap_compiler::module_info::ImportKind::Global(_) => EntityKind::Global,
-        })
-        .collect();
+    // Imports, split by kind (their kinds were checked against the module above).
     let mut imported_funcs = Vec::new();
     let mut imported_tables = Vec::new();
     let mut imported_memories = Vec::new();
     let mut imported_globals = Vec::new();
-    for kind in &import_kinds {
-        match (kind, next_import("any")) {
-            (EntityKind::Function, Extern::Func(f)) => imported_funcs.push(f),
-            (EntityKind::Table, Extern::Table(t)) => imported_tables.push(t),
-            (EntityKind::Memory, Extern::Memory(m)) => imported_memories.push(m),
-            (EntityKind::Global, Extern::Global(g)) => imported_globals.push(g),
-            _ => unreachable!("import kinds were checked above"),
+    for item in imports {
+        match *item {
+            Extern::Func(f) => imported_funcs.push(f),
+            Extern::Table(t) => imported_tables.push(t),
+            Extern::Memory(m) => imported_memories.push(m),
+            Extern::Global(g) => imported_globals.push(g),
         }
     }
+
+    // Functions: imports first, then this module's code.
     for (index, &type_index) in info.functions.iter().enumerate() {
         let index = index as u32;
         let func_ref = match imported_funcs.get(index as usize) {
