@@ -8,7 +8,7 @@ use remap::{Config, MemoryStyle};
 use remap_spec_tests::{ExpectedFailures, FileReport, list_scripts, locate_suite, run_file};
 use std::fmt::Write as _;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -120,7 +120,7 @@ fn list_names_only_suite_scripts(expected: Arc<ExpectedFailures>, scripts: Vec<S
     })
 }
 
-fn run_script_with_style(path: &PathBuf, style: MemoryStyle) -> Result<FileReport, Failed> {
+fn run_script_with_style(path: &Path, style: MemoryStyle) -> Result<FileReport, Failed> {
     let mut config = Config::new();
     config.memory_style(style);
     run_file(path, &config).map_err(|err| format!("{err:#}").into())
