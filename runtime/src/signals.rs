@@ -147,6 +147,8 @@ unsafe fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut
 struct AltStack {
     mapping: *mut libc::c_void,
     mapping_len: usize,
+    /// Whether the kernel was told to use it (and must be told to stop).
+    installed: bool,
 }
 
 impl Drop for AltStack {
@@ -154,12 +156,14 @@ impl Drop for AltStack {
         // SAFETY: disabling the alternate stack is always valid; the mapping is
         // ours and no handler can run on it once it is disabled.
         unsafe {
-            let disable = libc::stack_t {
-                ss_sp: ptr::null_mut(),
-                ss_flags: libc::SS_DISABLE,
-                ss_size: 0,
-            };
-            libc::sigaltstack(&disable, ptr::null_mut());
+            if self.installed {
+                let disable = libc::stack_t {
+                    ss_sp: ptr::null_mut(),
+                    ss_flags: libc::SS_DISABLE,
+                    ss_size: 0,
+                };
+                libc::sigaltstack(&disable, ptr::null_mut());
+            }
             libc::munmap(self.mapping, self.mapping_len);
         }
     }
@@ -170,21 +174,11 @@ thread_local! {
 }
 
 /// Makes sure this thread has a signal stack big enough for our handler, so a
-/// stack-overflow fault can still be handled.
-pub(crate) fn ensure_thread_alt_stack() {
+/// fault near the end of the stack can still be handled.
+pub(crate) fn ensure_thread_alt_stack() -> std::io::Result<()> {
     ALT_STACK.with(|slot| {
-        if slot.borrow().is_some() {
-            return;
-        }
-        let mut current = MaybeUninit::<libc::stack_t>::uninit();
-        // SAFETY: querying the current alternate stack into a valid out pointer.
-        let rc = unsafe { libc::sigaltstack(ptr::null(), current.as_mut_ptr()) };
-        // SAFETY: sigaltstack succeeded, so it filled `current`.
-        if rc == 0 && unsafe { current.assume_init() }.ss_flags & libc::SS_DISABLE == 0 {
-            // SAFETY: as above.
-            if unsafe { current.assume_init() }.ss_size >= ALT_STACK_SIZE {
-                return;
-            }
+        if slot.borrow().is_some() || current_alt_stack_is_big_enough() {
+            return Ok(());
         }
         let page = remap_memory::host_page_size();
         let mapping_len = ALT_STACK_SIZE + page;
@@ -199,7 +193,15 @@ pub(crate) fn ensure_thread_alt_stack() {
                 0,
             )
         };
-        assert_ne!(mapping, libc::MAP_FAILED, "cannot map a signal stack");
+        if mapping == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        // From here on, dropping `stack` unmaps the region.
+        let mut stack = AltStack {
+            mapping,
+            mapping_len,
+            installed: false,
+        };
         // SAFETY: the range lies inside the mapping we just created; the lowest
         // page stays PROT_NONE as a guard.
         let stack_base = unsafe { mapping.cast::<u8>().add(page) };
@@ -211,23 +213,31 @@ pub(crate) fn ensure_thread_alt_stack() {
                 libc::PROT_READ | libc::PROT_WRITE,
             )
         };
-        assert_eq!(rc, 0, "cannot protect the signal stack");
-        let stack = libc::stack_t {
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let descriptor = libc::stack_t {
             ss_sp: stack_base.cast(),
             ss_flags: 0,
             ss_size: ALT_STACK_SIZE,
         };
         // SAFETY: the stack memory is readable, writable and lives until `AltStack` drops.
-        let rc = unsafe { libc::sigaltstack(&stack, ptr::null_mut()) };
-        assert_eq!(
-            rc,
-            0,
-            "sigaltstack failed: {}",
-            std::io::Error::last_os_error()
-        );
-        *slot.borrow_mut() = Some(AltStack {
-            mapping,
-            mapping_len,
-        });
-    });
+        if unsafe { libc::sigaltstack(&descriptor, ptr::null_mut()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        stack.installed = true;
+        *slot.borrow_mut() = Some(stack);
+        Ok(())
+    })
+}
+
+fn current_alt_stack_is_big_enough() -> bool {
+    let mut current = MaybeUninit::<libc::stack_t>::uninit();
+    // SAFETY: querying the current alternate stack into a valid out pointer.
+    if unsafe { libc::sigaltstack(ptr::null(), current.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: sigaltstack succeeded, so it filled `current`.
+    let current = unsafe { current.assume_init() };
+    current.ss_flags & libc::SS_DISABLE == 0 && current.ss_size >= ALT_STACK_SIZE
 }

@@ -163,7 +163,8 @@ pub(crate) unsafe fn catch_traps(
     max_wasm_stack: usize,
     body: &mut dyn FnMut(),
 ) -> anyhow::Result<()> {
-    signals::ensure_thread_alt_stack();
+    signals::ensure_thread_alt_stack()
+        .map_err(|error| anyhow::anyhow!("cannot set up a signal stack for Wasm: {error}"))?;
     let previous = ACTIVE.with(|a| a.get());
     let nested_in_store = same_store_activation(previous, limits);
     // SAFETY: the caller guarantees `limits` is live; compiled code is not running
