@@ -178,3 +178,51 @@ fn a_smaller_stack_limit_traps_sooner() {
     );
     assert_eq!(deep.call(&mut store, 100).unwrap(), 100);
 }
+
+#[test]
+fn small_reservations_and_guards_still_trap_out_of_bounds_accesses() {
+    for style in [MemoryStyle::Static, MemoryStyle::Dynamic] {
+        let mut config = Config::new();
+        config
+            .memory_style(style)
+            .static_memory_reservation(4 * 65536)
+            .memory_guard_size(65536)
+            .dynamic_memory_reserve(65536);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, TRAPS_WAT).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        for name in ["memory_oob", "memory_oob_far", "store_oob"] {
+            let trap = trap_of(&mut store, instance, name, &[]);
+            assert_eq!(trap.kind(), TrapKind::MemoryOutOfBounds, "{style:?} {name}");
+        }
+        let grow = Module::new(
+            &engine,
+            r#"(module (memory 1)
+                 (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+                 (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))"#,
+        )
+        .unwrap();
+        let instance = Instance::new(&mut store, &grow, &[]).unwrap();
+        let grow_fn = instance
+            .get_typed_func::<i32, i32>(&mut store, "grow")
+            .unwrap();
+        let load = instance
+            .get_typed_func::<i32, i32>(&mut store, "load")
+            .unwrap();
+        assert_eq!(grow_fn.call(&mut store, 3).unwrap(), 1);
+        assert_eq!(load.call(&mut store, 4 * 65536 - 4).unwrap(), 0);
+        let error = load.call(&mut store, 4 * 65536).unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<Trap>().unwrap().kind(),
+            TrapKind::MemoryOutOfBounds
+        );
+        let beyond = grow_fn.call(&mut store, 1).unwrap();
+        match style {
+            // A static memory cannot grow past its reservation.
+            MemoryStyle::Static => assert_eq!(beyond, -1),
+            // A dynamic one relocates.
+            MemoryStyle::Dynamic => assert_eq!(beyond, 4),
+        }
+    }
+}
