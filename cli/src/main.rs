@@ -17,7 +17,7 @@ const TRAP_EXIT_CODE: u8 = 134;
 
 /// Remap: a WebAssembly runtime with virtual-memory linear memories.
 #[derive(Parser, Debug)]
-#[command(name = "remap", version, about)]
+#[command(name = "remap", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
