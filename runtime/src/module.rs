@@ -10,7 +10,7 @@ use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
 use remap_compiler::{Compiler, FunctionLoc, Tunables};
 use remap_memory::CodeMemory;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,8 +27,9 @@ pub(crate) struct ModuleInner {
     code: PublishedCode,
     /// Module type index -> engine-wide type id (the vmctx `type_ids` array).
     type_ids: Box<[u32]>,
-    /// Engine type id -> entry trampoline, for calling this module's functions.
-    entry_by_type: HashMap<u32, usize>,
+    /// (engine type id, entry trampoline address), sorted by id: how the host
+    /// calls this module's functions. A binary search beats hashing on the call path.
+    entry_by_type: Box<[(u32, usize)]>,
     functions: Vec<FunctionLoc>,
     imports: Vec<(String, String, ExternType)>,
     exports: Vec<(String, ExternType)>,
@@ -144,11 +145,13 @@ impl Module {
 
         let func_types: Vec<FuncType> = info.types.iter().map(convert::func_type).collect();
         let type_ids: Box<[u32]> = func_types.iter().map(|ty| engine.type_id(ty)).collect();
-        let entry_by_type = type_ids
+        let mut entry_by_type: Vec<(u32, usize)> = type_ids
             .iter()
             .zip(&compiled.entry_trampolines)
             .map(|(&id, loc)| (id, code.address(loc.offset)))
             .collect();
+        entry_by_type.sort_unstable();
+        entry_by_type.dedup_by_key(|(id, _)| *id);
         let imports = info
             .imports
             .iter()
@@ -180,7 +183,7 @@ impl Module {
                 offsets: compiled.offsets,
                 code,
                 type_ids,
-                entry_by_type,
+                entry_by_type: entry_by_type.into_boxed_slice(),
                 functions: compiled.functions,
                 imports,
                 exports,
@@ -256,7 +259,9 @@ impl Module {
 
     /// The entry trampoline for functions of engine type `type_id`.
     pub(crate) fn entry_trampoline(&self, type_id: u32) -> Option<VMEntryTrampolineFn> {
-        let address = *self.inner.entry_by_type.get(&type_id)?;
+        let entries = &self.inner.entry_by_type;
+        let found = entries.binary_search_by_key(&type_id, |&(id, _)| id).ok()?;
+        let address = entries[found].1;
         // SAFETY: the address is the start of an entry trampoline inside this
         // module's published code, compiled with exactly this signature.
         Some(unsafe { std::mem::transmute::<usize, VMEntryTrampolineFn>(address) })
