@@ -96,6 +96,10 @@ impl RunCommand {
         let instance = linker
             .instantiate(&mut *store, module)
             .with_context(|| format!("cannot instantiate `{}`", self.file.display()))?;
+        // A WASI reactor sets itself up in `_initialize` before any export is used.
+        if let Some(initialize) = instance.get_func(&mut *store, "_initialize") {
+            initialize.call(&mut *store, &[], &mut [])?;
+        }
         match &self.invoke {
             Some(name) => self.invoke(store, instance, name),
             None => self.call_start(store, instance),

@@ -199,6 +199,13 @@ fn a_trap_prints_its_kind_and_backtrace_and_exits_134() {
 }
 
 #[test]
+fn a_reactor_is_initialised_before_invoke() {
+    let output = run_fixture(&["--invoke", "value"], "tests/wat/reactor.wat", &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "42\n");
+}
+
+#[test]
 fn without_start_or_invoke_nothing_is_called() {
     let output = run_fixture(&[], "examples/add.wat", &[]);
     assert!(output.status.success(), "{}", stderr(&output));
