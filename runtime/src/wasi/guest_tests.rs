@@ -265,6 +265,8 @@ fn the_table_has_every_preview1_function_once() {
     expected.sort_unstable();
     assert_eq!(names, expected);
     assert_eq!(MODULE, "wasi_snapshot_preview1");
+    let widest = FUNCTIONS.iter().map(|f| f.params.len()).max();
+    assert_eq!(widest, Some(super::linker::MAX_PARAMS));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::memory::GuestMemory;
 use crate::{Extern, FuncType, Linker, Val, ValType};
 
 /// The most parameters a preview 1 function takes (`path_open`).
-const MAX_PARAMS: usize = 9;
+pub(crate) const MAX_PARAMS: usize = 9;
 
 /// Defines every `wasi_snapshot_preview1` function in `linker`. `get` finds the
 /// [`WasiCtx`] inside the store's data. A guest's `proc_exit(code)` makes the call into
@@ -24,8 +24,14 @@ pub fn add_to_linker<T: 'static>(
         });
         let results = function.returns_errno.then_some(ValType::I32);
         let ty = FuncType::new(params, results);
-        let (name, body) = (function.name, function.body);
+        let (name, body, arity) = (function.name, function.body, function.params.len());
         linker.func_new(MODULE, name, ty, move |mut caller, params, results| {
+            if params.len() != arity {
+                bail!(
+                    "{MODULE}::{name} received {} arguments, not {arity}",
+                    params.len()
+                );
+            }
             let mut raw = [0u64; MAX_PARAMS];
             for (slot, param) in raw.iter_mut().zip(params) {
                 *slot = match param {
