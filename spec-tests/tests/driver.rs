@@ -232,3 +232,28 @@ fn run_file_reports_a_missing_file() {
     let err = run_file("no/such.wast".as_ref(), &Config::new()).unwrap_err();
     assert!(err.to_string().contains("no/such.wast"), "{err}");
 }
+
+#[test]
+fn remap_scripts_pass_in_both_memory_styles() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts");
+    let mut scripts: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "wast"))
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty(), "no scripts in {}", dir.display());
+    for style in [MemoryStyle::Static, MemoryStyle::Dynamic] {
+        let mut config = Config::new();
+        config.memory_style(style);
+        for script in &scripts {
+            let report = run_file(script, &config).unwrap();
+            let failures: Vec<String> = report.failures().map(ToString::to_string).collect();
+            assert!(
+                failures.is_empty(),
+                "{} ({style:?}): {failures:#?}",
+                script.display()
+            );
+        }
+    }
+}
