@@ -224,6 +224,17 @@ mod tests {
     }
 
     #[test]
+    fn a_context_can_move_to_another_thread() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<WasiCtx>();
+        let ctx = WasiCtxBuilder::new().inherit_stdio().arg("x").build();
+        let args = std::thread::spawn(move || ctx.args().to_vec())
+            .join()
+            .unwrap();
+        assert_eq!(args, ["x"]);
+    }
+
+    #[test]
     fn preopening_a_missing_directory_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let err = WasiCtxBuilder::new()
