@@ -821,3 +821,46 @@ fn exit_raise_yield_and_sockets() {
     assert_eq!(g.call("sock_accept", &[1, 0, 0]), errno(Errno::NotSup));
     assert_eq!(g.call("sock_shutdown", &[42, 0]), errno(Errno::Badf));
 }
+
+#[test]
+fn every_function_survives_extreme_arguments() {
+    let i32_values = [
+        0u64,
+        1,
+        2,
+        3,
+        4,
+        0xffff_ffff,
+        0x8000_0000,
+        MEMORY_SIZE as u64 - 1,
+        MEMORY_SIZE as u64,
+    ];
+    let i64_values = [0u64, 1, u64::MAX, 1 << 63, 1 << 40];
+    // A fixed-seed linear congruential generator keeps the run reproducible.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |bound: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize % bound
+    };
+    for function in FUNCTIONS.iter().filter(|f| f.returns_errno) {
+        let (mut g, _root) = Guest::with_dir();
+        for _ in 0..300 {
+            let args: Vec<u64> = function
+                .params
+                .iter()
+                .map(|param| match param {
+                    super::host_fns::Param::I32 => i32_values[next(i32_values.len())],
+                    super::host_fns::Param::I64 => i64_values[next(i64_values.len())],
+                })
+                .collect();
+            let errno = g.call(function.name, &args);
+            assert!(
+                errno <= Errno::NotCapable.raw(),
+                "{}{args:?} gave {errno}",
+                function.name
+            );
+        }
+    }
+}
