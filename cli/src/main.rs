@@ -1,5 +1,6 @@
 //! The `remap` command line: run Wasm modules and spec scripts.
 
+mod errors;
 mod invoke;
 mod load;
 mod options;
@@ -10,6 +11,7 @@ mod wast_command;
 
 use clap::{Parser, Subcommand};
 use remap::Trap;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Exit code after a trap: what an abort gives on Unix (128 + SIGABRT), as Wasmtime does.
@@ -38,7 +40,8 @@ fn main() -> ExitCode {
         Command::Wast(command) => command.execute(),
     };
     outcome.unwrap_or_else(|err| {
-        eprintln!("error: {err:#}");
+        // A closed stderr must not turn an error into a panic.
+        let _ = writeln!(std::io::stderr(), "{}", errors::error_message(&err));
         if err.downcast_ref::<Trap>().is_some() {
             ExitCode::from(TRAP_EXIT_CODE)
         } else {

@@ -206,6 +206,36 @@ fn a_reactor_is_initialised_before_invoke() {
 }
 
 #[test]
+fn a_stack_overflow_backtrace_is_folded_and_bounded() {
+    let output = run_fixture(&["--invoke", "recurse"], "tests/wat/trap.wat", &[]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(134), "{err}");
+    assert!(
+        err.starts_with("error: wasm trap: call stack exhausted\nwasm backtrace:\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("recurse\n      ... the frame above repeats"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 4, "{err}");
+
+    let output = run_fixture(&["--invoke", "ping"], "tests/wat/trap.wat", &[]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(134), "{err}");
+    assert!(err.contains("pong"), "{err}");
+    assert!(
+        err.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .contains("more frames"),
+        "{err}"
+    );
+    assert!(err.lines().count() < 80, "{err}");
+}
+
+#[test]
 fn without_start_or_invoke_nothing_is_called() {
     let output = run_fixture(&[], "examples/add.wat", &[]);
     assert!(output.status.success(), "{}", stderr(&output));
