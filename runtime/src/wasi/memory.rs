@@ -94,7 +94,8 @@ impl<'a> GuestMemory<'a> {
         std::str::from_utf8(self.slice(ptr, len)?).map_err(|_| Errno::Ilseq)
     }
 
-    /// The `count` iovecs at `ptr`, each checked to lie inside memory.
+    /// The `count` iovecs at `ptr`, each checked to lie inside memory (`EFAULT`), their
+    /// total length checked to fit in a u32 (`EINVAL`).
     pub fn iovecs(&self, ptr: u32, count: u32) -> WasiResult<Vec<GuestBuf>> {
         let table_len = count.checked_mul(size::IOVEC).ok_or(Errno::Fault)?;
         let table = self.slice(ptr, table_len)?;
@@ -105,8 +106,15 @@ impl<'a> GuestMemory<'a> {
                 len: u32::from_le_bytes([entry[4], entry[5], entry[6], entry[7]]),
             })
             .collect();
+        let mut total = 0u64;
         for buf in &bufs {
             self.range(buf.ptr, buf.len)?;
+            total += u64::from(buf.len);
+        }
+        // The byte count a call returns is a u32; like POSIX `readv`/`writev` with more
+        // than SSIZE_MAX bytes, a larger total is invalid.
+        if total > u64::from(u32::MAX) {
+            return Err(Errno::Inval);
         }
         Ok(bufs)
     }
@@ -153,6 +161,26 @@ mod tests {
         );
         mem.write_u32(4, 25).unwrap();
         assert_eq!(mem.iovecs(0, 1).err(), Some(Errno::Fault));
+    }
+
+    #[test]
+    fn iovecs_totalling_more_than_u32_are_einval() {
+        let mut bytes = vec![0u8; 64];
+        let mut mem = GuestMemory::new(&mut bytes);
+        // Two iovecs each covering all 64 bytes are fine; the total is what counts.
+        for index in 0..2u32 {
+            mem.write_u32(index * 8, 0).unwrap();
+            mem.write_u32(index * 8 + 4, 64).unwrap();
+        }
+        assert_eq!(mem.iovecs(0, 2).unwrap().len(), 2);
+        let mut big = vec![0u8; 1 << 31];
+        let mut mem = GuestMemory::new(&mut big);
+        for index in 0..3u32 {
+            mem.write_u32(index * 8, 0).unwrap();
+            mem.write_u32(index * 8 + 4, (1 << 31) - 1).unwrap();
+        }
+        assert_eq!(mem.iovecs(0, 2).unwrap().len(), 2);
+        assert_eq!(mem.iovecs(0, 3).err(), Some(Errno::Inval));
     }
 
     #[test]
