@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use remap::wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 use remap::{Engine, Instance, Linker, Store, Val};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -158,8 +159,9 @@ impl RunCommand {
             .collect::<Result<Vec<Val>>>()?;
         let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
         func.call(&mut *store, &arguments, &mut results)?;
+        let mut out = io::stdout().lock();
         for result in &results {
-            println!("{}", format_result(result));
+            writeln!(out, "{}", format_result(result)).context("cannot print the results")?;
         }
         Ok(())
     }

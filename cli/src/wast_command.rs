@@ -4,6 +4,7 @@ use crate::options::MemoryOptions;
 use anyhow::Result;
 use clap::Args;
 use remap_spec_tests::run_file;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,30 +22,32 @@ impl WastCommand {
     /// Runs every script; fails (exit code 1) when any directive failed.
     pub fn execute(self) -> Result<ExitCode> {
         let config = self.memory.config();
+        let mut out = io::stdout().lock();
         let (mut passed, mut failed) = (0, 0);
         for file in &self.files {
             match run_file(file, &config) {
                 Ok(report) => {
-                    println!(
+                    writeln!(
+                        out,
                         "{}: {} passed, {} failed",
                         file.display(),
                         report.passed(),
                         report.failed()
-                    );
+                    )?;
                     for failure in report.failures() {
-                        println!("  {failure}");
+                        writeln!(out, "  {failure}")?;
                     }
                     passed += report.passed();
                     failed += report.failed();
                 }
                 Err(err) => {
-                    println!("{}: 0 passed, 1 failed", file.display());
-                    println!("  error: {err:#}");
+                    writeln!(out, "{}: 0 passed, 1 failed", file.display())?;
+                    writeln!(out, "  error: {err:#}")?;
                     failed += 1;
                 }
             }
         }
-        println!("{passed} passed, {failed} failed");
+        writeln!(out, "{passed} passed, {failed} failed")?;
         Ok(if failed == 0 {
             ExitCode::SUCCESS
         } else {
