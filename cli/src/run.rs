@@ -26,9 +26,9 @@ pub struct RunCommand {
     /// Give the program a host directory, seen by it as GUEST (default: HOST).
     #[arg(long = "dir", value_name = "HOST[::GUEST]", value_parser = parse_dir)]
     dirs: Vec<(PathBuf, String)>,
-    /// Set an environment variable for the program.
-    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
-    envs: Vec<(String, String)>,
+    /// Set an environment variable for the program; `--env NAME` passes the host's value.
+    #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
+    envs: Vec<(String, Option<String>)>,
     /// The .wasm or .wat file to run.
     file: PathBuf,
     /// The program's arguments, or the invoked function's.
@@ -44,11 +44,15 @@ fn parse_dir(text: &str) -> Result<(PathBuf, String), String> {
     Ok((PathBuf::from(host), guest.to_owned()))
 }
 
-fn parse_env(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
-        _ => Err(format!("`{text}` should be NAME=VALUE")),
+fn parse_env(text: &str) -> Result<(String, Option<String>), String> {
+    let (name, value) = match text.split_once('=') {
+        Some((name, value)) => (name, Some(value.to_owned())),
+        None => (text, None),
+    };
+    if name.is_empty() {
+        return Err(format!("`{text}` should be NAME=VALUE or NAME"));
     }
+    Ok((name.to_owned(), value))
 }
 
 impl RunCommand {
@@ -70,6 +74,18 @@ impl RunCommand {
         }
     }
 
+    /// The program's environment: each `--env`, with `--env NAME` taking the
+    /// host's value (and left out when the host has none).
+    fn environment(&self) -> Vec<(String, String)> {
+        self.envs
+            .iter()
+            .filter_map(|(name, value)| {
+                let value = value.clone().or_else(|| std::env::var(name).ok())?;
+                Some((name.clone(), value))
+            })
+            .collect()
+    }
+
     fn wasi_context(&self) -> Result<WasiCtx> {
         let program = self.file.display().to_string();
         let argv: Vec<String> = std::iter::once(program)
@@ -78,7 +94,7 @@ impl RunCommand {
         let mut builder = WasiCtxBuilder::new()
             .inherit_stdio()
             .args(&argv)
-            .envs(&self.envs);
+            .envs(&self.environment());
         for (host, guest) in &self.dirs {
             builder = builder
                 .preopened_dir(host, guest)

@@ -260,6 +260,30 @@ fn wasi_args_env_and_exit_code_reach_the_program() {
 }
 
 #[test]
+fn env_without_a_value_passes_the_hosts() {
+    let program = fixture("tests/wat/wasi_exit.wat");
+    let run = |host_value: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_remap"));
+        command.args(["run", "--env", "REMAP_TEST_VAR", "--env", "B=2"]);
+        command.arg(&program);
+        match host_value {
+            Some(value) => command.env("REMAP_TEST_VAR", value),
+            None => command.env_remove("REMAP_TEST_VAR"),
+        };
+        command.output().unwrap()
+    };
+    let with_host_value = run(Some("set"));
+    assert_eq!(
+        with_host_value.status.code(),
+        Some(21),
+        "{}",
+        stderr(&with_host_value)
+    );
+    let without = run(None);
+    assert_eq!(without.status.code(), Some(11), "{}", stderr(&without));
+}
+
+#[test]
 fn wasi_stdout_and_preopened_dirs() {
     const EBADF: i32 = 8;
     let output = run_fixture(&[], "tests/wat/wasi_hello.wat", &[]);
@@ -288,7 +312,7 @@ fn bad_option_values_are_rejected_by_the_parser() {
     );
     let output = run_fixture(&["--memory-style", "wobbly"], "examples/add.wat", &[]);
     assert_eq!(output.status.code(), Some(2));
-    let output = run_fixture(&["--env", "NOVALUE"], "examples/add.wat", &[]);
+    let output = run_fixture(&["--env", "=value"], "examples/add.wat", &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("NAME=VALUE"),
