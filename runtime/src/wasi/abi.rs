@@ -238,4 +238,152 @@ mod tests {
         assert!(!Rights::REGULAR_FILE.intersects(Rights::PATH_OPEN));
         assert!(!Rights::DIRECTORY.intersects(Rights::FD_READ));
     }
+
+    /// The value of `#define __WASI_<name> ...` in wasi-libc's preview 1 header, whether
+    /// written `(UINT8_C(n))` or `((type)(1 << n))`.
+    fn header_value(header: &str, name: &str) -> u64 {
+        let prefix = format!("#define __WASI_{name} ");
+        let line = header
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("__WASI_{name} is not in the header"));
+        let digits = |text: &str| -> u64 {
+            let text: String = text.chars().filter(char::is_ascii_digit).collect();
+            text.parse().unwrap()
+        };
+        match line.split_once("1 << ") {
+            Some((_, shift)) => 1 << digits(shift),
+            None => digits(
+                line.trim_start_matches("(UINT8_C(")
+                    .trim_start_matches("(UINT16_C(")
+                    .trim_start_matches("(UINT32_C("),
+            ),
+        }
+    }
+
+    #[test]
+    fn constants_match_the_preview1_header() {
+        const HEADER: &str = "/usr/include/wasm32-wasi/wasi/api.h";
+        let header = std::fs::read_to_string(HEADER).unwrap_or_else(|err| {
+            panic!("cannot read {HEADER} ({err}): install the Debian package wasi-libc")
+        });
+        let ours: &[(&str, u64)] = &[
+            ("RIGHTS_FD_DATASYNC", Rights::FD_DATASYNC.bits()),
+            ("RIGHTS_FD_READ", Rights::FD_READ.bits()),
+            ("RIGHTS_FD_SEEK", Rights::FD_SEEK.bits()),
+            (
+                "RIGHTS_FD_FDSTAT_SET_FLAGS",
+                Rights::FD_FDSTAT_SET_FLAGS.bits(),
+            ),
+            ("RIGHTS_FD_SYNC", Rights::FD_SYNC.bits()),
+            ("RIGHTS_FD_TELL", Rights::FD_TELL.bits()),
+            ("RIGHTS_FD_WRITE", Rights::FD_WRITE.bits()),
+            ("RIGHTS_FD_ADVISE", Rights::FD_ADVISE.bits()),
+            ("RIGHTS_FD_ALLOCATE", Rights::FD_ALLOCATE.bits()),
+            (
+                "RIGHTS_PATH_CREATE_DIRECTORY",
+                Rights::PATH_CREATE_DIRECTORY.bits(),
+            ),
+            ("RIGHTS_PATH_CREATE_FILE", Rights::PATH_CREATE_FILE.bits()),
+            ("RIGHTS_PATH_LINK_SOURCE", Rights::PATH_LINK_SOURCE.bits()),
+            ("RIGHTS_PATH_LINK_TARGET", Rights::PATH_LINK_TARGET.bits()),
+            ("RIGHTS_PATH_OPEN", Rights::PATH_OPEN.bits()),
+            ("RIGHTS_FD_READDIR", Rights::FD_READDIR.bits()),
+            ("RIGHTS_PATH_READLINK", Rights::PATH_READLINK.bits()),
+            (
+                "RIGHTS_PATH_RENAME_SOURCE",
+                Rights::PATH_RENAME_SOURCE.bits(),
+            ),
+            (
+                "RIGHTS_PATH_RENAME_TARGET",
+                Rights::PATH_RENAME_TARGET.bits(),
+            ),
+            ("RIGHTS_PATH_FILESTAT_GET", Rights::PATH_FILESTAT_GET.bits()),
+            (
+                "RIGHTS_PATH_FILESTAT_SET_SIZE",
+                Rights::PATH_FILESTAT_SET_SIZE.bits(),
+            ),
+            (
+                "RIGHTS_PATH_FILESTAT_SET_TIMES",
+                Rights::PATH_FILESTAT_SET_TIMES.bits(),
+            ),
+            ("RIGHTS_FD_FILESTAT_GET", Rights::FD_FILESTAT_GET.bits()),
+            (
+                "RIGHTS_FD_FILESTAT_SET_SIZE",
+                Rights::FD_FILESTAT_SET_SIZE.bits(),
+            ),
+            (
+                "RIGHTS_FD_FILESTAT_SET_TIMES",
+                Rights::FD_FILESTAT_SET_TIMES.bits(),
+            ),
+            ("RIGHTS_PATH_SYMLINK", Rights::PATH_SYMLINK.bits()),
+            (
+                "RIGHTS_PATH_REMOVE_DIRECTORY",
+                Rights::PATH_REMOVE_DIRECTORY.bits(),
+            ),
+            ("RIGHTS_PATH_UNLINK_FILE", Rights::PATH_UNLINK_FILE.bits()),
+            ("RIGHTS_POLL_FD_READWRITE", Rights::POLL_FD_READWRITE.bits()),
+            ("FILETYPE_UNKNOWN", u64::from(filetype::UNKNOWN)),
+            ("FILETYPE_BLOCK_DEVICE", u64::from(filetype::BLOCK_DEVICE)),
+            (
+                "FILETYPE_CHARACTER_DEVICE",
+                u64::from(filetype::CHARACTER_DEVICE),
+            ),
+            ("FILETYPE_DIRECTORY", u64::from(filetype::DIRECTORY)),
+            ("FILETYPE_REGULAR_FILE", u64::from(filetype::REGULAR_FILE)),
+            ("FILETYPE_SOCKET_STREAM", u64::from(filetype::SOCKET_STREAM)),
+            ("FILETYPE_SYMBOLIC_LINK", u64::from(filetype::SYMBOLIC_LINK)),
+            ("FDFLAGS_APPEND", u64::from(fdflags::APPEND)),
+            ("FDFLAGS_DSYNC", u64::from(fdflags::DSYNC)),
+            ("FDFLAGS_NONBLOCK", u64::from(fdflags::NONBLOCK)),
+            ("FDFLAGS_RSYNC", u64::from(fdflags::RSYNC)),
+            ("FDFLAGS_SYNC", u64::from(fdflags::SYNC)),
+            ("OFLAGS_CREAT", u64::from(oflags::CREAT)),
+            ("OFLAGS_DIRECTORY", u64::from(oflags::DIRECTORY)),
+            ("OFLAGS_EXCL", u64::from(oflags::EXCL)),
+            ("OFLAGS_TRUNC", u64::from(oflags::TRUNC)),
+            (
+                "LOOKUPFLAGS_SYMLINK_FOLLOW",
+                u64::from(lookupflags::SYMLINK_FOLLOW),
+            ),
+            ("FSTFLAGS_ATIM", u64::from(fstflags::ATIM)),
+            ("FSTFLAGS_ATIM_NOW", u64::from(fstflags::ATIM_NOW)),
+            ("FSTFLAGS_MTIM", u64::from(fstflags::MTIM)),
+            ("FSTFLAGS_MTIM_NOW", u64::from(fstflags::MTIM_NOW)),
+            ("WHENCE_SET", u64::from(whence::SET)),
+            ("WHENCE_CUR", u64::from(whence::CUR)),
+            ("WHENCE_END", u64::from(whence::END)),
+            ("ADVICE_NORMAL", u64::from(advice::NORMAL)),
+            ("ADVICE_SEQUENTIAL", u64::from(advice::SEQUENTIAL)),
+            ("ADVICE_RANDOM", u64::from(advice::RANDOM)),
+            ("ADVICE_WILLNEED", u64::from(advice::WILLNEED)),
+            ("ADVICE_DONTNEED", u64::from(advice::DONTNEED)),
+            ("ADVICE_NOREUSE", u64::from(advice::NOREUSE)),
+            ("CLOCKID_REALTIME", u64::from(clockid::REALTIME)),
+            ("CLOCKID_MONOTONIC", u64::from(clockid::MONOTONIC)),
+            (
+                "CLOCKID_PROCESS_CPUTIME_ID",
+                u64::from(clockid::PROCESS_CPUTIME_ID),
+            ),
+            (
+                "CLOCKID_THREAD_CPUTIME_ID",
+                u64::from(clockid::THREAD_CPUTIME_ID),
+            ),
+            ("EVENTTYPE_CLOCK", u64::from(event::CLOCK)),
+            ("EVENTTYPE_FD_READ", u64::from(event::FD_READ)),
+            ("EVENTTYPE_FD_WRITE", u64::from(event::FD_WRITE)),
+            (
+                "SUBCLOCKFLAGS_SUBSCRIPTION_CLOCK_ABSTIME",
+                u64::from(event::SUBSCRIPTION_CLOCK_ABSTIME),
+            ),
+            (
+                "EVENTRWFLAGS_FD_READWRITE_HANGUP",
+                u64::from(event::FD_READWRITE_HANGUP),
+            ),
+            ("PREOPENTYPE_DIR", u64::from(PREOPENTYPE_DIR)),
+        ];
+        for (name, value) in ours {
+            assert_eq!(header_value(&header, name), *value, "__WASI_{name}");
+        }
+    }
 }
