@@ -1,5 +1,8 @@
 //! Shared helpers for the benchmarks.
 
+pub mod wasi_run;
+pub mod workloads;
+
 use remap_memory::{LinearMemory, MemoryConfig, MemoryStyle, WASM_PAGE_SIZE};
 
 /// A dynamic linear memory of `bytes` bytes, every page written (so every

@@ -1,0 +1,58 @@
+//! Instantiating a small module (a one-page memory, a table with an element
+//! segment, data segments, a global) in a fresh store, then dropping the
+//! store: static and dynamic memories, pinned and unpinned.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use remap::{Config, Engine, Instance, MemoryStyle, Module, Store};
+use std::time::Duration;
+
+const MODULE: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (table (export "table") 16 funcref)
+  (global (export "counter") (mut i32) (i32.const 0))
+  (func $a (result i32) (i32.const 1))
+  (func $b (result i32) (i32.const 2))
+  (func (export "read") (param i32) (result i32) (i32.load (local.get 0)))
+  (elem (i32.const 0) $a $b $a $b)
+  (data (i32.const 0) "Remap instantiation benchmark")
+  (data (i32.const 1024) "\01\02\03\04\05\06\07\08")
+  (data (i32.const 60000) "near the end of the first page"))
+"#;
+
+fn instantiate(c: &mut Criterion) {
+    let mut group = c.benchmark_group("instantiate");
+    for (style_name, style) in [
+        ("static", MemoryStyle::Static),
+        ("dynamic", MemoryStyle::Dynamic),
+    ] {
+        for pin in [false, true] {
+            let mut config = Config::new();
+            config.memory_style(style).pin_memory(pin);
+            let engine = Engine::new(&config).expect("creating the engine");
+            let module = Module::new(&engine, MODULE).expect("compiling the module");
+            if let Err(err) = Instance::new(&mut Store::new(&engine, ()), &module, &[]) {
+                eprintln!("skipping instantiate/{style_name}/pinned={pin}: {err:#}");
+                continue;
+            }
+            let id = BenchmarkId::new(style_name, if pin { "pinned" } else { "unpinned" });
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    let mut store = Store::new(&engine, ());
+                    Instance::new(&mut store, &module, &[]).expect("instantiating")
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = instantiate
+}
+criterion_main!(benches);

@@ -1,0 +1,539 @@
+//! `compare`: Remap against Wasmtime and native code, side by side.
+//!
+//! For every workload it runs `remap run` and `wasmtime run` alternately
+//! (and the native build of the same C source), after a warm-up round, and
+//! prints the median wall time and peak RSS of each with the ratios
+//! remap/wasmtime and remap/native, in two modes: including compilation
+//! (Wasmtime with `-C cache=n`) and execution only (precompiled code). Each
+//! row names the memory setup and the Wasmtime `-O` options that give
+//! Wasmtime the same linear-memory layout.
+//!
+//! Needs clang (wasm32-wasi) and gcc to build the workloads, the `remap`
+//! binary (by default the one beside this executable) and `wasmtime` on PATH.
+
+mod measure;
+mod setups;
+
+use anyhow::{Context, Result, bail};
+use measure::{CommandLine, Run, medians};
+use remap_benches::workloads::{self, Built, WORKLOADS, code_section_bytes};
+use setups::Setup;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: compare [options]
+  --remap PATH        the remap binary (default: `remap` beside this executable, else PATH)
+  --wasmtime PATH     the wasmtime binary (default: `wasmtime` on PATH)
+  --runs N            measured runs per runtime after the warm-up (default 5, at least 1)
+  --only A,B,...      only these rows (workload names, compile-1MB, compile-10MB)
+  --mode MODE         compile (including compilation), exec (execution only) or both (default)
+  --setup NAME        run every row with this memory setup: static or dynamic
+                      (default: static, and both for grow1g)
+  --help              this text";
+
+/// The rows the comparison can run besides the workloads: compiling a
+/// generated module of about this many bytes of code (run with
+/// `--invoke noop`, so the time is start-up + compilation + instantiation).
+const COMPILE_ROWS: [(&str, usize); 2] = [("compile-1MB", 1 << 20), ("compile-10MB", 10 << 20)];
+
+/// Command-line options.
+struct Options {
+    remap: PathBuf,
+    wasmtime: PathBuf,
+    runs: usize,
+    only: Option<Vec<String>>,
+    compile_mode: bool,
+    exec_mode: bool,
+    setup: Option<Setup>,
+}
+
+fn parse_options() -> Result<Options> {
+    let mut options = Options {
+        remap: default_remap(),
+        wasmtime: PathBuf::from("wasmtime"),
+        runs: 5,
+        only: None,
+        compile_mode: true,
+        exec_mode: true,
+        setup: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--remap" => options.remap = PathBuf::from(value()?),
+            "--wasmtime" => options.wasmtime = PathBuf::from(value()?),
+            "--runs" => {
+                options.runs = value()?.parse().context("--runs takes a number")?;
+                if options.runs == 0 {
+                    bail!("--runs must be at least 1");
+                }
+            }
+            "--only" => {
+                options.only = Some(value()?.split(',').map(str::to_owned).collect());
+            }
+            "--mode" => match value()?.as_str() {
+                "compile" => (options.compile_mode, options.exec_mode) = (true, false),
+                "exec" => (options.compile_mode, options.exec_mode) = (false, true),
+                "both" => (options.compile_mode, options.exec_mode) = (true, true),
+                other => bail!("unknown --mode `{other}` (compile, exec or both)"),
+            },
+            "--setup" => {
+                let name = value()?;
+                options.setup = Some(
+                    setups::ALL
+                        .into_iter()
+                        .find(|setup| setup.name == name)
+                        .with_context(|| format!("unknown --setup `{name}` (static or dynamic)"))?,
+                );
+            }
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown option `{other}`\n{USAGE}"),
+        }
+    }
+    Ok(options)
+}
+
+fn default_remap() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("remap")))
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from("remap"))
+}
+
+/// One thing to run under every runtime.
+struct Case {
+    name: String,
+    wasm: PathBuf,
+    native: Option<PathBuf>,
+    /// Arguments after the module (`--invoke noop` goes before it).
+    invoke: Option<&'static str>,
+    setups: Vec<Setup>,
+    /// Bytes of code, for compile rows.
+    code_bytes: Option<usize>,
+}
+
+/// The medians of one runtime in one row.
+#[derive(Clone, Copy)]
+struct Cell {
+    wall: Duration,
+    rss_kib: u64,
+}
+
+/// A finished row of the table.
+struct Row {
+    case: String,
+    setup: Setup,
+    mode: &'static str,
+    remap: Result<Cell, String>,
+    wasmtime: Result<Cell, String>,
+    native: Option<Cell>,
+    outputs_agree: bool,
+    code_bytes: Option<usize>,
+    wasmtime_command: String,
+}
+
+fn main() {
+    if let Err(err) = run() {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let options = parse_options()?;
+    check_tool(
+        &options.remap,
+        "remap (build it: cargo build --release -p remap-cli)",
+    )?;
+    check_tool(
+        &options.wasmtime,
+        "wasmtime (put the Wasmtime 48 CLI on PATH)",
+    )?;
+    let cases = build_cases(&options)?;
+    let out = workloads::output_dir()?;
+    let remap_exec_only = remap_precompiled_support(&options.remap);
+    let mut rows = Vec::new();
+    for case in &cases {
+        let mut native_cell = None;
+        for setup in &case.setups {
+            if options.compile_mode {
+                let row = measure_row(&options, case, *setup, Mode::WithCompilation, &out)?;
+                native_cell = row.native;
+                print_progress(&row);
+                rows.push(row);
+            }
+            if options.exec_mode {
+                let mut row = match &remap_exec_only {
+                    Ok(()) => measure_row(&options, case, *setup, Mode::ExecutionOnly, &out)?,
+                    Err(reason) => {
+                        let mut row =
+                            measure_row(&options, case, *setup, Mode::WasmtimeExecutionOnly, &out)?;
+                        row.remap = Err(reason.clone());
+                        row
+                    }
+                };
+                row.native = row.native.or(native_cell);
+                print_progress(&row);
+                rows.push(row);
+            }
+        }
+    }
+    println!("{}", render(&rows, &options));
+    Ok(())
+}
+
+fn check_tool(path: &Path, what: &str) -> Result<()> {
+    CommandLine::new(path, ["--version".to_owned()])
+        .run()
+        .with_context(|| format!("cannot run {what}"))
+        .map(drop)
+}
+
+/// Whether `remap` can run precompiled code; the reason if not.
+fn remap_precompiled_support(remap: &Path) -> Result<(), String> {
+    match CommandLine::new(remap, ["compile".to_owned(), "--help".to_owned()]).run() {
+        Ok(_) => Ok(()),
+        Err(_) => Err("remap has no `remap compile` and no on-disk code cache \
+                       (needs Module::serialize/Module::deserialize_file in the runtime and \
+                       `remap compile FILE -o OUT` + `remap run --allow-precompiled` in the CLI)"
+            .to_owned()),
+    }
+}
+
+fn build_cases(options: &Options) -> Result<Vec<Case>> {
+    let wanted = |name: &str| {
+        options
+            .only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|want| want == name))
+    };
+    let setups_for = |name: &str| match options.setup {
+        Some(setup) => vec![setup],
+        None if name == "grow1g" => vec![setups::DYNAMIC, setups::STATIC],
+        None => vec![setups::STATIC],
+    };
+    let mut cases = Vec::new();
+    for workload in WORKLOADS.iter().filter(|workload| wanted(workload.name)) {
+        eprintln!("building {} ...", workload.name);
+        let Built { wasm, native } = workloads::build(workload)
+            .with_context(|| format!("building workload {}", workload.name))?;
+        cases.push(Case {
+            name: workload.name.to_owned(),
+            wasm,
+            native,
+            invoke: None,
+            setups: setups_for(workload.name),
+            code_bytes: None,
+        });
+    }
+    for (name, bytes) in COMPILE_ROWS.into_iter().filter(|(name, _)| wanted(name)) {
+        eprintln!("building {name} ...");
+        let wasm = workloads::generated_module(bytes)?;
+        let code = std::fs::read(&wasm)
+            .map_err(anyhow::Error::from)
+            .and_then(|bytes| code_section_bytes(&bytes))
+            .with_context(|| format!("reading {}", wasm.display()))?;
+        cases.push(Case {
+            name: name.to_owned(),
+            wasm,
+            native: None,
+            invoke: Some("noop"),
+            setups: setups_for(name),
+            code_bytes: Some(code),
+        });
+    }
+    if cases.is_empty() {
+        bail!("--only matched no workload");
+    }
+    Ok(cases)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    WithCompilation,
+    ExecutionOnly,
+    /// Execution only, measured for Wasmtime alone.
+    WasmtimeExecutionOnly,
+}
+
+fn measure_row(
+    options: &Options,
+    case: &Case,
+    setup: Setup,
+    mode: Mode,
+    out: &Path,
+) -> Result<Row> {
+    let invoke: Vec<String> = case
+        .invoke
+        .map(|name| vec!["--invoke".to_owned(), name.to_owned()])
+        .unwrap_or_default();
+    let stem = format!("{}.{}", case.name, setup.name);
+    let wasmtime_module = match mode {
+        Mode::WithCompilation => case.wasm.clone(),
+        Mode::ExecutionOnly | Mode::WasmtimeExecutionOnly => {
+            let cwasm = out.join(format!("{stem}.cwasm"));
+            let mut args = vec!["compile".to_owned()];
+            args.extend(setup.wasmtime_args());
+            args.extend([
+                case.wasm.display().to_string(),
+                "-o".to_owned(),
+                cwasm.display().to_string(),
+            ]);
+            CommandLine::new(&options.wasmtime, args).run()?;
+            cwasm
+        }
+    };
+    let mut wasmtime_args = vec!["run".to_owned(), "-C".to_owned(), "cache=n".to_owned()];
+    if mode != Mode::WithCompilation {
+        wasmtime_args.push("--allow-precompiled".to_owned());
+    }
+    wasmtime_args.extend(setup.wasmtime_args());
+    wasmtime_args.extend(invoke.iter().cloned());
+    wasmtime_args.push(wasmtime_module.display().to_string());
+    let wasmtime = CommandLine::new(&options.wasmtime, wasmtime_args);
+
+    let remap = match mode {
+        Mode::WasmtimeExecutionOnly => None,
+        Mode::WithCompilation => Some(remap_run(options, setup, &invoke, &case.wasm, false)),
+        Mode::ExecutionOnly => {
+            let precompiled = out.join(format!("{stem}.remap-cwasm"));
+            let mut args = vec!["compile".to_owned()];
+            args.extend(setup.remap_args());
+            args.extend([
+                case.wasm.display().to_string(),
+                "-o".to_owned(),
+                precompiled.display().to_string(),
+            ]);
+            CommandLine::new(&options.remap, args).run()?;
+            Some(remap_run(options, setup, &invoke, &precompiled, true))
+        }
+    };
+    // Native code has no compilation step: it runs in the first mode only.
+    let native = case
+        .native
+        .as_ref()
+        .filter(|_| mode == Mode::WithCompilation || !options.compile_mode)
+        .map(|path| CommandLine::new(path, []));
+
+    let mut contenders: Vec<(&CommandLine, Vec<Run>, Option<String>)> = Vec::new();
+    contenders.extend(remap.iter().map(|command| (command, Vec::new(), None)));
+    contenders.push((&wasmtime, Vec::new(), None));
+    contenders.extend(native.iter().map(|command| (command, Vec::new(), None)));
+    let (runs, label) = (options.runs, mode_label(mode));
+    eprintln!(
+        "{} [{} {label}]: 1 warm-up + {runs} runs each",
+        case.name, setup.name
+    );
+    for round in 0..=runs {
+        for (command, samples, failure) in &mut contenders {
+            if failure.is_some() {
+                continue;
+            }
+            match command.run() {
+                Ok(run) if round > 0 => samples.push(run),
+                Ok(_) => {}
+                Err(err) => *failure = Some(format!("{err:#}")),
+            }
+        }
+    }
+    let outputs: Vec<&str> = contenders
+        .iter()
+        .flat_map(|(_, samples, _)| samples.iter().map(|run| run.stdout.as_str()))
+        .collect();
+    let outputs_agree = outputs.windows(2).all(|pair| pair[0] == pair[1]);
+    let cell = |(_, samples, failure): &(&CommandLine, Vec<Run>, Option<String>)| match failure {
+        Some(failure) => Err(failure.clone()),
+        None => medians(samples)
+            .map(|(wall, rss_kib)| Cell { wall, rss_kib })
+            .ok_or_else(|| "no runs".to_owned()),
+    };
+    let mut cells = contenders.iter().map(cell);
+    let remap_cell = match remap {
+        Some(_) => cells.next().expect("remap ran"),
+        None => Err(String::new()),
+    };
+    let wasmtime_cell = cells.next().expect("wasmtime ran");
+    let native_cell = cells.next().and_then(Result::ok);
+    Ok(Row {
+        case: case.name.clone(),
+        setup,
+        mode: label,
+        remap: remap_cell,
+        wasmtime: wasmtime_cell,
+        native: native_cell,
+        outputs_agree,
+        code_bytes: case.code_bytes,
+        wasmtime_command: wasmtime.display(),
+    })
+}
+
+fn remap_run(
+    options: &Options,
+    setup: Setup,
+    invoke: &[String],
+    module: &Path,
+    precompiled: bool,
+) -> CommandLine {
+    let mut args = vec!["run".to_owned()];
+    if precompiled {
+        args.push("--allow-precompiled".to_owned());
+    }
+    args.extend(setup.remap_args());
+    args.extend(invoke.iter().cloned());
+    args.push(module.display().to_string());
+    CommandLine::new(&options.remap, args)
+}
+
+fn mode_label(mode: Mode) -> &'static str {
+    match mode {
+        Mode::WithCompilation => "with compilation",
+        Mode::ExecutionOnly | Mode::WasmtimeExecutionOnly => "execution only",
+    }
+}
+
+fn print_progress(row: &Row) {
+    let show = |cell: &Result<Cell, String>| match cell {
+        Ok(cell) => format!("{:.1} ms", millis(cell.wall)),
+        Err(reason) if reason.is_empty() => "-".to_owned(),
+        Err(reason) => format!("n/a: {reason}"),
+    };
+    eprintln!(
+        "  remap {} | wasmtime {}",
+        show(&row.remap),
+        show(&row.wasmtime)
+    );
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// The result table in Markdown, then the setups and the unavailable modes.
+fn render(rows: &[Row], options: &Options) -> String {
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "\n{} measured runs per runtime after one warm-up, alternating; medians.\n",
+        options.runs
+    );
+    let _ = writeln!(
+        text,
+        "| workload | setup | mode | remap ms | wasmtime ms | native ms | remap/wasmtime | remap/native \
+         | remap RSS MiB | wasmtime RSS MiB | native RSS MiB | outputs |"
+    );
+    let _ = writeln!(
+        text,
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
+    let mut unavailable: Vec<(String, Vec<String>)> = Vec::new();
+    for row in rows {
+        let time = |cell: &Result<Cell, String>| match cell {
+            Ok(cell) => format!("{:.1}", millis(cell.wall)),
+            Err(_) => "n/a".to_owned(),
+        };
+        let rss = |cell: &Result<Cell, String>| match cell {
+            Ok(cell) => format!("{:.1}", mib(cell.rss_kib)),
+            Err(_) => "n/a".to_owned(),
+        };
+        let ratio = |other: Option<Cell>| match (&row.remap, other) {
+            (Ok(remap), Some(other)) => {
+                format!(
+                    "{:.2}x",
+                    remap.wall.as_secs_f64() / other.wall.as_secs_f64()
+                )
+            }
+            _ => "n/a".to_owned(),
+        };
+        let native = row.native.map(Ok).unwrap_or(Err(String::new()));
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.case,
+            row.setup.name,
+            row.mode,
+            time(&row.remap),
+            time(&row.wasmtime),
+            time(&native),
+            ratio(row.wasmtime.as_ref().ok().copied()),
+            ratio(row.native),
+            rss(&row.remap),
+            rss(&row.wasmtime),
+            rss(&native),
+            if row.outputs_agree { "equal" } else { "DIFFER" },
+        );
+        for (runtime, cell) in [("remap", &row.remap), ("wasmtime", &row.wasmtime)] {
+            if let Err(reason) = cell
+                && !reason.is_empty()
+            {
+                let what = format!("{runtime} {} [{} {}]", row.case, row.setup.name, row.mode);
+                match unavailable.iter_mut().find(|(known, _)| known == reason) {
+                    Some((_, rows)) => rows.push(what),
+                    None => unavailable.push((reason.clone(), vec![what])),
+                }
+            }
+        }
+    }
+    let throughput: Vec<&Row> = rows.iter().filter(|row| row.code_bytes.is_some()).collect();
+    if !throughput.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nCompile rows: MB of code section per second of process time \
+             (start-up + compilation on all cores + instantiation + `--invoke noop`):\n"
+        );
+        for row in throughput {
+            let rate = |cell: &Result<Cell, String>| match cell {
+                Ok(cell) => format!(
+                    "{:.1} MB/s",
+                    row.code_bytes.unwrap_or(0) as f64 / 1e6 / cell.wall.as_secs_f64()
+                ),
+                Err(_) => "n/a".to_owned(),
+            };
+            let _ = writeln!(
+                text,
+                "- {} [{}] ({:.2} MB): remap {}, wasmtime {}",
+                row.case,
+                row.mode,
+                row.code_bytes.unwrap_or(0) as f64 / 1e6,
+                rate(&row.remap),
+                rate(&row.wasmtime)
+            );
+        }
+    }
+    let _ = writeln!(text, "\nMemory setups (same layout in both runtimes):\n");
+    for setup in setups::ALL {
+        let _ = writeln!(
+            text,
+            "- {}: remap run {}; wasmtime run {}\n  {}",
+            setup.name,
+            setup.remap_flags.join(" "),
+            setup.wasmtime_args().join(" "),
+            setup.note
+        );
+    }
+    let _ = writeln!(text, "\nWasmtime command per row:\n");
+    for row in rows {
+        let _ = writeln!(
+            text,
+            "- {} [{} {}]: {}",
+            row.case, row.setup.name, row.mode, row.wasmtime_command
+        );
+    }
+    if !unavailable.is_empty() {
+        let _ = writeln!(text, "\nNot measured:\n");
+        for (reason, rows) in unavailable {
+            let _ = writeln!(text, "- {}: {reason}", rows.join(", "));
+        }
+    }
+    text
+}

@@ -1,0 +1,138 @@
+//! Running one child process and measuring its wall time and peak RSS.
+
+use anyhow::{Context, Result, bail};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What one run of a program cost and printed.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// Time from spawn to reaping the child.
+    pub wall: Duration,
+    /// The child's peak resident set size in KiB (`ru_maxrss`).
+    pub peak_rss_kib: u64,
+    /// Everything it wrote to stdout.
+    pub stdout: String,
+}
+
+/// A command line: program plus arguments.
+#[derive(Clone, Debug)]
+pub struct CommandLine {
+    /// The executable.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl CommandLine {
+    /// `program args...`.
+    pub fn new(program: impl AsRef<Path>, args: impl IntoIterator<Item = String>) -> Self {
+        CommandLine {
+            program: program.as_ref().display().to_string(),
+            args: args.into_iter().collect(),
+        }
+    }
+
+    /// The command as a shell would show it.
+    pub fn display(&self) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs the command once; a non-zero exit is an error carrying its stderr.
+    pub fn run(&self) -> Result<Run> {
+        let start = Instant::now();
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start `{}`", self.program))?;
+        let mut stdout_pipe = child.stdout.take().context("no stdout pipe")?;
+        let mut stderr_pipe = child.stderr.take().context("no stderr pipe")?;
+        let stderr_reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr_pipe.read_to_string(&mut text);
+            text
+        });
+        let mut stdout = String::new();
+        stdout_pipe
+            .read_to_string(&mut stdout)
+            .context("reading the child's stdout")?;
+        let (status, peak_rss_kib) = wait_with_rusage(child.id())?;
+        let wall = start.elapsed();
+        let stderr = stderr_reader.join().unwrap_or_default();
+        if status != 0 {
+            bail!(
+                "`{}` failed ({status}): {}",
+                self.display(),
+                stderr.trim_end()
+            );
+        }
+        Ok(Run {
+            wall,
+            peak_rss_kib,
+            stdout,
+        })
+    }
+}
+
+/// Reaps child `pid` with `wait4`, returning a status summary (0 for a
+/// clean exit) and its peak RSS in KiB. std's `Child::wait` discards the
+/// resource usage, and `getrusage(RUSAGE_CHILDREN)` only reports the largest
+/// child so far, so this is the one place the tool calls libc directly.
+fn wait_with_rusage(pid: u32) -> Result<(i32, u64)> {
+    let pid = libc::pid_t::try_from(pid).context("child pid out of range")?;
+    let mut status: libc::c_int = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    loop {
+        // SAFETY: `pid` is a child this process spawned and has not reaped
+        // (std's `Child` is never waited on); `status` and `usage` point to
+        // live, writable locals of the types wait4 expects.
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+        if reaped == pid {
+            break;
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err).context("wait4 on the child");
+        }
+    }
+    // SAFETY: wait4 returned the child, so it filled in `usage`; an all-zero
+    // rusage was a valid value before that anyway.
+    let usage = unsafe { usage.assume_init() };
+    let summary = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    Ok((summary, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
+}
+
+/// The median wall time and median peak RSS (KiB) of `runs`, if any.
+pub fn medians(runs: &[Run]) -> Option<(Duration, u64)> {
+    if runs.is_empty() {
+        return None;
+    }
+    let seconds: Vec<f64> = runs.iter().map(|run| run.wall.as_secs_f64()).collect();
+    let rss: Vec<f64> = runs.iter().map(|run| run.peak_rss_kib as f64).collect();
+    Some((
+        Duration::from_secs_f64(median(seconds)),
+        median(rss).round() as u64,
+    ))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}

@@ -1,0 +1,372 @@
+//! The benchmark workloads: C sources in `benches/workloads/`, compiled at
+//! bench time with clang to `.wasm` (wasm32-wasi) and with gcc to a native
+//! executable, into a directory beside the build output. Nothing binary is
+//! committed; a build is redone only when its output is older than its
+//! sources.
+
+use anyhow::{Context, Result, bail};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Environment variable naming a directory that holds `sqlite3.c`,
+/// `sqlite3.h` and `wasm32-wasi-vfs.c` (by default the copy bundled with
+/// the `libsqlite3-sys` crate in Cargo's registry is used).
+pub const SQLITE_DIR_VAR: &str = "REMAP_BENCH_SQLITE_DIR";
+
+/// Environment variable overriding where built workloads go.
+pub const OUTPUT_DIR_VAR: &str = "REMAP_BENCH_OUT";
+
+/// Where a workload's code comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// One C file in `benches/workloads/`.
+    C(&'static str),
+    /// `benches/workloads/sqlite.c` linked with the SQLite amalgamation.
+    Sqlite,
+    /// A text module in `benches/workloads/` (no native counterpart).
+    Wat(&'static str),
+}
+
+/// A program that prints a checksum, run by every runtime being compared.
+#[derive(Clone, Copy, Debug)]
+pub struct Workload {
+    /// Short name used in tables and benchmark ids.
+    pub name: &'static str,
+    /// Its source.
+    pub source: Source,
+    /// Whether it is a compute workload (held to the execution-time target).
+    pub compute: bool,
+}
+
+/// Every workload the comparison runs, compute workloads first.
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "matmul",
+        source: Source::C("matmul.c"),
+        compute: true,
+    },
+    Workload {
+        name: "nbody",
+        source: Source::C("nbody.c"),
+        compute: true,
+    },
+    Workload {
+        name: "sieve",
+        source: Source::C("sieve.c"),
+        compute: true,
+    },
+    Workload {
+        name: "crc32",
+        source: Source::C("crc32.c"),
+        compute: true,
+    },
+    Workload {
+        name: "interp",
+        source: Source::C("interp.c"),
+        compute: true,
+    },
+    Workload {
+        name: "sqlite",
+        source: Source::Sqlite,
+        compute: true,
+    },
+    Workload {
+        name: "grow1g",
+        source: Source::Wat("grow1g.wat"),
+        compute: false,
+    },
+];
+
+/// Looks a workload up by name.
+pub fn workload(name: &str) -> Option<&'static Workload> {
+    WORKLOADS.iter().find(|workload| workload.name == name)
+}
+
+/// The outputs of building one workload.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The `.wasm` (or `.wat`) module.
+    pub wasm: PathBuf,
+    /// The native executable, where the workload has one.
+    pub native: Option<PathBuf>,
+}
+
+/// `benches/workloads/` in the source tree.
+pub fn sources_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads")
+}
+
+/// Where built workloads go: `$REMAP_BENCH_OUT`, else
+/// `<target dir>/remap-bench-workloads` found from the running executable
+/// (`<target>/<profile>/...`), else the system temporary directory.
+pub fn output_dir() -> Result<PathBuf> {
+    let dir = match std::env::var_os(OUTPUT_DIR_VAR) {
+        Some(dir) => PathBuf::from(dir),
+        None => target_dir_of_current_exe()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("remap-bench-workloads"),
+    };
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn target_dir_of_current_exe() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .find(|dir| {
+            matches!(
+                dir.file_name().and_then(|name| name.to_str()),
+                Some("release" | "debug")
+            )
+        })
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+}
+
+/// Builds `workload` (if its outputs are stale) and returns their paths.
+pub fn build(workload: &Workload) -> Result<Built> {
+    let out = output_dir()?;
+    let sources = sources_dir();
+    match workload.source {
+        Source::C(file) => {
+            let source = sources.join(file);
+            let wasm = out.join(format!("{}.wasm", workload.name));
+            let native = out.join(format!("{}.native", workload.name));
+            clang_wasi(std::slice::from_ref(&source), &[], &wasm)?;
+            gcc_native(&[source], &[], &native)?;
+            Ok(Built {
+                wasm,
+                native: Some(native),
+            })
+        }
+        Source::Sqlite => {
+            let sqlite = sqlite_dir()?;
+            let driver = sources.join("sqlite.c");
+            let include = format!("-I{}", sqlite.display());
+            let mut flags = vec![
+                include.as_str(),
+                "-DSQLITE_THREADSAFE=0",
+                "-DSQLITE_OMIT_LOAD_EXTENSION",
+            ];
+            let native = out.join("sqlite.native");
+            gcc_native(&[driver.clone(), sqlite.join("sqlite3.c")], &flags, &native)?;
+            // wasi-libc has no file locking or mmap: SQLite's demo VFS
+            // (shipped with libsqlite3-sys for this target) replaces the
+            // Unix one, as libsqlite3-sys itself does for wasm32-wasi.
+            flags.extend(["-DSQLITE_OS_OTHER=1", "-DLONGDOUBLE_TYPE=double"]);
+            let wasm = out.join("sqlite.wasm");
+            clang_wasi(
+                &[
+                    driver,
+                    sqlite.join("sqlite3.c"),
+                    sqlite.join("wasm32-wasi-vfs.c"),
+                ],
+                &flags,
+                &wasm,
+            )?;
+            Ok(Built {
+                wasm,
+                native: Some(native),
+            })
+        }
+        Source::Wat(file) => Ok(Built {
+            wasm: sources.join(file),
+            native: None,
+        }),
+    }
+}
+
+/// The directory with the SQLite amalgamation: `$REMAP_BENCH_SQLITE_DIR`,
+/// else the newest `libsqlite3-sys-*/sqlite3` in Cargo's registry sources.
+pub fn sqlite_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(SQLITE_DIR_VAR) {
+        return Ok(PathBuf::from(dir));
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    let registry = cargo_home.join("registry").join("src");
+    let mut candidates = Vec::new();
+    for index in fs::read_dir(&registry).into_iter().flatten().flatten() {
+        for package in fs::read_dir(index.path()).into_iter().flatten().flatten() {
+            let name = package.file_name().to_string_lossy().into_owned();
+            let dir = package.path().join("sqlite3");
+            if name.starts_with("libsqlite3-sys-") && dir.join("sqlite3.c").is_file() {
+                candidates.push((name, dir));
+            }
+        }
+    }
+    candidates.sort();
+    match candidates.pop() {
+        Some((_, dir)) => Ok(dir),
+        None => bail!(
+            "the SQLite amalgamation was not found in {} (no libsqlite3-sys-*/sqlite3/sqlite3.c); \
+             fetch the libsqlite3-sys crate or set {SQLITE_DIR_VAR} to a directory holding \
+             sqlite3.c, sqlite3.h and wasm32-wasi-vfs.c",
+            registry.display()
+        ),
+    }
+}
+
+/// True when `output` exists and is newer than every input.
+fn up_to_date(output: &Path, inputs: &[PathBuf]) -> bool {
+    let Ok(built) = fs::metadata(output).and_then(|meta| meta.modified()) else {
+        return false;
+    };
+    inputs.iter().all(|input| {
+        fs::metadata(input)
+            .and_then(|meta| meta.modified())
+            .is_ok_and(|changed| changed <= built)
+    })
+}
+
+fn clang_wasi(sources: &[PathBuf], flags: &[&str], output: &Path) -> Result<()> {
+    compile_with(
+        "clang",
+        &["--target=wasm32-wasi", "-O2"],
+        sources,
+        flags,
+        &["-lm"],
+        output,
+    )
+}
+
+fn gcc_native(sources: &[PathBuf], flags: &[&str], output: &Path) -> Result<()> {
+    compile_with("gcc", &["-O2"], sources, flags, &["-lm"], output)
+}
+
+/// Runs `compiler` unless `output` is up to date; builds into a temporary
+/// name first so an interrupted build never leaves a truncated output.
+fn compile_with(
+    compiler: &str,
+    base_flags: &[&str],
+    sources: &[PathBuf],
+    flags: &[&str],
+    libraries: &[&str],
+    output: &Path,
+) -> Result<()> {
+    if up_to_date(output, sources) {
+        return Ok(());
+    }
+    let partial = output.with_extension("partial");
+    let status = Command::new(compiler)
+        .args(base_flags)
+        .args(flags)
+        .args(sources)
+        .args(libraries)
+        .args(["-w", "-o"])
+        .arg(&partial)
+        .status()
+        .with_context(|| format!("cannot run `{compiler}` (is it installed?)"))?;
+    if !status.success() {
+        bail!(
+            "`{compiler}` failed ({status}) building {}",
+            output.display()
+        );
+    }
+    fs::rename(&partial, output)
+        .with_context(|| format!("cannot move {} into place", partial.display()))
+}
+
+/// Builds (once) a module of clang-compiled generated functions with about
+/// `code_bytes` bytes of code, exporting every function and a `noop`; it
+/// stands in for a large application in the compile benchmarks.
+pub fn generated_module(code_bytes: usize) -> Result<PathBuf> {
+    let out = output_dir()?;
+    let functions = code_bytes.div_ceil(GENERATED_BYTES_PER_FUNCTION);
+    let c_file = out.join(format!("generated-{functions}.c"));
+    let wasm = out.join(format!("generated-{functions}.wasm"));
+    if !c_file.is_file() {
+        fs::write(&c_file, generated_c_source(functions))
+            .with_context(|| format!("cannot write {}", c_file.display()))?;
+    }
+    compile_with(
+        "clang",
+        &[
+            "--target=wasm32",
+            "-O1",
+            "-nostdlib",
+            "-Wl,--no-entry",
+            "-Wl,--export-all",
+        ],
+        &[c_file],
+        &[],
+        &[],
+        &wasm,
+    )?;
+    Ok(wasm)
+}
+
+/// Approximate Wasm code bytes clang emits per generated function.
+const GENERATED_BYTES_PER_FUNCTION: usize = 420;
+
+/// C source with `functions` functions, each a loop over a switch of
+/// arithmetic, loads and stores with constants drawn from a fixed
+/// pseudo-random sequence, calling an earlier function (so nothing is dead).
+pub fn generated_c_source(functions: usize) -> String {
+    use std::fmt::Write;
+    let mut random = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        (random >> 16) as u32
+    };
+    let mut c = String::from("void noop(void) {}\n");
+    for index in 0..functions {
+        let callee = if index == 0 {
+            "0".to_owned()
+        } else {
+            format!("f{}(p, n >> 1, b)", next() as usize % index)
+        };
+        let _ = writeln!(
+            c,
+            "__attribute__((noinline)) unsigned f{index}(unsigned *p, unsigned n, unsigned x) {{\n\
+             \x20 unsigned a = x ^ {}u, b = {}u;\n\
+             \x20 if (n == 0) return a;\n\
+             \x20 for (unsigned i = 0; i < n; i++) {{\n\
+             \x20   switch ((a + i) & 7) {{",
+            next(),
+            next()
+        );
+        for case in 0..8 {
+            let body = match next() % 6 {
+                0 => format!("a = a * {}u + p[i & 63];", next() | 1),
+                1 => format!(
+                    "b ^= (a << {}) | (a >> {});",
+                    next() % 31 + 1,
+                    next() % 31 + 1
+                ),
+                2 => format!("p[(i * {}u) & 63] = a + b;", next() % 64),
+                3 => format!("a = a / ({}u | (b & 7)) + b;", next() % 97 + 1),
+                4 => format!("if (a > {}u) b += a; else a -= b;", next()),
+                _ => format!("a += (float)b * {}.5f;", next() % 1000),
+            };
+            let _ = writeln!(c, "      case {case}: {body} break;");
+        }
+        let _ = writeln!(
+            c,
+            "    }}\n\
+             \x20   b = (b << 3) ^ (a >> 5) ^ {}u;\n\
+             \x20   if (b & {}u) p[(a ^ b) & 63] ^= b;\n\
+             \x20 }}\n\
+             \x20 return a + b + {callee};\n\
+             }}",
+            next(),
+            next()
+        );
+    }
+    c
+}
+
+/// Bytes in the code section of a binary module (0 if it has none).
+pub fn code_section_bytes(wasm: &[u8]) -> Result<usize> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::CodeSectionStart { size, .. } = payload? {
+            return Ok(size as usize);
+        }
+    }
+    Ok(0)
+}
