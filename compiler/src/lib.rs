@@ -5,6 +5,8 @@
 //! trampolines into one position-independent blob. The layout contract with
 //! the runtime lives in [`vmctx`], [`builtins`], [`trap`] and ABI.md.
 
+#![warn(missing_docs)]
+
 pub mod builtins;
 mod compiler;
 mod error;
