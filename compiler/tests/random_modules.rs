@@ -44,7 +44,7 @@ fn supported_config() -> wasm_smith::Config {
 }
 
 fn tunables(index: usize) -> Tunables {
-    let memory_style = if index % 2 == 0 {
+    let memory_style = if index.is_multiple_of(2) {
         MemoryStyle::Static {
             reservation_bytes: 1 << 32,
             guard_bytes: 1 << 32,
