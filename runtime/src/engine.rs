@@ -82,7 +82,7 @@ impl Engine {
     }
 
     /// The function type an engine-wide id stands for.
-    pub(crate) fn func_type(&self, id: u32) -> FuncType {
+    pub(crate) fn func_type(&self, id: u32) -> Arc<FuncType> {
         self.inner.types.get(id)
     }
 
@@ -113,7 +113,7 @@ struct TypeRegistry {
 #[derive(Default)]
 struct TypeTable {
     ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
+    types: Vec<Arc<FuncType>>,
 }
 
 impl TypeRegistry {
@@ -132,12 +132,12 @@ impl TypeRegistry {
             return id;
         }
         let id = u32::try_from(table.types.len()).expect("fewer than 2^32 distinct function types");
-        table.types.push(ty.clone());
+        table.types.push(Arc::new(ty.clone()));
         table.ids.insert(ty.clone(), id);
         id
     }
 
-    fn get(&self, id: u32) -> FuncType {
+    fn get(&self, id: u32) -> Arc<FuncType> {
         self.inner.read().unwrap_or_else(|p| p.into_inner()).types[id as usize].clone()
     }
 }
@@ -155,7 +155,7 @@ mod tests {
         let id_a = registry.intern(&a);
         assert_ne!(id_a, registry.intern(&b));
         assert_eq!(id_a, registry.intern(&FuncType::new([ValType::I32], [])));
-        assert_eq!(registry.get(id_a), a);
+        assert_eq!(*registry.get(id_a), a);
     }
 
     #[test]

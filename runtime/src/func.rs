@@ -132,6 +132,10 @@ impl Func {
     }
 
     pub(crate) fn ty_in(&self, store: &StoreOpaque) -> FuncType {
+        (*self.shared_ty(store)).clone()
+    }
+
+    fn shared_ty(&self, store: &StoreOpaque) -> Arc<FuncType> {
         store.assert_owns(self.store, "Func");
         store.engine().func_type(self.type_id())
     }
@@ -165,7 +169,7 @@ impl Func {
     ) -> Result<()> {
         let ctx = ctx.as_context_mut();
         let store = &mut ctx.0.opaque;
-        let ty = self.ty_in(store);
+        let ty = self.shared_ty(store);
         if params.len() != ty.param_types().len() {
             bail!(
                 "expected {} arguments, got {} (function type {ty})",
@@ -180,7 +184,16 @@ impl Func {
                 results.len()
             );
         }
-        let mut values = vec![ValRaw::default(); ty.value_slots().max(1)];
+        // Most signatures are short: keep their slots on the stack.
+        let mut inline = [ValRaw::default(); 8];
+        let mut spilled = Vec::new();
+        let slots = ty.value_slots().max(1);
+        let values: &mut [ValRaw] = if slots <= inline.len() {
+            &mut inline[..slots]
+        } else {
+            spilled.resize(slots, ValRaw::default());
+            &mut spilled
+        };
         for (index, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
             param.check_type(expected, &format!("argument {index}"))?;
             values[index] = param.to_raw(store)?;
@@ -188,7 +201,7 @@ impl Func {
         // SAFETY: `values` has `max(params, results)` slots holding valid
         // arguments of the function's type, all from this store.
         unsafe { self.call_raw(store, values.as_mut_ptr())? };
-        for ((result, raw), ty) in results.iter_mut().zip(&values).zip(ty.results()) {
+        for ((result, raw), ty) in results.iter_mut().zip(values.iter()).zip(ty.results()) {
             // SAFETY: the callee wrote results of its declared types.
             *result = unsafe { Val::from_raw(store, *raw, ty) };
         }
