@@ -81,11 +81,6 @@ impl Engine {
         self.inner.types.intern(ty)
     }
 
-    /// The function type an engine-wide id stands for.
-    pub(crate) fn func_type(&self, id: u32) -> Arc<FuncType> {
-        self.inner.types.get(id)
-    }
-
     /// A host trampoline (Wasm -> host call adapter) for `ty`, compiled on first use.
     pub(crate) fn host_trampoline(&self, ty: &FuncType) -> Result<crate::module::HostTrampoline> {
         let id = self.type_id(ty);
@@ -113,7 +108,7 @@ struct TypeRegistry {
 #[derive(Default)]
 struct TypeTable {
     ids: HashMap<FuncType, u32>,
-    types: Vec<Arc<FuncType>>,
+    types: Vec<FuncType>,
 }
 
 impl TypeRegistry {
@@ -132,13 +127,9 @@ impl TypeRegistry {
             return id;
         }
         let id = u32::try_from(table.types.len()).expect("fewer than 2^32 distinct function types");
-        table.types.push(Arc::new(ty.clone()));
+        table.types.push(ty.clone());
         table.ids.insert(ty.clone(), id);
         id
-    }
-
-    fn get(&self, id: u32) -> Arc<FuncType> {
-        self.inner.read().unwrap_or_else(|p| p.into_inner()).types[id as usize].clone()
     }
 }
 
@@ -155,7 +146,7 @@ mod tests {
         let id_a = registry.intern(&a);
         assert_ne!(id_a, registry.intern(&b));
         assert_eq!(id_a, registry.intern(&FuncType::new([ValType::I32], [])));
-        assert_eq!(*registry.get(id_a), a);
+        assert_eq!(registry.inner.read().unwrap().types[id_a as usize], a);
     }
 
     #[test]

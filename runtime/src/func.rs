@@ -132,17 +132,26 @@ impl Func {
     }
 
     pub(crate) fn ty_in(&self, store: &StoreOpaque) -> FuncType {
-        (*self.shared_ty(store)).clone()
+        self.ty_ref(store).clone()
     }
 
-    fn shared_ty(&self, store: &StoreOpaque) -> Arc<FuncType> {
+    /// The signature, borrowed from the host context or the instance's module
+    /// (both owned by the store), without touching the engine's registry.
+    fn ty_ref<'a>(&self, store: &'a StoreOpaque) -> &'a FuncType {
         store.assert_owns(self.store, "Func");
-        store.engine().func_type(self.type_id())
-    }
-
-    pub(crate) fn type_id(&self) -> u32 {
-        // SAFETY: a `Func` always points at a live `VMFuncRef` of its store.
-        unsafe { self.func_ref.as_ref().type_id }
+        let func_ref = self.vm_func_ref();
+        // SAFETY: every vmctx starts with a u32 magic; the magic says whether it
+        // is a `HostFuncContext` or an instance vmctx, both owned by `store`.
+        unsafe {
+            if *func_ref.vmctx.cast::<u32>() == VM_HOST_FUNC_MAGIC {
+                &(*func_ref.vmctx.cast::<HostFuncContext>()).ty
+            } else {
+                (*instance_of_vmctx(func_ref.vmctx))
+                    .module()
+                    .func_type(func_ref.type_id)
+                    .expect("a module knows each of its function types")
+            }
+        }
     }
 
     pub(crate) fn vm_func_ref(&self) -> VMFuncRef {
@@ -169,7 +178,7 @@ impl Func {
     ) -> Result<()> {
         let ctx = ctx.as_context_mut();
         let store = &mut ctx.0.opaque;
-        let ty = self.shared_ty(store);
+        let ty = self.ty_ref(store);
         if params.len() != ty.param_types().len() {
             bail!(
                 "expected {} arguments, got {} (function type {ty})",
@@ -195,12 +204,18 @@ impl Func {
             &mut spilled
         };
         for (index, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
-            param.check_type(expected, &format!("argument {index}"))?;
+            if param.ty() != expected {
+                bail!(
+                    "type mismatch: argument {index} expected {expected}, got {}",
+                    param.ty()
+                );
+            }
             values[index] = param.to_raw(store)?;
         }
         // SAFETY: `values` has `max(params, results)` slots holding valid
         // arguments of the function's type, all from this store.
         unsafe { self.call_raw(store, values.as_mut_ptr())? };
+        let ty = self.ty_ref(store);
         for ((result, raw), ty) in results.iter_mut().zip(values.iter()).zip(ty.results()) {
             // SAFETY: the callee wrote results of its declared types.
             *result = unsafe { Val::from_raw(store, *raw, ty) };

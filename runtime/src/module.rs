@@ -27,9 +27,10 @@ pub(crate) struct ModuleInner {
     code: PublishedCode,
     /// Module type index -> engine-wide type id (the vmctx `type_ids` array).
     type_ids: Box<[u32]>,
-    /// (engine type id, entry trampoline address), sorted by id: how the host
-    /// calls this module's functions. A binary search beats hashing on the call path.
-    entry_by_type: Box<[(u32, usize)]>,
+    /// This module's signatures by engine type id (sorted, deduplicated) with
+    /// the entry trampoline for each: how the host calls the module's
+    /// functions. A binary search beats hashing on the call path.
+    signatures: Box<[Signature]>,
     functions: Vec<FunctionLoc>,
     imports: Vec<(String, String, ExternType)>,
     exports: Vec<(String, ExternType)>,
@@ -41,6 +42,13 @@ impl std::fmt::Debug for Module {
             .field("name", &self.name())
             .finish_non_exhaustive()
     }
+}
+
+/// One of a module's function types, with its entry trampoline.
+struct Signature {
+    type_id: u32,
+    entry: usize,
+    ty: FuncType,
 }
 
 /// Executable code, published with one protection change and registered so
@@ -145,13 +153,18 @@ impl Module {
 
         let func_types: Vec<FuncType> = info.types.iter().map(convert::func_type).collect();
         let type_ids: Box<[u32]> = func_types.iter().map(|ty| engine.type_id(ty)).collect();
-        let mut entry_by_type: Vec<(u32, usize)> = type_ids
+        let mut signatures: Vec<Signature> = type_ids
             .iter()
             .zip(&compiled.entry_trampolines)
-            .map(|(&id, loc)| (id, code.address(loc.offset)))
+            .zip(&func_types)
+            .map(|((&type_id, loc), ty)| Signature {
+                type_id,
+                entry: code.address(loc.offset),
+                ty: ty.clone(),
+            })
             .collect();
-        entry_by_type.sort_unstable();
-        entry_by_type.dedup_by_key(|(id, _)| *id);
+        signatures.sort_unstable_by_key(|signature| signature.type_id);
+        signatures.dedup_by_key(|signature| signature.type_id);
         let imports = info
             .imports
             .iter()
@@ -183,7 +196,7 @@ impl Module {
                 offsets: compiled.offsets,
                 code,
                 type_ids,
-                entry_by_type: entry_by_type.into_boxed_slice(),
+                signatures: signatures.into_boxed_slice(),
                 functions: compiled.functions,
                 imports,
                 exports,
@@ -257,11 +270,22 @@ impl Module {
             .address(self.inner.functions[defined as usize].offset)
     }
 
+    fn signature(&self, type_id: u32) -> Option<&Signature> {
+        let signatures = &self.inner.signatures;
+        let found = signatures
+            .binary_search_by_key(&type_id, |signature| signature.type_id)
+            .ok()?;
+        Some(&signatures[found])
+    }
+
+    /// The function type behind engine type `type_id`, if this module uses it.
+    pub(crate) fn func_type(&self, type_id: u32) -> Option<&FuncType> {
+        Some(&self.signature(type_id)?.ty)
+    }
+
     /// The entry trampoline for functions of engine type `type_id`.
     pub(crate) fn entry_trampoline(&self, type_id: u32) -> Option<VMEntryTrampolineFn> {
-        let entries = &self.inner.entry_by_type;
-        let found = entries.binary_search_by_key(&type_id, |&(id, _)| id).ok()?;
-        let address = entries[found].1;
+        let address = self.signature(type_id)?.entry;
         // SAFETY: the address is the start of an entry trampoline inside this
         // module's published code, compiled with exactly this signature.
         Some(unsafe { std::mem::transmute::<usize, VMEntryTrampolineFn>(address) })

@@ -126,7 +126,7 @@ impl Val {
     }
 
     /// Converts to the raw form compiled code uses; fails if a reference belongs to another store.
-    pub(crate) fn to_raw(&self, store: &mut StoreOpaque) -> Result<ValRaw> {
+    pub(crate) fn to_raw(&self, store: &StoreOpaque) -> Result<ValRaw> {
         Ok(match self {
             Val::I32(v) => ValRaw::i32(*v),
             Val::I64(v) => ValRaw::i64(*v),
@@ -249,7 +249,7 @@ impl Ref {
     }
 
     /// The 8-byte table element form of this reference.
-    pub(crate) fn to_raw(self, store: &mut StoreOpaque) -> Result<u64> {
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<u64> {
         match self {
             Ref::Func(f) => Func::option_to_raw(f.as_ref(), store),
             Ref::Extern(e) => ExternRef::option_to_raw(e.as_ref(), store),
