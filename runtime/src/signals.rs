@@ -7,7 +7,7 @@
 //! Anything else goes to the handler that was installed before (or the default
 //! action), so the process dies exactly as it would without Remap.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::Once;
@@ -170,14 +170,20 @@ impl Drop for AltStack {
 }
 
 thread_local! {
+    /// Whether this thread already has a big enough signal stack.
+    static ALT_STACK_READY: Cell<bool> = const { Cell::new(false) };
     static ALT_STACK: RefCell<Option<AltStack>> = const { RefCell::new(None) };
 }
 
 /// Makes sure this thread has a signal stack big enough for our handler, so a
 /// fault near the end of the stack can still be handled.
 pub(crate) fn ensure_thread_alt_stack() -> std::io::Result<()> {
+    if ALT_STACK_READY.with(Cell::get) {
+        return Ok(());
+    }
     ALT_STACK.with(|slot| {
         if slot.borrow().is_some() || current_alt_stack_is_big_enough() {
+            ALT_STACK_READY.with(|ready| ready.set(true));
             return Ok(());
         }
         let page = remap_memory::host_page_size();
@@ -227,6 +233,7 @@ pub(crate) fn ensure_thread_alt_stack() -> std::io::Result<()> {
         }
         stack.installed = true;
         *slot.borrow_mut() = Some(stack);
+        ALT_STACK_READY.with(|ready| ready.set(true));
         Ok(())
     })
 }
