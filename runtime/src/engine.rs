@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::types::FuncType;
 use anyhow::Result;
+use remap_compiler::Compiler;
 use remap_memory::{Accounting, MemoryStats, PinBudget};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -17,6 +18,8 @@ pub struct Engine {
 
 struct EngineInner {
     config: Config,
+    /// Built once: detecting the host CPU's features is not free.
+    compiler: Compiler,
     types: TypeRegistry,
     accounting: Accounting,
     pin_budget: Option<PinBudget>,
@@ -42,9 +45,11 @@ impl Engine {
     pub fn new(config: &Config) -> Result<Engine> {
         config.validate()?;
         crate::signals::install_handlers();
+        let compiler = Compiler::new(crate::module::tunables(config))?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
+                compiler,
                 types: TypeRegistry::default(),
                 accounting: Accounting::new(),
                 pin_budget: config.pin_budget.map(PinBudget::new),
@@ -66,6 +71,10 @@ impl Engine {
     /// Whether two handles are the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    pub(crate) fn compiler(&self) -> &Compiler {
+        &self.inner.compiler
     }
 
     pub(crate) fn accounting(&self) -> &Accounting {

@@ -1,14 +1,14 @@
 //! Modules: compiled code published into executable memory, plus everything
 //! instantiation needs (types, imports, exports, segment data).
 
-use crate::config::MemoryStyle;
+use crate::config::{Config, MemoryStyle};
 use crate::engine::Engine;
 use crate::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use crate::types::{ExportType, ExternType, FuncType, ImportType, convert};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
-use remap_compiler::{Compiler, FunctionLoc, Tunables};
+use remap_compiler::{FunctionLoc, Tunables};
 use remap_memory::CodeMemory;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -75,8 +75,7 @@ impl PublishedCode {
 }
 
 /// The [`Tunables`] that match the engine's memory layout.
-pub(crate) fn tunables(engine: &Engine) -> Tunables {
-    let config = engine.config();
+pub(crate) fn tunables(config: &Config) -> Tunables {
     let style = config.style_for(false);
     Tunables {
         memory_style: match style {
@@ -115,7 +114,7 @@ impl Module {
 
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        let compiler = Compiler::new(tunables(engine))?;
+        let compiler = engine.compiler();
         let compiled = if engine.config().parallel_compilation {
             compiler.compile_module(wasm)?
         } else {
@@ -333,8 +332,9 @@ pub(crate) struct HostTrampoline {
 
 impl HostTrampoline {
     pub(crate) fn compile(engine: &Engine, ty: &FuncType) -> Result<HostTrampoline> {
-        let compiler = Compiler::new(tunables(engine))?;
-        let compiled = compiler.compile_host_trampoline(&convert::compiler_func_type(ty))?;
+        let compiled = engine
+            .compiler()
+            .compile_host_trampoline(&convert::compiler_func_type(ty))?;
         if !compiled.trap_table.is_empty() {
             bail!("a host trampoline must not contain trapping instructions");
         }
