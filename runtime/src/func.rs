@@ -125,6 +125,23 @@ impl Func {
         }
     }
 
+    /// A store's instance of a linker's host function: created on first use,
+    /// then reused (the closure is shared, so its address identifies it).
+    pub(crate) fn from_linker<T: 'static>(
+        store: &mut StoreInner<T>,
+        ty: &FuncType,
+        host: &TypedHostFn<T>,
+    ) -> Func {
+        let key = Arc::as_ptr(host).cast::<()>() as usize;
+        if let Some(&func) = store.opaque.linker_funcs.get(&key) {
+            return func;
+        }
+        // The new context keeps a clone of `host`, so `key` stays unique while cached.
+        let func = Func::from_host_fn(store, ty.clone(), host.clone());
+        store.opaque.linker_funcs.insert(key, func);
+        func
+    }
+
     /// The function's signature.
     pub fn ty(&self, ctx: impl AsContext) -> FuncType {
         let store = &ctx.as_context().0.opaque;

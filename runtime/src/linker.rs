@@ -140,11 +140,9 @@ impl<T: 'static> Linker<T> {
             .get(&(module.to_string(), name.to_string()))?;
         Some(match definition {
             Definition::Extern(item) => *item,
-            Definition::HostFunc(ty, host) => Extern::Func(Func::from_host_fn(
-                ctx.as_context_mut().0,
-                ty.clone(),
-                host.clone(),
-            )),
+            Definition::HostFunc(ty, host) => {
+                Extern::Func(Func::from_linker(ctx.as_context_mut().0, ty, host))
+            }
         })
     }
 

@@ -3,6 +3,7 @@
 
 use crate::engine::Engine;
 use crate::externref::ExternRefEntry;
+use crate::func::Func;
 use crate::func::HostFuncContext;
 use crate::global::GlobalEntry;
 use crate::instance::InstanceData;
@@ -11,6 +12,7 @@ use crate::table::TableEntry;
 use remap_compiler::vmctx::VMRuntimeLimits;
 use remap_memory::MemoryStats;
 use std::cell::UnsafeCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Identifies a store, so handles used with the wrong store are caught.
@@ -48,6 +50,9 @@ pub struct StoreOpaque {
     pub(crate) tables: Vec<Box<TableEntry>>,
     pub(crate) globals: Vec<Box<GlobalEntry>>,
     pub(crate) host_funcs: Vec<Box<HostFuncContext>>,
+    /// Linker host functions already added to this store, by the address of
+    /// their shared closure, so instantiating again reuses them.
+    pub(crate) linker_funcs: HashMap<usize, Func>,
     pub(crate) externrefs: Vec<ExternRefEntry>,
     limits: Box<UnsafeCell<VMRuntimeLimits>>,
 }
@@ -113,6 +118,7 @@ impl<T> Store<T> {
                     tables: Vec::new(),
                     globals: Vec::new(),
                     host_funcs: Vec::new(),
+                    linker_funcs: HashMap::new(),
                     externrefs: Vec::new(),
                     limits: Box::new(UnsafeCell::new(VMRuntimeLimits::default())),
                 },

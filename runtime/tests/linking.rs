@@ -196,6 +196,11 @@ fn linker_definitions_shadow_only_when_allowed() {
             .unwrap(),
         3
     );
+    // A store reuses its instance of a linker function.
+    assert_eq!(
+        linker.get(&mut store, "m", "f").unwrap().into_func(),
+        Some(f)
+    );
     assert!(linker.get(&mut store, "m", "g").is_none());
     linker
         .func_new(
