@@ -68,6 +68,8 @@ impl Compiler {
             ("opt_level", "speed"),
             ("preserve_frame_pointers", "true"),
             ("enable_probestack", "false"),
+            // Backtraces follow frame pointers; nothing unwinds with DWARF.
+            ("unwind_info", "false"),
             ("enable_multi_ret_implicit_sret", "true"),
             ("enable_heap_access_spectre_mitigation", "false"),
             ("enable_table_access_spectre_mitigation", "false"),
