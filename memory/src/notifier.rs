@@ -9,7 +9,7 @@ use crate::{MemoryError, MemoryView};
 use std::any::Any;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{self, ThreadId};
 
@@ -36,11 +36,18 @@ pub trait InvalidationNotifier: Send + Sync {
     fn release(&self);
 }
 
-type Entry = (u64, Arc<dyn InvalidationNotifier>);
+/// One registered notifier. A dispatch calls a snapshot of the list, so
+/// `registered` tells it to skip a subscriber unregistered since the snapshot
+/// was taken (by a callback earlier in the same dispatch).
+struct Subscriber {
+    id: u64,
+    notifier: Arc<dyn InvalidationNotifier>,
+    registered: AtomicBool,
+}
 
 #[derive(Default)]
 struct HubState {
-    entries: Vec<Entry>,
+    entries: Vec<Arc<Subscriber>>,
     next_id: u64,
     closed: bool,
     dispatching: Option<ThreadId>,
@@ -77,7 +84,11 @@ impl NotifierHub {
         }
         let id = state.next_id;
         state.next_id += 1;
-        state.entries.push((id, notifier));
+        state.entries.push(Arc::new(Subscriber {
+            id,
+            notifier,
+            registered: AtomicBool::new(true),
+        }));
         Ok(NotifierRegistration {
             hub: Arc::downgrade(self),
             id,
@@ -86,7 +97,13 @@ impl NotifierHub {
 
     fn unregister(&self, id: u64) {
         let mut state = self.lock();
-        state.entries.retain(|(entry_id, _)| *entry_id != id);
+        state.entries.retain(|subscriber| {
+            let keep = subscriber.id != id;
+            if !keep {
+                subscriber.registered.store(false, Ordering::Release);
+            }
+            keep
+        });
         // Once unregistration returns, the notifier is never called again:
         // wait out a dispatch in flight on another thread. A callback that
         // unregisters on the dispatching thread itself need not wait.
@@ -99,28 +116,30 @@ impl NotifierHub {
         }
     }
 
-    /// Calls `call` on every registered notifier, outside the list lock. A panicking subscriber does not stop the others: the first
-    /// panic is kept in `panic` to be resumed once the memory is consistent.
+    /// Calls `call` on every registered notifier, outside the list lock, so
+    /// that callbacks may register and unregister. A notifier unregistered by
+    /// an earlier callback of the same dispatch is skipped. A panicking
+    /// subscriber does not stop the others: the first panic is kept in
+    /// `panic` to be resumed once the memory is consistent.
     fn dispatch(
         &self,
         panic: &mut Option<Box<dyn Any + Send>>,
         call: impl Fn(&dyn InvalidationNotifier),
     ) {
-        let live: Vec<Arc<dyn InvalidationNotifier>> = {
+        let snapshot: Vec<Arc<Subscriber>> = {
             let mut state = self.lock();
             state.dispatching = Some(thread::current().id());
-            state
-                .entries
-                .iter()
-                .map(|(_, notifier)| Arc::clone(notifier))
-                .collect()
+            state.entries.clone()
         };
         let _done = DispatchDone(self);
-        for notifier in &live {
+        for subscriber in &snapshot {
+            if !subscriber.registered.load(Ordering::Acquire) {
+                continue;
+            }
             // Unwind safety: a subscriber that panics may leave its own state
             // torn, which is its business; the hub's state is not touched here.
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| call(notifier.as_ref())))
-            {
+            let notifier = subscriber.notifier.as_ref();
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| call(notifier))) {
                 panic.get_or_insert(payload);
             }
         }
@@ -379,6 +398,34 @@ mod tests {
         }
         fn invalidate_range_end(&self, _: Range<usize>, _: MemoryView) {}
         fn release(&self) {}
+    }
+
+    /// Drops another subscriber's registration from inside a callback.
+    struct RemovesOther(StdMutex<Option<NotifierRegistration>>);
+
+    impl InvalidationNotifier for RemovesOther {
+        fn invalidate_range_start(&self, _: Range<usize>) {
+            drop(self.0.lock().unwrap().take());
+        }
+        fn invalidate_range_end(&self, _: Range<usize>, _: MemoryView) {}
+        fn release(&self) {}
+    }
+
+    #[test]
+    fn a_notifier_unregistered_by_an_earlier_callback_is_not_called() {
+        let hub = Arc::new(NotifierHub::default());
+        let remover = Arc::new(RemovesOther(StdMutex::new(None)));
+        let _remover = hub.register(remover.clone()).unwrap();
+        let log = Arc::new(Log::default());
+        // Registered after the remover, so the same dispatch reaches it next.
+        *remover.0.lock().unwrap() = Some(hub.register(log.clone()).unwrap());
+        hub.invalidate(0..1, || ((), view(1)));
+        assert!(
+            log.0.lock().unwrap().is_empty(),
+            "called after its registration was dropped: {:?}",
+            log.0.lock().unwrap()
+        );
+        assert_eq!(hub.count(), 1);
     }
 
     #[test]
