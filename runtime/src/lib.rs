@@ -3,6 +3,27 @@
 //! notifiers). This crate is the embedding API, shaped like Wasmtime's:
 //! [`Engine`], [`Module`], [`Store`], [`Linker`], [`Instance`], [`Func`] and
 //! [`TypedFunc`], [`Memory`], [`Table`], [`Global`], and [`Trap`].
+//!
+//! ```
+//! use remap::{Engine, Linker, Module, Store, Trap, TrapKind};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"
+//!     (module
+//!       (import "host" "double" (func $double (param i32) (result i32)))
+//!       (func (export "run") (param i32) (result i32)
+//!         (i32.div_u (call $double (local.get 0)) (local.get 0))))
+//! "#)?;
+//! let mut store = Store::new(&engine, ());
+//! let mut linker = Linker::new(&engine);
+//! linker.func_wrap("host", "double", |x: i32| x * 2)?;
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+//! assert_eq!(run.call(&mut store, 21)?, 2);
+//! let trap = run.call(&mut store, 0).unwrap_err();
+//! assert_eq!(trap.downcast_ref::<Trap>().unwrap().kind(), TrapKind::IntegerDivisionByZero);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
 
 mod builtins;
 mod config;
