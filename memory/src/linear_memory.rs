@@ -9,6 +9,7 @@ use crate::stats::StatsSink;
 use crate::sys::{self, Advice, Protection, Syscall};
 use crate::{MemoryConfig, MemoryError, MemoryStats, MemoryStyle, MemoryView, PinBudget};
 use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
@@ -610,10 +611,16 @@ impl Drop for LinearMemory {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         let base = aligned_base(state.reservation.start(), self.pre_guard);
         let accessible = state.accessible;
-        self.hub.close(base..base + accessible);
+        // A subscriber's panic during teardown must not skip giving back the
+        // pin budget and the owner's committed bytes: it is resumed after them.
+        let closed =
+            panic::catch_unwind(AssertUnwindSafe(|| self.hub.close(base..base + accessible)));
         self.uncharge_pins(accessible);
         self.account_committed(0, accessible);
         // The reservation unmaps itself (which also unlocks pinned pages).
+        if let Err(payload) = closed {
+            panic::resume_unwind(payload);
+        }
     }
 }
 

@@ -5,8 +5,8 @@ mod common;
 
 use common::dynamic;
 use remap_memory::{
-    InvalidationNotifier, LinearMemory, MAX_NOTIFIERS, MemoryConfig, MemoryError, MemoryView,
-    WASM_PAGE_SIZE,
+    Accounting, InvalidationNotifier, LinearMemory, MAX_NOTIFIERS, MemoryConfig, MemoryError,
+    MemoryView, WASM_PAGE_SIZE,
 };
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -364,6 +364,28 @@ fn a_panicking_subscriber_sees_the_panic_reach_the_caller_after_the_change() {
     assert!(!memory.read_retry(sequence));
     drop(buggy);
     memory.grow(1).unwrap();
+}
+
+#[test]
+fn a_panicking_subscriber_at_teardown_leaves_no_committed_bytes_charged() {
+    let owner = Accounting::new();
+    let memory = LinearMemory::new(MemoryConfig {
+        accounting: Some(owner.clone()),
+        ..dynamic(2 * PAGE, 0, PAGE)
+    })
+    .unwrap();
+    let _buggy = memory.register_notifier(Arc::new(PanicsOnEnd)).unwrap();
+    assert_eq!(owner.stats().committed_bytes, 2 * PAGE);
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(memory)));
+    assert!(
+        dropped.is_err(),
+        "the subscriber's panic reaches the caller"
+    );
+    assert_eq!(
+        owner.stats().committed_bytes,
+        0,
+        "the owner's accounting was updated despite the panic"
+    );
 }
 
 #[test]
