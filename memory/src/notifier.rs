@@ -9,7 +9,7 @@ use crate::{MemoryError, MemoryView};
 use std::any::Any;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{self, ThreadId};
 
@@ -158,6 +158,10 @@ impl NotifierHub {
         let mut panic = None;
         self.in_progress.fetch_add(1, Ordering::SeqCst);
         self.sequence.fetch_add(1, Ordering::SeqCst);
+        // Pairs with the fence in `read_retry`: a reader that sees any store
+        // made during the change (a subscriber's cache, the view) also sees
+        // the counters above, whatever order the hardware loads in.
+        fence(Ordering::Release);
         self.dispatch(&mut panic, |notifier| {
             notifier.invalidate_range_start(range.clone())
         });
@@ -196,6 +200,9 @@ impl NotifierHub {
     }
 
     pub(crate) fn read_retry(&self, sequence: u64) -> bool {
+        // Keeps the reader's loads of its cached data before the counter
+        // loads (the read side of a sequence lock; see `invalidate`).
+        fence(Ordering::Acquire);
         self.in_progress.load(Ordering::SeqCst) != 0
             || self.sequence.load(Ordering::SeqCst) != sequence
     }
