@@ -6,7 +6,7 @@ use crate::module_info::{FuncType, ModuleInfo, ParsedModule, PendingBody};
 use crate::trampolines::{build_entry_trampoline, build_host_trampoline};
 use crate::translate::FuncTranslator;
 use crate::vmctx::VMOffsets;
-use crate::{CompiledModule, FunctionLoc, TrapKind, TrapRecord, Tunables};
+use crate::{AddressMapEntry, CompiledModule, FunctionLoc, TrapKind, TrapRecord, Tunables};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
@@ -42,6 +42,8 @@ struct CompiledFunction {
     code: Vec<u8>,
     relocs: Vec<CallReloc>,
     traps: Vec<TrapRecord>,
+    /// Code offset -> Wasm byte offset of the instruction it came from.
+    address_map: Vec<AddressMapEntry>,
 }
 
 /// Compiles modules for the host machine. Cheap to share: `Send + Sync`.
@@ -148,6 +150,7 @@ impl Compiler {
             entry_trampolines: entry_trampolines.to_vec(),
             host_trampolines: host_trampolines.to_vec(),
             trap_table: linker.traps,
+            address_map: linker.address_map,
             info,
         })
     }
@@ -250,10 +253,20 @@ impl Compiler {
                 addend: reloc.addend,
             });
         }
+        let address_map = buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|srcloc| !srcloc.loc.is_default())
+            .map(|srcloc| AddressMapEntry {
+                code_offset: srcloc.start,
+                wasm_offset: srcloc.loc.bits(),
+            })
+            .collect();
         Ok(CompiledFunction {
             code: buffer.data().to_vec(),
             relocs,
             traps,
+            address_map,
         })
     }
 }
@@ -263,6 +276,7 @@ impl Compiler {
 struct Linker {
     code: Vec<u8>,
     traps: Vec<TrapRecord>,
+    address_map: Vec<AddressMapEntry>,
 }
 
 impl Linker {
@@ -275,6 +289,11 @@ impl Linker {
             .extend(function.traps.iter().map(|trap| TrapRecord {
                 offset: offset + trap.offset,
                 kind: trap.kind,
+            }));
+        self.address_map
+            .extend(function.address_map.iter().map(|entry| AddressMapEntry {
+                code_offset: offset + entry.code_offset,
+                wasm_offset: entry.wasm_offset,
             }));
         FunctionLoc {
             offset,

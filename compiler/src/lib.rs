@@ -93,6 +93,15 @@ pub struct TrapRecord {
     pub kind: TrapKind,
 }
 
+/// Maps a range of machine code to the Wasm instruction it implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressMapEntry {
+    /// Code offset where the range starts (it ends where the next entry starts).
+    pub code_offset: u32,
+    /// Byte offset of the Wasm instruction in the module binary.
+    pub wasm_offset: u32,
+}
+
 /// A compiled module: metadata plus one linked, position-independent code blob.
 #[derive(Debug, Clone)]
 pub struct CompiledModule {
@@ -111,6 +120,9 @@ pub struct CompiledModule {
     pub host_trampolines: Vec<FunctionLoc>,
     /// Trapping instructions, sorted by offset.
     pub trap_table: Vec<TrapRecord>,
+    /// Code offset -> Wasm instruction offset for defined functions, sorted
+    /// by code offset (for backtraces).
+    pub address_map: Vec<AddressMapEntry>,
 }
 
 impl CompiledModule {
@@ -138,6 +150,21 @@ impl CompiledModule {
         self.functions[position]
             .contains(offset)
             .then(|| self.info.num_imported_functions + position as u32)
+    }
+
+    /// The byte offset in the module binary of the Wasm instruction whose
+    /// code contains code offset `offset` (for a return address, pass the
+    /// offset of the call, e.g. `return_address - 1`).
+    pub fn wasm_offset_at(&self, offset: u32) -> Option<u32> {
+        let function = self.function(self.function_at(offset)?)?;
+        let position = self
+            .address_map
+            .partition_point(|entry| entry.code_offset <= offset)
+            .checked_sub(1)?;
+        let entry = self.address_map[position];
+        function
+            .contains(entry.code_offset)
+            .then_some(entry.wasm_offset)
     }
 
     /// The name-section name of function `func_index`.

@@ -193,6 +193,7 @@ impl<'m> FuncTranslator<'m> {
             let offset = reader.original_position();
             let op = reader.read()?;
             validator.op(offset, &op)?;
+            builder.set_srcloc(ir::SourceLoc::new(offset as u32));
             state.translate_operator(&mut builder, &op, offset as usize)?;
         }
         reader.finish()?;

@@ -338,3 +338,55 @@ fn module_info_describes_the_module() {
     assert_eq!(info.function_name(0), Some("imported"));
     assert_eq!(info.function_name(2), Some("local2"));
 }
+
+/// Byte offsets of every `unreachable` and `i32.load` in `wasm`.
+fn trapping_instruction_offsets(wasm: &[u8]) -> (Vec<u32>, Vec<u32>) {
+    let (mut unreachable, mut loads) = (Vec::new(), Vec::new());
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
+            let mut reader = body.get_operators_reader().unwrap();
+            while !reader.eof() {
+                let offset = reader.original_position() as u32;
+                match reader.read().unwrap() {
+                    wasmparser::Operator::Unreachable => unreachable.push(offset),
+                    wasmparser::Operator::I32Load { .. } => loads.push(offset),
+                    _ => {}
+                }
+            }
+        }
+    }
+    (unreachable, loads)
+}
+
+#[test]
+fn address_map_points_traps_at_their_wasm_instruction() {
+    let wasm = wat::parse_str(
+        r#"(module
+            (memory 1)
+            (func (param i32) (result i32)
+                (i32.add (i32.load offset=4 (local.get 0)) (i32.const 1)))
+            (func (nop) (nop) unreachable))"#,
+    )
+    .unwrap();
+    let module = compile_module(&wasm, &verified(STATIC)).unwrap();
+    let (unreachable, loads) = trapping_instruction_offsets(&wasm);
+    let mapped = |kind: TrapKind| -> Vec<u32> {
+        module
+            .trap_table
+            .iter()
+            .filter(|record| record.kind == kind)
+            .map(|record| module.wasm_offset_at(record.offset).expect("mapped"))
+            .collect()
+    };
+    assert_eq!(mapped(TrapKind::UnreachableCodeReached), unreachable);
+    assert_eq!(mapped(TrapKind::MemoryOutOfBounds), loads);
+    assert!(
+        module
+            .address_map
+            .windows(2)
+            .all(|w| w[0].code_offset <= w[1].code_offset)
+    );
+    // Trampolines have no Wasm location.
+    let trampoline = module.entry_trampolines[0];
+    assert_eq!(module.wasm_offset_at(trampoline.offset), None);
+}
