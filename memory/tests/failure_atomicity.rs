@@ -163,6 +163,16 @@ fn relocation_failing_at_each_step_changes_nothing() {
     }
 }
 
+/// The system calls of a relocation, whether the move succeeds or fails:
+/// reserve, open the new tail, move the pages with `mremap` (never a copy),
+/// unmap a reservation (the old one on success, the new one on failure).
+const RELOCATION_CALLS: [Syscall; 4] = [
+    Syscall::Mmap,
+    Syscall::Mprotect,
+    Syscall::Mremap,
+    Syscall::Munmap,
+];
+
 #[test]
 fn a_failed_relocation_unmaps_the_new_reservation() {
     let (memory, _owner, _) = filled_memory(dynamic(PAGE, 0, PAGE));
@@ -171,13 +181,8 @@ fn a_failed_relocation_unmaps_the_new_reservation() {
     memory.grow(1).unwrap_err();
     assert_eq!(
         fault_injection::calls(),
-        [
-            Syscall::Mmap,
-            Syscall::Mprotect,
-            Syscall::Mremap,
-            Syscall::Munmap
-        ],
-        "reserve, prepare the tail, fail to move, release the new reservation"
+        RELOCATION_CALLS,
+        "the failed move is followed by unmapping the new reservation"
     );
 }
 
@@ -188,13 +193,8 @@ fn relocation_issues_no_copy_only_one_mremap() {
     memory.grow(4).unwrap();
     assert_eq!(
         fault_injection::calls(),
-        [
-            Syscall::Mmap,
-            Syscall::Mprotect,
-            Syscall::Mremap,
-            Syscall::Munmap
-        ],
-        "reserve, open the tail, move the pages, drop the old reservation"
+        RELOCATION_CALLS,
+        "the move is followed by unmapping the old reservation"
     );
 }
 
