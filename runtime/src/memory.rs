@@ -126,7 +126,15 @@ impl VmctxViewNotifier {
             released: AtomicBool::new(false),
         });
         let registration = memory.register_notifier(notifier.clone())?;
-        notifier.write(memory.view());
+        // Registered first, so every later change reaches the notifier; the
+        // sequence check catches a change that raced with this first copy.
+        loop {
+            let sequence = memory.read_begin();
+            notifier.write(memory.view());
+            if !memory.read_retry(sequence) {
+                break;
+            }
+        }
         Ok(registration)
     }
 
