@@ -83,13 +83,13 @@ impl Compiler {
         for (name, value) in settings {
             flags
                 .set(name, value)
-                .map_err(|error| CompileError::Limit(format!("setting {name}: {error}")))?;
+                .map_err(|error| CompileError::Host(format!("setting {name}: {error}")))?;
         }
         let isa_builder = cranelift_native::builder()
-            .map_err(|message| CompileError::Limit(format!("unsupported host: {message}")))?;
+            .map_err(|message| CompileError::Host(message.to_string()))?;
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
-            .map_err(|error| CompileError::Limit(format!("building the host ISA: {error}")))?;
+            .map_err(|error| CompileError::Host(format!("building the ISA: {error}")))?;
         Ok(Self { isa, tunables })
     }
 
@@ -101,9 +101,6 @@ impl Compiler {
     /// Validates and compiles `wasm`, functions in parallel.
     pub fn compile_module(&self, wasm: &[u8]) -> Result<CompiledModule, CompileError> {
         let ParsedModule { info, bodies } = ParsedModule::parse(wasm)?;
-        if info.functions.len() > u32::MAX as usize / 2 {
-            return Err(CompileError::Limit("too many functions".into()));
-        }
         let offsets = VMOffsets::new(&info);
 
         let num_imported = info.num_imported_functions;

@@ -21,9 +21,9 @@ pub enum CompileError {
         /// Longer description.
         message: String,
     },
-    /// The module exceeds an implementation limit of Remap.
-    #[error("implementation limit exceeded: {0}")]
-    Limit(String),
+    /// Code cannot be generated for this machine (unsupported CPU or settings).
+    #[error("unsupported host: {0}")]
+    Host(String),
     /// Cranelift failed to compile a function (a bug in Remap).
     #[error("code generation failed for function {func_index}: {message}")]
     Codegen {
@@ -59,7 +59,7 @@ impl CompileError {
             CompileError::Invalid { offset, .. } | CompileError::Unsupported { offset, .. } => {
                 Some(*offset)
             }
-            CompileError::Limit(_) | CompileError::Codegen { .. } => None,
+            CompileError::Host(_) | CompileError::Codegen { .. } => None,
         }
     }
 }
