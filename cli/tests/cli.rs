@@ -49,6 +49,16 @@ fn the_readme_example_adds() {
 }
 
 #[test]
+fn the_readme_wasi_program_greets_and_counts_its_arguments() {
+    let output = run_fixture(&[], "examples/hello.wat", &["a", "b", "c"]);
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "Hello from Remap! Arguments after the program name: 3\n"
+    );
+}
+
+#[test]
 fn invoke_parses_each_parameter_type() {
     let cases: [(&str, [&str; 2], &str); 4] = [
         ("add_i32", ["-5", "4294967295"], "-6\n"),
