@@ -12,7 +12,51 @@ use super::ctx::WasiCtx;
 use super::errno::{Errno, WasiResult};
 use super::fd_table::Handle;
 use super::filestat::{encode_filestat, encode_stream_filestat, timestamps};
-use super::memory::GuestMemory;
+use super::memory::{GuestBuf, GuestMemory};
+
+/// Fills the guest buffers in turn with `read(buffer, bytes_read_so_far)`, stopping
+/// at the first short read, and returns the byte count. An error after some bytes
+/// were read ends the call with those bytes (the error shows up on the next call).
+fn read_into_iovecs(
+    mem: &mut GuestMemory<'_>,
+    bufs: &[GuestBuf],
+    mut read: impl FnMut(&mut [u8], u64) -> WasiResult<usize>,
+) -> WasiResult<u32> {
+    let mut total = 0u64;
+    for buf in bufs.iter().filter(|buf| buf.len > 0) {
+        let n = match read(mem.slice_mut(buf.ptr, buf.len)?, total) {
+            Ok(n) => n,
+            Err(_) if total > 0 => break,
+            Err(err) => return Err(err),
+        };
+        total += n as u64;
+        if n < buf.len as usize {
+            break;
+        }
+    }
+    // `GuestMemory::iovecs` refuses buffers that total more than a u32.
+    Ok(total as u32)
+}
+
+/// Writes the guest buffers in turn with `write(buffer, bytes_written_so_far)` and
+/// returns the byte count. An error after some bytes were written ends the call with
+/// those bytes (the error shows up on the next call).
+fn write_from_iovecs(
+    mem: &GuestMemory<'_>,
+    bufs: &[GuestBuf],
+    mut write: impl FnMut(&[u8], u64) -> WasiResult<()>,
+) -> WasiResult<u32> {
+    let mut total = 0u64;
+    for buf in bufs {
+        match write(mem.slice(buf.ptr, buf.len)?, total) {
+            Ok(()) => total += u64::from(buf.len),
+            Err(_) if total > 0 => break,
+            Err(err) => return Err(err),
+        }
+    }
+    // `GuestMemory::iovecs` refuses buffers that total more than a u32.
+    Ok(total as u32)
+}
 
 /// `fd_read(fd, iovs, iovs_len, nread_out)`.
 pub(crate) fn fd_read(
@@ -27,20 +71,8 @@ pub(crate) fn fd_read(
     mem.slice(nread, 4)?;
     let descriptor = ctx.fds.get_mut(fd)?;
     descriptor.require(Rights::FD_READ)?;
-    let mut total = 0usize;
-    for buf in bufs.iter().filter(|buf| buf.len > 0) {
-        let n = match descriptor.read(mem.slice_mut(buf.ptr, buf.len)?) {
-            Ok(n) => n,
-            // Bytes already read are reported; the error shows up on the next call.
-            Err(_) if total > 0 => break,
-            Err(err) => return Err(err),
-        };
-        total += n;
-        if n < buf.len as usize {
-            break;
-        }
-    }
-    mem.write_u32(nread, total as u32)
+    let total = read_into_iovecs(mem, &bufs, |buf, _| descriptor.read(buf))?;
+    mem.write_u32(nread, total)
 }
 
 /// `fd_write(fd, iovs, iovs_len, nwritten_out)`.
@@ -56,14 +88,7 @@ pub(crate) fn fd_write(
     mem.slice(nwritten, 4)?;
     let descriptor = ctx.fds.get_mut(fd)?;
     descriptor.require(Rights::FD_WRITE)?;
-    let mut total = 0u32;
-    for buf in &bufs {
-        match descriptor.write_all(mem.slice(buf.ptr, buf.len)?) {
-            Ok(()) => total += buf.len,
-            Err(_) if total > 0 => break,
-            Err(err) => return Err(err),
-        }
-    }
+    let total = write_from_iovecs(mem, &bufs, |buf, _| descriptor.write_all(buf))?;
     mem.write_u32(nwritten, total)
 }
 
@@ -82,20 +107,11 @@ pub(crate) fn fd_pread(
     let descriptor = ctx.fds.get(fd)?;
     let file = descriptor.file()?;
     descriptor.require(Rights::FD_READ.union(Rights::FD_SEEK))?;
-    let mut total = 0u64;
-    for buf in bufs.iter().filter(|buf| buf.len > 0) {
-        let at = offset.checked_add(total).ok_or(Errno::Inval)?;
-        let n = match file.read_at(mem.slice_mut(buf.ptr, buf.len)?, at) {
-            Ok(n) => n,
-            Err(_) if total > 0 => break,
-            Err(err) => return Err(err.into()),
-        };
-        total += n as u64;
-        if n < buf.len as usize {
-            break;
-        }
-    }
-    mem.write_u32(nread, total as u32)
+    let total = read_into_iovecs(mem, &bufs, |buf, done| {
+        let at = offset.checked_add(done).ok_or(Errno::Inval)?;
+        Ok(file.read_at(buf, at)?)
+    })?;
+    mem.write_u32(nread, total)
 }
 
 /// `fd_pwrite(fd, iovs, iovs_len, offset, nwritten_out)`: writes without moving the position.
@@ -113,16 +129,11 @@ pub(crate) fn fd_pwrite(
     let descriptor = ctx.fds.get(fd)?;
     let file = descriptor.file()?;
     descriptor.require(Rights::FD_WRITE.union(Rights::FD_SEEK))?;
-    let mut total = 0u64;
-    for buf in &bufs {
-        let at = offset.checked_add(total).ok_or(Errno::Inval)?;
-        match file.write_all_at(mem.slice(buf.ptr, buf.len)?, at) {
-            Ok(()) => total += u64::from(buf.len),
-            Err(_) if total > 0 => break,
-            Err(err) => return Err(err.into()),
-        }
-    }
-    mem.write_u32(nwritten, total as u32)
+    let total = write_from_iovecs(mem, &bufs, |buf, done| {
+        let at = offset.checked_add(done).ok_or(Errno::Inval)?;
+        Ok(file.write_all_at(buf, at)?)
+    })?;
+    mem.write_u32(nwritten, total)
 }
 
 /// `fd_seek(fd, offset, whence, newoffset_out)`.
