@@ -49,7 +49,7 @@ struct CompiledFunction {
 /// Compiles modules for the host machine. Cheap to share: `Send + Sync`.
 #[derive(Clone)]
 pub struct Compiler {
-    isa: OwnedTargetIsa,
+    pub(crate) isa: OwnedTargetIsa,
     tunables: Tunables,
 }
 

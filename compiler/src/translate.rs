@@ -22,6 +22,7 @@ use cranelift_codegen::ir::{
     UserExternalName, UserFuncName, Value, types,
 };
 use cranelift_codegen::isa::TargetFrontendConfig;
+use cranelift_codegen::packed_option::ReservedValue;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -811,10 +812,9 @@ impl State<'_> {
     fn translate_unreachable(&mut self, builder: &mut FunctionBuilder<'_>, op: &Operator<'_>) {
         match op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
-                let next = builder.create_block();
                 self.control.push(Frame {
                     kind: FrameKind::Dead,
-                    next,
+                    next: ir::Block::reserved_value(),
                     num_params: 0,
                     num_results: 0,
                     stack_height: self.stack.len(),
@@ -1291,4 +1291,142 @@ enum Extend {
     None,
     Signed,
     Unsigned,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::module_info::ParsedModule;
+    use cranelift_codegen::ir::Opcode;
+
+    const STATIC: MemoryStyle = MemoryStyle::Static {
+        reservation_bytes: 1 << 32,
+        guard_bytes: 1 << 32,
+    };
+    const DYNAMIC: MemoryStyle = MemoryStyle::Dynamic { guard_bytes: 0 };
+
+    /// Translates every defined function of `wat` and verifies the IR.
+    fn translate(wat: &str, style: MemoryStyle) -> Vec<ir::Function> {
+        let wasm = wat::parse_str(wat).expect("valid wat");
+        let parsed = ParsedModule::parse(&wasm).expect("valid module");
+        let offsets = VMOffsets::new(&parsed.info);
+        let tunables = Tunables {
+            memory_style: style,
+            verify_ir: true,
+        };
+        let compiler = crate::Compiler::new(tunables.clone()).expect("host ISA");
+        let frontend = compiler.isa.frontend_config();
+        let mut context = FunctionBuilderContext::new();
+        parsed
+            .bodies
+            .into_iter()
+            .enumerate()
+            .map(|(index, body)| {
+                let func_index = parsed.info.num_imported_functions + index as u32;
+                let translator =
+                    FuncTranslator::new(&parsed.info, &offsets, &tunables, func_index, frontend);
+                let validator = body.validator.into_validator(Default::default());
+                let func = translator
+                    .translate(&mut context, validator, &body.body)
+                    .expect("translates");
+                cranelift_codegen::verify_function(&func, &*compiler.isa).expect("verifies");
+                func
+            })
+            .collect()
+    }
+
+    fn count(func: &ir::Function, opcode: Opcode) -> usize {
+        func.layout
+            .blocks()
+            .flat_map(|block| func.layout.block_insts(block))
+            .filter(|&inst| func.dfg.insts[inst].opcode() == opcode)
+            .count()
+    }
+
+    const LOAD: &str = r#"(module (memory 1)
+        (func (param i32) (result i32) (i32.load offset=8 (local.get 0))))"#;
+
+    #[test]
+    fn static_memory_access_has_no_explicit_check() {
+        let funcs = translate(LOAD, STATIC);
+        assert_eq!(count(&funcs[0], Opcode::Trapnz), 0);
+        assert_eq!(count(&funcs[0], Opcode::Load), 2, "base and value");
+    }
+
+    #[test]
+    fn dynamic_memory_access_checks_the_bound() {
+        let funcs = translate(LOAD, DYNAMIC);
+        assert_eq!(count(&funcs[0], Opcode::Trapnz), 1);
+        assert_eq!(count(&funcs[0], Opcode::Load), 3, "bound, base and value");
+    }
+
+    #[test]
+    fn code_after_a_branch_is_not_translated() {
+        let funcs = translate(
+            r#"(module (func (result i32)
+                (block (result i32) (br 0 (i32.const 1)) (i32.const 2) (i32.const 3) (i32.add))))"#,
+            STATIC,
+        );
+        assert_eq!(count(&funcs[0], Opcode::Iadd), 0);
+        assert_eq!(count(&funcs[0], Opcode::Iconst), 1);
+    }
+
+    #[test]
+    fn unreachable_blocks_nest_and_end_correctly() {
+        let funcs = translate(
+            r#"(module (func (param i32) (result i32)
+                (block (result i32)
+                    (return (i32.const 7))
+                    (block (loop (if (local.get 0) (then (br 2)) (else (unreachable)))))
+                    (i32.const 1))
+                (i32.const 2)
+                (i32.add)))"#,
+            STATIC,
+        );
+        assert_eq!(count(&funcs[0], Opcode::Return), 1);
+        assert_eq!(count(&funcs[0], Opcode::Iadd), 0);
+    }
+
+    #[test]
+    fn if_without_else_passes_its_parameters_through() {
+        let funcs = translate(
+            r#"(module (type $t (func (param i32) (result i32)))
+                (func (param i32) (result i32)
+                    (local.get 0)
+                    (if (type $t) (local.get 0) (then (i32.const 1) (i32.add)))))"#,
+            STATIC,
+        );
+        assert_eq!(count(&funcs[0], Opcode::Brif), 1);
+        assert_eq!(count(&funcs[0], Opcode::Iadd), 1);
+    }
+
+    #[test]
+    fn builtin_calls_record_the_exit_frame() {
+        let funcs = translate(
+            r#"(module (memory 1) (func (result i32) (memory.grow (i32.const 1))))"#,
+            DYNAMIC,
+        );
+        assert_eq!(count(&funcs[0], Opcode::GetFramePointer), 1);
+        assert_eq!(count(&funcs[0], Opcode::FuncAddr), 1);
+        assert_eq!(count(&funcs[0], Opcode::Store), 2);
+        assert_eq!(count(&funcs[0], Opcode::CallIndirect), 1);
+    }
+
+    #[test]
+    fn call_indirect_checks_bounds_null_and_signature() {
+        let funcs = translate(
+            r#"(module (type $t (func)) (table 1 funcref)
+                (func (param i32) (call_indirect (type $t) (local.get 0))))"#,
+            STATIC,
+        );
+        assert_eq!(count(&funcs[0], Opcode::Trapnz), 2);
+        assert_eq!(count(&funcs[0], Opcode::Trapz), 1);
+        assert_eq!(count(&funcs[0], Opcode::CallIndirect), 1);
+    }
+
+    #[test]
+    fn every_function_sets_the_stack_limit() {
+        let funcs = translate(r#"(module (func) (func (call 0)))"#, STATIC);
+        assert!(funcs.iter().all(|func| func.stack_limit.is_some()));
+    }
 }
