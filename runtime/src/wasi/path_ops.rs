@@ -36,6 +36,49 @@ fn check_trailing_slash(resolved: &Resolved<'_>) -> WasiResult<()> {
     }
 }
 
+/// Reads the guest path at `path`, checks that descriptor `fd` is a directory holding
+/// `needed`, and resolves the path beneath it.
+fn resolve_guest_path<'c>(
+    ctx: &'c WasiCtx,
+    mem: &GuestMemory<'_>,
+    fd: u32,
+    needed: Rights,
+    path: u32,
+    path_len: u32,
+    follow_final: bool,
+) -> WasiResult<Resolved<'c>> {
+    let path = mem.read_str(path, path_len)?;
+    let dir = ctx.fds.dir(fd, needed)?;
+    resolve(dir, path, follow_final)
+}
+
+/// One path argument of a call that takes two (`path_rename`, `path_link`).
+struct PathArg {
+    fd: u32,
+    needed: Rights,
+    path: u32,
+    path_len: u32,
+    follow_final: bool,
+}
+
+/// Resolves both paths of a two-path call: both strings are read and both
+/// directories' rights checked before either path is walked.
+fn resolve_guest_paths<'c>(
+    ctx: &'c WasiCtx,
+    mem: &GuestMemory<'_>,
+    from: PathArg,
+    to: PathArg,
+) -> WasiResult<(Resolved<'c>, Resolved<'c>)> {
+    let from_path = mem.read_str(from.path, from.path_len)?;
+    let to_path = mem.read_str(to.path, to.path_len)?;
+    let from_dir = ctx.fds.dir(from.fd, from.needed)?;
+    let to_dir = ctx.fds.dir(to.fd, to.needed)?;
+    Ok((
+        resolve(from_dir, from_path, from.follow_final)?,
+        resolve(to_dir, to_path, to.follow_final)?,
+    ))
+}
+
 /// `path_open(fd, dirflags, path, path_len, oflags, rights_base, rights_inheriting, fdflags, fd_out)`.
 #[allow(clippy::too_many_arguments)] // The preview 1 signature.
 pub(crate) fn path_open(
@@ -150,9 +193,15 @@ pub(crate) fn path_create_directory(
     path: u32,
     path_len: u32,
 ) -> WasiResult<()> {
-    let path = mem.read_str(path, path_len)?;
-    let dir = ctx.fds.dir(fd, Rights::PATH_CREATE_DIRECTORY)?;
-    let resolved = resolve(dir, path, false)?;
+    let resolved = resolve_guest_path(
+        ctx,
+        mem,
+        fd,
+        Rights::PATH_CREATE_DIRECTORY,
+        path,
+        path_len,
+        false,
+    )?;
     rustix::fs::mkdirat(
         &resolved.parent,
         resolved.name.as_str(),
@@ -169,9 +218,15 @@ pub(crate) fn path_remove_directory(
     path: u32,
     path_len: u32,
 ) -> WasiResult<()> {
-    let path = mem.read_str(path, path_len)?;
-    let dir = ctx.fds.dir(fd, Rights::PATH_REMOVE_DIRECTORY)?;
-    let resolved = resolve(dir, path, false)?;
+    let resolved = resolve_guest_path(
+        ctx,
+        mem,
+        fd,
+        Rights::PATH_REMOVE_DIRECTORY,
+        path,
+        path_len,
+        false,
+    )?;
     rustix::fs::unlinkat(&resolved.parent, resolved.name.as_str(), AtFlags::REMOVEDIR)?;
     Ok(())
 }
@@ -184,9 +239,15 @@ pub(crate) fn path_unlink_file(
     path: u32,
     path_len: u32,
 ) -> WasiResult<()> {
-    let path = mem.read_str(path, path_len)?;
-    let dir = ctx.fds.dir(fd, Rights::PATH_UNLINK_FILE)?;
-    let resolved = resolve(dir, path, false)?;
+    let resolved = resolve_guest_path(
+        ctx,
+        mem,
+        fd,
+        Rights::PATH_UNLINK_FILE,
+        path,
+        path_len,
+        false,
+    )?;
     check_trailing_slash(&resolved)?;
     rustix::fs::unlinkat(&resolved.parent, resolved.name.as_str(), AtFlags::empty())?;
     Ok(())
@@ -204,12 +265,24 @@ pub(crate) fn path_rename(
     new_path: u32,
     new_path_len: u32,
 ) -> WasiResult<()> {
-    let old_path = mem.read_str(old_path, old_path_len)?;
-    let new_path = mem.read_str(new_path, new_path_len)?;
-    let old_dir = ctx.fds.dir(old_fd, Rights::PATH_RENAME_SOURCE)?;
-    let new_dir = ctx.fds.dir(new_fd, Rights::PATH_RENAME_TARGET)?;
-    let from = resolve(old_dir, old_path, false)?;
-    let to = resolve(new_dir, new_path, false)?;
+    let (from, to) = resolve_guest_paths(
+        ctx,
+        mem,
+        PathArg {
+            fd: old_fd,
+            needed: Rights::PATH_RENAME_SOURCE,
+            path: old_path,
+            path_len: old_path_len,
+            follow_final: false,
+        },
+        PathArg {
+            fd: new_fd,
+            needed: Rights::PATH_RENAME_TARGET,
+            path: new_path,
+            path_len: new_path_len,
+            follow_final: false,
+        },
+    )?;
     check_trailing_slash(&from)?;
     rustix::fs::renameat(
         &from.parent,
@@ -230,9 +303,15 @@ pub(crate) fn path_filestat_get(
     path_len: u32,
     out: u32,
 ) -> WasiResult<()> {
-    let path = mem.read_str(path, path_len)?;
-    let dir = ctx.fds.dir(fd, Rights::PATH_FILESTAT_GET)?;
-    let resolved = resolve(dir, path, follows(lookup))?;
+    let resolved = resolve_guest_path(
+        ctx,
+        mem,
+        fd,
+        Rights::PATH_FILESTAT_GET,
+        path,
+        path_len,
+        follows(lookup),
+    )?;
     check_trailing_slash(&resolved)?;
     let stat = rustix::fs::statat(
         &resolved.parent,
@@ -333,12 +412,24 @@ pub(crate) fn path_link(
     new_path: u32,
     new_path_len: u32,
 ) -> WasiResult<()> {
-    let old_path = mem.read_str(old_path, old_path_len)?;
-    let new_path = mem.read_str(new_path, new_path_len)?;
-    let old_dir = ctx.fds.dir(old_fd, Rights::PATH_LINK_SOURCE)?;
-    let new_dir = ctx.fds.dir(new_fd, Rights::PATH_LINK_TARGET)?;
-    let from = resolve(old_dir, old_path, follows(old_flags))?;
-    let to = resolve(new_dir, new_path, false)?;
+    let (from, to) = resolve_guest_paths(
+        ctx,
+        mem,
+        PathArg {
+            fd: old_fd,
+            needed: Rights::PATH_LINK_SOURCE,
+            path: old_path,
+            path_len: old_path_len,
+            follow_final: follows(old_flags),
+        },
+        PathArg {
+            fd: new_fd,
+            needed: Rights::PATH_LINK_TARGET,
+            path: new_path,
+            path_len: new_path_len,
+            follow_final: false,
+        },
+    )?;
     rustix::fs::linkat(
         &from.parent,
         from.name.as_str(),
