@@ -104,9 +104,7 @@ pub(crate) fn fd_pread(
 ) -> WasiResult<()> {
     let bufs = mem.iovecs(iovs, iovs_len)?;
     mem.slice(nread, 4)?;
-    let descriptor = ctx.fds.get(fd)?;
-    let file = descriptor.file()?;
-    descriptor.require(Rights::FD_READ.union(Rights::FD_SEEK))?;
+    let file = ctx.fds.file(fd, Rights::FD_READ.union(Rights::FD_SEEK))?;
     let total = read_into_iovecs(mem, &bufs, |buf, done| {
         let at = offset.checked_add(done).ok_or(Errno::Inval)?;
         Ok(file.read_at(buf, at)?)
@@ -126,9 +124,7 @@ pub(crate) fn fd_pwrite(
 ) -> WasiResult<()> {
     let bufs = mem.iovecs(iovs, iovs_len)?;
     mem.slice(nwritten, 4)?;
-    let descriptor = ctx.fds.get(fd)?;
-    let file = descriptor.file()?;
-    descriptor.require(Rights::FD_WRITE.union(Rights::FD_SEEK))?;
+    let file = ctx.fds.file(fd, Rights::FD_WRITE.union(Rights::FD_SEEK))?;
     let total = write_from_iovecs(mem, &bufs, |buf, done| {
         let at = offset.checked_add(done).ok_or(Errno::Inval)?;
         Ok(file.write_all_at(buf, at)?)
@@ -146,15 +142,13 @@ pub(crate) fn fd_seek(
     out: u32,
 ) -> WasiResult<()> {
     mem.slice(out, 8)?;
-    let descriptor = ctx.fds.get(fd)?;
-    let mut file = descriptor.file()?;
     // Asking for the current position is what `fd_tell` does, and needs only its right.
     let needed = if how == u32::from(whence::CUR) && offset == 0 {
         Rights::FD_TELL
     } else {
         Rights::FD_SEEK
     };
-    descriptor.require(needed)?;
+    let mut file = ctx.fds.file(fd, needed)?;
     let target = match u8::try_from(how).map_err(|_| Errno::Inval)? {
         whence::SET => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
         whence::CUR => SeekFrom::Current(offset),
@@ -173,9 +167,7 @@ pub(crate) fn fd_tell(
     out: u32,
 ) -> WasiResult<()> {
     mem.slice(out, 8)?;
-    let descriptor = ctx.fds.get(fd)?;
-    let mut file = descriptor.file()?;
-    descriptor.require(Rights::FD_TELL)?;
+    let mut file = ctx.fds.file(fd, Rights::FD_TELL)?;
     let position = file.stream_position()?;
     mem.write_u64(out, position)
 }
@@ -221,9 +213,7 @@ pub(crate) fn fd_advise(
     len: u64,
     hint: u32,
 ) -> WasiResult<()> {
-    let descriptor = ctx.fds.get(fd)?;
-    let file = descriptor.file()?;
-    descriptor.require(Rights::FD_ADVISE)?;
+    let file = ctx.fds.file(fd, Rights::FD_ADVISE)?;
     let hint = match u8::try_from(hint).map_err(|_| Errno::Inval)? {
         advice::NORMAL => Advice::Normal,
         advice::SEQUENTIAL => Advice::Sequential,
@@ -239,9 +229,7 @@ pub(crate) fn fd_advise(
 
 /// `fd_allocate(fd, offset, len)`: makes sure the file has room for the range.
 pub(crate) fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> WasiResult<()> {
-    let descriptor = ctx.fds.get(fd)?;
-    let file = descriptor.file()?;
-    descriptor.require(Rights::FD_ALLOCATE)?;
+    let file = ctx.fds.file(fd, Rights::FD_ALLOCATE)?;
     let end = offset
         .checked_add(len)
         .filter(|&end| end <= i64::MAX as u64)
@@ -336,9 +324,7 @@ pub(crate) fn fd_filestat_get(
 
 /// `fd_filestat_set_size(fd, size)`.
 pub(crate) fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> WasiResult<()> {
-    let descriptor = ctx.fds.get(fd)?;
-    let file = descriptor.file()?;
-    descriptor.require(Rights::FD_FILESTAT_SET_SIZE)?;
+    let file = ctx.fds.file(fd, Rights::FD_FILESTAT_SET_SIZE)?;
     file.set_len(size)?;
     Ok(())
 }

@@ -190,6 +190,15 @@ impl FdTable {
         Ok(dir)
     }
 
+    /// The file numbered `fd` (`EISDIR` for a directory, `ESPIPE` for a stream), after
+    /// checking it holds `needed`.
+    pub fn file(&self, fd: u32, needed: Rights) -> WasiResult<&File> {
+        let descriptor = self.get(fd)?;
+        let file = descriptor.file()?;
+        descriptor.require(needed)?;
+        Ok(file)
+    }
+
     /// Removes and returns the descriptor numbered `fd`.
     pub fn remove(&mut self, fd: u32) -> WasiResult<Descriptor> {
         let slot = self.slots.get_mut(fd as usize).ok_or(Errno::Badf)?;
@@ -277,5 +286,7 @@ mod tests {
         assert_eq!(d.require(Rights::FD_READ), Err(Errno::NotCapable));
         assert!(d.require(Rights::FD_WRITE).is_ok());
         assert_eq!(d.file().err(), Some(Errno::Spipe));
+        assert_eq!(table.file(0, Rights::NONE).err(), Some(Errno::Spipe));
+        assert_eq!(table.file(1, Rights::NONE).err(), Some(Errno::Badf));
     }
 }
