@@ -110,6 +110,18 @@ impl Guest {
         }
     }
 
+    /// A new descriptor for the preopened directory that may only be listed.
+    fn open_preopen_for_listing(&mut self) -> u64 {
+        self.open(
+            PREOPEN,
+            ".",
+            oflags::DIRECTORY,
+            Rights::FD_READDIR.bits(),
+            0,
+        )
+        .unwrap()
+    }
+
     fn path_call(&mut self, name: &str, dir: u64, path: &str) -> u16 {
         let p = self.alloc(path.as_bytes());
         self.call(name, &[dir, p.into(), path.len() as u64])
@@ -453,15 +465,7 @@ fn readdir_lists_many_entries_across_calls() {
     std::fs::create_dir(root.join("subdir")).unwrap();
     expected.extend(["subdir", ".", ".."].map(str::to_owned));
     expected.sort();
-    let dir = g
-        .open(
-            PREOPEN,
-            ".",
-            oflags::DIRECTORY,
-            Rights::FD_READDIR.bits(),
-            0,
-        )
-        .unwrap();
+    let dir = g.open_preopen_for_listing();
     for buf_len in [4096, 128, 70] {
         let listing = g.list(dir, buf_len);
         let mut names: Vec<String> = listing.iter().map(|(n, _)| n.clone()).collect();
@@ -497,15 +501,7 @@ fn readdir_cookies_survive_removals_between_calls() {
     for name in &names {
         std::fs::write(root.join(name), b"").unwrap();
     }
-    let dir = g
-        .open(
-            PREOPEN,
-            ".",
-            oflags::DIRECTORY,
-            Rights::FD_READDIR.bits(),
-            0,
-        )
-        .unwrap();
+    let dir = g.open_preopen_for_listing();
     // Read one small batch at a time, deleting every entry as soon as it is seen,
     // like `rm -r` does.
     let (buf, used) = (g.reserve(100), g.reserve(4));
