@@ -2,7 +2,7 @@
 //! linking into one code blob.
 
 use crate::error::CompileError;
-use crate::module_info::{FuncType, ModuleInfo, ParsedModule, PendingBody};
+use crate::module_info::{FuncType, ModuleInfo, ParsedModule, PendingBody, supported_features};
 use crate::trampolines::{build_entry_trampoline, build_host_trampoline};
 use crate::translate::FuncTranslator;
 use crate::vmctx::VMOffsets;
@@ -15,6 +15,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{CodegenError, Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
 use rayon::prelude::*;
+use wasmparser::WasmFeatures;
 
 /// Functions and trampolines start at this alignment inside the blob.
 const FUNCTION_ALIGNMENT: usize = 16;
@@ -51,6 +52,7 @@ struct CompiledFunction {
 pub struct Compiler {
     pub(crate) isa: OwnedTargetIsa,
     tunables: Tunables,
+    features: WasmFeatures,
 }
 
 impl std::fmt::Debug for Compiler {
@@ -58,6 +60,7 @@ impl std::fmt::Debug for Compiler {
         f.debug_struct("Compiler")
             .field("isa", &self.isa.name())
             .field("tunables", &self.tunables)
+            .field("features", &self.features)
             .finish()
     }
 }
@@ -90,7 +93,23 @@ impl Compiler {
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|error| CompileError::Host(format!("building the ISA: {error}")))?;
-        Ok(Self { isa, tunables })
+        Ok(Self {
+            isa,
+            tunables,
+            features: supported_features(),
+        })
+    }
+
+    /// Also accepts the vector (SIMD) instructions when `enabled`
+    /// (off by default).
+    pub fn with_simd(mut self, enabled: bool) -> Self {
+        self.features.set(WasmFeatures::SIMD, enabled);
+        self
+    }
+
+    /// The Wasm features this compiler accepts.
+    pub fn features(&self) -> WasmFeatures {
+        self.features
     }
 
     /// The tunables this compiler was built with.
@@ -100,7 +119,7 @@ impl Compiler {
 
     /// Validates and compiles `wasm`, functions in parallel.
     pub fn compile_module(&self, wasm: &[u8]) -> Result<CompiledModule, CompileError> {
-        let ParsedModule { info, bodies } = ParsedModule::parse(wasm)?;
+        let ParsedModule { info, bodies } = ParsedModule::parse(wasm, self.features)?;
         let offsets = VMOffsets::new(&info);
 
         let num_imported = info.num_imported_functions;

@@ -452,7 +452,7 @@ impl ModuleInfo {
 
     /// Parses and validates `wasm`, including every function body.
     pub fn from_wasm(wasm: &[u8]) -> Result<Self, CompileError> {
-        let parsed = ParsedModule::parse(wasm)?;
+        let parsed = ParsedModule::parse(wasm, supported_features())?;
         for body in parsed.bodies {
             let mut validator = body.validator.into_validator(Default::default());
             validator.validate(&body.body)?;
@@ -461,8 +461,9 @@ impl ModuleInfo {
     }
 }
 
-/// The Wasm features Remap compiles: Wasm 2.0 without SIMD, plus
-/// multi-memory and extended constant expressions.
+/// The Wasm features Remap compiles by default: Wasm 2.0 without SIMD, plus
+/// multi-memory and extended constant expressions. SIMD is opt-in
+/// (`Compiler::with_simd`).
 pub fn supported_features() -> WasmFeatures {
     (WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY | WasmFeatures::EXTENDED_CONST)
         - WasmFeatures::SIMD
@@ -481,8 +482,8 @@ pub(crate) struct ParsedModule<'a> {
 }
 
 impl<'a> ParsedModule<'a> {
-    pub fn parse(wasm: &'a [u8]) -> Result<Self, CompileError> {
-        let mut validator = Validator::new_with_features(supported_features());
+    pub fn parse(wasm: &'a [u8], features: WasmFeatures) -> Result<Self, CompileError> {
+        let mut validator = Validator::new_with_features(features);
         let mut info = ModuleInfo::default();
         let mut bodies = Vec::new();
         for payload in Parser::new(0).parse_all(wasm) {

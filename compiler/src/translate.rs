@@ -30,6 +30,8 @@ use wasmparser::{
     BlockType, FuncValidator, FunctionBody, MemArg, MemArgTarget, Operator, ValidatorResources,
 };
 
+mod simd;
+
 /// Alias region ids: accesses in different regions never overlap.
 mod region {
     /// `VMMemoryView` entries of the vmctx (written only by the runtime).
@@ -287,10 +289,7 @@ impl State<'_> {
             }
             WasmType::F32 => builder.ins().f32const(Ieee32::with_bits(0)),
             WasmType::F64 => builder.ins().f64const(Ieee64::with_bits(0)),
-            WasmType::V128 => {
-                let zero = builder.ins().iconst(types::I64, 0);
-                builder.ins().splat(types::I64X2, zero)
-            }
+            WasmType::V128 => Self::zero_vector(builder, types::I8X16),
         }
     }
 
@@ -797,6 +796,7 @@ impl State<'_> {
             O::I64Extend16S => self.sign_extend(builder, types::I16, types::I64),
             O::I64Extend32S => self.sign_extend(builder, types::I32, types::I64),
 
+            ref other if self.translate_simd(builder, other)? => {}
             ref other => {
                 return Err(CompileError::Unsupported {
                     feature: "operator".into(),
@@ -1308,7 +1308,7 @@ mod tests {
     /// Translates every defined function of `wat` and verifies the IR.
     fn translate(wat: &str, style: MemoryStyle) -> Vec<ir::Function> {
         let wasm = wat::parse_str(wat).expect("valid wat");
-        let parsed = ParsedModule::parse(&wasm).expect("valid module");
+        let parsed = ParsedModule::parse(&wasm, crate::supported_features()).expect("valid module");
         let offsets = VMOffsets::new(&parsed.info);
         let tunables = Tunables {
             memory_style: style,

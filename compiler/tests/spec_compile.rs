@@ -2,7 +2,7 @@
 //! verifier on: Cranelift must never panic or reject our IR, and every
 //! module either compiles or fails with a clean error.
 
-use remap_compiler::{CompileError, MemoryStyle, Tunables, compile_module};
+use remap_compiler::{CompileError, Compiler, MemoryStyle, Tunables};
 use std::path::PathBuf;
 use wast::parser::{self, ParseBuffer};
 use wast::{Wast, WastDirective};
@@ -37,7 +37,7 @@ fn valid_modules(path: &std::path::Path) -> Vec<Vec<u8>> {
     modules
 }
 
-fn compile_suite(style: MemoryStyle) {
+fn compile_suite(style: MemoryStyle, simd: bool) {
     let dir = suite_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
         panic!("spec suite not found at {}", dir.display());
@@ -51,12 +51,15 @@ fn compile_suite(style: MemoryStyle) {
         memory_style: style,
         verify_ir: true,
     };
+    let compiler = Compiler::new(tunables)
+        .expect("host compiler")
+        .with_simd(simd);
     let mut compiled = 0;
     let mut unsupported = std::collections::BTreeMap::<String, u32>::new();
     let mut failures = Vec::new();
     for path in &paths {
         for bytes in valid_modules(path) {
-            match compile_module(&bytes, &tunables) {
+            match compiler.compile_module(&bytes) {
                 Ok(_) => compiled += 1,
                 Err(CompileError::Unsupported { feature, .. }) => {
                     *unsupported.entry(feature).or_insert(0) += 1
@@ -80,15 +83,38 @@ fn compile_suite(style: MemoryStyle) {
 
 #[test]
 fn spec_modules_compile_static() {
-    compile_suite(MemoryStyle::Static {
-        reservation_bytes: 1 << 32,
-        guard_bytes: 1 << 32,
-    });
+    compile_suite(
+        MemoryStyle::Static {
+            reservation_bytes: 1 << 32,
+            guard_bytes: 1 << 32,
+        },
+        false,
+    );
 }
 
 #[test]
 fn spec_modules_compile_dynamic() {
-    compile_suite(MemoryStyle::Dynamic {
-        guard_bytes: 64 << 10,
-    });
+    compile_suite(
+        MemoryStyle::Dynamic {
+            guard_bytes: 64 << 10,
+        },
+        false,
+    );
+}
+
+#[test]
+fn spec_modules_compile_with_simd() {
+    compile_suite(
+        MemoryStyle::Static {
+            reservation_bytes: 1 << 32,
+            guard_bytes: 1 << 32,
+        },
+        true,
+    );
+    compile_suite(
+        MemoryStyle::Dynamic {
+            guard_bytes: 64 << 10,
+        },
+        true,
+    );
 }
