@@ -569,6 +569,45 @@ fn symlinks_inside_the_sandbox_work() {
 }
 
 #[test]
+fn a_trailing_slash_does_not_turn_name_calls_onto_a_symlinks_target() {
+    // As on Linux: a lookup of `link/` (open, stat) reaches the directory the link
+    // points to, but mkdir, rmdir, unlink and rename act on the name `link` itself.
+    let (mut g, root) = Guest::with_dir();
+    std::fs::create_dir(root.join("real")).unwrap();
+    std::os::unix::fs::symlink("real", root.join("link")).unwrap();
+    std::os::unix::fs::symlink("new-dir", root.join("dangling")).unwrap();
+    let not_dir = errno(Errno::NotDir);
+    assert_eq!(
+        g.path_call("path_remove_directory", PREOPEN, "link/"),
+        not_dir
+    );
+    assert_eq!(g.path_call("path_unlink_file", PREOPEN, "link/"), not_dir);
+    let (from, to) = (g.alloc(b"link/"), g.alloc(b"moved"));
+    assert_eq!(
+        g.call(
+            "path_rename",
+            &[PREOPEN, from.into(), 5, PREOPEN, to.into(), 5]
+        ),
+        not_dir
+    );
+    assert_eq!(
+        g.path_call("path_create_directory", PREOPEN, "dangling/"),
+        errno(Errno::Exist)
+    );
+    assert!(root.join("real").is_dir(), "the link's target is untouched");
+    assert!(!root.join("moved").exists());
+    assert!(
+        !root.join("new-dir").exists(),
+        "mkdir did not follow the link"
+    );
+    assert_eq!(
+        g.filestat(PREOPEN, "link/", false).unwrap().0,
+        filetype::DIRECTORY
+    );
+    assert!(g.open(PREOPEN, "link/", oflags::DIRECTORY, ALL, 0).is_ok());
+}
+
+#[test]
 fn sandbox_escapes_are_refused() {
     let (mut g, root) = Guest::with_dir();
     std::fs::write(root.parent().unwrap().join("secret"), b"s").unwrap();

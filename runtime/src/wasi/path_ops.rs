@@ -10,10 +10,15 @@ use super::errno::{Errno, WasiResult};
 use super::fd_table::{Descriptor, Handle};
 use super::filestat::{encode_filestat, timestamps};
 use super::memory::GuestMemory;
-use super::sandbox::{Resolved, resolve};
+use super::sandbox::{FinalSymlink, Resolved, resolve};
 
-fn follows(lookup: u32) -> bool {
-    lookup & lookupflags::SYMLINK_FOLLOW != 0
+/// What a lookup with `lookupflags` does with a final symlink.
+fn final_symlink(lookup: u32) -> FinalSymlink {
+    if lookup & lookupflags::SYMLINK_FOLLOW != 0 {
+        FinalSymlink::Follow
+    } else {
+        FinalSymlink::FollowIfTrailingSlash
+    }
 }
 
 /// Fails with `ENOTDIR` when a path written with a trailing `/` names a non-directory.
@@ -45,11 +50,11 @@ fn resolve_guest_path<'c>(
     needed: Rights,
     path: u32,
     path_len: u32,
-    follow_final: bool,
+    final_symlink: FinalSymlink,
 ) -> WasiResult<Resolved<'c>> {
     let path = mem.read_str(path, path_len)?;
     let dir = ctx.fds.dir(fd, needed)?;
-    resolve(dir, path, follow_final)
+    resolve(dir, path, final_symlink)
 }
 
 /// One path argument of a call that takes two (`path_rename`, `path_link`).
@@ -58,7 +63,7 @@ struct PathArg {
     needed: Rights,
     path: u32,
     path_len: u32,
-    follow_final: bool,
+    final_symlink: FinalSymlink,
 }
 
 /// Resolves both paths of a two-path call: both strings are read and both
@@ -74,8 +79,8 @@ fn resolve_guest_paths<'c>(
     let from_dir = ctx.fds.dir(from.fd, from.needed)?;
     let to_dir = ctx.fds.dir(to.fd, to.needed)?;
     Ok((
-        resolve(from_dir, from_path, from.follow_final)?,
-        resolve(to_dir, to_path, to.follow_final)?,
+        resolve(from_dir, from_path, from.final_symlink)?,
+        resolve(to_dir, to_path, to.final_symlink)?,
     ))
 }
 
@@ -119,7 +124,7 @@ pub(crate) fn path_open(
     let base = Rights::from_bits(rights_base).intersection(dir.inheriting);
     let inheriting = Rights::from_bits(rights_inheriting).intersection(dir.inheriting);
 
-    let resolved = resolve(dir_fd, path, follows(dirflags))?;
+    let resolved = resolve(dir_fd, path, final_symlink(dirflags))?;
     let mut flags = OFlags::CLOEXEC | OFlags::NOFOLLOW;
     let reads = base.intersects(Rights::FD_READ.union(Rights::FD_READDIR));
     // A directory is never opened for writing on the host: its rights are path rights.
@@ -200,7 +205,7 @@ pub(crate) fn path_create_directory(
         Rights::PATH_CREATE_DIRECTORY,
         path,
         path_len,
-        false,
+        FinalSymlink::Keep,
     )?;
     rustix::fs::mkdirat(
         &resolved.parent,
@@ -225,7 +230,7 @@ pub(crate) fn path_remove_directory(
         Rights::PATH_REMOVE_DIRECTORY,
         path,
         path_len,
-        false,
+        FinalSymlink::Keep,
     )?;
     rustix::fs::unlinkat(&resolved.parent, resolved.name.as_str(), AtFlags::REMOVEDIR)?;
     Ok(())
@@ -246,7 +251,7 @@ pub(crate) fn path_unlink_file(
         Rights::PATH_UNLINK_FILE,
         path,
         path_len,
-        false,
+        FinalSymlink::Keep,
     )?;
     check_trailing_slash(&resolved)?;
     rustix::fs::unlinkat(&resolved.parent, resolved.name.as_str(), AtFlags::empty())?;
@@ -273,14 +278,14 @@ pub(crate) fn path_rename(
             needed: Rights::PATH_RENAME_SOURCE,
             path: old_path,
             path_len: old_path_len,
-            follow_final: false,
+            final_symlink: FinalSymlink::Keep,
         },
         PathArg {
             fd: new_fd,
             needed: Rights::PATH_RENAME_TARGET,
             path: new_path,
             path_len: new_path_len,
-            follow_final: false,
+            final_symlink: FinalSymlink::Keep,
         },
     )?;
     check_trailing_slash(&from)?;
@@ -310,7 +315,7 @@ pub(crate) fn path_filestat_get(
         Rights::PATH_FILESTAT_GET,
         path,
         path_len,
-        follows(lookup),
+        final_symlink(lookup),
     )?;
     check_trailing_slash(&resolved)?;
     let stat = rustix::fs::statat(
@@ -342,7 +347,7 @@ pub(crate) fn path_filestat_set_times(
         mtim,
         u16::try_from(fst_flags).map_err(|_| Errno::Inval)?,
     )?;
-    let resolved = resolve(dir, path, follows(lookup))?;
+    let resolved = resolve(dir, path, final_symlink(lookup))?;
     rustix::fs::utimensat(
         &resolved.parent,
         resolved.name.as_str(),
@@ -369,7 +374,7 @@ pub(crate) fn path_readlink(
     mem.slice(buf, buf_len)?;
     mem.slice(bufused, 4)?;
     let dir = ctx.fds.dir(fd, Rights::PATH_READLINK)?;
-    let resolved = resolve(dir, path, false)?;
+    let resolved = resolve(dir, path, FinalSymlink::FollowIfTrailingSlash)?;
     let target = rustix::fs::readlinkat(&resolved.parent, resolved.name.as_str(), Vec::new())?;
     let target = target.as_bytes();
     let n = target.len().min(buf_len as usize);
@@ -394,7 +399,7 @@ pub(crate) fn path_symlink(
     if target.starts_with('/') {
         return Err(Errno::NotCapable);
     }
-    let resolved = resolve(dir, path, false)?;
+    let resolved = resolve(dir, path, FinalSymlink::Keep)?;
     rustix::fs::symlinkat(target, &resolved.parent, resolved.name.as_str())?;
     Ok(())
 }
@@ -420,14 +425,14 @@ pub(crate) fn path_link(
             needed: Rights::PATH_LINK_SOURCE,
             path: old_path,
             path_len: old_path_len,
-            follow_final: follows(old_flags),
+            final_symlink: final_symlink(old_flags),
         },
         PathArg {
             fd: new_fd,
             needed: Rights::PATH_LINK_TARGET,
             path: new_path,
             path_len: new_path_len,
-            follow_final: false,
+            final_symlink: FinalSymlink::Keep,
         },
     )?;
     rustix::fs::linkat(

@@ -44,6 +44,19 @@ pub(crate) struct Resolved<'a> {
     pub must_be_dir: bool,
 }
 
+/// What resolution does with a symlink in the final component of a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FinalSymlink {
+    /// Follow it (within the sandbox).
+    Follow,
+    /// Keep it, unless the path ends in `/`: like a POSIX lookup (`open`, `stat`), a
+    /// trailing slash asks for the directory the link points to.
+    FollowIfTrailingSlash,
+    /// Keep it even when the path ends in `/`: the call acts on the name itself (`mkdir`,
+    /// `rmdir`, `unlink`, `rename`, a new link or symlink), which POSIX never follows.
+    Keep,
+}
+
 /// How many directory descriptors one lookup keeps open. Deeper walks close the
 /// oldest and reopen them from the start (downwards, without following symlinks) when
 /// `..` climbs back to them, so a very deep guest path cannot exhaust host descriptors.
@@ -130,12 +143,11 @@ impl<'a> Walk<'a> {
 }
 
 /// Resolves `path` beneath `start`. Symlinks in intermediate components are always
-/// followed (within the sandbox); a symlink in the final component is followed only
-/// when `follow_final` is set.
+/// followed (within the sandbox); one in the final component as `final_symlink` says.
 pub(crate) fn resolve<'a>(
     start: BorrowedFd<'a>,
     path: &str,
-    follow_final: bool,
+    final_symlink: FinalSymlink,
 ) -> WasiResult<Resolved<'a>> {
     if path.is_empty() {
         return Err(Errno::NoEnt);
@@ -144,6 +156,11 @@ pub(crate) fn resolve<'a>(
         return Err(Errno::Inval);
     }
     let must_be_dir = path.ends_with('/');
+    let follow_final = match final_symlink {
+        FinalSymlink::Follow => true,
+        FinalSymlink::FollowIfTrailingSlash => must_be_dir,
+        FinalSymlink::Keep => false,
+    };
     let mut pending = Vec::new();
     push_components(&mut pending, path)?;
     // `pending` holds the components still to walk, the next one last.
@@ -170,9 +187,7 @@ pub(crate) fn resolve<'a>(
         }
         let dir = walk.current();
         if is_last {
-            if (follow_final || must_be_dir)
-                && let Some(target) = read_symlink(dir, &component)?
-            {
+            if follow_final && let Some(target) = read_symlink(dir, &component)? {
                 expand(&mut pending, &mut expansions, &target)?;
                 continue;
             }
@@ -255,11 +270,16 @@ mod tests {
     }
 
     fn resolve_name(f: &Fixture, path: &str, follow: bool) -> WasiResult<String> {
-        resolve(f.root.as_fd(), path, follow).map(|r| r.name)
+        let final_symlink = if follow {
+            FinalSymlink::Follow
+        } else {
+            FinalSymlink::FollowIfTrailingSlash
+        };
+        resolve(f.root.as_fd(), path, final_symlink).map(|r| r.name)
     }
 
     fn stat_ino(f: &Fixture, path: &str) -> WasiResult<u64> {
-        let r = resolve(f.root.as_fd(), path, true)?;
+        let r = resolve(f.root.as_fd(), path, FinalSymlink::Follow)?;
         let stat = rustix::fs::statat(
             &r.parent,
             r.name.as_str(),
@@ -284,7 +304,26 @@ mod tests {
             stat_ino(&f, "to_b/deep").unwrap(),
             stat_ino(&f, "a/b/deep").unwrap()
         );
-        assert!(resolve(f.root.as_fd(), "a/", false).unwrap().must_be_dir);
+        assert!(
+            resolve(f.root.as_fd(), "a/", FinalSymlink::Keep)
+                .unwrap()
+                .must_be_dir
+        );
+    }
+
+    #[test]
+    fn a_trailing_slash_follows_a_final_symlink_only_for_lookups() {
+        let f = fixture();
+        assert_eq!(resolve_name(&f, "to_b/", false).unwrap(), "b");
+        let kept = resolve(f.root.as_fd(), "to_b/", FinalSymlink::Keep).unwrap();
+        assert_eq!((kept.name.as_str(), kept.must_be_dir), ("to_b", true));
+        assert_eq!(
+            resolve(f.root.as_fd(), "up/", FinalSymlink::Keep)
+                .unwrap()
+                .name,
+            "up",
+            "a kept link is never read, wherever it points"
+        );
     }
 
     #[test]
