@@ -231,7 +231,10 @@ impl Drop for DispatchDone<'_> {
 }
 
 /// A registered notifier. Dropping it unregisters the notifier, which always
-/// succeeds; after the drop returns the notifier is never called again.
+/// succeeds; after the drop returns the notifier is never called again. To
+/// keep that promise a drop on one thread waits for a dispatch running on
+/// another, so never drop a registration while holding a lock that the
+/// notifier's callbacks take: the two threads would wait for each other.
 pub struct NotifierRegistration {
     hub: Weak<NotifierHub>,
     id: u64,
