@@ -390,3 +390,22 @@ fn address_map_points_traps_at_their_wasm_instruction() {
     let trampoline = module.entry_trampolines[0];
     assert_eq!(module.wasm_offset_at(trampoline.offset), None);
 }
+
+#[test]
+fn simd_is_opt_in() {
+    let wasm = wat::parse_str(
+        r#"(module (func (param v128 v128) (result v128)
+            (i32x4.add (local.get 0) (local.get 1))))"#,
+    )
+    .unwrap();
+    let compiler = remap_compiler::Compiler::new(verified(STATIC)).unwrap();
+    assert!(!compiler.features().simd());
+    assert!(matches!(
+        compiler.compile_module(&wasm),
+        Err(CompileError::Unsupported { ref feature, .. }) if feature == "simd"
+    ));
+    let compiler = compiler.with_simd(true);
+    assert!(compiler.features().simd());
+    let module = compiler.compile_module(&wasm).unwrap();
+    assert_eq!(module.functions.len(), 1);
+}
