@@ -594,6 +594,17 @@ fn a_trailing_slash_does_not_turn_name_calls_onto_a_symlinks_target() {
         g.path_call("path_create_directory", PREOPEN, "dangling/"),
         errno(Errno::Exist)
     );
+    std::fs::write(root.join("file"), b"").unwrap();
+    let (from, to) = (g.alloc(b"file"), g.alloc(b"renamed/"));
+    assert_eq!(
+        g.call(
+            "path_rename",
+            &[PREOPEN, from.into(), 4, PREOPEN, to.into(), 8]
+        ),
+        not_dir,
+        "only a directory can be renamed to a name ending in /"
+    );
+    assert!(root.join("file").exists() && !root.join("renamed").exists());
     assert!(root.join("real").is_dir(), "the link's target is untouched");
     assert!(!root.join("moved").exists());
     assert!(
@@ -605,6 +616,16 @@ fn a_trailing_slash_does_not_turn_name_calls_onto_a_symlinks_target() {
         filetype::DIRECTORY
     );
     assert!(g.open(PREOPEN, "link/", oflags::DIRECTORY, ALL, 0).is_ok());
+    let (from, to) = (g.alloc(b"real/"), g.alloc(b"real-moved/"));
+    assert_eq!(
+        g.call(
+            "path_rename",
+            &[PREOPEN, from.into(), 5, PREOPEN, to.into(), 11]
+        ),
+        0,
+        "a directory may be renamed with trailing slashes"
+    );
+    assert!(root.join("real-moved").is_dir());
 }
 
 #[test]

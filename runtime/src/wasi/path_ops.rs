@@ -23,9 +23,16 @@ fn final_symlink(lookup: u32) -> FinalSymlink {
 
 /// Fails with `ENOTDIR` when a path written with a trailing `/` names a non-directory.
 fn check_trailing_slash(resolved: &Resolved<'_>) -> WasiResult<()> {
-    if !resolved.must_be_dir {
-        return Ok(());
+    if resolved.must_be_dir {
+        require_directory(resolved)
+    } else {
+        Ok(())
     }
+}
+
+/// Fails with `ENOTDIR` when `resolved` names something other than a directory; a
+/// missing name passes, for the system call that follows to report.
+fn require_directory(resolved: &Resolved<'_>) -> WasiResult<()> {
     match rustix::fs::statat(
         &resolved.parent,
         resolved.name.as_str(),
@@ -288,7 +295,10 @@ pub(crate) fn path_rename(
             final_symlink: FinalSymlink::Keep,
         },
     )?;
-    check_trailing_slash(&from)?;
+    // As on Linux, a trailing `/` on either name demands that a directory is moved.
+    if from.must_be_dir || to.must_be_dir {
+        require_directory(&from)?;
+    }
     rustix::fs::renameat(
         &from.parent,
         from.name.as_str(),
