@@ -122,6 +122,20 @@ impl Guest {
         .unwrap()
     }
 
+    /// `path_rename` from `from` to `to`, both in the preopened directory.
+    fn rename(&mut self, from: &str, to: &str) -> u16 {
+        let (old, new) = (self.alloc(from.as_bytes()), self.alloc(to.as_bytes()));
+        let args = [
+            PREOPEN,
+            old.into(),
+            from.len() as u64,
+            PREOPEN,
+            new.into(),
+            to.len() as u64,
+        ];
+        self.call("path_rename", &args)
+    }
+
     fn path_call(&mut self, name: &str, dir: u64, path: &str) -> u16 {
         let p = self.alloc(path.as_bytes());
         self.call(name, &[dir, p.into(), path.len() as u64])
@@ -372,14 +386,7 @@ fn directories_rename_unlink_links_and_times() {
         errno(Errno::NotEmpty)
     );
 
-    let (old, new) = (g.alloc(b"sub/f"), g.alloc(b"g"));
-    assert_eq!(
-        g.call(
-            "path_rename",
-            &[PREOPEN, old.into(), 5, PREOPEN, new.into(), 1]
-        ),
-        0
-    );
+    assert_eq!(g.rename("sub/f", "g"), 0);
     assert!(root.join("g").exists() && !root.join("sub/f").exists());
     assert_eq!(g.path_call("path_remove_directory", PREOPEN, "sub"), 0);
     assert_eq!(
@@ -387,11 +394,11 @@ fn directories_rename_unlink_links_and_times() {
         errno(Errno::NotDir)
     );
 
-    let link = g.alloc(b"hard");
+    let (source, link) = (g.alloc(b"g"), g.alloc(b"hard"));
     assert_eq!(
         g.call(
             "path_link",
-            &[PREOPEN, 0, new.into(), 1, PREOPEN, link.into(), 4]
+            &[PREOPEN, 0, source.into(), 1, PREOPEN, link.into(), 4]
         ),
         0
     );
@@ -582,25 +589,14 @@ fn a_trailing_slash_does_not_turn_name_calls_onto_a_symlinks_target() {
         not_dir
     );
     assert_eq!(g.path_call("path_unlink_file", PREOPEN, "link/"), not_dir);
-    let (from, to) = (g.alloc(b"link/"), g.alloc(b"moved"));
-    assert_eq!(
-        g.call(
-            "path_rename",
-            &[PREOPEN, from.into(), 5, PREOPEN, to.into(), 5]
-        ),
-        not_dir
-    );
+    assert_eq!(g.rename("link/", "moved"), not_dir);
     assert_eq!(
         g.path_call("path_create_directory", PREOPEN, "dangling/"),
         errno(Errno::Exist)
     );
     std::fs::write(root.join("file"), b"").unwrap();
-    let (from, to) = (g.alloc(b"file"), g.alloc(b"renamed/"));
     assert_eq!(
-        g.call(
-            "path_rename",
-            &[PREOPEN, from.into(), 4, PREOPEN, to.into(), 8]
-        ),
+        g.rename("file", "renamed/"),
         not_dir,
         "only a directory can be renamed to a name ending in /"
     );
@@ -616,12 +612,8 @@ fn a_trailing_slash_does_not_turn_name_calls_onto_a_symlinks_target() {
         filetype::DIRECTORY
     );
     assert!(g.open(PREOPEN, "link/", oflags::DIRECTORY, ALL, 0).is_ok());
-    let (from, to) = (g.alloc(b"real/"), g.alloc(b"real-moved/"));
     assert_eq!(
-        g.call(
-            "path_rename",
-            &[PREOPEN, from.into(), 5, PREOPEN, to.into(), 11]
-        ),
+        g.rename("real/", "real-moved/"),
         0,
         "a directory may be renamed with trailing slashes"
     );
@@ -679,14 +671,7 @@ fn sandbox_escapes_are_refused() {
         ),
         not_capable
     );
-    let (from, to) = (g.alloc(b"d"), g.alloc(b"../moved"));
-    assert_eq!(
-        g.call(
-            "path_rename",
-            &[PREOPEN, from.into(), 1, PREOPEN, to.into(), 8]
-        ),
-        not_capable
-    );
+    assert_eq!(g.rename("d", "../moved"), not_capable);
     assert_eq!(
         g.filestat(PREOPEN, "outside/secret", true),
         Err(not_capable)
