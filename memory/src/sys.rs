@@ -98,6 +98,15 @@ fn last_error() -> io::Error {
     io::Error::last_os_error()
 }
 
+/// The result of a C-library call that returns 0 on success and -1 with `errno` set.
+fn zero_or_errno(result: libc::c_int) -> io::Result<()> {
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(last_error())
+    }
+}
+
 /// Maps `len` bytes of private anonymous memory with the given protection.
 /// `reserve_only` adds `MAP_NORESERVE` (address space without commit charge).
 /// `hint` is only a hint: the kernel may place the mapping elsewhere.
@@ -138,11 +147,7 @@ pub fn map_anonymous(
 pub unsafe fn unmap(address: usize, len: usize) -> io::Result<()> {
     fault_point(Syscall::Munmap)?;
     // SAFETY: the caller owns the range and guarantees it is no longer used.
-    if unsafe { libc::munmap(address as *mut libc::c_void, len) } == 0 {
-        Ok(())
-    } else {
-        Err(last_error())
-    }
+    zero_or_errno(unsafe { libc::munmap(address as *mut libc::c_void, len) })
 }
 
 /// Changes the protection of `[address, address + len)`.
@@ -153,11 +158,9 @@ pub unsafe fn unmap(address: usize, len: usize) -> io::Result<()> {
 pub unsafe fn protect(address: usize, len: usize, protection: Protection) -> io::Result<()> {
     fault_point(Syscall::Mprotect)?;
     // SAFETY: the caller owns the range (see the function's contract).
-    if unsafe { libc::mprotect(address as *mut libc::c_void, len, protection.to_prot()) } == 0 {
-        Ok(())
-    } else {
-        Err(last_error())
-    }
+    zero_or_errno(unsafe {
+        libc::mprotect(address as *mut libc::c_void, len, protection.to_prot())
+    })
 }
 
 /// Gives the kernel advice about `[address, address + len)`.
@@ -167,11 +170,7 @@ pub unsafe fn protect(address: usize, len: usize, protection: Protection) -> io:
 pub unsafe fn advise(address: usize, len: usize, advice: Advice) -> io::Result<()> {
     fault_point(Syscall::Madvise)?;
     // SAFETY: the caller owns the range (see the function's contract).
-    if unsafe { libc::madvise(address as *mut libc::c_void, len, advice.to_advice()) } == 0 {
-        Ok(())
-    } else {
-        Err(last_error())
-    }
+    zero_or_errno(unsafe { libc::madvise(address as *mut libc::c_void, len, advice.to_advice()) })
 }
 
 /// Moves the pages of `[from, from + len)` to `[to, to + len)` by moving page
@@ -209,11 +208,7 @@ pub unsafe fn move_pages(from: usize, len: usize, to: usize) -> io::Result<()> {
 pub unsafe fn lock(address: usize, len: usize) -> io::Result<()> {
     fault_point(Syscall::Mlock)?;
     // SAFETY: mlock does not change contents or access; the caller owns the range.
-    if unsafe { libc::mlock(address as *const libc::c_void, len) } == 0 {
-        Ok(())
-    } else {
-        Err(last_error())
-    }
+    zero_or_errno(unsafe { libc::mlock(address as *const libc::c_void, len) })
 }
 
 /// Unlocks `[address, address + len)`.
@@ -223,11 +218,7 @@ pub unsafe fn lock(address: usize, len: usize) -> io::Result<()> {
 pub unsafe fn unlock(address: usize, len: usize) -> io::Result<()> {
     fault_point(Syscall::Munlock)?;
     // SAFETY: munlock does not change contents or access; the caller owns the range.
-    if unsafe { libc::munlock(address as *const libc::c_void, len) } == 0 {
-        Ok(())
-    } else {
-        Err(last_error())
-    }
+    zero_or_errno(unsafe { libc::munlock(address as *const libc::c_void, len) })
 }
 
 /// The process's `RLIMIT_MEMLOCK` soft limit in bytes (`None` = unlimited or unknown).
@@ -321,13 +312,9 @@ pub mod fault_injection {
         };
         // SAFETY: getrlimit/setrlimit only read and write the struct passed.
         unsafe {
-            if libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            super::zero_or_errno(libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit))?;
             limit.rlim_cur = limit.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            super::zero_or_errno(libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit))?;
         }
         Ok(super::memlock_limit())
     }
@@ -363,17 +350,15 @@ pub mod fault_injection {
         // SAFETY: setrlimit reads the struct passed; capget/capset read and
         // write exactly the version-3 header and two data structs passed.
         unsafe {
-            if libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            super::zero_or_errno(libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit))?;
+            super::zero_or_errno(
+                libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) as libc::c_int,
+            )?;
             data[0].effective &= !(1 << CAP_IPC_LOCK);
             data[0].permitted &= !(1 << CAP_IPC_LOCK);
-            if libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            super::zero_or_errno(
+                libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) as libc::c_int
+            )?;
         }
         Ok(())
     }
