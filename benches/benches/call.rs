@@ -1,6 +1,7 @@
 //! Crossing the host/Wasm boundary: a host-to-Wasm `TypedFunc` call of an
 //! empty function, and Wasm-to-host calls of an empty import (a Wasm loop
-//! making `CALLS_PER_ITERATION` calls, reported per call).
+//! making `CALLS_PER_ITERATION` calls, reported per call). With
+//! `--features wasmtime-peer`, the same calls in Wasmtime.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use remap::{Engine, Linker, Module, Store};
@@ -50,7 +51,41 @@ fn call(c: &mut Criterion) {
                 .expect("calling")
         })
     });
+    #[cfg(feature = "wasmtime-peer")]
+    wasmtime_rows(&mut group);
     group.finish();
+}
+
+#[cfg(feature = "wasmtime-peer")]
+fn wasmtime_rows(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let engine = wasmtime::Engine::default();
+    let module = wasmtime::Module::new(&engine, MODULE).expect("compiling in Wasmtime");
+    let mut linker = wasmtime::Linker::new(&engine);
+    linker
+        .func_wrap("host", "empty", || {})
+        .expect("defining the import in Wasmtime");
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiating in Wasmtime");
+    let empty = instance
+        .get_typed_func::<(), ()>(&mut store, "empty")
+        .expect("the empty export");
+    let call_host = instance
+        .get_typed_func::<i32, ()>(&mut store, "call_host")
+        .expect("the call_host export");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("wasmtime/host_to_wasm_empty", |b| {
+        b.iter(|| empty.call(&mut store, ()).expect("calling"))
+    });
+    group.throughput(Throughput::Elements(CALLS_PER_ITERATION));
+    group.bench_function("wasmtime/wasm_to_host_empty", |b| {
+        b.iter(|| {
+            call_host
+                .call(&mut store, CALLS_PER_ITERATION as i32)
+                .expect("calling")
+        })
+    });
 }
 
 criterion_group! {

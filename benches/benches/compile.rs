@@ -1,6 +1,8 @@
 //! Compile throughput (MB/s of code section) for a ~1 MB module (SQLite,
 //! built from C with clang) and a ~10 MB one (generated C functions), with
-//! parallel compilation off (one core) and on (all cores).
+//! parallel compilation off (one core) and on (all cores). With
+//! `--features wasmtime-peer`, Wasmtime compiles the same modules (same
+//! Cranelift version) as `<module>/wasmtime-<mode>`.
 
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -34,6 +36,15 @@ fn compile(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new(name, mode), &wasm, |b, wasm| {
                 b.iter(|| Module::new(&engine, wasm).expect("compiling"))
             });
+            #[cfg(feature = "wasmtime-peer")]
+            {
+                use remap_benches::wasmtime_peer::{PeerLayout, wasmtime_engine};
+                let engine = wasmtime_engine(PeerLayout::Static, parallel);
+                let id = BenchmarkId::new(name, format!("wasmtime-{mode}"));
+                group.bench_with_input(id, &wasm, |b, wasm| {
+                    b.iter(|| wasmtime::Module::new(&engine, wasm).expect("compiling in Wasmtime"))
+                });
+            }
         }
     }
     group.finish();

@@ -1,6 +1,8 @@
 //! Instantiating a small module (a one-page memory, a table with an element
 //! segment, data segments, a global) in a fresh store, then dropping the
-//! store: static and dynamic memories, pinned and unpinned.
+//! store: static and dynamic memories, pinned and unpinned. With
+//! `--features wasmtime-peer`, the same module in Wasmtime (default on-demand
+//! allocator: its default layout and Remap's two layouts).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use remap::{Config, Engine, Instance, MemoryStyle, Module, Store};
@@ -44,7 +46,29 @@ fn instantiate(c: &mut Criterion) {
             });
         }
     }
+    #[cfg(feature = "wasmtime-peer")]
+    wasmtime_rows(&mut group);
     group.finish();
+}
+
+#[cfg(feature = "wasmtime-peer")]
+fn wasmtime_rows(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    use remap_benches::wasmtime_peer::{PeerLayout, wasmtime_engine};
+    for (name, layout) in [
+        ("default", PeerLayout::WasmtimeDefault),
+        ("static", PeerLayout::Static),
+        ("dynamic", PeerLayout::Dynamic),
+    ] {
+        let engine = wasmtime_engine(layout, true);
+        let module = wasmtime::Module::new(&engine, MODULE).expect("compiling in Wasmtime");
+        group.bench_function(BenchmarkId::new("wasmtime", name), |b| {
+            b.iter(|| {
+                let mut store = wasmtime::Store::new(&engine, ());
+                wasmtime::Instance::new(&mut store, &module, &[])
+                    .expect("instantiating in Wasmtime")
+            })
+        });
+    }
 }
 
 criterion_group! {

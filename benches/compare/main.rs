@@ -117,6 +117,9 @@ struct Case {
     setups: Vec<Setup>,
     /// Bytes of code, for compile rows.
     code_bytes: Option<usize>,
+    /// Whether an execution-only row means anything (not for grow1g, whose
+    /// compilation is negligible and whose Wasmtime runs take long).
+    exec_only_row: bool,
 }
 
 /// The medians of one runtime in one row.
@@ -169,7 +172,7 @@ fn run() -> Result<()> {
                 print_progress(&row);
                 rows.push(row);
             }
-            if options.exec_mode {
+            if options.exec_mode && case.exec_only_row {
                 let mut row = match &remap_exec_only {
                     Ok(()) => measure_row(&options, case, *setup, Mode::ExecutionOnly, &out)?,
                     Err(reason) => {
@@ -231,6 +234,7 @@ fn build_cases(options: &Options) -> Result<Vec<Case>> {
             invoke: None,
             setups: setups_for(workload.name),
             code_bytes: None,
+            exec_only_row: workload.compute,
         });
     }
     for (name, bytes) in COMPILE_ROWS.into_iter().filter(|(name, _)| wanted(name)) {
@@ -247,6 +251,7 @@ fn build_cases(options: &Options) -> Result<Vec<Case>> {
             invoke: Some("noop"),
             setups: setups_for(name),
             code_bytes: Some(code),
+            exec_only_row: true,
         });
     }
     if cases.is_empty() {

@@ -1,6 +1,8 @@
 //! Shared helpers for the benchmarks.
 
 pub mod wasi_run;
+#[cfg(feature = "wasmtime-peer")]
+pub mod wasmtime_peer;
 pub mod workloads;
 
 use remap_memory::{LinearMemory, MemoryConfig, MemoryStyle, WASM_PAGE_SIZE};
