@@ -601,6 +601,28 @@ fn a_trailing_slash_does_not_turn_name_calls_onto_a_symlinks_target() {
         "only a directory can be renamed to a name ending in /"
     );
     assert!(root.join("file").exists() && !root.join("renamed").exists());
+    // A new link or symlink cannot take a name ending in /, existing or not.
+    for (new_name, expected) in [("fresh/", Errno::NoEnt), ("real/", Errno::Exist)] {
+        let (source, name) = (g.alloc(b"file"), g.alloc(new_name.as_bytes()));
+        let new_len = new_name.len() as u64;
+        assert_eq!(
+            g.call(
+                "path_link",
+                &[PREOPEN, 0, source.into(), 4, PREOPEN, name.into(), new_len]
+            ),
+            errno(expected),
+            "path_link to {new_name}"
+        );
+        assert_eq!(
+            g.call(
+                "path_symlink",
+                &[source.into(), 4, PREOPEN, name.into(), new_len]
+            ),
+            errno(expected),
+            "path_symlink at {new_name}"
+        );
+    }
+    assert!(!root.join("fresh").exists());
     assert!(root.join("real").is_dir(), "the link's target is untouched");
     assert!(!root.join("moved").exists());
     assert!(

@@ -48,6 +48,23 @@ fn require_directory(resolved: &Resolved<'_>) -> WasiResult<()> {
     }
 }
 
+/// Refuses to create a link or symlink under a name written with a trailing `/`, which
+/// can only name a directory: `EEXIST` when the name exists, `ENOENT` when it does not,
+/// as Linux answers. (The host call would otherwise see the name without its slash.)
+fn refuse_new_name_with_trailing_slash(resolved: &Resolved<'_>) -> WasiResult<()> {
+    if !resolved.must_be_dir {
+        return Ok(());
+    }
+    match rustix::fs::statat(
+        &resolved.parent,
+        resolved.name.as_str(),
+        AtFlags::SYMLINK_NOFOLLOW,
+    ) {
+        Ok(_) => Err(Errno::Exist),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Reads the guest path at `path`, checks that descriptor `fd` is a directory holding
 /// `needed`, and resolves the path beneath it.
 fn resolve_guest_path<'c>(
@@ -410,6 +427,7 @@ pub(crate) fn path_symlink(
         return Err(Errno::NotCapable);
     }
     let resolved = resolve(dir, path, FinalSymlink::Keep)?;
+    refuse_new_name_with_trailing_slash(&resolved)?;
     rustix::fs::symlinkat(target, &resolved.parent, resolved.name.as_str())?;
     Ok(())
 }
@@ -445,6 +463,7 @@ pub(crate) fn path_link(
             final_symlink: FinalSymlink::Keep,
         },
     )?;
+    refuse_new_name_with_trailing_slash(&to)?;
     rustix::fs::linkat(
         &from.parent,
         from.name.as_str(),
