@@ -22,10 +22,13 @@ impl WastCommand {
     /// Runs every script; fails (exit code 1) when any directive failed.
     pub fn execute(self) -> Result<ExitCode> {
         let config = self.memory.config();
-        let mut out = io::stdout().lock();
         let (mut passed, mut failed) = (0, 0);
         for file in &self.files {
-            match run_file(file, &config) {
+            // Locked per report, never across a run: the scripts' `spectest.print`
+            // functions write to stdout from the script's own thread.
+            let report = run_file(file, &config);
+            let mut out = io::stdout().lock();
+            match report {
                 Ok(report) => {
                     writeln!(
                         out,
@@ -47,7 +50,7 @@ impl WastCommand {
                 }
             }
         }
-        writeln!(out, "{passed} passed, {failed} failed")?;
+        writeln!(io::stdout(), "{passed} passed, {failed} failed")?;
         Ok(if failed == 0 {
             ExitCode::SUCCESS
         } else {

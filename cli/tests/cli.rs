@@ -397,6 +397,31 @@ fn stats_show_dynamic_memories_relocating_and_static_ones_staying() {
 }
 
 #[test]
+fn wast_scripts_may_print_to_stdout() {
+    use std::time::{Duration, Instant};
+    let script = fixture("tests/wast/prints.wast");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_remap"))
+        .args(["wast", script.to_str().unwrap(), script.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the remap binary runs");
+    // A print from the script's thread once deadlocked on the report's stdout lock.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("`remap wast` hung on a script that prints");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("spectest: 42 : i32\n"), "{text}");
+    assert_eq!(text.lines().last(), Some("4 passed, 0 failed"));
+}
+
+#[test]
 fn wast_reports_per_file_and_in_total() {
     let passing = fixture("tests/wast/passing.wast");
     let output = remap(&["wast", passing.to_str().unwrap()]);
