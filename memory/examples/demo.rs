@@ -31,9 +31,10 @@ impl InvalidationNotifier for Printer {
 }
 
 fn main() -> Result<(), MemoryError> {
-    let mib: u64 = match std::env::args().nth(1).map(|arg| arg.parse()) {
+    let mib: u64 = match std::env::args().nth(1).map(|arg| arg.parse::<u64>()) {
         None => 64,
-        Some(Ok(mib)) if mib > 0 => mib,
+        // The size in bytes must fit a u64, or `mib << 20` would drop its top bits.
+        Some(Ok(mib)) if mib > 0 && mib.checked_mul(1 << 20).is_some() => mib,
         Some(_) => {
             eprintln!("usage: demo [MIB > 0]");
             std::process::exit(2);
