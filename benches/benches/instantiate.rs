@@ -2,7 +2,8 @@
 //! segment, data segments, a global) in a fresh store, then dropping the
 //! store: static and dynamic memories, pinned and unpinned. With
 //! `--features wasmtime-peer`, the same module in Wasmtime (default on-demand
-//! allocator: its default layout and Remap's two layouts).
+//! allocator: its default layout and Remap's two layouts; and the static
+//! layout without its copy-on-write memory images, which Remap lacks).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use remap::{Config, Engine, Instance, MemoryStyle, Module, Store};
@@ -53,13 +54,16 @@ fn instantiate(c: &mut Criterion) {
 
 #[cfg(feature = "wasmtime-peer")]
 fn wasmtime_rows(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
-    use remap_benches::wasmtime_peer::{PeerLayout, wasmtime_engine};
-    for (name, layout) in [
-        ("default", PeerLayout::WasmtimeDefault),
-        ("static", PeerLayout::Static),
-        ("dynamic", PeerLayout::Dynamic),
+    use remap_benches::wasmtime_peer::{PeerLayout, wasmtime_config};
+    for (name, layout, copy_on_write) in [
+        ("default", PeerLayout::WasmtimeDefault, true),
+        ("static", PeerLayout::Static, true),
+        ("dynamic", PeerLayout::Dynamic, true),
+        ("static-no-cow", PeerLayout::Static, false),
     ] {
-        let engine = wasmtime_engine(layout, true);
+        let mut config = wasmtime_config(layout, true);
+        config.memory_init_cow(copy_on_write);
+        let engine = wasmtime::Engine::new(&config).expect("configuring Wasmtime");
         let module = wasmtime::Module::new(&engine, MODULE).expect("compiling in Wasmtime");
         group.bench_function(BenchmarkId::new("wasmtime", name), |b| {
             b.iter(|| {

@@ -15,6 +15,13 @@ pub enum PeerLayout {
 
 /// A Wasmtime engine with `layout`, compiling in parallel or not.
 pub fn wasmtime_engine(layout: PeerLayout, parallel: bool) -> wasmtime::Engine {
+    wasmtime::Engine::new(&wasmtime_config(layout, parallel))
+        .expect("configuring the Wasmtime engine")
+}
+
+/// The configuration behind [`wasmtime_engine`], for callers that change
+/// one more setting.
+pub fn wasmtime_config(layout: PeerLayout, parallel: bool) -> wasmtime::Config {
     let mut config = wasmtime::Config::new();
     config.parallel_compilation(parallel);
     match layout {
@@ -35,5 +42,5 @@ pub fn wasmtime_engine(layout: PeerLayout, parallel: bool) -> wasmtime::Engine {
                 .memory_may_move(true);
         }
     }
-    wasmtime::Engine::new(&config).expect("configuring the Wasmtime engine")
+    config
 }
