@@ -416,6 +416,15 @@ fn print_progress(row: &Row) {
     );
 }
 
+/// A ratio with enough digits to stay readable when it is far below 1.
+fn format_ratio(ratio: f64) -> String {
+    if ratio < 0.1 {
+        format!("{ratio:.4}x")
+    } else {
+        format!("{ratio:.2}x")
+    }
+}
+
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
@@ -453,10 +462,7 @@ fn render(rows: &[Row], options: &Options) -> String {
         };
         let ratio = |other: Option<Cell>| match (&row.remap, other) {
             (Ok(remap), Some(other)) => {
-                format!(
-                    "{:.2}x",
-                    remap.wall.as_secs_f64() / other.wall.as_secs_f64()
-                )
+                format_ratio(remap.wall.as_secs_f64() / other.wall.as_secs_f64())
             }
             _ => "n/a".to_owned(),
         };
@@ -486,6 +492,25 @@ fn render(rows: &[Row], options: &Options) -> String {
                     Some((_, rows)) => rows.push(what),
                     None => unavailable.push((reason.clone(), vec![what])),
                 }
+            }
+        }
+    }
+    let growth: Vec<&Row> = rows.iter().filter(|row| row.case == "grow1g").collect();
+    if !growth.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nGrowing to 1 GiB (target: movable memory >= 5x faster than Wasmtime):\n"
+        );
+        for row in growth {
+            if let (Ok(remap), Ok(wasmtime)) = (&row.remap, &row.wasmtime) {
+                let _ = writeln!(
+                    text,
+                    "- {}: Remap {:.1} ms, Wasmtime {:.1} ms: Remap {:.1}x faster",
+                    row.setup.name,
+                    millis(remap.wall),
+                    millis(wasmtime.wall),
+                    wasmtime.wall.as_secs_f64() / remap.wall.as_secs_f64()
+                );
             }
         }
     }
