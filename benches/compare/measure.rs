@@ -136,3 +136,45 @@ fn median(mut values: Vec<f64>) -> f64 {
         (values[middle - 1] + values[middle]) / 2.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(millis: u64, rss: u64) -> Run {
+        Run {
+            wall: Duration::from_millis(millis),
+            peak_rss_kib: rss,
+            stdout: String::new(),
+        }
+    }
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        assert!(medians(&[]).is_none());
+        let odd = [run(30, 5), run(10, 1), run(20, 3)];
+        assert_eq!(medians(&odd), Some((Duration::from_millis(20), 3)));
+        let even = [run(10, 2), run(40, 4), run(20, 6), run(30, 8)];
+        assert_eq!(medians(&even), Some((Duration::from_millis(25), 5)));
+    }
+
+    #[test]
+    fn a_child_reports_output_and_peak_rss() {
+        let echo = CommandLine::new("sh", ["-c".to_owned(), "echo checksum 42".to_owned()]);
+        let run = echo.run().unwrap();
+        assert_eq!(run.stdout, "checksum 42\n");
+        assert!(run.peak_rss_kib > 0);
+    }
+
+    #[test]
+    fn a_failing_child_is_an_error_with_its_stderr() {
+        let failing = CommandLine::new(
+            "sh",
+            ["-c".to_owned(), "echo broken >&2; exit 3".to_owned()],
+        );
+        let err = format!("{:#}", failing.run().unwrap_err());
+        assert!(err.contains("broken") && err.contains('3'), "{err}");
+        let missing = CommandLine::new("/no/such/program", []);
+        assert!(format!("{:#}", missing.run().unwrap_err()).contains("cannot start"));
+    }
+}

@@ -379,3 +379,76 @@ pub fn code_section_bytes(wasm: &[u8]) -> Result<usize> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_source_is_deterministic_and_has_every_function() {
+        let source = generated_c_source(5);
+        assert_eq!(source, generated_c_source(5));
+        for index in 0..5 {
+            assert!(source.contains(&format!("unsigned f{index}(")));
+        }
+        assert!(source.contains("void noop(void)"));
+        assert!(!source.contains("unsigned f5("));
+    }
+
+    #[test]
+    fn code_section_size_is_the_code_section_only() {
+        let with_code = wat::parse_str("(module (func (result i32) i32.const 7))").unwrap();
+        let size = code_section_bytes(&with_code).unwrap();
+        assert!(size > 0 && size < with_code.len());
+        let without_code = wat::parse_str("(module (memory 1))").unwrap();
+        assert_eq!(code_section_bytes(&without_code).unwrap(), 0);
+        assert!(code_section_bytes(b"not wasm").is_err());
+    }
+
+    #[test]
+    fn outputs_older_than_a_source_are_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("a.c");
+        let output = dir.path().join("a.wasm");
+        fs::write(&source, "int main(void) { return 0; }").unwrap();
+        assert!(!up_to_date(&output, std::slice::from_ref(&source)));
+        fs::write(&output, "built").unwrap();
+        assert!(up_to_date(&output, std::slice::from_ref(&source)));
+        let missing = dir.path().join("missing.c");
+        assert!(!up_to_date(&output, &[missing]));
+    }
+
+    #[test]
+    fn every_workload_has_its_source() {
+        for entry in WORKLOADS {
+            let file = match entry.source {
+                Source::C(file) | Source::Wat(file) => file,
+                Source::Sqlite => "sqlite.c",
+            };
+            assert!(
+                sources_dir().join(file).is_file(),
+                "{} has no {file}",
+                entry.name
+            );
+            assert!(workload(entry.name).is_some());
+        }
+        assert!(workload("no-such-workload").is_none());
+    }
+
+    #[test]
+    fn a_missing_compiler_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("a.c");
+        fs::write(&source, "").unwrap();
+        let err = compile_with(
+            "remap-bench-no-such-compiler",
+            &[],
+            &[source],
+            &[],
+            &[],
+            &dir.path().join("a.wasm"),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("cannot run `remap-bench-no-such-compiler`"));
+    }
+}
