@@ -376,8 +376,8 @@ pub(crate) fn instantiate(
     let instance_ptr: *mut InstanceData = &mut *data;
     let vmctx_ptr = data.vmctx_ptr();
 
-    // SAFETY (all header writes): the offsets are the fixed header fields of
-    // this module's layout, written with their declared types.
+    // SAFETY: every write below targets a fixed header field of this module's
+    // layout (ABI.md "VMContext") with the field's declared type.
     unsafe {
         data.vmctx.write(VMOffsets::MAGIC, VMCTX_MAGIC);
         data.vmctx.write(VMOffsets::RUNTIME_LIMITS, store.limits());

@@ -24,7 +24,7 @@ unsafe extern "C" {
         slot: *mut *mut c_void,
         body: unsafe extern "C" fn(*mut c_void),
         data: *mut c_void,
-    ) -> libc::c_int;
+    ) -> std::ffi::c_int;
     fn remap_jump_back(buffer: *mut c_void) -> !;
 }
 

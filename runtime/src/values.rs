@@ -149,8 +149,8 @@ impl Val {
             ValType::F32 => Val::F32(raw.get_f32_bits()),
             ValType::F64 => Val::F64(raw.get_f64_bits()),
             ValType::V128 => Val::V128(raw.get_u128()),
-            // SAFETY: the caller guarantees the reference was produced in this store.
             ValType::Ref(RefType::Func) => {
+                // SAFETY: the caller guarantees the reference was produced in this store.
                 Val::FuncRef(unsafe { Func::from_raw(store, raw.get_reference()) })
             }
             ValType::Ref(RefType::Extern) => {
