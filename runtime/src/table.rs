@@ -73,8 +73,11 @@ impl TableEntry {
         result
     }
 
+    /// The element count. Only reads, so it is race-free even when several
+    /// threads query a shared `&Store` at once (`Table::size` takes `AsContext`).
     pub(crate) fn size(&self) -> u64 {
-        self.with_elements(|elements| elements.len() as u64)
+        // SAFETY: a shared read of the vector; writers need the store exclusively.
+        unsafe { (*self.elements.get()).len() as u64 }
     }
 
     pub(crate) fn get(&self, index: u64) -> Option<u64> {
@@ -272,5 +275,24 @@ mod tests {
             checked_range(u64::MAX, 2, 10),
             Err(TrapKind::TableOutOfBounds)
         );
+    }
+
+    /// `Table::size` and `Table::ty` need only a shared store, which other
+    /// threads may hold too: they must not write what compiled code reads.
+    #[test]
+    fn size_and_type_do_not_write_the_definition() {
+        let entry = TableEntry::new(TableType::new(RefType::FUNCREF, 2, None), 0).unwrap();
+        let sentinel = VMTableDefinition {
+            base: std::ptr::dangling_mut(),
+            current_elements: 99,
+        };
+        // SAFETY: nothing else uses this table; the sentinel is never dereferenced.
+        unsafe { *entry.definition() = sentinel };
+        assert_eq!(entry.size(), 2);
+        assert_eq!(entry.ty().minimum(), 2);
+        // SAFETY: as above.
+        let after = unsafe { *entry.definition() };
+        assert_eq!(after.current_elements, 99);
+        assert_eq!(after.base, sentinel.base);
     }
 }
