@@ -3,7 +3,7 @@
 
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::traps::TrapKind;
-use crate::types::TableType;
+use crate::types::{RefType, TableType};
 use crate::values::Ref;
 use anyhow::{Result, anyhow, bail};
 use remap_compiler::vmctx::VMTableDefinition;
@@ -165,13 +165,7 @@ impl Table {
     /// Creates a table of type `ty` with every element set to `init`.
     pub fn new(mut ctx: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
         let store = &mut ctx.as_context_mut().0.opaque;
-        if init.ty() != *ty.element() {
-            bail!(
-                "type mismatch: table of {} cannot hold a {} value",
-                ty.element(),
-                init.ty()
-            );
-        }
+        let raw = element_to_raw(*ty.element(), init, store)?;
         if let Some(maximum) = ty.maximum()
             && maximum < ty.minimum()
         {
@@ -180,7 +174,6 @@ impl Table {
                 ty.minimum()
             );
         }
-        let raw = init.to_raw(store)?;
         let entry = TableEntry::new(ty, raw)?;
         Ok(Table::push(store, entry))
     }
@@ -221,14 +214,7 @@ impl Table {
     /// Sets the element at `index`.
     pub fn set(&self, mut ctx: impl AsContextMut, index: u64, value: Ref) -> Result<()> {
         let store = &mut ctx.as_context_mut().0.opaque;
-        let element = *self.entry(store).ty.element();
-        if value.ty() != element {
-            bail!(
-                "type mismatch: table of {element} cannot hold a {} value",
-                value.ty()
-            );
-        }
-        let raw = value.to_raw(store)?;
+        let raw = element_to_raw(*self.entry(store).ty.element(), value, store)?;
         self.entry(store)
             .set(index, raw)
             .map_err(|_| anyhow!("table index {index} out of bounds"))
@@ -237,24 +223,27 @@ impl Table {
     /// Grows by `delta` elements set to `init`; returns the old size.
     pub fn grow(&self, mut ctx: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
         let store = &mut ctx.as_context_mut().0.opaque;
-        let element = *self.entry(store).ty.element();
-        if init.ty() != element {
-            bail!(
-                "type mismatch: table of {element} cannot hold a {} value",
-                init.ty()
-            );
-        }
-        let raw = init.to_raw(store)?;
+        let raw = element_to_raw(*self.entry(store).ty.element(), init, store)?;
         self.entry(store)
             .grow(delta, raw)
             .ok_or_else(|| anyhow!("failed to grow table by {delta} elements"))
     }
 }
 
+/// `value` as the bits a table of `element` references stores, after checking its type.
+fn element_to_raw(element: RefType, value: Ref, store: &StoreOpaque) -> Result<u64> {
+    if value.ty() != element {
+        bail!(
+            "type mismatch: table of {element} cannot hold a {} value",
+            value.ty()
+        );
+    }
+    value.to_raw(store)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::RefType;
 
     #[test]
     fn table_entry_grows_and_checks_bounds() {

@@ -138,23 +138,30 @@ macro_rules! tuple_params {
     };
 }
 
-tuple_params!();
-tuple_params!(A0 0);
-tuple_params!(A0 0, A1 1);
-tuple_params!(A0 0, A1 1, A2 2);
-tuple_params!(A0 0, A1 1, A2 2, A3 3);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14);
-tuple_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15);
+/// Invokes `$mac` once per supported arity (0 to 16) with `name index` pairs.
+macro_rules! for_each_arity {
+    ($mac:ident) => {
+        $mac!();
+        $mac!(A0 0);
+        $mac!(A0 0, A1 1);
+        $mac!(A0 0, A1 1, A2 2);
+        $mac!(A0 0, A1 1, A2 2, A3 3);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14);
+        $mac!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15);
+    };
+}
+
+for_each_arity!(tuple_params);
 
 /// Fails unless `ty` is exactly `P -> R`.
 pub(crate) fn check_signature<P: WasmParams, R: WasmResults>(ty: &FuncType) -> Result<()> {
@@ -293,20 +300,4 @@ macro_rules! into_func {
     };
 }
 
-into_func!();
-into_func!(A0 0);
-into_func!(A0 0, A1 1);
-into_func!(A0 0, A1 1, A2 2);
-into_func!(A0 0, A1 1, A2 2, A3 3);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14);
-into_func!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11, A12 12, A13 13, A14 14, A15 15);
+for_each_arity!(into_func);

@@ -189,6 +189,10 @@ fn wrong_arguments_are_errors_not_crashes() {
     assert_eq!(typed.call(&mut store, (2, 40)).unwrap(), 42);
 }
 
+/// The widest parameter list a typed function supports: every numeric type, four times.
+#[rustfmt::skip]
+type SixteenParams = (i32, i64, f32, f64, i32, i64, f32, f64, i32, i64, f32, f64, i32, i64, f32, f64);
+
 #[test]
 fn all_arities_and_value_types_round_trip() {
     let engine = Engine::default();
@@ -215,26 +219,7 @@ fn all_arities_and_value_types_round_trip() {
                 + (i as f64 + j as f64 + k as f64 + l + m as f64 + n as f64 + o as f64 + p)
         },
     );
-    let typed = many
-        .typed::<(
-            i32,
-            i64,
-            f32,
-            f64,
-            i32,
-            i64,
-            f32,
-            f64,
-            i32,
-            i64,
-            f32,
-            f64,
-            i32,
-            i64,
-            f32,
-            f64,
-        ), f64>(&store)
-        .unwrap();
+    let typed = many.typed::<SixteenParams, f64>(&store).unwrap();
     let sum = typed
         .call(
             &mut store,
