@@ -206,6 +206,8 @@ unsafe extern "C" fn table_init(
     let result = {
         // SAFETY: called by compiled code with its vmctx.
         let (store, instance) = unsafe { context(vmctx) };
+        // A `RefCell` borrow: released at the end of this block, before
+        // `finish` may jump out (a skipped release would leave it borrowed).
         let values = instance.element_segment(element);
         crate::table::checked_range(src.into(), len.into(), values.len() as u64).and_then(|range| {
             instance

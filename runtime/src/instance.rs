@@ -23,7 +23,7 @@ use remap_compiler::vmctx::{
 };
 use remap_memory::NotifierRegistration;
 use std::alloc::Layout;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::ptr::NonNull;
 
 /// An instantiated module in a store.
@@ -123,11 +123,12 @@ impl InstanceData {
         self.dropped_data[index as usize].set(true);
     }
 
-    /// The values of element segment `index` (empty once dropped).
-    pub(crate) fn element_segment(&self, index: u32) -> Vec<u64> {
-        self.elements.borrow()[index as usize]
-            .clone()
-            .unwrap_or_default()
+    /// The values of element segment `index` (empty once dropped), borrowed
+    /// rather than copied: `table.init` may run in a loop over a large segment.
+    pub(crate) fn element_segment(&self, index: u32) -> Ref<'_, [u64]> {
+        Ref::map(self.elements.borrow(), |segments| {
+            segments[index as usize].as_deref().unwrap_or_default()
+        })
     }
 
     pub(crate) fn drop_element(&self, index: u32) {
@@ -507,10 +508,9 @@ pub(crate) fn instantiate(
         match &segment.kind {
             ElementSegmentKind::Active { table, offset } => {
                 let offset = u64::from(data.eval(store, offset)?.get_i32() as u32);
-                let values = data.element_segment(index as u32);
                 data.tables[*table as usize]
                     .entry(store)
-                    .init(offset, &values)
+                    .init(offset, &data.element_segment(index as u32))
                     .map_err(uninstantiable)?;
                 data.drop_element(index as u32);
             }

@@ -226,3 +226,41 @@ fn small_reservations_and_guards_still_trap_out_of_bounds_accesses() {
         }
     }
 }
+
+/// A builtin that traps must release what it borrowed first: after a failed
+/// `table.init`, the same segment can still be used and dropped.
+#[test]
+fn a_trapping_table_init_leaves_its_segment_usable() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (table $t 2 funcref)
+             (func $f)
+             (elem $e func $f $f $f)
+             (func (export "init") (param i32 i32)
+               (table.init $t $e (local.get 0) (i32.const 0) (local.get 1)))
+             (func (export "drop") (elem.drop $e)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let init = instance
+        .get_typed_func::<(i32, i32), ()>(&mut store, "init")
+        .unwrap();
+    let drop = instance
+        .get_typed_func::<(), ()>(&mut store, "drop")
+        .unwrap();
+    let error = init.call(&mut store, (0, 3)).unwrap_err();
+    assert_eq!(
+        error.downcast_ref::<Trap>().unwrap().kind(),
+        TrapKind::TableOutOfBounds
+    );
+    init.call(&mut store, (0, 2)).unwrap();
+    drop.call(&mut store, ()).unwrap();
+    let error = init.call(&mut store, (0, 1)).unwrap_err();
+    assert_eq!(
+        error.downcast_ref::<Trap>().unwrap().kind(),
+        TrapKind::TableOutOfBounds
+    );
+}
