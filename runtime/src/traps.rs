@@ -15,9 +15,16 @@ pub use remap_compiler::trap::TrapKind;
 use remap_compiler::vmctx::VMRuntimeLimits;
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
+use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::fmt;
 use std::ptr;
+use std::sync::Arc;
+
+/// Frames a backtrace keeps from the innermost end of a very deep stack.
+const KEPT_INNERMOST_FRAMES: usize = 128;
+/// Frames a backtrace keeps from the outermost end of a very deep stack.
+const KEPT_OUTERMOST_FRAMES: usize = 32;
 
 unsafe extern "C" {
     fn remap_call_with_jump_buffer(
@@ -95,22 +102,45 @@ impl FrameInfo {
 }
 
 /// The Wasm frames active when a trap happened, innermost first.
+///
+/// A very deep stack (runaway recursion reaches tens of thousands of frames)
+/// keeps only its innermost and outermost frames; [`WasmBacktrace::elided_frames`]
+/// says how many were left out between them.
 #[derive(Debug, Clone, Default)]
 pub struct WasmBacktrace {
     frames: Vec<FrameInfo>,
+    /// Frames left out after `frames[..KEPT_INNERMOST_FRAMES]`.
+    elided: usize,
 }
 
 impl WasmBacktrace {
-    /// The frames, innermost first.
+    /// The frames kept, innermost first.
     pub fn frames(&self) -> &[FrameInfo] {
         &self.frames
+    }
+
+    /// For a stack too deep to keep whole: `(position, count)`, meaning `count`
+    /// frames were left out between `frames()[..position]` (the innermost) and
+    /// `frames()[position..]` (the outermost). `None` when every frame is kept.
+    pub fn elided_frames(&self) -> Option<(usize, usize)> {
+        (self.elided > 0).then_some((KEPT_INNERMOST_FRAMES, self.elided))
     }
 }
 
 impl fmt::Display for WasmBacktrace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("wasm backtrace:")?;
-        for (i, frame) in self.frames.iter().enumerate() {
+        for (position, frame) in self.frames.iter().enumerate() {
+            // Number frames by their real depth, also after an elided run.
+            let mut i = position;
+            if let Some((gap, count)) = self.elided_frames()
+                && position >= gap
+            {
+                if position == gap {
+                    write!(f, "\n      ... {count} frames elided")?;
+                }
+                i += count;
+            }
             write!(f, "\n{i:>5}: ")?;
             if let Some(offset) = frame.module_offset {
                 write!(f, "{offset:#x} - ")?;
@@ -285,10 +315,60 @@ pub(crate) fn handle_fault(fault: FaultContext) {
     unsafe { raise(Unwind::Trap(Trap::new(kind, backtrace))) }
 }
 
+/// A frame found by the stack walk; its `FrameInfo` (which copies names) is
+/// only built for the frames a backtrace keeps.
+struct FoundFrame {
+    code: Arc<registry::CodeInfo>,
+    func_index: u32,
+}
+
+impl FoundFrame {
+    fn info(&self) -> FrameInfo {
+        FrameInfo {
+            func_index: self.func_index,
+            func_name: self.code.names.get(&self.func_index).cloned(),
+            module_name: self.code.module_name.clone(),
+            module_offset: self.code.function_offsets.get(&self.func_index).copied(),
+        }
+    }
+}
+
+/// Collects frames innermost first, keeping the first `KEPT_INNERMOST_FRAMES`
+/// and the last `KEPT_OUTERMOST_FRAMES` and counting the rest, so that a
+/// stack overflow's backtrace stays small (it is built in a signal handler).
+#[derive(Default)]
+struct FrameCollector {
+    innermost: Vec<FoundFrame>,
+    outermost: VecDeque<FoundFrame>,
+    elided: usize,
+}
+
+impl FrameCollector {
+    fn push(&mut self, frame: FoundFrame) {
+        if self.innermost.len() < KEPT_INNERMOST_FRAMES {
+            self.innermost.push(frame);
+            return;
+        }
+        if self.outermost.len() == KEPT_OUTERMOST_FRAMES {
+            self.outermost.pop_front();
+            self.elided += 1;
+        }
+        self.outermost.push_back(frame);
+    }
+
+    fn finish(self) -> WasmBacktrace {
+        let frames = self.innermost.iter().chain(&self.outermost);
+        WasmBacktrace {
+            frames: frames.map(FoundFrame::info).collect(),
+            elided: self.elided,
+        }
+    }
+}
+
 /// Walks the Wasm frames of every activation of the current thread, starting
 /// at `innermost` (pc, fp) or at the innermost activation's recorded exit frame.
 fn capture_backtrace(innermost: Option<(usize, usize)>) -> WasmBacktrace {
-    let mut frames = Vec::new();
+    let mut frames = FrameCollector::default();
     let mut activation = ACTIVE.with(|a| a.get());
     let mut segment = innermost.or_else(|| {
         // SAFETY: a non-null activation lives in a frame below us; its limits are live.
@@ -307,7 +387,7 @@ fn capture_backtrace(innermost: Option<(usize, usize)>) -> WasmBacktrace {
         segment = current.outer_exit.map(|(fp, pc)| (pc, fp));
         activation = current.previous;
     }
-    WasmBacktrace { frames }
+    frames.finish()
 }
 
 /// Follows the frame-pointer chain from `(pc, fp)` while it stays in compiled code.
@@ -315,18 +395,16 @@ fn capture_backtrace(innermost: Option<(usize, usize)>) -> WasmBacktrace {
 /// # Safety
 /// `fp` must be the frame pointer of the frame executing `pc`, in compiled code
 /// that keeps frame pointers.
-unsafe fn walk_segment(mut pc: usize, mut fp: usize, frames: &mut Vec<FrameInfo>) {
+unsafe fn walk_segment(mut pc: usize, mut fp: usize, frames: &mut FrameCollector) {
     while pc != 0 && fp != 0 && fp.is_multiple_of(8) {
         let Some(code) = registry::lookup_code(pc) else {
             break;
         };
         // A return address points after the call; look up the call itself.
         if let Some(function) = code.function_at(pc).or_else(|| code.function_at(pc - 1)) {
-            frames.push(FrameInfo {
+            frames.push(FoundFrame {
                 func_index: function.func_index,
-                func_name: code.names.get(&function.func_index).cloned(),
-                module_name: code.module_name.clone(),
-                module_offset: code.function_offsets.get(&function.func_index).copied(),
+                code: code.clone(),
             });
         }
         // SAFETY: compiled code keeps frame pointers: [fp] is the caller's frame
@@ -368,12 +446,73 @@ mod tests {
                         module_offset: None,
                     },
                 ],
+                elided: 0,
             },
         );
         assert_eq!(
             trap.to_string(),
             "wasm trap: unreachable\nwasm backtrace:\n    0: 0x2a - inner\n    1: <wasm function 1>"
         );
+    }
+
+    fn found_frames(count: u32) -> Vec<FoundFrame> {
+        let code = Arc::new(registry::CodeInfo {
+            range: 0..1,
+            functions: Vec::new(),
+            traps: Vec::new(),
+            names: [(0, "outermost".to_string())].into(),
+            function_offsets: Default::default(),
+            module_name: None,
+        });
+        // Innermost first: depth `count - 1 - i` calls function `count - 1 - i`.
+        (0..count)
+            .rev()
+            .map(|func_index| FoundFrame {
+                code: code.clone(),
+                func_index,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_deep_backtrace_keeps_both_ends_and_counts_the_rest() {
+        let mut collector = FrameCollector::default();
+        for frame in found_frames(1000) {
+            collector.push(frame);
+        }
+        let backtrace = collector.finish();
+        let kept = KEPT_INNERMOST_FRAMES + KEPT_OUTERMOST_FRAMES;
+        assert_eq!(backtrace.frames().len(), kept);
+        assert_eq!(
+            backtrace.elided_frames(),
+            Some((KEPT_INNERMOST_FRAMES, 1000 - kept))
+        );
+        let indices: Vec<u32> = backtrace.frames().iter().map(|f| f.func_index()).collect();
+        assert_eq!(indices[0], 999);
+        assert_eq!(indices[KEPT_INNERMOST_FRAMES - 1], 999 - 127);
+        assert_eq!(indices[KEPT_INNERMOST_FRAMES], 31);
+        assert_eq!(indices[kept - 1], 0);
+        let text = backtrace.to_string();
+        assert!(
+            text.contains(
+                "  127: <wasm function 872>\n      ... 840 frames elided\n  968: <wasm function 31>"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("  999: outermost"), "{text}");
+    }
+
+    #[test]
+    fn a_shallow_backtrace_is_kept_whole() {
+        let mut collector = FrameCollector::default();
+        let count = (KEPT_INNERMOST_FRAMES + KEPT_OUTERMOST_FRAMES) as u32;
+        for frame in found_frames(count) {
+            collector.push(frame);
+        }
+        let backtrace = collector.finish();
+        assert_eq!(backtrace.frames().len(), count as usize);
+        assert_eq!(backtrace.elided_frames(), None);
+        assert!(!backtrace.to_string().contains("elided"));
     }
 
     #[test]

@@ -32,7 +32,8 @@ const TRAPS_WAT: &str = r#"
       (then (i32.const 0))
       (else (i32.add (i32.const 1) (call $deep (i32.sub (local.get 0) (i32.const 1)))))))
   (func $forever (export "forever") (call $forever))
-  (func (export "fine") (result i32) (i32.const 42)))
+  (func (export "fine") (result i32) (i32.const 42))
+  (func $outer (export "outer_forever") (call $forever)))
 "#;
 
 fn setup(style: MemoryStyle) -> (Store<()>, Instance) {
@@ -139,6 +140,28 @@ fn backtrace_names_every_wasm_frame() {
         );
         assert!(text.contains("<wasm function 16>"), "{text}");
     }
+}
+
+#[test]
+fn a_stack_overflow_backtrace_keeps_both_ends_of_the_stack() {
+    let (mut store, instance) = setup(MemoryStyle::Static);
+    let trap = trap_of(&mut store, instance, "outer_forever", &[]);
+    assert_eq!(trap.kind(), TrapKind::StackOverflow);
+    let frames = trap.backtrace().frames();
+    let (position, elided) = trap
+        .backtrace()
+        .elided_frames()
+        .expect("runaway recursion is too deep to keep whole");
+    assert!(frames.len() <= 256, "{} frames kept", frames.len());
+    assert!(elided > 1000, "only {elided} frames elided");
+    assert_eq!(frames[0].func_name(), Some("forever"));
+    assert_eq!(frames[position].func_name(), Some("forever"));
+    assert_eq!(frames.last().unwrap().func_name(), Some("outer"));
+    let text = trap.to_string();
+    assert!(
+        text.contains(&format!("... {elided} frames elided")),
+        "{text}"
+    );
 }
 
 #[test]
