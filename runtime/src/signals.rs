@@ -54,12 +54,24 @@ pub(crate) fn install_handlers() {
             action.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER | libc::SA_ONSTACK;
             // SAFETY: `action.sa_mask` is a valid sigset_t owned by this frame.
             unsafe { libc::sigemptyset(&mut action.sa_mask) };
-            // SAFETY: `PREVIOUS` is written only here, once, before the handler is
-            // live for this signal; the pointers are valid for the call.
+            // The previous action is saved by a query of its own before ours is
+            // installed: swapping both in one call would let a fault on another
+            // thread run our handler before the kernel has written the slot the
+            // handler forwards to.
+            // SAFETY: `PREVIOUS` is written only here, once, while no handler of
+            // ours is live for this signal; the pointer is valid for the call.
             let rc = unsafe {
                 let previous = (*PREVIOUS.0.get())[slot].as_mut_ptr();
-                libc::sigaction(signal, &action, previous)
+                libc::sigaction(signal, ptr::null(), previous)
             };
+            assert_eq!(
+                rc,
+                0,
+                "sigaction({signal}) query failed: {}",
+                std::io::Error::last_os_error()
+            );
+            // SAFETY: `action` is a valid, fully initialised sigaction.
+            let rc = unsafe { libc::sigaction(signal, &action, ptr::null_mut()) };
             assert_eq!(
                 rc,
                 0,
