@@ -19,6 +19,11 @@ pub struct ExternRef {
 
 impl ExternRef {
     /// Wraps `value` in a new extern reference owned by the store.
+    ///
+    /// Every call adds an entry that the store frees only when it is dropped,
+    /// even once no table, global or Wasm value refers to it: a host function
+    /// that makes a new reference per call grows the store without bound.
+    /// Make long-lived references once and pass them again instead.
     pub fn new(mut ctx: impl AsContextMut, value: impl Any + Send + Sync) -> ExternRef {
         let store = &mut ctx.as_context_mut().0.opaque;
         let index =

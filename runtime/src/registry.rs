@@ -1,5 +1,12 @@
 //! Process-wide registries the signal handler reads: where compiled code lives
 //! (with its trap table and function map) and where linear memories are reserved.
+//!
+//! The handler takes the registries' read locks. That cannot deadlock: the
+//! faults it handles are synchronous, and no instruction run while this thread
+//! holds a read lock here can fault; while it holds a write lock, `WRITING`
+//! makes the handler skip the lookup. A writer on another thread holds its lock
+//! only for one map insert or removal, so the handler waits at most that long.
+//! The std `RwLock` is futex-based and does not allocate.
 
 use remap_compiler::trap::TrapKind;
 use remap_memory::LinearMemory;
