@@ -110,7 +110,8 @@ impl Config {
     }
 
     /// Stack bytes Wasm code may use before it traps with "call stack exhausted"
-    /// (default 512 KiB).
+    /// (default 512 KiB). On a thread with less stack left than that, Wasm
+    /// traps earlier: 128 KiB above the thread's stack end stay for the host.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
         self

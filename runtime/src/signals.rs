@@ -1,4 +1,5 @@
-//! Signal handling: the runtime's only direct use of signal system calls.
+//! Signal handling and the thread's stack bounds: the runtime's only direct
+//! use of signal and thread system calls.
 //!
 //! Handlers for SIGSEGV, SIGBUS, SIGILL and SIGFPE are installed once per
 //! process. A fault is turned into a Wasm trap only when the current thread is
@@ -248,6 +249,38 @@ pub(crate) fn ensure_thread_alt_stack() -> std::io::Result<()> {
         ALT_STACK_READY.with(|ready| ready.set(true));
         Ok(())
     })
+}
+
+thread_local! {
+    /// Lowest usable address of this thread's stack, once looked up (0 = not yet).
+    static STACK_LOW_END: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The lowest address of the current thread's stack (its guard page excluded
+/// or not, depending on the C library), or `None` when it cannot be found.
+pub(crate) fn thread_stack_low_end() -> Option<usize> {
+    let cached = STACK_LOW_END.with(Cell::get);
+    if cached != 0 {
+        return Some(cached);
+    }
+    let mut attributes = MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: `pthread_getattr_np` initialises `attributes` for the calling thread.
+    if unsafe { libc::pthread_getattr_np(libc::pthread_self(), attributes.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    let mut low_end = ptr::null_mut();
+    let mut size = 0;
+    // SAFETY: `attributes` was initialised above and is destroyed exactly once.
+    let rc = unsafe {
+        let rc = libc::pthread_attr_getstack(attributes.as_ptr(), &mut low_end, &mut size);
+        libc::pthread_attr_destroy(attributes.as_mut_ptr());
+        rc
+    };
+    if rc != 0 || low_end.is_null() {
+        return None;
+    }
+    STACK_LOW_END.with(|cached| cached.set(low_end as usize));
+    Some(low_end as usize)
 }
 
 fn current_alt_stack_is_big_enough() -> bool {

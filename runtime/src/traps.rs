@@ -21,6 +21,10 @@ use std::fmt;
 use std::ptr;
 use std::sync::Arc;
 
+/// Stack the host keeps below the Wasm stack limit when the thread's stack is
+/// smaller than `max_wasm_stack`: for host functions Wasm calls near the limit.
+const HOST_STACK_RESERVE: usize = 128 * 1024;
+
 /// Frames a backtrace keeps from the innermost end of a very deep stack.
 const KEPT_INNERMOST_FRAMES: usize = 128;
 /// Frames a backtrace keeps from the outermost end of a very deep stack.
@@ -201,7 +205,13 @@ pub(crate) unsafe fn catch_traps(
     // on this thread at this moment, so nothing else accesses it.
     let saved = unsafe { *limits };
     if !nested_in_store {
-        let stack_limit = approximate_stack_pointer().saturating_sub(max_wasm_stack);
+        let mut stack_limit = approximate_stack_pointer().saturating_sub(max_wasm_stack);
+        // On a thread whose stack is smaller than `max_wasm_stack`, deep Wasm
+        // recursion must trap before it reaches the thread's guard page (a fault
+        // there is not a Wasm trap and kills the process).
+        if let Some(low_end) = signals::thread_stack_low_end() {
+            stack_limit = stack_limit.max(low_end.saturating_add(HOST_STACK_RESERVE));
+        }
         // SAFETY: as above.
         unsafe { (*limits).stack_limit = stack_limit };
     }

@@ -164,6 +164,20 @@ fn a_stack_overflow_backtrace_keeps_both_ends_of_the_stack() {
     );
 }
 
+/// A thread stack smaller than `max_wasm_stack` (512 KiB by default) must
+/// still end runaway recursion with a trap, not a crash in its guard page.
+#[test]
+fn a_small_thread_stack_still_traps_stack_overflow() {
+    let (mut store, instance) = setup(MemoryStyle::Static);
+    let trap = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || trap_of(&mut store, instance, "forever", &[]))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(trap.kind(), TrapKind::StackOverflow);
+}
+
 #[test]
 fn recursion_within_the_limit_completes() {
     let (mut store, instance) = setup(MemoryStyle::Static);
