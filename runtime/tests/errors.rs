@@ -171,37 +171,78 @@ fn invalid_configuration_is_an_error() {
     assert!(Engine::new(&config).is_err());
 }
 
-/// Runs in a child process: a segfault outside Wasm must kill the process
-/// even though Remap's handlers are installed.
-#[test]
-fn fault_outside_wasm_code_is_not_swallowed() {
-    if std::env::var_os("REMAP_FAULT_CHILD").is_some() {
-        let engine = Engine::default();
-        let module = Module::new(
-            &engine,
-            r#"(module (func (export "f") (result i32) (i32.const 1)))"#,
-        )
-        .unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Instance::new(&mut store, &module, &[]).unwrap();
-        let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
-        assert_eq!(f.call(&mut store, ()).unwrap(), 1);
-        // SAFETY: deliberately not: this write must crash the child process.
-        unsafe { std::ptr::write_volatile(std::hint::black_box(16 as *mut u64), 1) };
-        unreachable!("the fault must kill the process");
-    }
-    use std::os::unix::process::ExitStatusExt;
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "fault_outside_wasm_code_is_not_swallowed",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+/// Runs this test binary's test `name` alone in a child process with
+/// `REMAP_FAULT_CHILD` set, and returns how the child ended.
+fn run_in_child(name: &str) -> std::process::ExitStatus {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env("REMAP_FAULT_CHILD", "1")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
-        .unwrap();
+        .unwrap()
+}
+
+fn in_child() -> bool {
+    std::env::var_os("REMAP_FAULT_CHILD").is_some()
+}
+
+/// Runs Wasm (so Remap's handlers are installed and this thread has been in
+/// Wasm), then writes to an unmapped address outside Wasm code.
+fn run_wasm_then_fault() -> ! {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "f") (result i32) (i32.const 1)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+    assert_eq!(f.call(&mut store, ()).unwrap(), 1);
+    // SAFETY: deliberately not: this write must reach the previous handler or crash.
+    unsafe { std::ptr::write_volatile(std::hint::black_box(16 as *mut u64), 1) };
+    unreachable!("the fault must not be swallowed");
+}
+
+/// A segfault outside Wasm must kill the process even though Remap's
+/// handlers are installed.
+#[test]
+fn fault_outside_wasm_code_is_not_swallowed() {
+    if in_child() {
+        run_wasm_then_fault();
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let status = run_in_child("fault_outside_wasm_code_is_not_swallowed");
     assert_eq!(status.signal(), Some(libc::SIGSEGV), "{status:?}");
+}
+
+/// A SIGSEGV handler the embedder installed before Remap still gets the
+/// faults that are not Wasm traps.
+#[test]
+fn fault_outside_wasm_code_reaches_the_previous_handler() {
+    const EXIT_FROM_PREVIOUS_HANDLER: i32 = 42;
+    extern "C" fn previous(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+        // SAFETY: `_exit` is async-signal-safe.
+        unsafe { libc::_exit(EXIT_FROM_PREVIOUS_HANDLER) }
+    }
+    if in_child() {
+        // SAFETY: a zeroed sigaction is valid; the handler has the SA_SIGINFO signature.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = previous as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO;
+            assert_eq!(
+                libc::sigaction(libc::SIGSEGV, &action, std::ptr::null_mut()),
+                0
+            );
+        }
+        run_wasm_then_fault();
+    }
+    let status = run_in_child("fault_outside_wasm_code_reaches_the_previous_handler");
+    assert_eq!(
+        status.code(),
+        Some(EXIT_FROM_PREVIOUS_HANDLER),
+        "{status:?}"
+    );
 }
