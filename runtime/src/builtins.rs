@@ -49,11 +49,21 @@ unsafe fn context<'a>(vmctx: *mut u8) -> (&'a StoreOpaque, &'a InstanceData) {
     }
 }
 
-/// Raises `result`'s trap, if any. Called last in a builtin, with nothing left to drop.
-fn finish(result: Result<(), TrapKind>) {
-    if let Err(kind) = result {
+/// Runs the body of a builtin that can trap with the calling store and
+/// instance, then raises its trap, if any. The body has returned by then, so
+/// everything it owned (borrows, guards, buffers) is dropped before the jump.
+///
+/// # Safety
+/// As for [`context`], from a builtin compiled code called.
+unsafe fn run_trapping(
+    vmctx: *mut u8,
+    body: impl FnOnce(&StoreOpaque, &InstanceData) -> Result<(), TrapKind>,
+) {
+    // SAFETY: guaranteed by the caller.
+    let (store, instance) = unsafe { context(vmctx) };
+    if let Err(kind) = body(store, instance) {
         // SAFETY: builtins run on a thread inside `catch_traps`, called from
-        // compiled code; the caller's locals are all `Copy` at this point.
+        // compiled code; the frames up to there hold only `Copy` values now.
         unsafe { traps::raise_trap(kind) }
     }
 }
@@ -78,16 +88,15 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta_pages: u64) 
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, memory: u32, dst: u64, byte: u32, len: u64) {
-    let result = {
-        // SAFETY: called by compiled code with its vmctx.
-        let (store, instance) = unsafe { context(vmctx) };
+    let body = |store: &StoreOpaque, instance: &InstanceData| {
         let view = instance.memory(memory).entry(store).memory().view();
         memory_range(dst, len, view.len).map(|range| {
             // SAFETY: the range lies inside the accessible memory.
             unsafe { std::ptr::write_bytes(view.base.add(range.start), byte as u8, range.len()) }
         })
     };
-    finish(result)
+    // SAFETY: called by compiled code with its vmctx.
+    unsafe { run_trapping(vmctx, body) }
 }
 
 unsafe extern "C" fn memory_copy(
@@ -98,9 +107,7 @@ unsafe extern "C" fn memory_copy(
     src: u64,
     len: u64,
 ) {
-    let result = {
-        // SAFETY: called by compiled code with its vmctx.
-        let (store, instance) = unsafe { context(vmctx) };
+    let body = |store: &StoreOpaque, instance: &InstanceData| {
         let dst_view = instance.memory(dst_memory).entry(store).memory().view();
         let src_view = instance.memory(src_memory).entry(store).memory().view();
         memory_range(dst, len, dst_view.len).and_then(|dst_range| {
@@ -116,7 +123,8 @@ unsafe extern "C" fn memory_copy(
             Ok(())
         })
     };
-    finish(result)
+    // SAFETY: called by compiled code with its vmctx.
+    unsafe { run_trapping(vmctx, body) }
 }
 
 unsafe extern "C" fn memory_init(
@@ -127,9 +135,7 @@ unsafe extern "C" fn memory_init(
     src: u32,
     len: u32,
 ) {
-    let result = {
-        // SAFETY: called by compiled code with its vmctx.
-        let (store, instance) = unsafe { context(vmctx) };
+    let body = |store: &StoreOpaque, instance: &InstanceData| {
         let view = instance.memory(memory).entry(store).memory().view();
         let bytes = instance.data_segment(data);
         memory_range(dst, len.into(), view.len).and_then(|dst_range| {
@@ -146,7 +152,8 @@ unsafe extern "C" fn memory_init(
             Ok(())
         })
     };
-    finish(result)
+    // SAFETY: called by compiled code with its vmctx.
+    unsafe { run_trapping(vmctx, body) }
 }
 
 unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
@@ -166,15 +173,14 @@ unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u32, init: u6
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, value: u64, len: u32) {
-    let result = {
-        // SAFETY: called by compiled code with its vmctx.
-        let (store, instance) = unsafe { context(vmctx) };
+    let body = |store: &StoreOpaque, instance: &InstanceData| {
         instance
             .table(table)
             .entry(store)
             .fill(dst.into(), value, len.into())
     };
-    finish(result)
+    // SAFETY: called by compiled code with its vmctx.
+    unsafe { run_trapping(vmctx, body) }
 }
 
 unsafe extern "C" fn table_copy(
@@ -185,14 +191,13 @@ unsafe extern "C" fn table_copy(
     src: u32,
     len: u32,
 ) {
-    let result = {
-        // SAFETY: called by compiled code with its vmctx.
-        let (store, instance) = unsafe { context(vmctx) };
+    let body = |store: &StoreOpaque, instance: &InstanceData| {
         let destination = instance.table(dst_table).entry(store);
         let source = instance.table(src_table).entry(store);
         destination.copy_from(source, dst.into(), src.into(), len.into())
     };
-    finish(result)
+    // SAFETY: called by compiled code with its vmctx.
+    unsafe { run_trapping(vmctx, body) }
 }
 
 unsafe extern "C" fn table_init(
@@ -203,11 +208,9 @@ unsafe extern "C" fn table_init(
     src: u32,
     len: u32,
 ) {
-    let result = {
-        // SAFETY: called by compiled code with its vmctx.
-        let (store, instance) = unsafe { context(vmctx) };
-        // A `RefCell` borrow: released at the end of this block, before
-        // `finish` may jump out (a skipped release would leave it borrowed).
+    let body = |store: &StoreOpaque, instance: &InstanceData| {
+        // A `RefCell` borrow: released when this closure returns, before
+        // `run_trapping` may jump out (a skipped release would leave it borrowed).
         let values = instance.element_segment(element);
         crate::table::checked_range(src.into(), len.into(), values.len() as u64).and_then(|range| {
             instance
@@ -216,7 +219,8 @@ unsafe extern "C" fn table_init(
                 .init(dst.into(), &values[range])
         })
     };
-    finish(result)
+    // SAFETY: called by compiled code with its vmctx.
+    unsafe { run_trapping(vmctx, body) }
 }
 
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, element: u32) {
