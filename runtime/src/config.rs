@@ -26,6 +26,7 @@ pub struct Config {
     pub(crate) max_memory_size: Option<u64>,
     pub(crate) max_wasm_stack: usize,
     pub(crate) parallel_compilation: bool,
+    pub(crate) wasm_simd: bool,
 }
 
 const GIB: u64 = 1 << 30;
@@ -50,6 +51,7 @@ impl Default for Config {
             max_memory_size: None,
             max_wasm_stack: 512 * 1024,
             parallel_compilation: true,
+            wasm_simd: true,
         }
     }
 }
@@ -120,6 +122,14 @@ impl Config {
     /// Compiles a module's functions on all cores (default true).
     pub fn parallel_compilation(&mut self, parallel: bool) -> &mut Self {
         self.parallel_compilation = parallel;
+        self
+    }
+
+    /// Accepts the fixed-width vector (SIMD, `v128`) instructions (default
+    /// true, as in Wasm 2.0); when false, a module using them is rejected
+    /// when it is compiled.
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
+        self.wasm_simd = enable;
         self
     }
 

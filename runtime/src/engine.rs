@@ -45,7 +45,7 @@ impl Engine {
     pub fn new(config: &Config) -> Result<Engine> {
         config.validate()?;
         crate::signals::install_handlers();
-        let compiler = Compiler::new(crate::module::tunables(config))?;
+        let compiler = Compiler::new(crate::module::tunables(config))?.with_simd(config.wasm_simd);
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
