@@ -15,7 +15,7 @@ mod measure;
 mod setups;
 
 use anyhow::{Context, Result, bail};
-use measure::{CommandLine, Run, medians};
+use measure::{CommandLine, Run, medians, own_rss_kib};
 use remap_benches::workloads::{self, Built, WORKLOADS, code_section_bytes};
 use setups::Setup;
 use std::fmt::Write as _;
@@ -440,6 +440,12 @@ fn render(rows: &[Row], options: &Options) -> String {
         text,
         "\n{} measured runs per runtime after one warm-up, alternating; medians.\n",
         options.runs
+    );
+    let _ = writeln!(
+        text,
+        "RSS is the child's peak (ru_maxrss from wait4); none can read below this tool's own \
+         RSS when it spawns them ({:.1} MiB at the end), which Linux carries into the child.\n",
+        mib(own_rss_kib())
     );
     let _ = writeln!(
         text,
