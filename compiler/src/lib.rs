@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod builtins;
+mod compatibility;
 mod compiler;
 mod error;
 pub mod module_info;
@@ -18,15 +19,18 @@ pub mod trap;
 pub mod vmctx;
 
 pub use builtins::Builtin;
+pub use compatibility::{CodeCompatibility, Setting};
 pub use compiler::{CompiledTrampoline, Compiler};
 pub use error::CompileError;
 pub use module_info::{FuncType, ModuleInfo, WasmType, supported_features};
 pub use trap::TrapKind;
 pub use vmctx::{VMOffsets, ValRaw};
 
+use serde::{Deserialize, Serialize};
+
 /// How linear memories are laid out, which decides the bounds checks the
 /// compiler emits. Every memory of an engine uses the same style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MemoryStyle {
     /// The memory never moves: `reservation_bytes` of address space are
     /// reserved up front and followed by `guard_bytes` of inaccessible guard.
@@ -48,7 +52,7 @@ pub enum MemoryStyle {
 
 /// Compilation settings that the runtime must honour when it lays out
 /// memories.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tunables {
     /// Bounds-check strategy for linear memories.
     pub memory_style: MemoryStyle,
@@ -69,7 +73,7 @@ impl Default for Tunables {
 }
 
 /// Where one function or trampoline sits in [`CompiledModule::code`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionLoc {
     /// Byte offset from the start of the code blob.
     pub offset: u32,
@@ -85,7 +89,7 @@ impl FunctionLoc {
 }
 
 /// One entry of the trap table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrapRecord {
     /// Offset of the trapping instruction in the code blob.
     pub offset: u32,
@@ -94,7 +98,7 @@ pub struct TrapRecord {
 }
 
 /// Maps a range of machine code to the Wasm instruction it implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressMapEntry {
     /// Code offset where the range starts (it ends where the next entry starts).
     pub code_offset: u32,
@@ -103,7 +107,7 @@ pub struct AddressMapEntry {
 }
 
 /// A compiled module: metadata plus one linked, position-independent code blob.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CompiledModule {
     /// The module's declarations.
     pub info: ModuleInfo,

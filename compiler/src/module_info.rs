@@ -2,6 +2,7 @@
 //! validated with wasmparser, in a form the runtime can use directly.
 
 use crate::error::CompileError;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use wasmparser::{
     ConstExpr as WasmConstExpr, DataKind, ElementItems as WasmElementItems, ElementKind,
@@ -11,7 +12,7 @@ use wasmparser::{
 };
 
 /// A Wasm value type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WasmType {
     /// 32-bit integer.
     I32,
@@ -81,7 +82,7 @@ pub(crate) fn wasm_type(ty: ValType, offset: usize) -> Result<WasmType, CompileE
 }
 
 /// A function signature.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct FuncType {
     /// Parameter types.
     pub params: Vec<WasmType>,
@@ -108,7 +109,7 @@ impl FuncType {
 }
 
 /// Limits and element type of a table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableType {
     /// Element type (funcref or externref).
     pub element: WasmType,
@@ -119,7 +120,7 @@ pub struct TableType {
 }
 
 /// Limits of a linear memory, in 64 KiB pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryType {
     /// Initial size in pages.
     pub minimum: u64,
@@ -137,7 +138,7 @@ impl MemoryType {
 }
 
 /// Type and mutability of a global.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GlobalType {
     /// Value type.
     pub ty: WasmType,
@@ -146,7 +147,7 @@ pub struct GlobalType {
 }
 
 /// One instruction of a constant expression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConstOp {
     /// Push an i32.
     I32Const(i32),
@@ -179,7 +180,7 @@ pub enum ConstOp {
 }
 
 /// A constant expression: a stack program that leaves one value.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ConstExpr {
     /// The instructions, in order (without the final `end`).
     pub ops: Vec<ConstOp>,
@@ -235,7 +236,7 @@ impl ConstExpr {
 }
 
 /// What an import provides.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImportKind {
     /// A function of the given module type index.
     Function(u32),
@@ -248,7 +249,7 @@ pub enum ImportKind {
 }
 
 /// One import.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Import {
     /// Module name.
     pub module: String,
@@ -261,7 +262,7 @@ pub struct Import {
 }
 
 /// The kind of an exported (or imported) entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EntityKind {
     /// A function.
     Function,
@@ -274,7 +275,7 @@ pub enum EntityKind {
 }
 
 /// One export.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Export {
     /// Export name.
     pub name: String,
@@ -285,7 +286,7 @@ pub struct Export {
 }
 
 /// A table: its type and, for defined tables, the initial element value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     /// Type.
     pub ty: TableType,
@@ -295,7 +296,7 @@ pub struct Table {
 }
 
 /// A global: type and, for defined globals, initialiser.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Global {
     /// Type.
     pub ty: GlobalType,
@@ -304,7 +305,7 @@ pub struct Global {
 }
 
 /// Where a data segment goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DataSegmentKind {
     /// Copied into `memory` at `offset` during instantiation.
     Active {
@@ -318,7 +319,7 @@ pub enum DataSegmentKind {
 }
 
 /// A data segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSegment {
     /// Active or passive.
     pub kind: DataSegmentKind,
@@ -327,7 +328,7 @@ pub struct DataSegment {
 }
 
 /// Where an element segment goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ElementSegmentKind {
     /// Copied into `table` at `offset` during instantiation.
     Active {
@@ -343,7 +344,7 @@ pub enum ElementSegmentKind {
 }
 
 /// The items of an element segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ElementItems {
     /// Function indices (each item is `ref.func index`).
     Functions(Vec<u32>),
@@ -367,7 +368,7 @@ impl ElementItems {
 }
 
 /// An element segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ElementSegment {
     /// Active, passive or declared.
     pub kind: ElementSegmentKind,
@@ -379,7 +380,7 @@ pub struct ElementSegment {
 
 /// Names from the name section (malformed name sections are ignored, as
 /// the spec allows).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Names {
     /// The module's name.
     pub module: Option<String>,
@@ -388,7 +389,7 @@ pub struct Names {
 }
 
 /// A module's declarations, parsed and validated.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ModuleInfo {
     /// Function types, by module type index.
     pub types: Vec<FuncType>,

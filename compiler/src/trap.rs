@@ -1,9 +1,10 @@
 //! Trap kinds, their spec-suite messages, and their Cranelift trap codes.
 
 use cranelift_codegen::ir::TrapCode;
+use serde::{Deserialize, Serialize};
 
 /// Why Wasm code trapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum TrapKind {
     /// The Wasm stack limit was reached (deep or infinite recursion).

@@ -5,6 +5,7 @@
 //! ABI.md describes the same layout in prose.
 
 use crate::module_info::ModuleInfo;
+use serde::{Deserialize, Serialize};
 use std::mem::{offset_of, size_of};
 
 /// Value of `VMContext::magic` ("rmap" in little-endian ASCII).
@@ -205,7 +206,7 @@ pub mod field {
 }
 
 /// Offsets of every field of one module's vmctx.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VMOffsets {
     num_imported_functions: u32,
     num_memories: u32,

@@ -1,0 +1,288 @@
+//! What compiled code depends on besides the module: the compiler build, the
+//! code ABI, the target CPU and its features, the tunables and the accepted
+//! Wasm features. A saved [`CompiledModule`](crate::CompiledModule) records
+//! this [`CodeCompatibility`]; a runtime may load it only where it matches.
+
+use crate::builtins::Builtin;
+use crate::trap::TrapKind;
+use crate::vmctx::{VMOffsets, ValRaw, field};
+use crate::{Compiler, Tunables};
+use cranelift_codegen::settings::Value;
+use serde::{Deserialize, Serialize};
+
+/// One code-generation setting, as Cranelift names and prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setting {
+    /// Setting name, e.g. `has_avx2` or `opt_level`.
+    pub name: String,
+    /// Its value (`0`/`1` for booleans).
+    pub value: String,
+}
+
+impl Setting {
+    fn from_value(value: &Value) -> Self {
+        let printed = value.to_string();
+        let setting = printed
+            .strip_prefix(value.name)
+            .and_then(|rest| rest.strip_prefix('='))
+            .unwrap_or(&printed);
+        Setting {
+            name: value.name.to_string(),
+            value: setting.to_string(),
+        }
+    }
+
+    /// Whether this is a CPU feature flag (`has_*`): code compiled without a
+    /// feature runs on a CPU that has it, not the other way round.
+    fn is_cpu_feature(&self) -> bool {
+        self.name.starts_with("has_")
+    }
+}
+
+/// Everything outside a module that its compiled code depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeCompatibility {
+    /// Version of this crate (code generation changes with it).
+    pub compiler_version: String,
+    /// The code ABI: vmctx layout, builtins and trap kinds, as text.
+    pub abi: String,
+    /// Target triple.
+    pub target: String,
+    /// Cranelift's target-independent settings.
+    pub shared_flags: Vec<Setting>,
+    /// Cranelift's ISA settings, CPU features included.
+    pub isa_flags: Vec<Setting>,
+    /// Memory layout the code's bounds checks assume.
+    pub tunables: Tunables,
+    /// Accepted Wasm features (wasmparser's bits).
+    pub wasm_features: u64,
+}
+
+impl CodeCompatibility {
+    /// The first reason why code compiled under `self` cannot run on a
+    /// runtime whose compiler is described by `host`, in words for the user;
+    /// `None` when it can.
+    pub fn mismatch(&self, host: &CodeCompatibility) -> Option<String> {
+        if self.compiler_version != host.compiler_version {
+            return Some(format!(
+                "it was compiled by remap-compiler {}, this is {}",
+                self.compiler_version, host.compiler_version
+            ));
+        }
+        if self.abi != host.abi {
+            return Some(
+                "it was compiled for another code ABI (vmctx layout, builtins or trap kinds)"
+                    .into(),
+            );
+        }
+        if self.target != host.target {
+            return Some(format!(
+                "it was compiled for target {}, this host is {}",
+                self.target, host.target
+            ));
+        }
+        if let Some(reason) = settings_mismatch("setting", &self.shared_flags, &host.shared_flags) {
+            return Some(reason);
+        }
+        if let Some(reason) = settings_mismatch("CPU setting", &self.isa_flags, &host.isa_flags) {
+            return Some(reason);
+        }
+        if self.tunables.memory_style != host.tunables.memory_style {
+            return Some(format!(
+                "it was compiled for memories laid out as {:?}, this engine uses {:?}",
+                self.tunables.memory_style, host.tunables.memory_style
+            ));
+        }
+        if self.wasm_features != host.wasm_features {
+            return Some(format!(
+                "it was compiled with Wasm features {:#x}, this engine accepts {:#x} (e.g. a different SIMD setting)",
+                self.wasm_features, host.wasm_features
+            ));
+        }
+        None
+    }
+}
+
+/// The first setting in `compiled` that `host` does not satisfy.
+fn settings_mismatch(what: &str, compiled: &[Setting], host: &[Setting]) -> Option<String> {
+    for setting in compiled {
+        let host_value = host
+            .iter()
+            .find(|candidate| candidate.name == setting.name)
+            .map(|candidate| candidate.value.as_str());
+        let satisfied = match host_value {
+            Some(value) if value == setting.value => true,
+            Some(_) if setting.is_cpu_feature() => setting.value == "0",
+            _ => false,
+        };
+        if !satisfied {
+            return Some(match host_value {
+                Some(_) if setting.is_cpu_feature() => format!(
+                    "it uses the CPU feature {} that this host lacks",
+                    setting.name.trim_start_matches("has_")
+                ),
+                Some(value) => format!(
+                    "it was compiled with {what} {}={}, this engine uses {value}",
+                    setting.name, setting.value
+                ),
+                None => format!(
+                    "it was compiled with {what} {}={}, which this engine does not know",
+                    setting.name, setting.value
+                ),
+            });
+        }
+    }
+    None
+}
+
+/// The code ABI as text: any change to the vmctx layout, the builtin array
+/// or the trap kinds changes it.
+fn abi_description() -> String {
+    let header = [
+        VMOffsets::MAGIC,
+        VMOffsets::RUNTIME_LIMITS,
+        VMOffsets::BUILTINS,
+        VMOffsets::TYPE_IDS,
+        VMOffsets::STORE,
+        VMOffsets::INSTANCE,
+        VMOffsets::HEADER_SIZE,
+    ];
+    let fields = [
+        field::IMPORT_WASM_CALL,
+        field::IMPORT_VMCTX,
+        field::MEMORY_BASE,
+        field::MEMORY_BOUND,
+        field::TABLE_BASE,
+        field::TABLE_CURRENT_ELEMENTS,
+        field::FUNC_REF_WASM_CALL,
+        field::FUNC_REF_VMCTX,
+        field::FUNC_REF_TYPE_ID,
+        field::LIMITS_STACK_LIMIT,
+        field::LIMITS_EXIT_FP,
+        field::LIMITS_EXIT_PC,
+        field::LIMITS_ENTRY_SP,
+        field::HOST_MAGIC,
+        field::HOST_ARRAY_CALL,
+        field::HOST_TYPE_ID,
+        field::VAL_RAW_SIZE,
+        field::TABLE_ELEMENT_SIZE,
+    ];
+    let builtins: Vec<String> = Builtin::ALL
+        .iter()
+        .map(|builtin| format!("{}{:?}", builtin.name(), builtin.signature()))
+        .collect();
+    let traps: Vec<String> = TrapKind::ALL
+        .iter()
+        .map(|kind| format!("{kind:?}={}", *kind as u8))
+        .collect();
+    let layout = VMOffsets::from_counts(1, 1, 1, 1, 2);
+    format!(
+        "header {header:?}; fields {fields:?}; valraw {}; sample {layout:?}; builtins {builtins:?}; traps {traps:?}",
+        size_of::<ValRaw>()
+    )
+}
+
+impl Compiler {
+    /// What code from this compiler depends on (for saved modules).
+    pub fn compatibility(&self) -> CodeCompatibility {
+        CodeCompatibility {
+            compiler_version: env!("CARGO_PKG_VERSION").to_string(),
+            abi: abi_description(),
+            target: self.isa.triple().to_string(),
+            shared_flags: self
+                .isa
+                .flags()
+                .iter()
+                .map(|v| Setting::from_value(&v))
+                .collect(),
+            isa_flags: self
+                .isa
+                .isa_flags()
+                .iter()
+                .map(Setting::from_value)
+                .collect(),
+            tunables: self.tunables().clone(),
+            wasm_features: self.features().bits(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStyle;
+
+    fn host() -> CodeCompatibility {
+        Compiler::new(Tunables::default()).unwrap().compatibility()
+    }
+
+    #[test]
+    fn the_same_compiler_matches_itself() {
+        let host = host();
+        assert!(!host.isa_flags.is_empty());
+        assert!(
+            host.shared_flags
+                .iter()
+                .any(|s| s.name == "opt_level" && s.value == "speed")
+        );
+        assert_eq!(host.mismatch(&host), None);
+    }
+
+    #[test]
+    fn simd_and_memory_style_are_part_of_it() {
+        let plain = host();
+        let simd = Compiler::new(Tunables::default())
+            .unwrap()
+            .with_simd(true)
+            .compatibility();
+        assert!(simd.mismatch(&plain).unwrap().contains("Wasm features"));
+        let dynamic = Compiler::new(Tunables {
+            memory_style: MemoryStyle::Dynamic { guard_bytes: 65536 },
+            verify_ir: false,
+        })
+        .unwrap()
+        .compatibility();
+        assert!(dynamic.mismatch(&plain).unwrap().contains("Dynamic"));
+    }
+
+    #[test]
+    fn a_cpu_feature_the_host_lacks_is_named() {
+        let host = host();
+        let mut compiled = host.clone();
+        let mut lacking = host.clone();
+        let feature = compiled
+            .isa_flags
+            .iter_mut()
+            .find(|s| s.is_cpu_feature())
+            .expect("x86-64 has feature flags");
+        feature.value = "1".into();
+        let name = feature.name.clone();
+        lacking
+            .isa_flags
+            .iter_mut()
+            .find(|s| s.name == name)
+            .unwrap()
+            .value = "0".into();
+        let reason = compiled.mismatch(&lacking).unwrap();
+        assert!(reason.contains(name.trim_start_matches("has_")), "{reason}");
+        // Code that does not use a feature runs where the feature exists.
+        assert_eq!(lacking.mismatch(&compiled), None);
+    }
+
+    #[test]
+    fn versions_targets_and_settings_are_compared() {
+        let host = host();
+        let mut other = host.clone();
+        other.compiler_version = "0.0.0".into();
+        assert!(other.mismatch(&host).unwrap().contains("0.0.0"));
+        let mut other = host.clone();
+        other.target = "riscv64gc-unknown-linux-gnu".into();
+        assert!(other.mismatch(&host).unwrap().contains("riscv64"));
+        let mut other = host.clone();
+        other.shared_flags[0].value = "something else".into();
+        assert!(other.mismatch(&host).unwrap().contains("something else"));
+        let mut other = host.clone();
+        other.abi.push('!');
+        assert!(other.mismatch(&host).unwrap().contains("ABI"));
+    }
+}
