@@ -88,6 +88,7 @@ struct Launch<'a> {
     args: Vec<String>,
     env: Vec<(String, String)>,
     dirs: Vec<(PathBuf, String)>,
+    sockets: Vec<std::net::TcpListener>,
     stdin: &'a str,
 }
 
@@ -99,6 +100,7 @@ impl<'a> Launch<'a> {
             args: vec![name],
             env: Vec::new(),
             dirs: Vec::new(),
+            sockets: Vec::new(),
             stdin: "",
         }
     }
@@ -118,6 +120,11 @@ impl<'a> Launch<'a> {
         self
     }
 
+    fn socket(mut self, listener: std::net::TcpListener) -> Self {
+        self.sockets.push(listener);
+        self
+    }
+
     fn stdin(mut self, text: &'a str) -> Self {
         self.stdin = text;
         self
@@ -133,6 +140,9 @@ impl<'a> Launch<'a> {
             .stderr(stderr.clone());
         for (host, guest) in &self.dirs {
             builder = builder.preopened_dir(host, guest).unwrap();
+        }
+        for listener in self.sockets {
+            builder = builder.preopened_socket(listener);
         }
         let engine = Engine::default();
         let module = Module::from_file(&engine, self.wasm).unwrap();
@@ -358,4 +368,31 @@ fn sqlite_workload_matches_the_native_build() {
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(out.stdout, expected);
     assert!(wasm_dir.path().join("workload.db").exists());
+}
+
+#[test]
+fn a_server_on_a_preopened_socket() {
+    use std::io::{Read, Write};
+    let wasm = program("echo");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let clients = std::thread::spawn(move || {
+        ["first line\n", "Second, in two parts\n"].map(|line| {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            let (head, tail) = line.split_at(7);
+            stream.write_all(head.as_bytes()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            stream.write_all(tail.as_bytes()).unwrap();
+            let mut reply = String::new();
+            stream.read_to_string(&mut reply).unwrap();
+            reply
+        })
+    });
+    let out = Launch::new(&wasm).arg("2").socket(listener).run();
+    assert_eq!(out.status, 0, "{out:?}");
+    assert_eq!(out.stdout, "served 2 connections, 32 bytes\n");
+    assert_eq!(
+        clients.join().unwrap(),
+        ["FIRST LINE\n", "SECOND, IN TWO PARTS\n"]
+    );
 }

@@ -36,6 +36,8 @@ impl Rights {
     pub const PATH_REMOVE_DIRECTORY: Rights = Rights(1 << 25);
     pub const PATH_UNLINK_FILE: Rights = Rights(1 << 26);
     pub const POLL_FD_READWRITE: Rights = Rights(1 << 27);
+    pub const SOCK_SHUTDOWN: Rights = Rights(1 << 28);
+    pub const SOCK_ACCEPT: Rights = Rights(1 << 29);
 
     /// No rights at all.
     pub const NONE: Rights = Rights(0);
@@ -96,6 +98,24 @@ impl Rights {
     /// Rights of an output stream such as stdout.
     pub const OUTPUT_STREAM: Rights = Rights(
         Self::FD_WRITE.0
+            | Self::FD_FDSTAT_SET_FLAGS.0
+            | Self::FD_FILESTAT_GET.0
+            | Self::POLL_FD_READWRITE.0,
+    );
+
+    /// Rights of a preopened listening socket.
+    pub const SOCKET_LISTENER: Rights = Rights(
+        Self::SOCK_ACCEPT.0
+            | Self::FD_FDSTAT_SET_FLAGS.0
+            | Self::FD_FILESTAT_GET.0
+            | Self::POLL_FD_READWRITE.0,
+    );
+
+    /// Rights of a connected stream socket.
+    pub const SOCKET_STREAM: Rights = Rights(
+        Self::FD_READ.0
+            | Self::FD_WRITE.0
+            | Self::SOCK_SHUTDOWN.0
             | Self::FD_FDSTAT_SET_FLAGS.0
             | Self::FD_FILESTAT_GET.0
             | Self::POLL_FD_READWRITE.0,
@@ -207,6 +227,18 @@ pub mod event {
     pub const FD_WRITE: u8 = 2;
     pub const SUBSCRIPTION_CLOCK_ABSTIME: u16 = 1 << 0;
     pub const FD_READWRITE_HANGUP: u16 = 1 << 0;
+}
+
+/// `riflags`: how `sock_recv` reads.
+pub mod riflags {
+    pub const RECV_PEEK: u16 = 1 << 0;
+    pub const RECV_WAITALL: u16 = 1 << 1;
+}
+
+/// `sdflags`: which directions `sock_shutdown` closes.
+pub mod sdflags {
+    pub const RD: u8 = 1 << 0;
+    pub const WR: u8 = 1 << 1;
 }
 
 /// `preopentype`.

@@ -1,5 +1,6 @@
 //! The per-instance WASI state ([`WasiCtx`]) and its builder.
 
+use std::net::TcpListener;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -28,6 +29,7 @@ pub struct WasiCtxBuilder {
     stdout: Output,
     stderr: Output,
     preopens: Vec<(std::os::fd::OwnedFd, String)>,
+    sockets: Vec<TcpListener>,
 }
 
 impl Default for WasiCtxBuilder {
@@ -46,6 +48,7 @@ impl WasiCtxBuilder {
             stdout: Output::Sink,
             stderr: Output::Sink,
             preopens: Vec::new(),
+            sockets: Vec::new(),
         }
     }
 
@@ -138,7 +141,16 @@ impl WasiCtxBuilder {
         Ok(self)
     }
 
-    /// Finishes the context: fds 0-2 are the standard streams, preopens follow from 3.
+    /// Lets the guest accept connections on `listener` (`sock_accept`). Preopened
+    /// sockets get the descriptors right after stdio, from 3 on, before the
+    /// preopened directories, in the order they were added (as Wasmtime numbers them).
+    pub fn preopened_socket(mut self, listener: TcpListener) -> Self {
+        self.sockets.push(listener);
+        self
+    }
+
+    /// Finishes the context: fds 0-2 are the standard streams, preopened
+    /// sockets and then preopened directories follow from 3.
     pub fn build(self) -> WasiCtx {
         let mut fds = FdTable::default();
         let streams = [
@@ -153,6 +165,18 @@ impl WasiCtxBuilder {
                     handle,
                     base,
                     inheriting: Rights::NONE,
+                    flags: 0,
+                    preopen: None,
+                },
+            );
+        }
+        for listener in self.sockets {
+            insert_new(
+                &mut fds,
+                Descriptor {
+                    handle: Handle::TcpListener(listener),
+                    base: Rights::SOCKET_LISTENER,
+                    inheriting: Rights::SOCKET_STREAM,
                     flags: 0,
                     preopen: None,
                 },

@@ -190,7 +190,9 @@ fn sync(ctx: &mut WasiCtx, fd: u32, right: Rights, data_only: bool) -> WasiResul
         Handle::File(file) => file.sync_all()?,
         Handle::Dir(dir) if data_only => rustix::fs::fdatasync(dir)?,
         Handle::Dir(dir) => rustix::fs::fsync(dir)?,
-        Handle::Input(_) | Handle::Output(_) => return Err(Errno::Inval),
+        Handle::Input(_) | Handle::Output(_) | Handle::TcpListener(_) | Handle::TcpStream(_) => {
+            return Err(Errno::Inval);
+        }
     }
     Ok(())
 }
@@ -279,11 +281,17 @@ pub(crate) fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u32) -> Was
     if flags & fixed != descriptor.flags & fixed {
         return Err(Errno::NotSup);
     }
-    if let Handle::File(file) = &descriptor.handle {
-        let mut host = rustix::fs::fcntl_getfl(file)?;
-        host.set(OFlags::APPEND, flags & fdflags::APPEND != 0);
-        host.set(OFlags::NONBLOCK, flags & fdflags::NONBLOCK != 0);
-        rustix::fs::fcntl_setfl(file, host)?;
+    let nonblocking = flags & fdflags::NONBLOCK != 0;
+    match &descriptor.handle {
+        Handle::File(file) => {
+            let mut host = rustix::fs::fcntl_getfl(file)?;
+            host.set(OFlags::APPEND, flags & fdflags::APPEND != 0);
+            host.set(OFlags::NONBLOCK, nonblocking);
+            rustix::fs::fcntl_setfl(file, host)?;
+        }
+        Handle::TcpListener(listener) => listener.set_nonblocking(nonblocking)?,
+        Handle::TcpStream(stream) => stream.set_nonblocking(nonblocking)?,
+        Handle::Dir(_) | Handle::Input(_) | Handle::Output(_) => {}
     }
     descriptor.flags = flags;
     Ok(())

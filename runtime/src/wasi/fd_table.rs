@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use super::abi::{Rights, filetype};
@@ -42,6 +43,10 @@ pub(crate) enum Handle {
     Input(Input),
     /// An output stream (stdout, stderr).
     Output(Output),
+    /// A listening TCP socket the embedder preopened.
+    TcpListener(TcpListener),
+    /// A connection accepted from a preopened listener.
+    TcpStream(TcpStream),
 }
 
 /// One entry of the descriptor table.
@@ -84,6 +89,8 @@ impl Descriptor {
             Handle::Input(Input::Inherit(stdin)) => Some(stdin.as_fd()),
             Handle::Output(Output::InheritStdout(stdout)) => Some(stdout.as_fd()),
             Handle::Output(Output::InheritStderr(stderr)) => Some(stderr.as_fd()),
+            Handle::TcpListener(listener) => Some(listener.as_fd()),
+            Handle::TcpStream(stream) => Some(stream.as_fd()),
             Handle::Input(Input::Pipe(_)) | Handle::Output(Output::Pipe(_) | Output::Sink) => None,
         }
     }
@@ -95,6 +102,7 @@ impl Descriptor {
                 .map(|stat| filetype_of_mode(stat.st_mode))
                 .unwrap_or(filetype::UNKNOWN),
             Handle::Dir(_) => filetype::DIRECTORY,
+            Handle::TcpListener(_) | Handle::TcpStream(_) => filetype::SOCKET_STREAM,
             _ => match self.host_fd() {
                 Some(fd) => rustix::fs::fstat(fd)
                     .map(|stat| filetype_of_mode(stat.st_mode))
@@ -110,8 +118,10 @@ impl Descriptor {
             Handle::File(file) => file.read(buf)?,
             Handle::Input(Input::Inherit(stdin)) => stdin.read(buf)?,
             Handle::Input(Input::Pipe(pipe)) => pipe.read(buf)?,
+            Handle::TcpStream(stream) => stream.read(buf)?,
             Handle::Dir(_) => return Err(Errno::IsDir),
             Handle::Output(_) => return Err(Errno::Badf),
+            Handle::TcpListener(_) => return Err(Errno::NotConn),
         };
         Ok(n)
     }
@@ -128,8 +138,11 @@ impl Descriptor {
             Handle::Output(Output::InheritStderr(stderr)) => stderr.write_all(buf)?,
             Handle::Output(Output::Pipe(pipe)) => pipe.write_all(buf)?,
             Handle::Output(Output::Sink) => {}
+            // std sends with MSG_NOSIGNAL: a closed peer is EPIPE, not a SIGPIPE.
+            Handle::TcpStream(stream) => stream.write_all(buf)?,
             Handle::Dir(_) => return Err(Errno::IsDir),
             Handle::Input(_) => return Err(Errno::Badf),
+            Handle::TcpListener(_) => return Err(Errno::NotConn),
         }
         Ok(())
     }
@@ -140,7 +153,10 @@ impl Descriptor {
         match &self.handle {
             Handle::File(file) => Ok(file),
             Handle::Dir(_) => Err(Errno::IsDir),
-            Handle::Input(_) | Handle::Output(_) => Err(Errno::Spipe),
+            Handle::Input(_)
+            | Handle::Output(_)
+            | Handle::TcpListener(_)
+            | Handle::TcpStream(_) => Err(Errno::Spipe),
         }
     }
 }

@@ -881,8 +881,169 @@ fn exit_raise_yield_and_sockets() {
     assert_eq!(g.try_call("proc_exit", &[3]).unwrap_err(), I32Exit(3));
     assert_eq!(g.call("proc_raise", &[2]), errno(Errno::NoSys));
     assert_eq!(g.call("sched_yield", &[]), 0);
-    assert_eq!(g.call("sock_accept", &[1, 0, 0]), errno(Errno::NotSup));
+    assert_eq!(g.call("sock_accept", &[1, 0, 0]), errno(Errno::NotSock));
     assert_eq!(g.call("sock_shutdown", &[42, 0]), errno(Errno::Badf));
+}
+
+/// A guest with a listening socket on a free loopback port preopened as fd 3,
+/// and a directory after it as fd 4.
+fn with_socket() -> (Guest, std::net::SocketAddr) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .preopened_dir(dir.path(), "/sandbox")
+        .unwrap()
+        .preopened_socket(listener)
+        .build();
+    let mut guest = Guest::new(ctx);
+    guest._dir = Some(dir);
+    (guest, address)
+}
+
+impl Guest {
+    fn accept(&mut self, listener: u64, flags: u64) -> Result<u64, u16> {
+        let out = self.reserve(4);
+        match self.call("sock_accept", &[listener, flags, out.into()]) {
+            0 => Ok(self.u32_at(out).into()),
+            err => Err(err),
+        }
+    }
+
+    fn recv(&mut self, fd: u64, lens: &[u32], flags: u64) -> Result<Vec<u8>, u16> {
+        let bufs: Vec<u32> = lens.iter().map(|&len| self.reserve(len)).collect();
+        let mut table = Vec::new();
+        for (&buf, &len) in bufs.iter().zip(lens) {
+            table.extend_from_slice(&buf.to_le_bytes());
+            table.extend_from_slice(&len.to_le_bytes());
+        }
+        let iovs = self.alloc(&table);
+        let (datalen, roflags) = (self.reserve(4), self.reserve(4));
+        let args = [
+            fd,
+            iovs.into(),
+            lens.len() as u64,
+            flags,
+            datalen.into(),
+            roflags.into(),
+        ];
+        match self.call("sock_recv", &args) {
+            0 => {
+                assert_eq!(self.u32_at(roflags) & 0xffff, 0, "roflags");
+                let mut left = self.u32_at(datalen);
+                let mut data = Vec::new();
+                for (&buf, &len) in bufs.iter().zip(lens) {
+                    let take = left.min(len);
+                    data.extend(self.bytes_at(buf, take));
+                    left -= take;
+                }
+                Ok(data)
+            }
+            err => Err(err),
+        }
+    }
+
+    fn send(&mut self, fd: u64, data: &[u8], flags: u64) -> Result<u32, u16> {
+        let buf = self.alloc(data);
+        let iov = self.iovec(buf, data.len() as u32);
+        let out = self.reserve(4);
+        match self.call("sock_send", &[fd, iov.into(), 1, flags, out.into()]) {
+            0 => Ok(self.u32_at(out)),
+            err => Err(err),
+        }
+    }
+}
+
+#[test]
+fn preopened_sockets_come_before_directories() {
+    let (mut g, _) = with_socket();
+    let stat = g.reserve(24);
+    assert_eq!(g.call("fd_fdstat_get", &[3, stat.into()]), 0);
+    assert_eq!(g.mem[stat as usize], filetype::SOCKET_STREAM);
+    let rights = Rights::from_bits(g.u64_at(stat + 8));
+    assert!(rights.contains(Rights::SOCK_ACCEPT));
+    assert!(!rights.contains(Rights::FD_READ));
+    // wasi-libc stops looking for preopened directories at the first EBADF.
+    let prestat = g.reserve(8);
+    assert_eq!(
+        g.call("fd_prestat_get", &[3, prestat.into()]),
+        errno(Errno::Badf)
+    );
+    assert_eq!(g.call("fd_prestat_get", &[4, prestat.into()]), 0);
+}
+
+#[test]
+fn a_guest_accepts_receives_sends_and_shuts_down() {
+    use std::io::{Read, Write};
+    let (mut g, address) = with_socket();
+    let client = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream.write_all(b"ping, then more").unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        reply
+    });
+    let conn = g.accept(3, 0).unwrap();
+    let stat = g.reserve(24);
+    assert_eq!(g.call("fd_fdstat_get", &[conn, stat.into()]), 0);
+    assert_eq!(g.mem[stat as usize], filetype::SOCKET_STREAM);
+    // Peek leaves the bytes queued; waitall fills every buffer of the request.
+    assert_eq!(g.recv(conn, &[4], 1).unwrap(), b"ping");
+    assert_eq!(g.recv(conn, &[4, 11], 2).unwrap(), b"ping, then more");
+    assert_eq!(g.send(conn, b"pong", 0), Ok(4));
+    assert_eq!(g.write(conn, b" via fd_write"), Ok(13));
+    assert_eq!(g.call("sock_shutdown", &[conn, 2]), 0);
+    assert_eq!(client.join().unwrap(), b"pong via fd_write");
+    // The client closed its end: a read sees end of stream.
+    assert_eq!(g.recv(conn, &[8], 0).unwrap(), b"");
+    assert_eq!(g.call("fd_close", &[conn]), 0);
+}
+
+#[test]
+fn socket_calls_refuse_bad_descriptors_flags_and_rights() {
+    let (mut g, address) = with_socket();
+    assert_eq!(g.accept(1, 0), Err(errno(Errno::NotSock)));
+    assert_eq!(g.accept(4, 0), Err(errno(Errno::NotSock)));
+    assert_eq!(g.accept(9, 0), Err(errno(Errno::Badf)));
+    assert_eq!(g.accept(3, 1), Err(errno(Errno::Inval)));
+    assert_eq!(g.recv(3, &[4], 0), Err(errno(Errno::NotConn)));
+    assert_eq!(g.recv(1, &[4], 0), Err(errno(Errno::NotSock)));
+    assert_eq!(g.send(3, b"x", 0), Err(errno(Errno::NotConn)));
+    assert_eq!(g.call("sock_shutdown", &[3, 3]), errno(Errno::NotConn));
+    assert_eq!(g.call("fd_seek", &[3, 0, 0, 0]), errno(Errno::Spipe));
+    // A non-blocking listener with nothing pending says so instead of waiting.
+    assert_eq!(g.call("fd_fdstat_set_flags", &[3, 4]), 0);
+    assert_eq!(g.accept(3, 0), Err(errno(Errno::Again)));
+    assert_eq!(g.call("fd_fdstat_set_flags", &[3, 0]), 0);
+
+    let _client = std::net::TcpStream::connect(address).unwrap();
+    // poll_oneoff reports the pending connection as the listener being readable.
+    let mut sub = vec![0u8; 48];
+    sub[0..8].copy_from_slice(&7u64.to_le_bytes());
+    sub[8] = event::FD_READ;
+    sub[16..20].copy_from_slice(&3u32.to_le_bytes());
+    let subs = g.alloc(&sub);
+    let (events, n) = (g.reserve(32), g.reserve(4));
+    assert_eq!(
+        g.call("poll_oneoff", &[subs.into(), events.into(), 1, n.into()]),
+        0
+    );
+    assert_eq!(g.u32_at(n), 1);
+    assert_eq!(g.u64_at(events), 7);
+
+    let conn = g.accept(3, 4).unwrap();
+    assert_eq!(g.recv(conn, &[4], 0), Err(errno(Errno::Again)));
+    assert_eq!(g.recv(conn, &[4], 4), Err(errno(Errno::Inval)));
+    assert_eq!(g.send(conn, b"x", 1), Err(errno(Errno::Inval)));
+    assert_eq!(g.call("sock_shutdown", &[conn, 0]), errno(Errno::Inval));
+    assert_eq!(g.call("sock_shutdown", &[conn, 4]), errno(Errno::Inval));
+    let read_only = Rights::FD_READ.bits();
+    assert_eq!(g.call("fd_fdstat_set_rights", &[conn, read_only, 0]), 0);
+    assert_eq!(g.send(conn, b"x", 0), Err(errno(Errno::NotCapable)));
+    assert_eq!(
+        g.call("sock_shutdown", &[conn, 3]),
+        errno(Errno::NotCapable)
+    );
 }
 
 #[test]

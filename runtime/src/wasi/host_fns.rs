@@ -124,8 +124,8 @@ host_fns! {
     "proc_raise" (I) => |c, m, a| proc_raise(c, a.u32(0));
     "sched_yield" () => |c, m, a| sched_yield(c);
     "random_get" (I, I) => |c, m, a| random_get(c, m, a.u32(0), a.u32(1));
-    "sock_accept" (I, I, I) => |c, m, a| sock_accept(c, a.u32(0));
-    "sock_recv" (I, I, I, I, I, I) => |c, m, a| sock_recv(c, a.u32(0));
-    "sock_send" (I, I, I, I, I) => |c, m, a| sock_send(c, a.u32(0));
-    "sock_shutdown" (I, I) => |c, m, a| sock_shutdown(c, a.u32(0));
+    "sock_accept" (I, I, I) => |c, m, a| sock_accept(c, m, a.u32(0), a.u32(1), a.u32(2));
+    "sock_recv" (I, I, I, I, I, I) => |c, m, a| sock_recv(c, m, a.u32(0), a.u32(1), a.u32(2), a.u32(3), a.u32(4), a.u32(5));
+    "sock_send" (I, I, I, I, I) => |c, m, a| sock_send(c, m, a.u32(0), a.u32(1), a.u32(2), a.u32(3), a.u32(4));
+    "sock_shutdown" (I, I) => |c, m, a| sock_shutdown(c, a.u32(0), a.u32(1));
 }

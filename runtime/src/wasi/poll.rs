@@ -59,6 +59,7 @@ fn readiness(descriptor: &Descriptor, write: bool) -> Readiness {
         Handle::Input(Input::Inherit(_)) if !write => Readiness::HostPoll,
         Handle::Output(Output::Pipe(_) | Output::Sink) if write => Readiness::Now(0),
         Handle::Output(_) if write => Readiness::HostPoll,
+        Handle::TcpListener(_) | Handle::TcpStream(_) => Readiness::HostPoll,
         // Reading an output stream or writing an input stream never becomes possible.
         Handle::Input(_) | Handle::Output(_) => Readiness::Fails(Errno::Badf),
     }

@@ -1,45 +1,169 @@
-//! `sock_*`: no sockets can be preopened, so each call answers for the descriptor it
-//! names: `EBADF` when there is none, `ENOTSUP` otherwise.
+//! `sock_*`: accept connections on listening TCP sockets the embedder preopened
+//! ([`WasiCtxBuilder::preopened_socket`](super::WasiCtxBuilder::preopened_socket)),
+//! and receive, send and shut down on the connections. Preview 1 cannot create,
+//! bind or connect sockets, so a guest reaches the network only through those.
 
+use std::io::{self, Read};
+use std::net::{Shutdown, TcpStream};
+
+use super::abi::{Rights, fdflags, riflags, sdflags};
 use super::ctx::WasiCtx;
 use super::errno::{Errno, WasiResult};
+use super::fd_table::{Descriptor, Handle};
+use super::memory::GuestMemory;
 
-fn no_sockets(ctx: &WasiCtx, fd: u32) -> WasiResult<()> {
-    ctx.fds.get(fd)?;
-    Err(Errno::NotSup)
+/// The connected stream behind `fd`, after checking it holds `needed`:
+/// `ENOTSOCK` for anything that is not a socket, `ENOTCONN` for a listener.
+fn stream(ctx: &WasiCtx, fd: u32, needed: Rights) -> WasiResult<&TcpStream> {
+    let descriptor = ctx.fds.get(fd)?;
+    let stream = match &descriptor.handle {
+        Handle::TcpStream(stream) => stream,
+        Handle::TcpListener(_) => return Err(Errno::NotConn),
+        _ => return Err(Errno::NotSock),
+    };
+    descriptor.require(needed)?;
+    Ok(stream)
 }
 
-/// `sock_accept(fd, flags, fd_out)`.
-pub(crate) fn sock_accept(ctx: &mut WasiCtx, fd: u32) -> WasiResult<()> {
-    no_sockets(ctx, fd)
+/// `sock_accept(fd, flags, fd_out)`: the new connection gets the lowest free fd;
+/// `flags` may only ask for a non-blocking connection.
+pub(crate) fn sock_accept(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    fd_out: u32,
+) -> WasiResult<()> {
+    let flags = u16::try_from(flags)
+        .ok()
+        .filter(|f| f & !fdflags::NONBLOCK == 0)
+        .ok_or(Errno::Inval)?;
+    mem.slice(fd_out, 4)?;
+    let descriptor = ctx.fds.get(fd)?;
+    let Handle::TcpListener(listener) = &descriptor.handle else {
+        return Err(Errno::NotSock);
+    };
+    descriptor.require(Rights::SOCK_ACCEPT)?;
+    // The listener's own NONBLOCK flag (fd_fdstat_set_flags) decides whether
+    // accept waits; it is kept in sync with the host descriptor.
+    let (stream, _peer) = listener.accept()?;
+    stream.set_nonblocking(flags & fdflags::NONBLOCK != 0)?;
+    let accepted = ctx.fds.insert(Descriptor {
+        handle: Handle::TcpStream(stream),
+        base: Rights::SOCKET_STREAM,
+        inheriting: Rights::NONE,
+        flags,
+        preopen: None,
+    })?;
+    mem.write_u32(fd_out, accepted)
+}
+
+/// Receives into `buf`: waits for it to fill (or the peer to close) with
+/// `waitall`, else returns what one read gives.
+fn receive(mut stream: &TcpStream, buf: &mut [u8], waitall: bool) -> io::Result<usize> {
+    if !waitall {
+        return stream.read(buf);
+    }
+    let mut filled = 0;
+    while filled < buf.len() {
+        match stream.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) if filled > 0 => break,
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
 }
 
 /// `sock_recv(fd, ri_data, ri_data_len, ri_flags, ro_datalen_out, ro_flags_out)`.
-pub(crate) fn sock_recv(ctx: &mut WasiCtx, fd: u32) -> WasiResult<()> {
-    no_sockets(ctx, fd)
+#[allow(clippy::too_many_arguments)] // The preview 1 signature.
+pub(crate) fn sock_recv(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    flags: u32,
+    datalen_out: u32,
+    flags_out: u32,
+) -> WasiResult<()> {
+    let flags = u16::try_from(flags)
+        .ok()
+        .filter(|f| f & !(riflags::RECV_PEEK | riflags::RECV_WAITALL) == 0)
+        .ok_or(Errno::Inval)?;
+    let bufs = mem.iovecs(iovs, iovs_len)?;
+    mem.slice(datalen_out, 4)?;
+    mem.slice(flags_out, 2)?;
+    let stream = stream(ctx, fd, Rights::FD_READ)?;
+    let total: u32 = bufs.iter().map(|buf| buf.len).sum();
+    // Peeking or waiting for all bytes concerns the request as a whole, so it
+    // is served through one contiguous buffer scattered afterwards.
+    let mut data = vec![0u8; total as usize];
+    let received = if flags & riflags::RECV_PEEK != 0 {
+        stream.peek(&mut data)?
+    } else {
+        receive(stream, &mut data, flags & riflags::RECV_WAITALL != 0)?
+    };
+    let mut rest = &data[..received];
+    for buf in &bufs {
+        if rest.is_empty() {
+            break;
+        }
+        let (chunk, tail) = rest.split_at(rest.len().min(buf.len as usize));
+        mem.write_bytes(buf.ptr, chunk)?;
+        rest = tail;
+    }
+    mem.write_u32(datalen_out, received as u32)?;
+    // roflags: RECV_DATA_TRUNCATED never applies to a stream socket.
+    mem.write_bytes(flags_out, &0u16.to_le_bytes())
 }
 
 /// `sock_send(fd, si_data, si_data_len, si_flags, so_datalen_out)`.
-pub(crate) fn sock_send(ctx: &mut WasiCtx, fd: u32) -> WasiResult<()> {
-    no_sockets(ctx, fd)
+pub(crate) fn sock_send(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    flags: u32,
+    datalen_out: u32,
+) -> WasiResult<()> {
+    // Preview 1 defines no siflags.
+    if flags != 0 {
+        return Err(Errno::Inval);
+    }
+    let bufs = mem.iovecs(iovs, iovs_len)?;
+    mem.slice(datalen_out, 4)?;
+    let mut stream = stream(ctx, fd, Rights::FD_WRITE)?;
+    let mut sent = 0u32;
+    for buf in &bufs {
+        let bytes = mem.slice(buf.ptr, buf.len)?;
+        // std sends with MSG_NOSIGNAL: a closed peer is EPIPE, not a SIGPIPE.
+        match io::Write::write(&mut stream, bytes) {
+            Ok(n) => {
+                sent += n as u32;
+                if n < bytes.len() {
+                    break;
+                }
+            }
+            Err(_) if sent > 0 => break,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    mem.write_u32(datalen_out, sent)
 }
 
 /// `sock_shutdown(fd, how)`.
-pub(crate) fn sock_shutdown(ctx: &mut WasiCtx, fd: u32) -> WasiResult<()> {
-    no_sockets(ctx, fd)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::wasi::WasiCtxBuilder;
-
-    #[test]
-    fn sockets_are_absent() {
-        let mut ctx = WasiCtxBuilder::new().build();
-        assert_eq!(sock_accept(&mut ctx, 0), Err(Errno::NotSup));
-        assert_eq!(sock_recv(&mut ctx, 1), Err(Errno::NotSup));
-        assert_eq!(sock_send(&mut ctx, 2), Err(Errno::NotSup));
-        assert_eq!(sock_shutdown(&mut ctx, 9), Err(Errno::Badf));
-    }
+pub(crate) fn sock_shutdown(ctx: &mut WasiCtx, fd: u32, how: u32) -> WasiResult<()> {
+    let stream = stream(ctx, fd, Rights::SOCK_SHUTDOWN)?;
+    let how = match u8::try_from(how).map_err(|_| Errno::Inval)? {
+        sdflags::RD => Shutdown::Read,
+        sdflags::WR => Shutdown::Write,
+        both if both == sdflags::RD | sdflags::WR => Shutdown::Both,
+        _ => return Err(Errno::Inval),
+    };
+    stream.shutdown(how)?;
+    Ok(())
 }
