@@ -2,7 +2,7 @@
 //! operations that need the runtime. A builtin that traps unwinds to the
 //! host->Wasm entry point only after everything it owns has been dropped.
 
-use crate::func::instance_of_vmctx;
+use crate::func::{entered_store, instance_of_vmctx};
 use crate::instance::InstanceData;
 use crate::store::StoreOpaque;
 use crate::traps::{self, TrapKind};
@@ -36,17 +36,27 @@ pub(crate) static BUILTINS: BuiltinArray = BuiltinArray([
 
 /// The calling instance and its store.
 ///
+/// The store comes from the entered store the host->Wasm call published (see
+/// `func.rs`), not from the vmctx header: that pointer predates the borrow the
+/// current call was made with. Builtins only make shared references from it.
+///
 /// # Safety
 /// `vmctx` must be the live instance vmctx compiled code passed to a builtin.
 unsafe fn context<'a>(vmctx: *mut u8) -> (&'a StoreOpaque, &'a InstanceData) {
-    // SAFETY: guaranteed by the caller: the header holds the store and
-    // instance pointers, both alive while code of the instance runs.
-    unsafe {
-        let store = *vmctx
-            .add(VMOffsets::STORE as usize)
-            .cast::<*const StoreOpaque>();
-        (&*store, &*instance_of_vmctx(vmctx))
-    }
+    let store = entered_store();
+    debug_assert!(
+        // SAFETY: the header field is a pointer-aligned store pointer, read as an address.
+        std::ptr::eq(store, unsafe {
+            *vmctx
+                .add(VMOffsets::STORE as usize)
+                .cast::<*const StoreOpaque>()
+        }),
+        "a builtin ran for Wasm of a store that is not the entered one"
+    );
+    // SAFETY: guaranteed by the caller: Wasm of this instance runs, so its store
+    // is the entered store, and the header holds the instance pointer; both stay
+    // alive while the instance's code runs.
+    unsafe { (&*store, &*instance_of_vmctx(vmctx)) }
 }
 
 /// Runs the body of a builtin that can trap with the calling store and

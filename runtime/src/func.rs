@@ -1,5 +1,20 @@
 //! Functions: Wasm functions of instances and host functions, called from the
 //! host (`Func::call`) or from Wasm (through a host trampoline and `array_call`).
+//!
+//! # How code called from Wasm reaches its store
+//!
+//! A host->Wasm call starts from an exclusive borrow of the whole store
+//! (`&mut StoreInner<T>`). [`Func::call_raw`] turns that borrow into one raw
+//! pointer, publishes it as the thread's *entered store* for the duration of
+//! the call and does not touch the borrow again until Wasm has returned.
+//! Everything Wasm calls back into — host functions (`host_array_call`) and
+//! builtins — derives its one reference from that published pointer, so every
+//! reference that exists while Wasm runs descends from the caller's borrow and
+//! no two live `&mut` paths to the store ever coexist. A host function that
+//! calls into Wasm again does the same with its own (derived) borrow, and the
+//! outer pointer is published again when the inner call returns, traps or
+//! unwinds. The store pointers kept in vmctx headers and host contexts are
+//! never dereferenced: they were made before the current borrow existed.
 
 use crate::externals::Extern;
 use crate::instance::InstanceData;
@@ -15,8 +30,9 @@ use anyhow::{Result, bail};
 use remap_compiler::vmctx::{
     VM_HOST_FUNC_MAGIC, VMCTX_MAGIC, VMFuncRef, VMHostFuncContext, VMOffsets,
 };
+use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
 /// A function owned by a store: defined in Wasm or by the host.
@@ -39,7 +55,8 @@ unsafe impl Sync for Func {}
 pub(crate) type TypedHostFn<T> =
     Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
 
-/// A host function with its store type erased: `(store, caller vmctx or null, values)`.
+/// A host function with its store type erased: `(store, caller vmctx or null, values)`,
+/// where `store` points at the whole `StoreInner<T>` the function belongs to.
 type HostCallback = Box<dyn Fn(*mut u8, *mut u8, &mut [ValRaw]) -> Result<()> + Send + Sync>;
 
 /// The context a host function's trampoline receives as its vmctx. Starts
@@ -48,10 +65,33 @@ type HostCallback = Box<dyn Fn(*mut u8, *mut u8, &mut [ValRaw]) -> Result<()> + 
 pub(crate) struct HostFuncContext {
     header: VMHostFuncContext,
     func_ref: VMFuncRef,
-    store: *mut u8,
+    /// The store the function belongs to (checked against the entered store).
+    store: StoreId,
     ty: FuncType,
     callback: HostCallback,
     _trampoline: HostTrampoline,
+}
+
+/// Owns a `HostFuncContext` through its raw pointer instead of a `Box`: compiled
+/// code and `Func` handles point into the context, and a `Box` that moves
+/// (into the store's list, or when that list grows) claims unique access to
+/// its contents, which those pointers would then violate.
+pub(crate) struct HostFuncAllocation(NonNull<HostFuncContext>);
+
+impl HostFuncAllocation {
+    /// # Safety
+    /// `context` must come from `Box::into_raw` and have no other owner.
+    unsafe fn from_raw(context: *mut HostFuncContext) -> HostFuncAllocation {
+        HostFuncAllocation(NonNull::new(context).expect("Box::into_raw is never null"))
+    }
+}
+
+impl Drop for HostFuncAllocation {
+    fn drop(&mut self) {
+        // SAFETY: from `Box::into_raw` (see `from_raw`); the store drops its host
+        // functions only when nothing can call them any more.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
 }
 
 impl Func {
@@ -87,9 +127,10 @@ impl Func {
         });
         let type_id = engine.type_id(&ty);
         let callback: HostCallback = Box::new(move |store, caller_vmctx, values| {
-            // SAFETY: `store` is the `StoreInner<T>` this function was created in
-            // (stored below); it is alive and not otherwise borrowed while a host
-            // function runs (the caller gave up its borrow to run Wasm or us).
+            // SAFETY: `store` is the whole `StoreInner<T>` of this function's store
+            // (callers check its id), derived from the exclusive borrow of the
+            // host->Wasm call in progress, which is not used until we return; this
+            // is the only reference made from it (module docs).
             let inner = unsafe { &mut *store.cast::<StoreInner<T>>() };
             host(
                 Caller {
@@ -99,7 +140,7 @@ impl Func {
                 values,
             )
         });
-        let mut context = Box::new(HostFuncContext {
+        let context = Box::into_raw(Box::new(HostFuncContext {
             header: VMHostFuncContext {
                 magic: VM_HOST_FUNC_MAGIC,
                 array_call: host_array_call,
@@ -111,14 +152,22 @@ impl Func {
                 type_id,
                 padding: 0,
             },
-            store: (store as *mut StoreInner<T>).cast(),
+            store: store.opaque.id(),
             ty,
             callback,
             _trampoline: trampoline,
-        });
-        context.func_ref.vmctx = (&mut *context as *mut HostFuncContext).cast();
-        let func_ref = NonNull::from(&mut context.func_ref);
-        store.opaque.host_funcs.push(context);
+        }));
+        // SAFETY: `context` was just allocated; every pointer into it (this
+        // field, the handle's `func_ref`) derives from this one raw pointer.
+        let func_ref = unsafe {
+            (*context).func_ref.vmctx = context.cast();
+            NonNull::new_unchecked(&raw mut (*context).func_ref)
+        };
+        // SAFETY: `context` came from `Box::into_raw` and has no other owner.
+        store
+            .opaque
+            .host_funcs
+            .push(unsafe { HostFuncAllocation::from_raw(context) });
         Func {
             store: store.opaque.id(),
             func_ref,
@@ -193,9 +242,8 @@ impl Func {
         params: &[Val],
         results: &mut [Val],
     ) -> Result<()> {
-        let ctx = ctx.as_context_mut();
-        let store = &mut ctx.0.opaque;
-        let ty = self.ty_ref(store);
+        let store = ctx.as_context_mut().0;
+        let ty = self.ty_ref(&store.opaque);
         if params.len() != ty.param_types().len() {
             bail!(
                 "expected {} arguments, got {} (function type {ty})",
@@ -227,30 +275,51 @@ impl Func {
                     param.ty()
                 );
             }
-            values[index] = param.to_raw(store)?;
+            values[index] = param.to_raw(&store.opaque)?;
         }
         // SAFETY: `values` has `max(params, results)` slots holding valid
         // arguments of the function's type, all from this store.
         unsafe { self.call_raw(store, values.as_mut_ptr())? };
-        let ty = self.ty_ref(store);
+        let ty = self.ty_ref(&store.opaque);
         for ((result, raw), ty) in results.iter_mut().zip(values.iter()).zip(ty.results()) {
             // SAFETY: the callee wrote results of its declared types.
-            *result = unsafe { Val::from_raw(store, *raw, ty) };
+            *result = unsafe { Val::from_raw(&store.opaque, *raw, ty) };
         }
         Ok(())
     }
 
     /// Calls with arguments and results in `values` (`max(params, results)` slots).
     ///
+    /// `store` is turned into the one pointer the callee reaches the store
+    /// through (module docs) and is not used again until the call returns.
+    ///
     /// # Safety
     /// `values` must hold valid arguments of this function's type from `store`,
     /// and have room for the results.
-    pub(crate) unsafe fn call_raw(
+    pub(crate) unsafe fn call_raw<T>(
         &self,
-        store: &mut StoreOpaque,
+        store: &mut StoreInner<T>,
         values: *mut ValRaw,
     ) -> Result<()> {
-        store.assert_owns(self.store, "Func");
+        let store: *mut StoreInner<T> = store;
+        // SAFETY: forwarded from the caller; `StoreInner` is `repr(C)` with its
+        // `StoreOpaque` first, and the pointer keeps the whole store's provenance.
+        unsafe { self.call_raw_erased(store.cast(), values) }
+    }
+
+    /// [`Func::call_raw`] without the store's data type.
+    ///
+    /// # Safety
+    /// As for `call_raw`; `store` points at a whole `StoreInner<T>` (its
+    /// `StoreOpaque` first) and comes from an exclusive borrow that is not used
+    /// until this call returns.
+    unsafe fn call_raw_erased(&self, store: *mut StoreOpaque, values: *mut ValRaw) -> Result<()> {
+        let (limits, max_stack) = {
+            // SAFETY: `store` is valid; this shared borrow ends before any callee runs.
+            let opaque = unsafe { &*store };
+            opaque.assert_owns(self.store, "Func");
+            (opaque.limits(), opaque.engine().config().max_wasm_stack)
+        };
         let func_ref = self.vm_func_ref();
         // SAFETY: every vmctx starts with a u32 magic (instance or host context).
         let magic = unsafe { *func_ref.vmctx.cast::<u32>() };
@@ -260,7 +329,7 @@ impl Func {
             // SAFETY: the caller sized `values` for this function's type.
             let values =
                 unsafe { std::slice::from_raw_parts_mut(values, host.ty.value_slots().max(1)) };
-            return (host.callback)(host.store, std::ptr::null_mut(), values);
+            return (host.callback)(store.cast(), ptr::null_mut(), values);
         }
         debug_assert_eq!(magic, VMCTX_MAGIC);
         // SAFETY: an instance vmctx stores its `InstanceData` pointer in the header.
@@ -269,13 +338,12 @@ impl Func {
             .module()
             .entry_trampoline(func_ref.type_id)
             .expect("a module has an entry trampoline for each of its function types");
-        let limits = store.limits();
-        let max_stack = store.engine().config().max_wasm_stack;
         let mut body = || {
             // SAFETY: the trampoline has the entry signature; the callee code and
             // vmctx come from a live `VMFuncRef`; `values` is sized by the caller.
             unsafe { entry(func_ref.vmctx, func_ref.vmctx, func_ref.wasm_call, values) }
         };
+        let _entered = EnteredStore::enter(store);
         // SAFETY: `limits` is this store's; `body` owns nothing droppable.
         unsafe { traps::catch_traps(limits, max_stack, &mut body) }
     }
@@ -322,6 +390,39 @@ pub(crate) unsafe fn instance_of_vmctx(vmctx: *mut u8) -> *mut InstanceData {
     }
 }
 
+thread_local! {
+    /// The store whose Wasm runs innermost on this thread (null when none):
+    /// the pointer host functions and builtins reach their store through.
+    static ENTERED_STORE: Cell<*mut StoreOpaque> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Publishes a store as the thread's entered store for one host->Wasm call;
+/// publishes the outer one again when dropped (on return, trap or unwind).
+struct EnteredStore {
+    previous: *mut StoreOpaque,
+}
+
+impl EnteredStore {
+    fn enter(store: *mut StoreOpaque) -> EnteredStore {
+        EnteredStore {
+            previous: ENTERED_STORE.replace(store),
+        }
+    }
+}
+
+impl Drop for EnteredStore {
+    fn drop(&mut self) {
+        ENTERED_STORE.set(self.previous);
+    }
+}
+
+/// The entered store (module docs): the whole `StoreInner` of the Wasm that
+/// runs innermost on this thread, or null when no Wasm runs. Only code that
+/// Wasm called may use it, and it may make one reference from it at a time.
+pub(crate) fn entered_store() -> *mut StoreOpaque {
+    ENTERED_STORE.get()
+}
+
 /// What host trampolines call: runs the host function and turns its error or
 /// panic into an unwind to the host->Wasm entry point.
 unsafe extern "C" fn host_array_call(
@@ -340,7 +441,16 @@ unsafe extern "C" fn host_array_call(
             )
         };
         panic::catch_unwind(AssertUnwindSafe(|| {
-            (host.callback)(host.store, caller_vmctx, values)
+            let store = entered_store();
+            // SAFETY: Wasm runs, so a host->Wasm call published its store; a shared
+            // borrow to read the id ends before the callback makes its own.
+            let entered_id = (!store.is_null()).then(|| unsafe { (*store).id() });
+            assert_eq!(
+                entered_id,
+                Some(host.store),
+                "internal error: a host function called from Wasm of another store"
+            );
+            (host.callback)(store.cast(), caller_vmctx, values)
         }))
     };
     match outcome {

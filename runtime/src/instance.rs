@@ -8,7 +8,7 @@ use crate::func::Func;
 use crate::global::Global;
 use crate::memory::{Memory, MemoryEntry, VmctxViewNotifier};
 use crate::module::Module;
-use crate::store::{AsContextMut, StoreId, StoreOpaque};
+use crate::store::{AsContextMut, StoreContextMut, StoreId, StoreOpaque};
 use crate::table::{Table, TableEntry};
 use crate::traps::{Trap, TrapKind, WasmBacktrace};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
@@ -215,8 +215,13 @@ impl Instance {
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {
-        let store = &mut ctx.as_context_mut().0.opaque;
-        instantiate(store, module, imports)
+        let store = ctx.as_context_mut().0;
+        let (instance, start) = instantiate(&mut store.opaque, module, imports)?;
+        if let Some(start) = start {
+            // Called with the whole store: the start function may call host functions.
+            start.call(StoreContextMut(store), &[], &mut [])?;
+        }
+        Ok(instance)
     }
 
     pub(crate) fn data<'a>(&self, store: &'a StoreOpaque) -> &'a InstanceData {
@@ -335,12 +340,13 @@ impl Extern {
     }
 }
 
-/// Builds an instance of `module` in `store`.
+/// Builds an instance of `module` in `store`; returns it with its start
+/// function, which the caller runs.
 pub(crate) fn instantiate(
     store: &mut StoreOpaque,
     module: &Module,
     imports: &[Extern],
-) -> Result<Instance> {
+) -> Result<(Instance, Option<Func>)> {
     if !crate::Engine::same(module.engine(), store.engine()) {
         bail!("cross-engine instantiation is not supported");
     }
@@ -548,11 +554,8 @@ pub(crate) fn instantiate(
         }
     }
 
-    if let Some(start) = info.start {
-        let func = Func::from_vm_func_ref(store, data.func_ref(start));
-        let mut values = [ValRaw::default()];
-        // SAFETY: the start function takes and returns nothing; one slot suffices.
-        unsafe { func.call_raw(store, values.as_mut_ptr())? };
-    }
-    Ok(handle)
+    let start = info
+        .start
+        .map(|start| Func::from_vm_func_ref(store, data.func_ref(start)));
+    Ok((handle, start))
 }

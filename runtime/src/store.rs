@@ -4,7 +4,7 @@
 use crate::engine::Engine;
 use crate::externref::ExternRefEntry;
 use crate::func::Func;
-use crate::func::HostFuncContext;
+use crate::func::HostFuncAllocation;
 use crate::global::GlobalEntry;
 use crate::instance::InstanceData;
 use crate::memory::MemoryEntry;
@@ -49,7 +49,7 @@ pub struct StoreOpaque {
     pub(crate) memories: Vec<MemoryEntry>,
     pub(crate) tables: Vec<Box<TableEntry>>,
     pub(crate) globals: Vec<Box<GlobalEntry>>,
-    pub(crate) host_funcs: Vec<Box<HostFuncContext>>,
+    pub(crate) host_funcs: Vec<HostFuncAllocation>,
     /// Linker host functions already added to this store, by the address of
     /// their shared closure, so instantiating again reuses them.
     pub(crate) linker_funcs: HashMap<usize, Func>,

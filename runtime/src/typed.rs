@@ -213,16 +213,15 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
 
     /// Calls the function.
     pub fn call(&self, mut ctx: impl AsContextMut, params: P) -> Result<R> {
-        let ctx = ctx.as_context_mut();
-        let store = &mut ctx.0.opaque;
+        let store = ctx.as_context_mut().0;
         // Tuples have at most 16 elements, so the slots fit on the stack.
         let mut values = [ValRaw::default(); 16];
-        params.store_raw(store, &mut values)?;
+        params.store_raw(&store.opaque, &mut values)?;
         // SAFETY: the signature was checked when this TypedFunc was made, and
         // `values` has room for parameters and results.
         unsafe {
             self.func.call_raw(store, values.as_mut_ptr())?;
-            Ok(R::load_raw(store, &values))
+            Ok(R::load_raw(&store.opaque, &values))
         }
     }
 }
