@@ -4,13 +4,13 @@
 use crate::config::{Config, MemoryStyle};
 use crate::engine::Engine;
 use crate::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
+use crate::serialize::{self, CompiledArtifact};
 use crate::types::{ExportType, ExternType, FuncType, ImportType, convert};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
-use remap_compiler::{FunctionLoc, Tunables};
+use remap_compiler::{CompiledModule, FunctionLoc, Tunables};
 use remap_memory::CodeMemory;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,7 +31,11 @@ pub(crate) struct ModuleInner {
     /// the entry trampoline for each: how the host calls the module's
     /// functions. A binary search beats hashing on the call path.
     signatures: Box<[Signature]>,
+    /// What the signal handler and backtraces know about the code.
+    code_info: Arc<CodeInfo>,
     functions: Vec<FunctionLoc>,
+    entry_trampolines: Vec<FunctionLoc>,
+    host_trampolines: Vec<FunctionLoc>,
     imports: Vec<(String, String, ExternType)>,
     exports: Vec<(String, ExternType)>,
 }
@@ -56,6 +60,8 @@ struct Signature {
 struct PublishedCode {
     _registration: Option<CodeRegistration>,
     memory: CodeMemory,
+    /// Bytes of code (the memory holds at least one, even for none).
+    len: usize,
 }
 
 impl PublishedCode {
@@ -66,11 +72,19 @@ impl PublishedCode {
         Ok(PublishedCode {
             _registration: None,
             memory,
+            len: code.len(),
         })
     }
 
     fn address(&self, offset: u32) -> usize {
         self.memory.as_ptr() as usize + offset as usize
+    }
+
+    /// The published machine code.
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the code memory is mapped and, once published, readable
+        // (read+execute) and never written again; it lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.memory.as_ptr(), self.len) }
     }
 }
 
@@ -93,8 +107,14 @@ pub(crate) fn tunables(config: &Config) -> Tunables {
 
 impl Module {
     /// Compiles a module from its binary or its text (WAT) form.
+    ///
+    /// A precompiled module (from [`Module::serialize`] or
+    /// [`Engine::precompile_module`]) is refused: load it with
+    /// [`Module::deserialize`].
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let wasm = wat::parse_bytes(bytes.as_ref())?;
+        let bytes = bytes.as_ref();
+        serialize::refuse_precompiled(bytes)?;
+        let wasm = wat::parse_bytes(bytes)?;
         Module::from_binary(engine, &wasm)
     }
 
@@ -114,41 +134,41 @@ impl Module {
 
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        let compiler = engine.compiler();
-        let compiled = if engine.config().parallel_compilation {
-            compiler.compile_module(wasm)?
-        } else {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(1)
-                .build()
-                .context("creating a single compilation thread")?
-                .install(|| compiler.compile_module(wasm))?
-        };
+        let compiled = compile(engine, wasm)?;
+        Module::from_compiled(engine, compiled)
+    }
+
+    /// Publishes compiled code and builds the module around it: the one path
+    /// shared by compiling and by loading a precompiled module.
+    pub(crate) fn from_compiled(engine: &Engine, compiled: CompiledArtifact) -> Result<Module> {
+        let CompiledArtifact {
+            module: compiled,
+            function_body_offsets,
+        } = compiled;
         let mut code = PublishedCode::publish(&compiled.code)?;
         let info = compiled.info;
         let start = code.memory.as_ptr() as usize;
         let functions: Vec<FunctionRange> = compiled
             .functions
             .iter()
+            .zip(&function_body_offsets)
             .enumerate()
-            .map(|(i, loc)| FunctionRange {
+            .map(|(i, (loc, &body_offset))| FunctionRange {
                 start: loc.offset,
                 end: loc.offset + loc.len,
                 func_index: info.num_imported_functions + i as u32,
+                body_offset,
             })
             .collect();
-        code._registration = Some(registry::register_code(Arc::new(CodeInfo {
+        let code_info = Arc::new(CodeInfo {
             range: start..start + code.memory.len(),
             functions,
-            traps: compiled
-                .trap_table
-                .iter()
-                .map(|t| (t.offset, t.kind))
-                .collect(),
+            traps: compiled.trap_table,
+            address_map: compiled.address_map,
             names: info.names.functions.clone(),
-            function_offsets: function_body_offsets(wasm, info.num_imported_functions),
             module_name: info.names.module.clone(),
-        })));
+        });
+        code._registration = Some(registry::register_code(code_info.clone()));
 
         let func_types: Vec<FuncType> = info.types.iter().map(convert::func_type).collect();
         let type_ids: Box<[u32]> = func_types.iter().map(|ty| engine.type_id(ty)).collect();
@@ -194,14 +214,75 @@ impl Module {
                 engine: engine.clone(),
                 offsets: compiled.offsets,
                 code,
+                code_info,
                 type_ids,
                 signatures: signatures.into_boxed_slice(),
                 functions: compiled.functions,
+                entry_trampolines: compiled.entry_trampolines,
+                host_trampolines: compiled.host_trampolines,
                 imports,
                 exports,
                 info,
             }),
         })
+    }
+
+    /// Saves the compiled module in Remap's precompiled format, for
+    /// [`Module::deserialize`] in a later run (on a compatible engine).
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let inner = &self.inner;
+        let artifact = CompiledArtifact {
+            module: CompiledModule {
+                info: inner.info.clone(),
+                offsets: inner.offsets.clone(),
+                code: inner.code.bytes().to_vec(),
+                functions: inner.functions.clone(),
+                entry_trampolines: inner.entry_trampolines.clone(),
+                host_trampolines: inner.host_trampolines.clone(),
+                trap_table: inner.code_info.traps.clone(),
+                address_map: inner.code_info.address_map.clone(),
+            },
+            function_body_offsets: inner
+                .code_info
+                .functions
+                .iter()
+                .map(|function| function.body_offset)
+                .collect(),
+        };
+        serialize::encode(&inner.engine.compiler().compatibility(), &artifact)
+    }
+
+    /// Loads a module saved by [`Module::serialize`] or
+    /// [`Engine::precompile_module`], without compiling anything.
+    ///
+    /// A file that is not a precompiled module, is truncated or corrupt, or
+    /// was compiled by another Remap version or for an engine with other
+    /// settings (CPU features, memory style and sizes, SIMD) is an error.
+    ///
+    /// # Safety
+    /// The bytes are machine code that will run unchecked. They must come
+    /// from [`Module::serialize`] or [`Engine::precompile_module`] and must
+    /// not have been altered since by anyone you do not trust: the format
+    /// carries a checksum against accidents, not a signature against forgery,
+    /// and crafted bytes can do anything the process can.
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let artifact = serialize::decode(&engine.compiler().compatibility(), bytes.as_ref())?;
+        Module::from_compiled(engine, artifact)
+    }
+
+    /// Loads a precompiled module from a file (see [`Module::deserialize`]).
+    ///
+    /// # Safety
+    /// As for [`Module::deserialize`]: the file must come from
+    /// [`Module::serialize`] or [`Engine::precompile_module`] (e.g. written
+    /// by `remap compile`) and must not be writable by anyone you do not trust.
+    pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        // SAFETY: forwarded from the caller.
+        unsafe { Module::deserialize(engine, bytes) }
+            .with_context(|| format!("cannot load precompiled module {}", path.display()))
     }
 
     /// The module's name from the name section.
@@ -291,17 +372,35 @@ impl Module {
     }
 }
 
-/// Byte offset of each defined function's body in `wasm`, by function index,
-/// for backtraces. The module has already been validated.
-fn function_body_offsets(wasm: &[u8], num_imported_functions: u32) -> BTreeMap<u32, usize> {
+/// Compiles `wasm` with the engine's compiler (on one thread unless the
+/// configuration allows parallel compilation).
+pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact> {
+    let compiler = engine.compiler();
+    let module = if engine.config().parallel_compilation {
+        compiler.compile_module(wasm)?
+    } else {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .context("creating a single compilation thread")?
+            .install(|| compiler.compile_module(wasm))?
+    };
+    Ok(CompiledArtifact {
+        module,
+        function_body_offsets: function_body_offsets(wasm),
+    })
+}
+
+/// Byte offset of each defined function's body in `wasm`, in order, for
+/// backtrace frames whose exact instruction is unknown. The module has
+/// already been validated.
+fn function_body_offsets(wasm: &[u8]) -> Vec<u32> {
     wasmparser::Parser::new(0)
         .parse_all(wasm)
         .filter_map(|payload| match payload {
-            Ok(wasmparser::Payload::CodeSectionEntry(body)) => Some(body.range().start as usize),
+            Ok(wasmparser::Payload::CodeSectionEntry(body)) => Some(body.range().start as u32),
             _ => None,
         })
-        .enumerate()
-        .map(|(index, offset)| (num_imported_functions + index as u32, offset))
         .collect()
 }
 

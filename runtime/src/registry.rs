@@ -9,6 +9,7 @@
 //! The std `RwLock` is futex-based and does not allocate.
 
 use remap_compiler::trap::TrapKind;
+use remap_compiler::{AddressMapEntry, TrapRecord};
 use remap_memory::LinearMemory;
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -25,6 +26,32 @@ pub(crate) struct FunctionRange {
     pub end: u32,
     /// The function's index in the module's function index space (imports first).
     pub func_index: u32,
+    /// Byte offset of the function's body in the module binary.
+    pub body_offset: u32,
+}
+
+/// Where a frame is executing, as found on the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FramePc {
+    /// The instruction that faulted: the frame's instruction itself.
+    Faulting(usize),
+    /// A return address: the frame is executing the call just before it.
+    Return(usize),
+    /// The start of the frame's function (what compiled code records before
+    /// calling a builtin): only the function is known.
+    FunctionStart(usize),
+}
+
+/// A frame resolved to its function and Wasm instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameLocation {
+    /// The function's index (imports first).
+    pub func_index: u32,
+    /// Byte offset of the function's body in the module binary.
+    pub body_offset: u32,
+    /// Byte offset of the instruction in the module binary; the body's
+    /// offset when the instruction is unknown.
+    pub wasm_offset: u32,
 }
 
 /// What the runtime knows about one module's published code.
@@ -35,11 +62,11 @@ pub(crate) struct CodeInfo {
     /// Functions sorted by `start`.
     pub functions: Vec<FunctionRange>,
     /// Trap sites sorted by code offset.
-    pub traps: Vec<(u32, TrapKind)>,
+    pub traps: Vec<TrapRecord>,
+    /// Code offset -> Wasm instruction offset, sorted by code offset.
+    pub address_map: Vec<AddressMapEntry>,
     /// Function names from the name section, by function index.
     pub names: BTreeMap<u32, String>,
-    /// Byte offset of each defined function's body in the module binary.
-    pub function_offsets: BTreeMap<u32, usize>,
     /// The module's name, if it has one.
     pub module_name: Option<String>,
 }
@@ -48,8 +75,11 @@ impl CodeInfo {
     /// The trap kind recorded for the instruction at `pc`.
     pub fn trap_at(&self, pc: usize) -> Option<TrapKind> {
         let offset = u32::try_from(pc.checked_sub(self.range.start)?).ok()?;
-        let found = self.traps.binary_search_by_key(&offset, |&(o, _)| o).ok()?;
-        Some(self.traps[found].1)
+        let found = self
+            .traps
+            .binary_search_by_key(&offset, |trap| trap.offset)
+            .ok()?;
+        Some(self.traps[found].kind)
     }
 
     /// The function containing `pc`.
@@ -58,6 +88,42 @@ impl CodeInfo {
         let after = self.functions.partition_point(|f| f.start <= offset);
         let candidate = self.functions.get(after.checked_sub(1)?)?;
         (offset < candidate.end).then_some(candidate)
+    }
+
+    /// Whether `pc` is the first instruction of a function.
+    pub fn is_function_start(&self, pc: usize) -> bool {
+        self.function_at(pc)
+            .is_some_and(|function| self.range.start + function.start as usize == pc)
+    }
+
+    /// The function and Wasm instruction of a frame executing at `pc`.
+    pub fn locate(&self, pc: FramePc) -> Option<FrameLocation> {
+        let (instruction, exact) = match pc {
+            FramePc::Faulting(pc) => (pc, true),
+            FramePc::Return(pc) => (pc.checked_sub(1)?, true),
+            FramePc::FunctionStart(pc) => (pc, false),
+        };
+        let function = self.function_at(instruction)?;
+        let wasm_offset = exact
+            .then(|| self.wasm_offset_in(function, instruction))
+            .flatten()
+            .unwrap_or(function.body_offset);
+        Some(FrameLocation {
+            func_index: function.func_index,
+            body_offset: function.body_offset,
+            wasm_offset,
+        })
+    }
+
+    /// The Wasm instruction whose code contains `pc` inside `function`
+    /// (`None` in code of no instruction, e.g. the prologue).
+    fn wasm_offset_in(&self, function: &FunctionRange, pc: usize) -> Option<u32> {
+        let offset = u32::try_from(pc - self.range.start).ok()?;
+        let after = self
+            .address_map
+            .partition_point(|entry| entry.code_offset <= offset);
+        let entry = self.address_map.get(after.checked_sub(1)?)?;
+        (entry.code_offset >= function.start).then_some(entry.wasm_offset)
     }
 }
 
@@ -174,19 +240,32 @@ mod tests {
                     start: 0,
                     end: 0x40,
                     func_index: 1,
+                    body_offset: 100,
                 },
                 FunctionRange {
                     start: 0x40,
                     end: 0x80,
                     func_index: 2,
+                    body_offset: 200,
                 },
             ],
             traps: vec![
-                (0x10, TrapKind::UnreachableCodeReached),
-                (0x50, TrapKind::MemoryOutOfBounds),
+                TrapRecord {
+                    offset: 0x10,
+                    kind: TrapKind::UnreachableCodeReached,
+                },
+                TrapRecord {
+                    offset: 0x50,
+                    kind: TrapKind::MemoryOutOfBounds,
+                },
             ],
+            address_map: [(0x08, 102), (0x10, 105), (0x48, 203), (0x60, 207)]
+                .map(|(code_offset, wasm_offset)| AddressMapEntry {
+                    code_offset,
+                    wasm_offset,
+                })
+                .to_vec(),
             names: BTreeMap::new(),
-            function_offsets: BTreeMap::new(),
             module_name: None,
         })
     }
@@ -213,6 +292,27 @@ mod tests {
         assert!(lookup_code(start + 0x100).is_none());
         drop(registration);
         assert!(lookup_code(start + 0x50).is_none());
+    }
+
+    #[test]
+    fn frames_resolve_to_their_wasm_instruction() {
+        let start = 0x7100_0000_0000;
+        let code = info(start);
+        let at = |pc: FramePc| code.locate(pc).map(|l| (l.func_index, l.wasm_offset));
+        assert_eq!(at(FramePc::Faulting(start + 0x10)), Some((1, 105)));
+        assert_eq!(at(FramePc::Faulting(start + 0x0f)), Some((1, 102)));
+        // A return address belongs to the call before it.
+        assert_eq!(at(FramePc::Return(start + 0x11)), Some((1, 105)));
+        assert_eq!(at(FramePc::Return(start + 0x10)), Some((1, 102)));
+        // Prologue code maps to no instruction: the body's offset stands in.
+        assert_eq!(at(FramePc::Faulting(start + 0x02)), Some((1, 100)));
+        assert_eq!(at(FramePc::Faulting(start + 0x44)), Some((2, 200)));
+        // Known only by function: the body's offset, even where a map entry exists.
+        assert!(code.is_function_start(start + 0x40));
+        assert!(!code.is_function_start(start + 0x48));
+        assert_eq!(at(FramePc::FunctionStart(start + 0x40)), Some((2, 200)));
+        assert_eq!(at(FramePc::Faulting(start + 0x90)), None);
+        assert_eq!(at(FramePc::Return(start)), None);
     }
 
     #[test]

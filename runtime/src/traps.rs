@@ -9,7 +9,7 @@
 //! runtime frames that have already moved everything they own into the
 //! activation.
 
-use crate::registry;
+use crate::registry::{self, FrameLocation, FramePc};
 use crate::signals::{self, FaultContext};
 pub use remap_compiler::trap::TrapKind;
 use remap_compiler::vmctx::VMRuntimeLimits;
@@ -81,6 +81,7 @@ pub struct FrameInfo {
     func_name: Option<String>,
     module_name: Option<String>,
     module_offset: Option<usize>,
+    func_start: Option<usize>,
 }
 
 impl FrameInfo {
@@ -99,9 +100,19 @@ impl FrameInfo {
         self.module_name.as_deref()
     }
 
-    /// Byte offset in the module binary of the function's code, when known.
+    /// Byte offset in the module binary of the instruction this frame was
+    /// executing: the trapping instruction in the innermost frame, the call
+    /// in its callers. Where only the function is known (a trap raised
+    /// inside a runtime builtin such as `memory.fill`, or by the stack check
+    /// on function entry) it is the offset of the function's body.
     pub fn module_offset(&self) -> Option<usize> {
         self.module_offset
+    }
+
+    /// [`FrameInfo::module_offset`] relative to the start of the function's
+    /// body in the module binary.
+    pub fn func_offset(&self) -> Option<usize> {
+        Some(self.module_offset? - self.func_start?)
     }
 }
 
@@ -329,16 +340,18 @@ pub(crate) fn handle_fault(fault: FaultContext) {
 /// only built for the frames a backtrace keeps.
 struct FoundFrame {
     code: Arc<registry::CodeInfo>,
-    func_index: u32,
+    location: FrameLocation,
 }
 
 impl FoundFrame {
     fn info(&self) -> FrameInfo {
+        let func_index = self.location.func_index;
         FrameInfo {
-            func_index: self.func_index,
-            func_name: self.code.names.get(&self.func_index).cloned(),
+            func_index,
+            func_name: self.code.names.get(&func_index).cloned(),
             module_name: self.code.module_name.clone(),
-            module_offset: self.code.function_offsets.get(&self.func_index).copied(),
+            module_offset: Some(self.location.wasm_offset as usize),
+            func_start: Some(self.location.body_offset as usize),
         }
     }
 }
@@ -380,13 +393,17 @@ impl FrameCollector {
 fn capture_backtrace(innermost: Option<(usize, usize)>) -> WasmBacktrace {
     let mut frames = FrameCollector::default();
     let mut activation = ACTIVE.with(|a| a.get());
-    let mut segment = innermost.or_else(|| {
+    let mut segment = match innermost {
+        Some((pc, fp)) => Some((FramePc::Faulting(pc), fp)),
         // SAFETY: a non-null activation lives in a frame below us; its limits are live.
-        (!activation.is_null()).then(|| unsafe {
+        None => (!activation.is_null()).then(|| unsafe {
             let limits = &*(*activation).limits;
-            (limits.last_wasm_exit_pc, limits.last_wasm_exit_fp)
-        })
-    });
+            (
+                exit_frame_pc(limits.last_wasm_exit_pc),
+                limits.last_wasm_exit_fp,
+            )
+        }),
+    };
     while !activation.is_null() {
         if let Some((pc, fp)) = segment {
             // SAFETY: (pc, fp) is a Wasm frame record of this thread's live stack.
@@ -394,33 +411,47 @@ fn capture_backtrace(innermost: Option<(usize, usize)>) -> WasmBacktrace {
         }
         // SAFETY: as above.
         let current = unsafe { &*activation };
-        segment = current.outer_exit.map(|(fp, pc)| (pc, fp));
+        segment = current.outer_exit.map(|(fp, pc)| (exit_frame_pc(pc), fp));
         activation = current.previous;
     }
     frames.finish()
 }
 
-/// Follows the frame-pointer chain from `(pc, fp)` while it stays in compiled code.
+/// What a recorded exit pc means: compiled code records its own start before
+/// calling a builtin, and the host trampoline records its return address.
+fn exit_frame_pc(pc: usize) -> FramePc {
+    match registry::lookup_code(pc) {
+        Some(code) if code.is_function_start(pc) => FramePc::FunctionStart(pc),
+        _ => FramePc::Return(pc),
+    }
+}
+
+/// Follows the frame-pointer chain from `(pc, fp)` while it stays in compiled
+/// code; every frame after the first is at a return address.
 ///
 /// # Safety
 /// `fp` must be the frame pointer of the frame executing `pc`, in compiled code
 /// that keeps frame pointers.
-unsafe fn walk_segment(mut pc: usize, mut fp: usize, frames: &mut FrameCollector) {
-    while pc != 0 && fp != 0 && fp.is_multiple_of(8) {
-        let Some(code) = registry::lookup_code(pc) else {
+unsafe fn walk_segment(mut pc: FramePc, mut fp: usize, frames: &mut FrameCollector) {
+    loop {
+        let address = match pc {
+            FramePc::Faulting(address) | FramePc::FunctionStart(address) => address,
+            // The call before a return address may end the code image.
+            FramePc::Return(address) => address.saturating_sub(1),
+        };
+        if address == 0 || fp == 0 || !fp.is_multiple_of(8) {
+            break;
+        }
+        let Some(code) = registry::lookup_code(address) else {
             break;
         };
-        // A return address points after the call; look up the call itself.
-        if let Some(function) = code.function_at(pc).or_else(|| code.function_at(pc - 1)) {
-            frames.push(FoundFrame {
-                func_index: function.func_index,
-                code: code.clone(),
-            });
+        if let Some(location) = code.locate(pc) {
+            frames.push(FoundFrame { code, location });
         }
         // SAFETY: compiled code keeps frame pointers: [fp] is the caller's frame
         // pointer and [fp + 8] the return address.
         unsafe {
-            pc = *((fp + 8) as *const usize);
+            pc = FramePc::Return(*((fp + 8) as *const usize));
             fp = *(fp as *const usize);
         }
     }
@@ -448,12 +479,14 @@ mod tests {
                         func_name: Some("inner".into()),
                         module_name: None,
                         module_offset: Some(0x2a),
+                        func_start: Some(0x20),
                     },
                     FrameInfo {
                         func_index: 1,
                         func_name: None,
                         module_name: None,
                         module_offset: None,
+                        func_start: None,
                     },
                 ],
                 elided: 0,
@@ -470,8 +503,8 @@ mod tests {
             range: 0..1,
             functions: Vec::new(),
             traps: Vec::new(),
+            address_map: Vec::new(),
             names: [(0, "outermost".to_string())].into(),
-            function_offsets: Default::default(),
             module_name: None,
         });
         // Innermost first: depth `count - 1 - i` calls function `count - 1 - i`.
@@ -479,7 +512,11 @@ mod tests {
             .rev()
             .map(|func_index| FoundFrame {
                 code: code.clone(),
-                func_index,
+                location: FrameLocation {
+                    func_index,
+                    body_offset: 0,
+                    wasm_offset: 0,
+                },
             })
             .collect()
     }
@@ -505,11 +542,11 @@ mod tests {
         let text = backtrace.to_string();
         assert!(
             text.contains(
-                "  127: <wasm function 872>\n      ... 840 frames elided\n  968: <wasm function 31>"
+                "  127: 0x0 - <wasm function 872>\n      ... 840 frames elided\n  968: 0x0 - <wasm function 31>"
             ),
             "{text}"
         );
-        assert!(text.ends_with("  999: outermost"), "{text}");
+        assert!(text.ends_with("  999: 0x0 - outermost"), "{text}");
     }
 
     #[test]

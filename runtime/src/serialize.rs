@@ -1,0 +1,375 @@
+//! The precompiled-module format written by [`Module::serialize`](crate::Module::serialize) and
+//! [`Engine::precompile_module`] (the `remap compile` command) and read by
+//! [`Module::deserialize`](crate::Module::deserialize).
+//!
+//! Layout, integers little endian:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 8 | [`MAGIC`] |
+//! | 4 | format version ([`FORMAT_VERSION`]) |
+//! | 1 + n | Remap version: length, then UTF-8 |
+//! | 8 | payload length |
+//! | 4 | CRC-32 of the payload |
+//! | rest | payload: postcard encoding of [`Payload`] |
+//!
+//! The header is checked field by field so that each kind of mismatch gets its
+//! own message; the payload starts with the [`CodeCompatibility`] of the
+//! compiler that produced it, which must match the loading engine's.
+
+use crate::engine::Engine;
+use crate::module::compile;
+use anyhow::{Context, Result, bail};
+use remap_compiler::{CodeCompatibility, CompiledModule, VMOffsets};
+use serde::{Deserialize, Serialize};
+
+/// First bytes of every precompiled module. Not valid Wasm (which starts
+/// with `\0asm`) nor text, so no file is mistaken for the other.
+pub(crate) const MAGIC: [u8; 8] = *b"\x7fREMAP\x01\n";
+
+/// Version of the layout above and of [`Payload`]; bump on any change.
+const FORMAT_VERSION: u32 = 1;
+
+/// The version of Remap that writes and reads artifacts.
+const REMAP_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A compiled module with what the runtime needs besides the compiler's output.
+pub(crate) struct CompiledArtifact {
+    /// The compiler's output.
+    pub module: CompiledModule,
+    /// Byte offset of each defined function's body in the module binary
+    /// (backtraces use it where the exact instruction is unknown).
+    pub function_body_offsets: Vec<u32>,
+}
+
+/// What the header's payload holds.
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    compatibility: CodeCompatibility,
+    module: CompiledModule,
+    function_body_offsets: Vec<u32>,
+}
+
+/// The kinds of precompiled artifact [`Engine::detect_precompiled`] recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precompiled {
+    /// A module saved by [`Module::serialize`](crate::Module::serialize) or [`Engine::precompile_module`].
+    Module,
+}
+
+impl Engine {
+    /// Compiles `bytes` (binary or text Wasm) and returns it in the
+    /// precompiled format, without publishing any code: what `remap compile`
+    /// writes. Load it with [`Module::deserialize`](crate::Module::deserialize) on an engine with the same
+    /// settings.
+    pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        refuse_precompiled(bytes)?;
+        let wasm = wat::parse_bytes(bytes)?;
+        let artifact = compile(self, &wasm)?;
+        encode(&self.compiler().compatibility(), &artifact)
+    }
+
+    /// Whether `bytes` look like a precompiled artifact (only the magic
+    /// number is checked: loading it may still fail).
+    pub fn detect_precompiled(bytes: &[u8]) -> Option<Precompiled> {
+        bytes.starts_with(&MAGIC).then_some(Precompiled::Module)
+    }
+}
+
+/// An error for precompiled bytes given where Wasm is expected.
+pub(crate) fn refuse_precompiled(bytes: &[u8]) -> Result<()> {
+    if Engine::detect_precompiled(bytes).is_some() {
+        bail!(
+            "this is a precompiled Remap module, not WebAssembly: load it with Module::deserialize (or `remap run --allow-precompiled`)"
+        );
+    }
+    Ok(())
+}
+
+/// Writes `artifact` in the precompiled format.
+pub(crate) fn encode(
+    compatibility: &CodeCompatibility,
+    artifact: &CompiledArtifact,
+) -> Result<Vec<u8>> {
+    let payload = Payload {
+        compatibility: compatibility.clone(),
+        module: artifact.module.clone(),
+        function_body_offsets: artifact.function_body_offsets.clone(),
+    };
+    let payload = postcard::to_allocvec(&payload).context("encoding the compiled module")?;
+    let version =
+        u8::try_from(REMAP_VERSION.len()).context("Remap's version string is too long")?;
+    let mut bytes = Vec::with_capacity(payload.len() + 64);
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.push(version);
+    bytes.extend_from_slice(REMAP_VERSION.as_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    Ok(bytes)
+}
+
+/// Reads the header fields in order, naming what is missing when the bytes end.
+struct HeaderReader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> HeaderReader<'a> {
+    fn take(&mut self, len: usize, what: &str) -> Result<&'a [u8]> {
+        if self.bytes.len() < len {
+            bail!("the precompiled module is truncated (it ends in its {what})");
+        }
+        let (taken, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Ok(taken)
+    }
+
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
+        Ok(self.take(N, what)?.try_into().expect("took N bytes"))
+    }
+}
+
+/// Reads an artifact written by [`encode`] for an engine whose compiler is
+/// described by `host`, checking everything that can be checked.
+pub(crate) fn decode(host: &CodeCompatibility, bytes: &[u8]) -> Result<CompiledArtifact> {
+    if Engine::detect_precompiled(bytes).is_none() {
+        if bytes.starts_with(b"\0asm") {
+            bail!(
+                "this is a WebAssembly binary, not a precompiled module: compile it with Module::new"
+            );
+        }
+        bail!("not a precompiled Remap module (wrong magic number)");
+    }
+    let mut reader = HeaderReader {
+        bytes: &bytes[MAGIC.len()..],
+    };
+    let format = u32::from_le_bytes(reader.array("format version")?);
+    if format != FORMAT_VERSION {
+        bail!(
+            "the precompiled module has format version {format}, this Remap ({REMAP_VERSION}) reads version {FORMAT_VERSION}: compile it again"
+        );
+    }
+    let [version_len] = reader.array("Remap version")?;
+    let version = reader.take(version_len.into(), "Remap version")?;
+    if version != REMAP_VERSION.as_bytes() {
+        bail!(
+            "the module was precompiled by Remap {}, this is Remap {REMAP_VERSION}: compile it again",
+            String::from_utf8_lossy(version)
+        );
+    }
+    let payload_len = u64::from_le_bytes(reader.array("payload length")?);
+    let checksum = u32::from_le_bytes(reader.array("checksum")?);
+    let payload = reader.bytes;
+    if payload.len() as u64 != payload_len {
+        bail!(
+            "the precompiled module is {} ({} payload bytes, the header says {payload_len})",
+            if (payload.len() as u64) < payload_len {
+                "truncated"
+            } else {
+                "followed by extra bytes"
+            },
+            payload.len()
+        );
+    }
+    if crc32fast::hash(payload) != checksum {
+        bail!("the precompiled module is corrupt (checksum mismatch)");
+    }
+    let payload: Payload = postcard::from_bytes(payload)
+        .context("the precompiled module is corrupt (cannot decode its contents)")?;
+    if let Some(reason) = payload.compatibility.mismatch(host) {
+        bail!(
+            "the precompiled module does not fit this engine: {reason}; compile it again with the same settings"
+        );
+    }
+    check_consistency(&payload.module, &payload.function_body_offsets)
+        .context("the precompiled module is corrupt")?;
+    Ok(CompiledArtifact {
+        module: payload.module,
+        function_body_offsets: payload.function_body_offsets,
+    })
+}
+
+/// Checks the indices that building a [`Module`](crate::Module) relies on, so that a
+/// damaged artifact with a valid checksum is an error rather than a panic.
+fn check_consistency(module: &CompiledModule, function_body_offsets: &[u32]) -> Result<()> {
+    let info = &module.info;
+    let num_types = info.types.len();
+    if module.offsets != VMOffsets::new(info) {
+        bail!("its vmctx layout does not match its declarations");
+    }
+    if info.num_imported_functions as usize > info.functions.len()
+        || module.functions.len() != info.functions.len() - info.num_imported_functions as usize
+        || function_body_offsets.len() != module.functions.len()
+    {
+        bail!("its function counts disagree");
+    }
+    if module.entry_trampolines.len() != num_types || module.host_trampolines.len() != num_types {
+        bail!("it does not have one trampoline of each kind per type");
+    }
+    let code_len = module.code.len() as u64;
+    let locations = module
+        .functions
+        .iter()
+        .chain(&module.entry_trampolines)
+        .chain(&module.host_trampolines);
+    for location in locations {
+        if u64::from(location.offset) + u64::from(location.len) > code_len {
+            bail!("a function lies outside its code");
+        }
+    }
+    if info.functions.iter().any(|&ty| ty as usize >= num_types) {
+        bail!("a function has an unknown type");
+    }
+    for export in &info.exports {
+        use remap_compiler::module_info::EntityKind;
+        let count = match export.kind {
+            EntityKind::Function => info.functions.len(),
+            EntityKind::Table => info.tables.len(),
+            EntityKind::Memory => info.memories.len(),
+            EntityKind::Global => info.globals.len(),
+        };
+        if export.index as usize >= count {
+            bail!(
+                "export {:?} names an entity that does not exist",
+                export.name
+            );
+        }
+    }
+    for import in &info.imports {
+        if let remap_compiler::module_info::ImportKind::Function(ty) = import.kind
+            && ty as usize >= num_types
+        {
+            bail!("import {:?} has an unknown type", import.name);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> CodeCompatibility {
+        Engine::default().compiler().compatibility()
+    }
+
+    fn artifact() -> Vec<u8> {
+        Engine::default()
+            .precompile_module(
+                br#"(module (func (export "f") (result i32) i32.const 7)
+                            (memory (export "m") 1) (data (i32.const 0) "hi"))"#,
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn an_artifact_round_trips() {
+        let bytes = artifact();
+        assert_eq!(
+            Engine::detect_precompiled(&bytes),
+            Some(Precompiled::Module)
+        );
+        let decoded = decode(&host(), &bytes).unwrap();
+        assert_eq!(decoded.module.info.exports.len(), 2);
+        assert_eq!(decoded.function_body_offsets.len(), 1);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let bytes = artifact();
+        let host = host();
+        for len in 0..bytes.len() {
+            let error = decode(&host, &bytes[..len]).err().unwrap_or_else(|| {
+                panic!("{len} of {} bytes decoded", bytes.len());
+            });
+            let message = format!("{error:#}");
+            assert!(
+                message.contains("truncated") || message.contains("magic"),
+                "at {len}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_flipped_byte_is_an_error() {
+        let bytes = artifact();
+        let host = host();
+        for position in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[position] ^= 0x20;
+            assert!(
+                decode(&host, &damaged).is_err(),
+                "a flip at {position} went unnoticed"
+            );
+        }
+    }
+
+    #[test]
+    fn header_mismatches_are_named() {
+        let bytes = artifact();
+        let host = host();
+        let message = |bytes: &[u8]| format!("{:#}", decode(&host, bytes).err().unwrap());
+
+        let mut other_format = bytes.clone();
+        other_format[8] = 9;
+        assert!(message(&other_format).contains("format version 9"));
+
+        let mut other_version = bytes.clone();
+        other_version[13] = b'7';
+        assert!(message(&other_version).contains("precompiled by Remap 7"));
+
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(message(&longer).contains("extra bytes"));
+
+        let mut corrupt = bytes.clone();
+        *corrupt.last_mut().unwrap() ^= 1;
+        assert!(message(&corrupt).contains("checksum"));
+
+        assert!(message(b"\0asm\x01\0\0\0").contains("WebAssembly binary"));
+        assert!(message(b"(module)").contains("magic"));
+    }
+
+    #[test]
+    fn another_engine_configuration_is_refused() {
+        let bytes = artifact();
+        let mut config = crate::Config::new();
+        config.memory_style(crate::MemoryStyle::Dynamic);
+        let dynamic = Engine::new(&config).unwrap();
+        let error = decode(&dynamic.compiler().compatibility(), &bytes)
+            .err()
+            .unwrap();
+        assert!(format!("{error:#}").contains("Dynamic"), "{error:#}");
+
+        let mut config = crate::Config::new();
+        config.wasm_simd(false);
+        let no_simd = Engine::new(&config).unwrap();
+        let error = decode(&no_simd.compiler().compatibility(), &bytes)
+            .err()
+            .unwrap();
+        assert!(format!("{error:#}").contains("SIMD"), "{error:#}");
+    }
+
+    #[test]
+    fn a_valid_checksum_over_inconsistent_contents_is_an_error() {
+        let engine = Engine::default();
+        let mut artifact = compile(&engine, &wat::parse_str("(module (func))").unwrap()).unwrap();
+        artifact.function_body_offsets.clear();
+        let bytes = encode(&host(), &artifact).unwrap();
+        let error = decode(&host(), &bytes).err().unwrap();
+        assert!(
+            format!("{error:#}").contains("function counts"),
+            "{error:#}"
+        );
+
+        let mut artifact = compile(&engine, &wat::parse_str("(module (func))").unwrap()).unwrap();
+        artifact.module.functions[0].len = u32::MAX;
+        let bytes = encode(&host(), &artifact).unwrap();
+        let error = decode(&host(), &bytes).err().unwrap();
+        assert!(
+            format!("{error:#}").contains("outside its code"),
+            "{error:#}"
+        );
+    }
+}
