@@ -7,7 +7,8 @@
 //! is copied). Optional pinning keeps every accessible page `mlock`ed
 //! against a shared budget. Whatever caches a memory's base or bound
 //! subscribes to its invalidation notifier. Protection changes can be
-//! batched. Statistics are kept per memory and per owner. The crate knows
+//! batched. Statistics are kept per memory and per owner. A [`SlotCache`]
+//! lets a new memory take over a retired one's reservation. The crate knows
 //! nothing of WebAssembly beyond the default page size.
 //!
 //! All system calls live in the `sys` module.
@@ -37,7 +38,9 @@ mod error;
 mod linear_memory;
 mod notifier;
 mod pin;
+mod published_range;
 mod reservation;
+mod slot_cache;
 mod stats;
 mod sys;
 mod view;
@@ -50,6 +53,7 @@ pub use linear_memory::LinearMemory;
 pub use notifier::{InvalidationNotifier, MAX_NOTIFIERS, NotifierRegistration};
 pub use pin::PinBudget;
 pub use reservation::RESERVATION_FLOOR;
+pub use slot_cache::SlotCache;
 pub use stats::{Accounting, MemoryStats};
 pub use sys::{Advice, Protection, Syscall, host_page_size, memlock_limit};
 pub use view::MemoryView;

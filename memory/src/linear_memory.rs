@@ -4,6 +4,7 @@
 
 use crate::batch::ProtectionBatch;
 use crate::notifier::{InvalidationNotifier, NotifierHub, NotifierRegistration};
+use crate::published_range::PublishedRange;
 use crate::reservation::Reservation;
 use crate::stats::StatsSink;
 use crate::sys::{self, Advice, Protection, Syscall};
@@ -38,45 +39,17 @@ fn to_usize(bytes: u64, what: &'static str) -> Result<usize, MemoryError> {
     usize::try_from(bytes).map_err(|_| MemoryError::Overflow { what })
 }
 
-/// The mutable layout of a memory, changed only under its lock.
-#[derive(Debug)]
-struct State {
-    reservation: Reservation,
-    /// Bytes from the base that may become accessible before the post-guard.
-    capacity: usize,
-    /// Bytes from the base that are read/write (host-page rounded `len`).
-    accessible: usize,
-    /// The memory's length in bytes (a multiple of the growth unit).
-    len: u64,
-}
-
-/// A linear memory: `[pre-guard][accessible][room to grow][post-guard]`, all
-/// one `PROT_NONE`, `MAP_NORESERVE` reservation. Thread-safe: share it
-/// behind an `Arc`; changes are serialised per memory, reads are lock-free
-/// or take a short read lock.
-#[derive(Debug)]
-pub struct LinearMemory {
-    state: Mutex<State>,
-    view: RwLock<MemoryView>,
-    reservation_start: AtomicUsize,
-    reservation_end: AtomicUsize,
-    /// Mirrors `State::capacity` for lock-free reads.
-    capacity: AtomicUsize,
-    hub: Arc<NotifierHub>,
-    stats: StatsSink,
-    style: MemoryStyle,
+/// A memory's reservation layout in host-page-rounded bytes, checked.
+struct Layout {
     pre_guard: usize,
+    capacity: usize,
     post_guard: usize,
-    page_size: u64,
-    maximum_bytes: Option<u64>,
-    limit_bytes: Option<u64>,
-    pin_budget: Option<PinBudget>,
-    pinned: bool,
+    initial: usize,
 }
 
-impl LinearMemory {
-    /// Reserves, commits the initial size and (if configured) pins it.
-    pub fn new(config: MemoryConfig) -> Result<LinearMemory, MemoryError> {
+impl Layout {
+    /// Validates `config` and computes its layout.
+    fn of(config: &MemoryConfig) -> Result<Layout, MemoryError> {
         if config.page_size == 0 {
             return Err(MemoryError::InvalidConfig(
                 "page_size must not be zero".into(),
@@ -121,22 +94,70 @@ impl LinearMemory {
                 (capacity, round_to_host_pages(guard_bytes)?)
             }
         };
-        let capacity = to_usize(capacity, "reservation size")?;
-        let post_guard = to_usize(post_guard, "guard size")?;
-        let initial = to_usize(initial, "initial size")?;
-        let total = reservation_len(pre_guard, capacity, post_guard)?;
+        Ok(Layout {
+            pre_guard,
+            capacity: to_usize(capacity, "reservation size")?,
+            post_guard: to_usize(post_guard, "guard size")?,
+            initial: to_usize(initial, "initial size")?,
+        })
+    }
+}
 
+/// The mutable layout of a memory, changed only under its lock.
+#[derive(Debug)]
+struct State {
+    reservation: Reservation,
+    /// Bytes from the base that may become accessible before the post-guard.
+    capacity: usize,
+    /// Bytes from the base that are read/write (host-page rounded `len`).
+    accessible: usize,
+    /// The memory's length in bytes (a multiple of the growth unit).
+    len: u64,
+    /// Set by [`LinearMemory::retire`]: the `accessible` bytes are still
+    /// read/write but discarded, unpinned and no longer counted anywhere.
+    retired: bool,
+}
+
+/// A linear memory: `[pre-guard][accessible][room to grow][post-guard]`, all
+/// one `PROT_NONE`, `MAP_NORESERVE` reservation. Thread-safe: share it
+/// behind an `Arc`; changes are serialised per memory, reads are lock-free
+/// or take a short read lock.
+#[derive(Debug)]
+pub struct LinearMemory {
+    state: Mutex<State>,
+    view: RwLock<MemoryView>,
+    /// The whole mapping, for lock-free readers such as a signal handler.
+    reservation: PublishedRange,
+    /// Mirrors `State::capacity` for lock-free reads.
+    capacity: AtomicUsize,
+    hub: Arc<NotifierHub>,
+    stats: StatsSink,
+    style: MemoryStyle,
+    pre_guard: usize,
+    post_guard: usize,
+    page_size: u64,
+    maximum_bytes: Option<u64>,
+    limit_bytes: Option<u64>,
+    pin_budget: Option<PinBudget>,
+    pinned: bool,
+}
+
+impl LinearMemory {
+    /// Reserves, commits the initial size and (if configured) pins it.
+    pub fn new(config: MemoryConfig) -> Result<LinearMemory, MemoryError> {
+        let layout = Layout::of(&config)?;
+        let total = reservation_len(layout.pre_guard, layout.capacity, layout.post_guard)?;
         let reservation = Reservation::new(total)?;
-        let base = aligned_base(reservation.start(), pre_guard);
+        let base = aligned_base(reservation.start(), layout.pre_guard);
         let memory = LinearMemory {
-            reservation_start: AtomicUsize::new(reservation.start()),
-            reservation_end: AtomicUsize::new(reservation.range().end),
-            capacity: AtomicUsize::new(capacity),
+            reservation: PublishedRange::new(reservation.range()),
+            capacity: AtomicUsize::new(layout.capacity),
             state: Mutex::new(State {
                 reservation,
-                capacity,
+                capacity: layout.capacity,
                 accessible: 0,
                 len: 0,
+                retired: false,
             }),
             view: RwLock::new(MemoryView {
                 base: base as *mut u8,
@@ -145,29 +166,165 @@ impl LinearMemory {
             hub: Arc::new(NotifierHub::default()),
             stats: StatsSink::new(config.accounting),
             style: config.style,
-            pre_guard,
-            post_guard,
+            pre_guard: layout.pre_guard,
+            post_guard: layout.post_guard,
             page_size: config.page_size,
             maximum_bytes: config.maximum_bytes,
             limit_bytes: config.limit_bytes,
             pin_budget: config.pin_budget,
             pinned: config.pinned,
         };
-        // The memory is not yet shared, so committing the initial pages needs
-        // no notification; on failure dropping `memory` undoes everything.
-        memory.charge_pins(initial)?;
-        if let Err(error) = memory.commit(base..base + initial) {
-            memory.uncharge_pins(initial);
+        // On failure dropping `memory` undoes everything.
+        memory.commit_initial(layout.initial, config.initial_bytes)?;
+        Ok(memory)
+    }
+
+    /// Gives the first `initial` bytes access (and pins them) in a fresh or
+    /// retired memory and publishes a length of `initial_bytes`. A retired
+    /// memory's pages are already read/write, so only the difference in size
+    /// changes protection: reusing a slot at its last size costs no system
+    /// call unless pinned. The memory is not shared yet, so no subscriber
+    /// needs telling. On failure the memory must be dropped (the pages'
+    /// protection may have changed); nothing stays charged or counted.
+    fn commit_initial(&self, initial: usize, initial_bytes: u64) -> Result<(), MemoryError> {
+        let mut state = self.lock();
+        debug_assert!(state.retired || state.accessible == 0);
+        let base = self.base(&state);
+        let kept = state.accessible;
+        self.charge_pins(initial)?;
+        let mut batch = ProtectionBatch::new();
+        // SAFETY: both ranges lie inside this memory's reservation, and nobody
+        // uses the memory yet: it is fresh or retired.
+        let protected = unsafe {
+            if initial > kept {
+                batch.protect(base + kept..base + initial, Protection::ReadWrite)
+            } else {
+                batch.protect(base + initial..base + kept, Protection::None)
+            }
+        };
+        self.count_protection_calls(batch.requested(), batch.issued());
+        let locked = protected.and_then(|()| {
+            if !self.pinned || initial == 0 {
+                return Ok(());
+            }
+            // SAFETY: `[base, base + initial)` is inside this memory's reservation.
+            unsafe { sys::lock(base, initial) }
+                .map_err(|source| MemoryError::pin(initial as u64, source))
+        });
+        if let Err(error) = locked {
+            self.uncharge_pins(initial);
             return Err(error);
         }
-        {
-            let mut state = memory.lock();
-            state.accessible = initial;
-            state.len = config.initial_bytes;
+        state.accessible = initial;
+        state.len = initial_bytes;
+        state.retired = false;
+        self.publish_view(base, initial_bytes);
+        self.account_committed(initial, 0);
+        Ok(())
+    }
+
+    /// Whether [`Self::reuse`] can turn this (retired) memory into one made
+    /// with `config`: the same guards, growth unit, pinning, budget and
+    /// owner, and a reservation that gives the same guarantees (a static one
+    /// of exactly the configured size; a dynamic one with at least the
+    /// configured room after the initial size).
+    pub(crate) fn fits(&self, config: &MemoryConfig) -> bool {
+        let Ok(layout) = Layout::of(config) else {
+            return false;
+        };
+        let capacity = self.capacity.load(Ordering::Acquire);
+        let reservation_fits = match (self.style, config.style) {
+            (MemoryStyle::Static { .. }, MemoryStyle::Static { .. }) => {
+                self.style == config.style && capacity == layout.capacity
+            }
+            (
+                MemoryStyle::Dynamic {
+                    reserve_bytes,
+                    guard_bytes,
+                },
+                MemoryStyle::Dynamic {
+                    reserve_bytes: wanted_reserve,
+                    guard_bytes: wanted_guard,
+                },
+            ) => {
+                reserve_bytes == wanted_reserve
+                    && guard_bytes == wanted_guard
+                    && capacity >= layout.capacity
+            }
+            _ => false,
+        };
+        reservation_fits
+            && self.lock().retired
+            && self.pre_guard == layout.pre_guard
+            && self.post_guard == layout.post_guard
+            && self.page_size == config.page_size
+            && self.pinned == config.pinned
+            && PinBudget::same(self.pin_budget.as_ref(), config.pin_budget.as_ref())
+            && self.stats.has_owner(config.accounting.as_ref())
+    }
+
+    /// Ends this memory's life without unmapping it, so that its reservation
+    /// can serve another memory: subscribers get `release` (as on drop) and
+    /// lose their registrations, every page is unlocked and discarded with
+    /// `MADV_DONTNEED` (it reads as zero from now on), pins and committed
+    /// bytes are given back, and the memory's own statistics start over. The
+    /// pages keep their read/write protection, so that a new memory of the
+    /// same size needs no protection change; nothing but [`Self::reuse`] and
+    /// drop may use a retired memory. On error the memory must be dropped;
+    /// its drop then gives back whatever is still charged.
+    pub(crate) fn retire(&mut self) -> Result<(), MemoryError> {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let base = aligned_base(state.reservation.start(), self.pre_guard);
+        let accessible = state.accessible;
+        // A subscriber's panic is resumed once the slot is consistent again.
+        let closed =
+            panic::catch_unwind(AssertUnwindSafe(|| self.hub.close(base..base + accessible)));
+        self.hub.reopen();
+        let discarded = self.discard(base, accessible);
+        if discarded.is_ok() {
+            self.uncharge_pins(accessible);
+            self.account_committed(0, accessible);
+            let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+            state.len = 0;
+            state.retired = true;
+            *self.view.get_mut().unwrap_or_else(PoisonError::into_inner) = MemoryView {
+                base: base as *mut u8,
+                len: 0,
+            };
+            self.stats = self.stats.restarted();
         }
-        memory.publish_view(base, config.initial_bytes);
-        memory.account_committed(initial, 0);
-        Ok(memory)
+        if let Err(payload) = closed {
+            panic::resume_unwind(payload);
+        }
+        discarded
+    }
+
+    /// Unlocks (if pinned) and discards the first `accessible` bytes, keeping
+    /// their protection: `MADV_DONTNEED` refuses locked pages.
+    fn discard(&self, base: usize, accessible: usize) -> Result<(), MemoryError> {
+        if accessible == 0 {
+            return Ok(());
+        }
+        if self.pinned {
+            // SAFETY: the range is this memory's own, and it is retiring.
+            unsafe { sys::unlock(base, accessible) }
+                .map_err(|source| MemoryError::syscall(Syscall::Munlock, source))?;
+        }
+        let mut batch = ProtectionBatch::new();
+        // SAFETY: as above; nobody may rely on the contents any more.
+        let result = unsafe { batch.advise(base..base + accessible, Advice::DontNeed) };
+        self.count_protection_calls(batch.requested(), batch.issued());
+        result
+    }
+
+    /// Makes a retired memory (see [`Self::retire`]) the memory `config`
+    /// describes, which it must [fit](Self::fits). On failure it must be dropped.
+    pub(crate) fn reuse(&mut self, config: &MemoryConfig) -> Result<(), MemoryError> {
+        let layout = Layout::of(config)?;
+        debug_assert!(self.fits(config));
+        self.maximum_bytes = config.maximum_bytes;
+        self.limit_bytes = config.limit_bytes;
+        self.commit_initial(layout.initial, config.initial_bytes)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -227,10 +384,12 @@ impl LinearMemory {
 
     /// The whole mapping, guards included. Lock-free, so a signal handler may
     /// call it to decide whether a faulting address belongs to this memory.
-    /// While a relocation is being published the two ends are read
-    /// separately and may briefly mix the old and new reservations.
+    /// Both ends always come from the same reservation, also while a
+    /// relocation publishes a new one (the read retries). Only a reader that
+    /// interrupted a publication on its own thread (an asynchronous signal)
+    /// could wait it out in vain: it gets an empty range after a bounded spin.
     pub fn reservation(&self) -> Range<usize> {
-        self.reservation_start.load(Ordering::Acquire)..self.reservation_end.load(Ordering::Acquire)
+        self.reservation.read()
     }
 
     /// Bytes that can become accessible without relocating (the current reservation's room).
@@ -365,10 +524,7 @@ impl LinearMemory {
                 }
             }
             let old = std::mem::replace(&mut state.reservation, target);
-            self.reservation_start
-                .store(state.reservation.start(), Ordering::Release);
-            self.reservation_end
-                .store(state.reservation.range().end, Ordering::Release);
+            self.reservation.publish(state.reservation.range());
             drop(old);
             self.capacity.store(new_capacity, Ordering::Release);
             state.capacity = new_capacity;
@@ -610,7 +766,8 @@ impl Drop for LinearMemory {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         let base = aligned_base(state.reservation.start(), self.pre_guard);
-        let accessible = state.accessible;
+        // A retired memory's pages are no longer counted or pinned.
+        let accessible = if state.retired { 0 } else { state.accessible };
         // A subscriber's panic during teardown must not skip giving back the
         // pin budget and the owner's committed bytes: it is resumed after them.
         let closed =

@@ -51,6 +51,9 @@ struct HubState {
     next_id: u64,
     closed: bool,
     dispatching: Option<ThreadId>,
+    /// Unregistrations waiting for `dispatching` to end: only then does the
+    /// end of a dispatch wake anyone (a wake is a system call).
+    waiters: usize,
 }
 
 /// The notifier list and the sequence counters of one memory.
@@ -109,10 +112,12 @@ impl NotifierHub {
         // unregisters on the dispatching thread itself need not wait.
         let me = thread::current().id();
         while state.dispatching.is_some_and(|thread| thread != me) {
+            state.waiters += 1;
             state = self
                 .dispatch_done
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.waiters -= 1;
         }
     }
 
@@ -120,7 +125,8 @@ impl NotifierHub {
     /// that callbacks may register and unregister. A notifier unregistered by
     /// an earlier callback of the same dispatch is skipped. A panicking
     /// subscriber does not stop the others: the first panic is kept in
-    /// `panic` to be resumed once the memory is consistent.
+    /// `panic` to be resumed once the memory is consistent. With nobody
+    /// registered it only takes the list lock once.
     fn dispatch(
         &self,
         panic: &mut Option<Box<dyn Any + Send>>,
@@ -128,6 +134,9 @@ impl NotifierHub {
     ) {
         let snapshot: Vec<Arc<Subscriber>> = {
             let mut state = self.lock();
+            if state.entries.is_empty() {
+                return;
+            }
             state.dispatching = Some(thread::current().id());
             state.entries.clone()
         };
@@ -195,6 +204,15 @@ impl NotifierHub {
         }
     }
 
+    /// Accepts registrations again after [`Self::close`], for a memory whose
+    /// reservation is reused. Registrations from before the close stay dead:
+    /// ids are never reused, so dropping one later finds nothing to remove.
+    pub(crate) fn reopen(&self) {
+        let mut state = self.lock();
+        debug_assert!(state.entries.is_empty(), "close cleared the list");
+        state.closed = false;
+    }
+
     pub(crate) fn read_begin(&self) -> u64 {
         self.sequence.load(Ordering::SeqCst)
     }
@@ -225,8 +243,16 @@ struct DispatchDone<'a>(&'a NotifierHub);
 
 impl Drop for DispatchDone<'_> {
     fn drop(&mut self) {
-        self.0.lock().dispatching = None;
-        self.0.dispatch_done.notify_all();
+        let waiting = {
+            let mut state = self.0.lock();
+            state.dispatching = None;
+            state.waiters > 0
+        };
+        // A waiter counts itself under the lock before it sleeps, so one that
+        // is not counted here has not started waiting and will see `None`.
+        if waiting {
+            self.0.dispatch_done.notify_all();
+        }
     }
 }
 

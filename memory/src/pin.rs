@@ -40,6 +40,15 @@ impl PinBudget {
         self.inner.limit_bytes
     }
 
+    /// Whether two optional budgets are the same shared budget (or both absent).
+    pub(crate) fn same(a: Option<&PinBudget>, b: Option<&PinBudget>) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => Arc::ptr_eq(&a.inner, &b.inner),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
     /// Charges `bytes`, or fails without charging anything if that would pass the limit.
     pub(crate) fn charge(&self, bytes: u64) -> Result<(), MemoryError> {
         let limit = self.inner.limit_bytes;

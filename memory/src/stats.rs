@@ -131,6 +131,20 @@ impl StatsSink {
     pub(crate) fn snapshot(&self) -> MemoryStats {
         self.own.snapshot()
     }
+
+    /// Whether updates go to exactly `owner` (the same shared handle, or none).
+    pub(crate) fn has_owner(&self, owner: Option<&Accounting>) -> bool {
+        match (&self.owner, owner) {
+            (Some(mine), Some(theirs)) => Arc::ptr_eq(&mine.counters, &theirs.counters),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    /// A sink with the same owner and the memory's own counters at zero.
+    pub(crate) fn restarted(&self) -> StatsSink {
+        StatsSink::new(self.owner.clone())
+    }
 }
 
 #[cfg(test)]

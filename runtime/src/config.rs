@@ -24,6 +24,7 @@ pub struct Config {
     pub(crate) pin_memory: bool,
     pub(crate) pin_budget: Option<u64>,
     pub(crate) max_memory_size: Option<u64>,
+    pub(crate) memory_slot_cache: usize,
     pub(crate) max_wasm_stack: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) wasm_simd: bool,
@@ -38,6 +39,11 @@ const DEFAULT_STATIC_GUARD: u64 = 4 * GIB;
 /// neighbours; bounds are checked explicitly.
 const DEFAULT_DYNAMIC_GUARD: u64 = 64 * 1024;
 
+/// Retired memory reservations an engine keeps for reuse. Each holds address
+/// space only (8 GiB for a default static memory, a fraction of the 128 TiB a
+/// process has), so this bounds the address space parked, not memory.
+const DEFAULT_MEMORY_SLOT_CACHE: usize = 16;
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -49,6 +55,7 @@ impl Default for Config {
             pin_memory: false,
             pin_budget: None,
             max_memory_size: None,
+            memory_slot_cache: DEFAULT_MEMORY_SLOT_CACHE,
             max_wasm_stack: 512 * 1024,
             parallel_compilation: true,
             wasm_simd: true,
@@ -108,6 +115,17 @@ impl Config {
     /// Caps each linear memory's size in bytes (`None`: only the type's maximum).
     pub fn max_memory_size(&mut self, bytes: Option<u64>) -> &mut Self {
         self.max_memory_size = bytes;
+        self
+    }
+
+    /// How many retired linear-memory reservations the engine keeps for reuse
+    /// (default 16; 0 turns the cache off). A memory dropped with its store
+    /// leaves its reservation here, every page discarded, unpinned and
+    /// inaccessible, so the next memory of the same layout skips mapping and
+    /// unmapping a reservation. Cached slots hold no committed or pinned
+    /// bytes; dropping the engine unmaps them.
+    pub fn memory_slot_cache(&mut self, slots: usize) -> &mut Self {
+        self.memory_slot_cache = slots;
         self
     }
 

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::types::FuncType;
 use anyhow::Result;
 use remap_compiler::Compiler;
-use remap_memory::{Accounting, MemoryStats, PinBudget};
+use remap_memory::{Accounting, MemoryStats, PinBudget, SlotCache};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -23,6 +23,8 @@ struct EngineInner {
     types: TypeRegistry,
     accounting: Accounting,
     pin_budget: Option<PinBudget>,
+    /// Retired linear memories whose reservations new ones reuse.
+    memory_slots: SlotCache,
     host_trampolines: Mutex<HashMap<u32, crate::module::HostTrampoline>>,
 }
 
@@ -53,6 +55,7 @@ impl Engine {
                 types: TypeRegistry::default(),
                 accounting: Accounting::new(),
                 pin_budget: config.pin_budget.map(PinBudget::new),
+                memory_slots: SlotCache::new(config.memory_slot_cache),
                 host_trampolines: Mutex::new(HashMap::new()),
             }),
         })
@@ -83,6 +86,10 @@ impl Engine {
 
     pub(crate) fn pin_budget(&self) -> Option<&PinBudget> {
         self.inner.pin_budget.as_ref()
+    }
+
+    pub(crate) fn memory_slots(&self) -> &SlotCache {
+        &self.inner.memory_slots
     }
 
     /// The engine-wide id of a function type (interned).

@@ -9,25 +9,32 @@ use crate::types::MemoryType;
 use anyhow::{Context, Result, bail};
 use remap_compiler::vmctx::VMMemoryView;
 use remap_memory::{InvalidationNotifier, LinearMemory, MemoryConfig, MemoryView, WASM_PAGE_SIZE};
+use std::mem::ManuallyDrop;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A memory owned by a store.
 pub(crate) struct MemoryEntry {
-    memory: Arc<LinearMemory>,
+    /// Taken in `drop`, to hand the memory back to the engine's slot cache.
+    memory: ManuallyDrop<Arc<LinearMemory>>,
     ty: MemoryType,
-    _reservation: ReservationRegistration,
+    /// Taken in `drop` first: the registry holds the other handle on `memory`.
+    reservation: Option<ReservationRegistration>,
+    engine: Engine,
 }
 
 impl MemoryEntry {
-    /// Creates the linear memory for `ty` as the engine's configuration says.
+    /// Creates the linear memory for `ty` as the engine's configuration says,
+    /// in a cached reservation when the engine has one that fits.
     pub(crate) fn new(engine: &Engine, ty: MemoryType) -> Result<MemoryEntry> {
-        let memory = Arc::new(LinearMemory::new(memory_config(engine, &ty)?)?);
+        let config = memory_config(engine, &ty)?;
+        let memory = Arc::new(engine.memory_slots().create(config)?);
         Ok(MemoryEntry {
-            _reservation: registry::register_reservation(memory.clone()),
-            memory,
+            reservation: Some(registry::register_reservation(memory.clone())),
+            memory: ManuallyDrop::new(memory),
             ty,
+            engine: engine.clone(),
         })
     }
 
@@ -54,6 +61,19 @@ impl MemoryEntry {
             return None;
         }
         self.memory.grow(delta).ok()
+    }
+}
+
+impl Drop for MemoryEntry {
+    fn drop(&mut self) {
+        // Faults in the reservation stop counting as Wasm traps from here on:
+        // no code of this store runs any more.
+        drop(self.reservation.take());
+        // SAFETY: `memory` is never used again; this is its only take.
+        let memory = unsafe { ManuallyDrop::take(&mut self.memory) };
+        if let Ok(memory) = Arc::try_unwrap(memory) {
+            self.engine.memory_slots().recycle(memory);
+        }
     }
 }
 

@@ -1,0 +1,93 @@
+//! A bounded cache of retired linear memories, so that a new memory can take
+//! over an existing reservation instead of mapping a fresh one. Unmapping a
+//! large reservation that had page tables is the most expensive step of a
+//! short-lived memory's life; a retired slot keeps its mapping and page
+//! tables, with every page discarded.
+
+use crate::{LinearMemory, MemoryConfig, MemoryError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Retired memories waiting to be reused, at most `max_slots` of them. A
+/// cached slot holds address space only: no resident, committed or pinned
+/// bytes, no subscribers (its last size stays read/write, discarded, so that
+/// the next memory of that size changes no protection). Dropping the cache
+/// unmaps them all. Thread-safe.
+#[derive(Debug)]
+pub struct SlotCache {
+    slots: Mutex<Vec<LinearMemory>>,
+    max_slots: usize,
+}
+
+impl SlotCache {
+    /// An empty cache that keeps at most `max_slots` retired memories (0: none).
+    pub fn new(max_slots: usize) -> SlotCache {
+        SlotCache {
+            slots: Mutex::new(Vec::new()),
+            max_slots,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<LinearMemory>> {
+        // The list is only pushed to and popped from, so it is consistent
+        // even if a holder panicked.
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The most retired memories this cache keeps.
+    pub fn max_slots(&self) -> usize {
+        self.max_slots
+    }
+
+    /// Retired memories currently cached.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no retired memory is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A memory as [`LinearMemory::new`] would make it from `config`: a
+    /// cached slot that fits (the most recently retired first), or else a
+    /// fresh reservation. Errors are those of `LinearMemory::new`; a slot
+    /// that could not be brought back (say, over the pin budget) is unmapped.
+    pub fn create(&self, config: MemoryConfig) -> Result<LinearMemory, MemoryError> {
+        let slot = {
+            let mut slots = self.lock();
+            slots
+                .iter()
+                .rposition(|slot| slot.fits(&config))
+                .map(|found| slots.swap_remove(found))
+        };
+        let Some(mut memory) = slot else {
+            return LinearMemory::new(config);
+        };
+        memory.reuse(&config)?;
+        Ok(memory)
+    }
+
+    /// Takes a memory whose user is done with it: retires it (see
+    /// [`LinearMemory::retire`]) and keeps it for [`Self::create`], or drops
+    /// it when the cache is full or retiring fails.
+    pub fn recycle(&self, mut memory: LinearMemory) {
+        if self.lock().len() >= self.max_slots {
+            return;
+        }
+        if memory.retire().is_ok() {
+            self.keep(memory);
+        }
+    }
+
+    /// Caches a retired memory if there is still room; otherwise it is
+    /// dropped, outside the lock (an unmap is slow).
+    fn keep(&self, memory: LinearMemory) {
+        let mut slots = self.lock();
+        if slots.len() < self.max_slots {
+            slots.push(memory);
+        } else {
+            drop(slots);
+            drop(memory);
+        }
+    }
+}
