@@ -5,8 +5,10 @@
 //! process. A fault is turned into a Wasm trap only when the current thread is
 //! running Wasm, the faulting PC is a trap site in published code and, for
 //! memory faults, the address lies inside a linear memory's reservation.
-//! Anything else goes to the handler that was installed before (or the default
-//! action), so the process dies exactly as it would without Remap.
+//! A signal someone sent (`kill`, `raise`, `sigqueue`) is never a trap, even
+//! to a thread in Wasm. Anything else goes to the handler that was installed
+//! before (or the default action), so the process behaves exactly as it would
+//! without Remap; the interrupted code's `errno` is preserved either way.
 
 use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
@@ -95,12 +97,59 @@ extern "C" fn handle_signal(
     info: *mut libc::siginfo_t,
     context: *mut libc::c_void,
 ) {
-    // SAFETY: the kernel passes a valid siginfo and ucontext for SA_SIGINFO handlers.
-    let fault = unsafe { fault_context(signal, info, context) };
-    // Jumps out of the handler when the fault is a Wasm trap; returns otherwise.
-    crate::traps::handle_fault(fault);
+    // The interrupted code may be between a failing call and its read of
+    // errno; nothing this handler does on the way back may change it.
+    let errno = SavedErrno::save();
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let cause = unsafe { SignalCause::of(&*info) };
+    if cause == SignalCause::Fault {
+        // SAFETY: the kernel passes a valid siginfo and ucontext for SA_SIGINFO handlers.
+        let fault = unsafe { fault_context(signal, info, context) };
+        // Jumps out of the handler when the fault is a Wasm trap; returns otherwise.
+        crate::traps::handle_fault(fault);
+    }
+    errno.restore();
     // SAFETY: forwarding with the unchanged arguments the kernel gave us.
-    unsafe { forward(signal, info, context) };
+    unsafe { forward(signal, info, context, cause) };
+    errno.restore();
+}
+
+/// Whether a signal comes from an instruction that faulted or was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignalCause {
+    /// The kernel raised it for an instruction of the interrupted thread
+    /// (`si_code > 0`: `SEGV_MAPERR`, `ILL_ILLOPN`, `FPE_INTDIV`, `SI_KERNEL`...).
+    Fault,
+    /// Someone sent it (`kill`, `tgkill`, `raise`, `sigqueue`: `si_code <= 0`).
+    /// Its `si_addr` is not an address and no instruction faulted, so it is
+    /// never a Wasm trap, whatever the thread was running.
+    Sent,
+}
+
+impl SignalCause {
+    fn of(info: &libc::siginfo_t) -> SignalCause {
+        if info.si_code > 0 {
+            SignalCause::Fault
+        } else {
+            SignalCause::Sent
+        }
+    }
+}
+
+/// The calling thread's `errno`, to put back after code that may change it.
+struct SavedErrno(libc::c_int);
+
+impl SavedErrno {
+    fn save() -> SavedErrno {
+        // SAFETY: `__errno_location` returns this thread's errno slot, valid
+        // for the thread's lifetime; reading it is async-signal-safe.
+        SavedErrno(unsafe { *libc::__errno_location() })
+    }
+
+    fn restore(&self) {
+        // SAFETY: as in `save`.
+        unsafe { *libc::__errno_location() = self.0 };
+    }
 }
 
 /// Reads the PC, FP and fault address out of the signal frame.
@@ -125,20 +174,36 @@ unsafe fn fault_context(
     }
 }
 
-/// Hands a fault that is not a Wasm trap to whoever handled it before us.
+/// Hands a signal that is not a Wasm trap to whoever handled it before us, so
+/// the process behaves as it would without Remap.
 ///
 /// # Safety
 /// Must be called from the signal handler with the kernel's arguments.
-unsafe fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+unsafe fn forward(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+    cause: SignalCause,
+) {
     let Some(previous) = previous_handler(signal) else {
         return;
     };
     let handler = previous.sa_sigaction;
-    if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
-        // Restore the old disposition and return: the faulting instruction runs
-        // again and the default action (normally death with a core) happens.
-        // SAFETY: `previous` is a valid sigaction saved by `install_handlers`.
-        unsafe { libc::sigaction(signal, previous, ptr::null_mut()) };
+    if handler == libc::SIG_IGN && cause == SignalCause::Sent {
+        // Ignored, as before Remap: keep our handler for the faults to come.
+    } else if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
+        // Restore the old disposition. A fault runs the faulting instruction
+        // again on return, and the kernel then applies the default action
+        // (normally death with a core; an ignored fault is not ignorable). A
+        // sent signal has no instruction to rerun, so send it again.
+        // SAFETY: `previous` is a valid sigaction saved by `install_handlers`;
+        // `raise` is async-signal-safe, and SA_NODEFER left the signal unblocked.
+        unsafe {
+            libc::sigaction(signal, previous, ptr::null_mut());
+            if cause == SignalCause::Sent {
+                libc::raise(signal);
+            }
+        }
     } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
         // SAFETY: the previous handler was registered as a SA_SIGINFO handler,
         // so this is its real signature.
@@ -292,4 +357,45 @@ fn current_alt_stack_is_big_enough() -> bool {
     // SAFETY: sigaltstack succeeded, so it filled `current`.
     let current = unsafe { current.assume_init() };
     current.ss_flags & libc::SS_DISABLE == 0 && current.ss_size >= ALT_STACK_SIZE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info_with_code(code: libc::c_int) -> libc::siginfo_t {
+        // SAFETY: an all-zero siginfo_t is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        info.si_code = code;
+        info
+    }
+
+    #[test]
+    fn sent_signals_are_told_apart_from_faults() {
+        const SEGV_MAPERR: libc::c_int = 1;
+        const FPE_INTDIV: libc::c_int = 1;
+        const ILL_ILLOPN: libc::c_int = 2;
+        for code in [SEGV_MAPERR, FPE_INTDIV, ILL_ILLOPN, libc::SI_KERNEL] {
+            assert_eq!(SignalCause::of(&info_with_code(code)), SignalCause::Fault);
+        }
+        for code in [libc::SI_USER, libc::SI_QUEUE, libc::SI_TKILL] {
+            assert_eq!(SignalCause::of(&info_with_code(code)), SignalCause::Sent);
+        }
+    }
+
+    #[test]
+    fn saved_errno_is_put_back() {
+        let saved = {
+            // SAFETY: this thread's errno slot.
+            unsafe { *libc::__errno_location() = libc::EINTR };
+            SavedErrno::save()
+        };
+        // SAFETY: as above.
+        unsafe { *libc::__errno_location() = libc::EAGAIN };
+        saved.restore();
+        assert_eq!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::EINTR)
+        );
+    }
 }
