@@ -22,7 +22,7 @@ use crate::module::HostTrampoline;
 use crate::store::{
     AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreInner, StoreOpaque,
 };
-use crate::traps::{self, Unwind};
+use crate::traps::{self, Trap, Unwind, WasmBacktrace};
 use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
 use crate::types::FuncType;
 use crate::values::{Val, ValRaw};
@@ -457,10 +457,24 @@ unsafe extern "C" fn host_array_call(
         Ok(Ok(())) => {}
         // SAFETY: called from compiled code inside `catch_traps`; this frame
         // has moved everything it owned into the unwind reason.
-        Ok(Err(error)) => unsafe { traps::raise(Unwind::Host(error)) },
+        Ok(Err(error)) => unsafe { traps::raise(Unwind::Host(with_wasm_backtrace(error))) },
         // SAFETY: as above.
         Err(payload) => unsafe { traps::raise(Unwind::Panic(payload)) },
     }
+}
+
+/// A host function's error as it leaves Wasm: with the Wasm frames that were
+/// active as context (`error.downcast_ref::<WasmBacktrace>()`), unless it
+/// already describes them (a trap or an error from a nested call into Wasm).
+fn with_wasm_backtrace(error: anyhow::Error) -> anyhow::Error {
+    if error.is::<Trap>() || error.is::<WasmBacktrace>() {
+        return error;
+    }
+    let backtrace = traps::capture_host_call_backtrace();
+    if backtrace.frames().is_empty() {
+        return error;
+    }
+    error.context(backtrace)
 }
 
 /// Adapts a `Val`-based host closure to the raw calling convention.

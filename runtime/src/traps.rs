@@ -464,6 +464,12 @@ fn approximate_stack_pointer() -> usize {
     std::hint::black_box(ptr::addr_of!(marker)) as usize
 }
 
+/// The Wasm frames below the host call in progress on this thread, innermost
+/// first: the context a host function's error carries out of Wasm.
+pub(crate) fn capture_host_call_backtrace() -> WasmBacktrace {
+    capture_backtrace(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
