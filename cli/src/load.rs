@@ -1,5 +1,5 @@
-//! Reading a module file, telling binary from text, and compiling it, with
-//! one clear error for each way that can fail.
+//! Reading a module file, telling binary from text from precompiled code, and
+//! compiling or loading it, with one clear error for each way that can fail.
 
 use anyhow::{Context, Result, bail};
 use remap::{Engine, Module};
@@ -8,16 +8,52 @@ use std::path::Path;
 
 const WASM_MAGIC: &[u8] = b"\0asm";
 
-/// Reads and compiles the `.wasm` or `.wat` file at `path`.
-pub fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let wasm = if bytes.starts_with(WASM_MAGIC) {
-        bytes
-    } else {
-        text_to_wasm(path, &bytes)?
-    };
+/// Reads and compiles the `.wasm` or `.wat` file at `path`; with
+/// `allow_precompiled`, a file written by `remap compile` is loaded instead.
+pub fn load_module(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module> {
+    let bytes = read(path)?;
+    if Engine::detect_precompiled(&bytes).is_some() {
+        if !allow_precompiled {
+            bail!(
+                "`{}` is a precompiled module (from `remap compile`); running one runs its \
+                 machine code unchecked, so it needs `--allow-precompiled`",
+                path.display()
+            );
+        }
+        // SAFETY: the user vouched for the file with --allow-precompiled: it
+        // was written by `remap compile`. The loader still checks its header,
+        // checksum and that it was compiled for this engine.
+        return unsafe { Module::deserialize(engine, &bytes) }
+            .with_context(|| format!("cannot load `{}`", path.display()));
+    }
+    let wasm = to_wasm(path, bytes)?;
     Module::new(engine, &wasm)
         .with_context(|| format!("`{}` is not a valid WebAssembly module", path.display()))
+}
+
+/// Reads the `.wasm` or `.wat` file at `path` as binary Wasm (a precompiled
+/// file is refused).
+pub fn read_wasm(path: &Path) -> Result<Vec<u8>> {
+    let bytes = read(path)?;
+    if Engine::detect_precompiled(&bytes).is_some() {
+        bail!(
+            "`{}` is already a precompiled module (from `remap compile`)",
+            path.display()
+        );
+    }
+    to_wasm(path, bytes)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+fn to_wasm(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    if bytes.starts_with(WASM_MAGIC) {
+        Ok(bytes)
+    } else {
+        text_to_wasm(path, &bytes)
+    }
 }
 
 fn text_to_wasm(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {

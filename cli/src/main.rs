@@ -1,5 +1,6 @@
-//! The `remap` command line: run Wasm modules and spec scripts.
+//! The `remap` command line: run and precompile Wasm modules, run spec scripts.
 
+mod compile;
 mod errors;
 mod invoke;
 mod load;
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Run a .wasm or .wat module: its `_start`, or the function named by --invoke.
     Run(run::RunCommand),
+    /// Compile a .wasm or .wat module ahead of time, for `remap run --allow-precompiled`.
+    Compile(compile::CompileCommand),
     /// Run WebAssembly spec scripts (.wast) and report each failed directive.
     Wast(wast_command::WastCommand),
 }
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run(command) => command.execute(),
+        Command::Compile(command) => command.execute(),
         Command::Wast(command) => command.execute(),
     };
     outcome.unwrap_or_else(|err| {

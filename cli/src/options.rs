@@ -13,12 +13,34 @@ pub enum StyleArg {
     Dynamic,
 }
 
-/// Memory options: style, pinning, and limits.
+/// Options that change the generated code: `remap compile` and
+/// `remap run --allow-precompiled` must be given the same ones.
 #[derive(Args, Clone, Debug, Default)]
-pub struct MemoryOptions {
+pub struct CodeOptions {
     /// Memory style; by default the engine picks static where address space allows.
     #[arg(long, value_enum, value_name = "STYLE")]
     pub memory_style: Option<StyleArg>,
+}
+
+impl CodeOptions {
+    /// The engine configuration these options ask for.
+    pub fn config(&self) -> Config {
+        let mut config = Config::new();
+        if let Some(style) = self.memory_style {
+            config.memory_style(match style {
+                StyleArg::Static => MemoryStyle::Static,
+                StyleArg::Dynamic => MemoryStyle::Dynamic,
+            });
+        }
+        config
+    }
+}
+
+/// Memory options: style, pinning, and limits.
+#[derive(Args, Clone, Debug, Default)]
+pub struct MemoryOptions {
+    #[command(flatten)]
+    pub code: CodeOptions,
     /// Keep every accessible page of linear memory locked in RAM (mlock).
     #[arg(long)]
     pub pin: bool,
@@ -33,13 +55,7 @@ pub struct MemoryOptions {
 impl MemoryOptions {
     /// The engine configuration these options ask for.
     pub fn config(&self) -> Config {
-        let mut config = Config::new();
-        if let Some(style) = self.memory_style {
-            config.memory_style(match style {
-                StyleArg::Static => MemoryStyle::Static,
-                StyleArg::Dynamic => MemoryStyle::Dynamic,
-            });
-        }
+        let mut config = self.code.config();
         config.pin_memory(self.pin);
         if let Some(budget) = self.pin_budget {
             config.pin_budget(budget);

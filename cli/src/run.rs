@@ -23,13 +23,17 @@ pub struct RunCommand {
     /// Print memory statistics to stderr when the run ends.
     #[arg(long)]
     stats: bool,
+    /// Also accept a precompiled module (from `remap compile`), whose machine
+    /// code runs unchecked: only use files you trust.
+    #[arg(long)]
+    allow_precompiled: bool,
     /// Give the program a host directory, seen by it as GUEST (default: HOST).
     #[arg(long = "dir", value_name = "HOST[::GUEST]", value_parser = parse_dir)]
     dirs: Vec<(PathBuf, String)>,
     /// Set an environment variable for the program; `--env NAME` passes the host's value.
     #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
     envs: Vec<(String, Option<String>)>,
-    /// The .wasm or .wat file to run.
+    /// The .wasm or .wat file to run (or a .cwasm file with --allow-precompiled).
     file: PathBuf,
     /// The program's arguments, or the invoked function's.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -59,7 +63,7 @@ impl RunCommand {
     /// Runs the module; the exit code is the program's (`proc_exit`) or 0.
     pub fn execute(self) -> Result<ExitCode> {
         let engine = Engine::new(&self.memory.config()).context("cannot configure the engine")?;
-        let module = load_module(&engine, &self.file)?;
+        let module = load_module(&engine, &self.file, self.allow_precompiled)?;
         let mut store = Store::new(&engine, self.wasi_context()?);
         let outcome = self.instantiate_and_call(&mut store, &module);
         if self.stats {

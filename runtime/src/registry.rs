@@ -37,9 +37,10 @@ pub(crate) enum FramePc {
     Faulting(usize),
     /// A return address: the frame is executing the call just before it.
     Return(usize),
-    /// The start of the frame's function (what compiled code records before
-    /// calling a builtin): only the function is known.
-    FunctionStart(usize),
+    /// Somewhere in the frame's function, but not at a known instruction:
+    /// the function's start (what compiled code records before calling a
+    /// builtin) or its entry stack check (out-of-line code of no instruction).
+    InFunction(usize),
 }
 
 /// A frame resolved to its function and Wasm instruction.
@@ -101,7 +102,7 @@ impl CodeInfo {
         let (instruction, exact) = match pc {
             FramePc::Faulting(pc) => (pc, true),
             FramePc::Return(pc) => (pc.checked_sub(1)?, true),
-            FramePc::FunctionStart(pc) => (pc, false),
+            FramePc::InFunction(pc) => (pc, false),
         };
         let function = self.function_at(instruction)?;
         let wasm_offset = exact
@@ -310,7 +311,7 @@ mod tests {
         // Known only by function: the body's offset, even where a map entry exists.
         assert!(code.is_function_start(start + 0x40));
         assert!(!code.is_function_start(start + 0x48));
-        assert_eq!(at(FramePc::FunctionStart(start + 0x40)), Some((2, 200)));
+        assert_eq!(at(FramePc::InFunction(start + 0x40)), Some((2, 200)));
         assert_eq!(at(FramePc::Faulting(start + 0x90)), None);
         assert_eq!(at(FramePc::Return(start)), None);
     }

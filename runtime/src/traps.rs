@@ -329,7 +329,13 @@ pub(crate) fn handle_fault(fault: FaultContext) {
         return;
     }
     drop(code);
-    let backtrace = capture_backtrace(Some((fault.pc, fault.fp)));
+    // The stack check runs on function entry, before any instruction.
+    let pc = if kind == TrapKind::StackOverflow {
+        FramePc::InFunction(fault.pc)
+    } else {
+        FramePc::Faulting(fault.pc)
+    };
+    let backtrace = capture_backtrace(Some((pc, fault.fp)));
     // SAFETY: the thread was running compiled code of a live activation; the
     // frames between here and `catch_traps` are the handler's (nothing owned
     // any more), the kernel's signal frame, and JIT frames.
@@ -390,20 +396,19 @@ impl FrameCollector {
 
 /// Walks the Wasm frames of every activation of the current thread, starting
 /// at `innermost` (pc, fp) or at the innermost activation's recorded exit frame.
-fn capture_backtrace(innermost: Option<(usize, usize)>) -> WasmBacktrace {
+fn capture_backtrace(innermost: Option<(FramePc, usize)>) -> WasmBacktrace {
     let mut frames = FrameCollector::default();
     let mut activation = ACTIVE.with(|a| a.get());
-    let mut segment = match innermost {
-        Some((pc, fp)) => Some((FramePc::Faulting(pc), fp)),
+    let mut segment = innermost.or_else(|| {
         // SAFETY: a non-null activation lives in a frame below us; its limits are live.
-        None => (!activation.is_null()).then(|| unsafe {
+        (!activation.is_null()).then(|| unsafe {
             let limits = &*(*activation).limits;
             (
                 exit_frame_pc(limits.last_wasm_exit_pc),
                 limits.last_wasm_exit_fp,
             )
-        }),
-    };
+        })
+    });
     while !activation.is_null() {
         if let Some((pc, fp)) = segment {
             // SAFETY: (pc, fp) is a Wasm frame record of this thread's live stack.
@@ -421,7 +426,7 @@ fn capture_backtrace(innermost: Option<(usize, usize)>) -> WasmBacktrace {
 /// calling a builtin, and the host trampoline records its return address.
 fn exit_frame_pc(pc: usize) -> FramePc {
     match registry::lookup_code(pc) {
-        Some(code) if code.is_function_start(pc) => FramePc::FunctionStart(pc),
+        Some(code) if code.is_function_start(pc) => FramePc::InFunction(pc),
         _ => FramePc::Return(pc),
     }
 }
@@ -435,7 +440,7 @@ fn exit_frame_pc(pc: usize) -> FramePc {
 unsafe fn walk_segment(mut pc: FramePc, mut fp: usize, frames: &mut FrameCollector) {
     loop {
         let address = match pc {
-            FramePc::Faulting(address) | FramePc::FunctionStart(address) => address,
+            FramePc::Faulting(address) | FramePc::InFunction(address) => address,
             // The call before a return address may end the code image.
             FramePc::Return(address) => address.saturating_sub(1),
         };

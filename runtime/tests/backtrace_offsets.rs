@@ -178,3 +178,20 @@ fn a_deserialized_module_reports_the_same_offsets() {
         );
     }
 }
+
+#[test]
+fn a_stack_overflow_reports_the_function_body_and_the_recursive_call() {
+    let wat = r#"(module (func $recurse (export "recurse") (nop) (call $recurse)))"#;
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = Module::new(&Engine::default(), &wasm).unwrap();
+    let trap = trap(&module, "recurse", None);
+    assert_eq!(trap.kind(), TrapKind::StackOverflow);
+    let frames = offsets(&trap);
+    let body = operators(&wasm)[0].0;
+    let call = offset_of(&wasm, 0, "call");
+    assert_eq!(frames[0], Some(body), "{trap}");
+    assert!(
+        frames[1..].iter().all(|&offset| offset == Some(call)),
+        "{trap}"
+    );
+}
