@@ -473,4 +473,78 @@ mod tests {
         hub.invalidate(0..1, || ((), view(1)));
         assert_eq!(hub.count(), 0);
     }
+
+    /// Blocks in `invalidate_range_start` until told to go on.
+    struct Gate {
+        entered: std::sync::mpsc::SyncSender<()>,
+        go: StdMutex<std::sync::mpsc::Receiver<()>>,
+    }
+
+    impl InvalidationNotifier for Gate {
+        fn invalidate_range_start(&self, _: Range<usize>) {
+            self.entered.send(()).unwrap();
+            self.go.lock().unwrap().recv().unwrap();
+        }
+        fn invalidate_range_end(&self, _: Range<usize>, _: MemoryView) {}
+        fn release(&self) {}
+    }
+
+    #[test]
+    fn an_unregistration_on_another_thread_waits_for_the_dispatch_and_is_woken() {
+        let hub = Arc::new(NotifierHub::default());
+        let (entered_tx, entered) = std::sync::mpsc::sync_channel(1);
+        let (go, go_rx) = std::sync::mpsc::sync_channel(1);
+        let gate = Arc::new(Gate {
+            entered: entered_tx,
+            go: StdMutex::new(go_rx),
+        });
+        let _gate = hub.register(gate).unwrap();
+        let log = Arc::new(Log::default());
+        let registration = hub.register(log.clone()).unwrap();
+        let changer = {
+            let hub = hub.clone();
+            thread::spawn(move || hub.invalidate(0..1, || ((), view(1))))
+        };
+        entered.recv().unwrap();
+        let unregistering = thread::spawn(move || drop(registration));
+        // The unregistration counts itself as a waiter before it sleeps.
+        while hub.lock().waiters == 0 {
+            thread::yield_now();
+        }
+        assert!(!unregistering.is_finished());
+        go.send(()).unwrap();
+        unregistering.join().unwrap();
+        changer.join().unwrap();
+        let state = hub.lock();
+        assert_eq!(state.waiters, 0);
+        assert_eq!(state.entries.len(), 1);
+        assert!(state.dispatching.is_none());
+    }
+
+    #[test]
+    fn a_dispatch_to_nobody_marks_no_dispatch_in_flight() {
+        let hub = Arc::new(NotifierHub::default());
+        let during = hub.invalidate(0..1, || (hub.lock().dispatching, view(1)));
+        assert_eq!(during, None);
+        assert!(hub.read_retry(0), "the sequence still advanced");
+    }
+
+    #[test]
+    fn a_reopened_hub_takes_new_registrations_and_ignores_stale_ones() {
+        let hub = Arc::new(NotifierHub::default());
+        let old = Arc::new(Log::default());
+        let stale = hub.register(old.clone()).unwrap();
+        hub.close(0..1);
+        hub.reopen();
+        let new = Arc::new(Log::default());
+        let _fresh = hub.register(new.clone()).unwrap();
+        drop(stale);
+        assert_eq!(hub.count(), 1);
+        hub.invalidate(0..2, || ((), view(2)));
+        assert_eq!(*new.0.lock().unwrap(), ["start 0..2", "end 0..2 2"]);
+        assert_eq!(
+            old.0.lock().unwrap().last().map(String::as_str),
+            Some("release")
+        );
+    }
 }
