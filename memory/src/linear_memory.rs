@@ -265,14 +265,15 @@ impl LinearMemory {
 
     /// Ends this memory's life without unmapping it, so that its reservation
     /// can serve another memory: subscribers get `release` (as on drop) and
-    /// lose their registrations, every page is unlocked and discarded with
-    /// `MADV_DONTNEED` (it reads as zero from now on), pins and committed
-    /// bytes are given back, and the memory's own statistics start over. The
-    /// pages keep their read/write protection, so that a new memory of the
-    /// same size needs no protection change; nothing but [`Self::reuse`] and
-    /// drop may use a retired memory. On error the memory must be dropped;
-    /// its drop then gives back whatever is still charged.
-    pub(crate) fn retire(&mut self) -> Result<(), MemoryError> {
+    /// lose their registrations, every page is unlocked and reads as zero
+    /// from now on (the first `keep_resident` bytes zeroed in place, the rest
+    /// discarded with `MADV_DONTNEED`), pins and committed bytes are given
+    /// back, and the memory's own statistics start over. The pages keep their
+    /// read/write protection, so that a new memory of the same size needs no
+    /// protection change; nothing but [`Self::reuse`] and drop may use a
+    /// retired memory. On error the memory must be dropped; its drop then
+    /// gives back whatever is still charged.
+    pub(crate) fn retire(&mut self, keep_resident: usize) -> Result<(), MemoryError> {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         let base = aligned_base(state.reservation.start(), self.pre_guard);
         let accessible = state.accessible;
@@ -280,7 +281,7 @@ impl LinearMemory {
         let closed =
             panic::catch_unwind(AssertUnwindSafe(|| self.hub.close(base..base + accessible)));
         self.hub.reopen();
-        let discarded = self.discard(base, accessible);
+        let discarded = self.discard(base, accessible, keep_resident);
         if discarded.is_ok() {
             self.uncharge_pins(accessible);
             self.account_committed(0, accessible);
@@ -299,9 +300,17 @@ impl LinearMemory {
         discarded
     }
 
-    /// Unlocks (if pinned) and discards the first `accessible` bytes, keeping
-    /// their protection: `MADV_DONTNEED` refuses locked pages.
-    fn discard(&self, base: usize, accessible: usize) -> Result<(), MemoryError> {
+    /// Unlocks (if pinned) the first `accessible` bytes and clears them,
+    /// keeping their protection: the first `keep_resident` bytes (rounded
+    /// down to host pages) are zeroed in place and stay resident, so the next
+    /// memory does not fault them in again; the rest is discarded with
+    /// `MADV_DONTNEED` (which refuses locked pages, hence the unlock first).
+    fn discard(
+        &self,
+        base: usize,
+        accessible: usize,
+        keep_resident: usize,
+    ) -> Result<(), MemoryError> {
         if accessible == 0 {
             return Ok(());
         }
@@ -310,11 +319,17 @@ impl LinearMemory {
             unsafe { sys::unlock(base, accessible) }
                 .map_err(|source| MemoryError::syscall(Syscall::Munlock, source))?;
         }
+        let page = sys::host_page_size();
+        let kept = accessible.min(keep_resident / page * page);
         let mut batch = ProtectionBatch::new();
         // SAFETY: as above; nobody may rely on the contents any more.
-        let result = unsafe { batch.advise(base..base + accessible, Advice::DontNeed) };
+        let result = unsafe { batch.advise(base + kept..base + accessible, Advice::DontNeed) };
         self.count_protection_calls(batch.requested(), batch.issued());
-        result
+        result?;
+        // SAFETY: `[base, base + kept)` is read/write and this memory's own;
+        // its subscribers were released and no view of it is handed out.
+        unsafe { std::ptr::write_bytes(base as *mut u8, 0, kept) };
+        Ok(())
     }
 
     /// Makes a retired memory (see [`Self::retire`]) the memory `config`

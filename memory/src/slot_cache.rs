@@ -2,28 +2,35 @@
 //! over an existing reservation instead of mapping a fresh one. Unmapping a
 //! large reservation that had page tables is the most expensive step of a
 //! short-lived memory's life; a retired slot keeps its mapping and page
-//! tables, with every page discarded.
+//! tables, with every page zeroed: a small prefix in place (it stays
+//! resident, so the next memory does not fault it in again), the rest
+//! discarded.
 
 use crate::{LinearMemory, MemoryConfig, MemoryError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Retired memories waiting to be reused, at most `max_slots` of them. A
-/// cached slot holds address space only: no resident, committed or pinned
-/// bytes, no subscribers (its last size stays read/write, discarded, so that
-/// the next memory of that size changes no protection). Dropping the cache
-/// unmaps them all. Thread-safe.
+/// cached slot holds no committed or pinned bytes and no subscribers; it
+/// keeps at most `keep_resident_bytes` of zeroed pages resident, the rest of
+/// its reservation is address space only (its last size stays read/write,
+/// so that the next memory of that size changes no protection). Dropping
+/// the cache unmaps them all. Thread-safe.
 #[derive(Debug)]
 pub struct SlotCache {
     slots: Mutex<Vec<LinearMemory>>,
     max_slots: usize,
+    keep_resident: usize,
 }
 
 impl SlotCache {
-    /// An empty cache that keeps at most `max_slots` retired memories (0: none).
-    pub fn new(max_slots: usize) -> SlotCache {
+    /// An empty cache that keeps at most `max_slots` retired memories (0:
+    /// none), each with at most `keep_resident_bytes` (rounded down to host
+    /// pages) zeroed in place rather than discarded.
+    pub fn new(max_slots: usize, keep_resident_bytes: usize) -> SlotCache {
         SlotCache {
             slots: Mutex::new(Vec::new()),
             max_slots,
+            keep_resident: keep_resident_bytes,
         }
     }
 
@@ -36,6 +43,11 @@ impl SlotCache {
     /// The most retired memories this cache keeps.
     pub fn max_slots(&self) -> usize {
         self.max_slots
+    }
+
+    /// The most bytes of each retired memory kept resident (zeroed).
+    pub fn keep_resident_bytes(&self) -> usize {
+        self.keep_resident
     }
 
     /// Retired memories currently cached.
@@ -74,7 +86,7 @@ impl SlotCache {
         if self.lock().len() >= self.max_slots {
             return;
         }
-        if memory.retire().is_ok() {
+        if memory.retire(self.keep_resident).is_ok() {
             self.keep(memory);
         }
     }

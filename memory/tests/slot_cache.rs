@@ -47,7 +47,7 @@ fn all_zero(memory: &LinearMemory) -> bool {
 #[test]
 fn a_recycled_reservation_serves_the_next_memory_without_mapping() {
     let owner = Accounting::new();
-    let cache = SlotCache::new(4);
+    let cache = SlotCache::new(4, 0);
     let first = cache.create(small_static(2, &owner)).unwrap();
     let (base, reservation) = (first.view().base, first.reservation());
     first.grow(3).unwrap();
@@ -96,7 +96,7 @@ fn a_recycled_reservation_serves_the_next_memory_without_mapping() {
 #[test]
 fn reuse_at_the_same_size_issues_no_system_call() {
     let owner = Accounting::new();
-    let cache = SlotCache::new(1);
+    let cache = SlotCache::new(1, 0);
     let memory = cache.create(small_static(1, &owner)).unwrap();
     cache.recycle(memory);
     let _record = fault_injection::record();
@@ -107,9 +107,43 @@ fn reuse_at_the_same_size_issues_no_system_call() {
 }
 
 #[test]
+fn a_kept_resident_prefix_is_zeroed_in_place_and_only_the_rest_is_discarded() {
+    let owner = Accounting::new();
+    let cache = SlotCache::new(1, 2 * PAGE as usize);
+    assert_eq!(cache.keep_resident_bytes(), 2 * PAGE as usize);
+    let memory = cache.create(small_static(2, &owner)).unwrap();
+    fill(&memory, 0x5a);
+    let _record = fault_injection::record();
+    cache.recycle(memory);
+    assert!(
+        fault_injection::calls().is_empty(),
+        "a memory within the resident prefix is zeroed without a system call"
+    );
+    let memory = cache.create(small_static(2, &owner)).unwrap();
+    assert!(fault_injection::calls().is_empty());
+    assert!(all_zero(&memory));
+    assert_eq!(owner.stats().committed_bytes, 2 * PAGE);
+
+    memory.grow(3).unwrap();
+    fill(&memory, 0x3c);
+    let base = memory.view().base as usize;
+    let _record = fault_injection::record();
+    cache.recycle(memory);
+    assert_eq!(
+        fault_injection::calls(),
+        [Syscall::Madvise],
+        "the pages past the prefix are discarded"
+    );
+    assert_eq!(owner.stats().committed_bytes, 0);
+    let memory = cache.create(small_static(5, &owner)).unwrap();
+    assert_eq!(memory.view().base as usize, base);
+    assert!(all_zero(&memory));
+}
+
+#[test]
 fn a_larger_initial_size_and_a_new_maximum_apply_to_the_reused_slot() {
     let owner = Accounting::new();
-    let cache = SlotCache::new(1);
+    let cache = SlotCache::new(1, 0);
     cache.recycle(cache.create(small_static(1, &owner)).unwrap());
     let config = MemoryConfig {
         maximum_bytes: Some(4 * PAGE),
@@ -131,7 +165,7 @@ fn a_larger_initial_size_and_a_new_maximum_apply_to_the_reused_slot() {
 #[test]
 fn only_a_matching_layout_reuses_a_slot() {
     let owner = Accounting::new();
-    let cache = SlotCache::new(4);
+    let cache = SlotCache::new(4, 0);
     let memory = cache.create(small_static(1, &owner)).unwrap();
     let reservation = memory.reservation();
     cache.recycle(memory);
@@ -160,7 +194,7 @@ fn only_a_matching_layout_reuses_a_slot() {
 
 #[test]
 fn a_relocated_dynamic_memory_has_room_to_serve_again() {
-    let cache = SlotCache::new(1);
+    let cache = SlotCache::new(1, 0);
     let config = dynamic(PAGE, PAGE, PAGE);
     let memory = cache.create(config.clone()).unwrap();
     memory.grow(4).unwrap(); // relocates: more room than the layout asks for
@@ -177,7 +211,7 @@ fn a_relocated_dynamic_memory_has_room_to_serve_again() {
 #[test]
 fn the_cache_is_bounded_and_dropping_it_unmaps_every_slot() {
     let owner = Accounting::new();
-    let cache = SlotCache::new(2);
+    let cache = SlotCache::new(2, 0);
     assert_eq!(cache.max_slots(), 2);
     let memories: Vec<_> = (0..3)
         .map(|_| cache.create(small_static(1, &owner)).unwrap())
@@ -195,7 +229,7 @@ fn the_cache_is_bounded_and_dropping_it_unmaps_every_slot() {
     }
     assert_eq!(owner.stats().committed_bytes, 0);
 
-    let disabled = SlotCache::new(0);
+    let disabled = SlotCache::new(0, 0);
     disabled.recycle(disabled.create(small_static(1, &owner)).unwrap());
     assert!(disabled.is_empty());
 }
@@ -220,7 +254,7 @@ impl InvalidationNotifier for Subscriber {
 #[test]
 fn retirement_releases_subscribers_and_the_next_memory_starts_with_none() {
     let owner = Accounting::new();
-    let cache = SlotCache::new(1);
+    let cache = SlotCache::new(1, 0);
     let memory = cache.create(small_static(1, &owner)).unwrap();
     let old = Arc::new(Subscriber::default());
     let old_registration = memory.register_notifier(old.clone()).unwrap();
@@ -244,7 +278,7 @@ fn retirement_releases_subscribers_and_the_next_memory_starts_with_none() {
 #[test]
 fn a_failed_discard_unmaps_the_memory_and_leaves_nothing_charged() {
     let owner = Accounting::new();
-    let cache = SlotCache::new(1);
+    let cache = SlotCache::new(1, 0);
     let memory = cache.create(small_static(2, &owner)).unwrap();
     let base = memory.view().base as usize;
     let _fault = fault_injection::fail(Syscall::Madvise, 0, libc::EINVAL);
@@ -257,7 +291,7 @@ fn a_failed_discard_unmaps_the_memory_and_leaves_nothing_charged() {
 #[test]
 fn a_failed_reuse_is_an_error_unmaps_the_slot_and_charges_nothing() {
     let owner = Accounting::new();
-    let cache = SlotCache::new(1);
+    let cache = SlotCache::new(1, 0);
     let memory = cache.create(small_static(1, &owner)).unwrap();
     let base = memory.view().base as usize;
     cache.recycle(memory);
@@ -292,7 +326,7 @@ fn pinned_static(pages: u64, budget: &PinBudget, owner: &Accounting) -> MemoryCo
 fn a_reused_pinned_slot_is_charged_and_locked_exactly() {
     let budget = PinBudget::new(3 * PAGE);
     let owner = Accounting::new();
-    let cache = SlotCache::new(1);
+    let cache = SlotCache::new(1, 0);
     let Ok(memory) = cache.create(pinned_static(2, &budget, &owner)) else {
         eprintln!("skipping: this process cannot lock 2 pages");
         return;

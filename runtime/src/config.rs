@@ -25,6 +25,7 @@ pub struct Config {
     pub(crate) pin_budget: Option<u64>,
     pub(crate) max_memory_size: Option<u64>,
     pub(crate) memory_slot_cache: usize,
+    pub(crate) memory_keep_resident: usize,
     pub(crate) max_wasm_stack: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) wasm_simd: bool,
@@ -43,6 +44,9 @@ const DEFAULT_DYNAMIC_GUARD: u64 = 64 * 1024;
 /// space only (8 GiB for a default static memory, a fraction of the 128 TiB a
 /// process has), so this bounds the address space parked, not memory.
 const DEFAULT_MEMORY_SLOT_CACHE: usize = 16;
+/// Bytes of each cached reservation zeroed in place rather than discarded:
+/// one Wasm page, so at most 1 MiB stays resident across the default 16 slots.
+const DEFAULT_MEMORY_KEEP_RESIDENT: usize = 64 * 1024;
 
 impl Default for Config {
     fn default() -> Config {
@@ -56,6 +60,7 @@ impl Default for Config {
             pin_budget: None,
             max_memory_size: None,
             memory_slot_cache: DEFAULT_MEMORY_SLOT_CACHE,
+            memory_keep_resident: DEFAULT_MEMORY_KEEP_RESIDENT,
             max_wasm_stack: 512 * 1024,
             parallel_compilation: true,
             wasm_simd: true,
@@ -120,12 +125,23 @@ impl Config {
 
     /// How many retired linear-memory reservations the engine keeps for reuse
     /// (default 16; 0 turns the cache off). A memory dropped with its store
-    /// leaves its reservation here, every page discarded, unpinned and
-    /// inaccessible, so the next memory of the same layout skips mapping and
-    /// unmapping a reservation. Cached slots hold no committed or pinned
-    /// bytes; dropping the engine unmaps them.
+    /// leaves its reservation here, unpinned and reading as zero, so the next
+    /// memory of the same layout skips mapping and unmapping a reservation.
+    /// Cached slots hold no committed or pinned bytes (see
+    /// [`Config::memory_keep_resident`] for what stays resident); dropping
+    /// the engine unmaps them.
     pub fn memory_slot_cache(&mut self, slots: usize) -> &mut Self {
         self.memory_slot_cache = slots;
+        self
+    }
+
+    /// Bytes at the start of each cached reservation that are zeroed in place
+    /// instead of given back to the kernel (default 64 KiB). Those pages stay
+    /// resident while the slot waits, so the next memory in it writes its
+    /// data segments without page faults; zeroing costs time proportional to
+    /// this size, discarding the rest costs one `madvise`.
+    pub fn memory_keep_resident(&mut self, bytes: usize) -> &mut Self {
+        self.memory_keep_resident = bytes;
         self
     }
 

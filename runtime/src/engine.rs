@@ -55,7 +55,7 @@ impl Engine {
                 types: TypeRegistry::default(),
                 accounting: Accounting::new(),
                 pin_budget: config.pin_budget.map(PinBudget::new),
-                memory_slots: SlotCache::new(config.memory_slot_cache),
+                memory_slots: SlotCache::new(config.memory_slot_cache, config.memory_keep_resident),
                 host_trampolines: Mutex::new(HashMap::new()),
             }),
         })
