@@ -9,6 +9,7 @@ use clap::Args;
 use remap::wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 use remap::{Engine, Instance, Linker, Store, Val};
 use std::io::{self, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,6 +34,10 @@ pub struct RunCommand {
     /// Set an environment variable for the program; `--env NAME` passes the host's value.
     #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
     envs: Vec<(String, Option<String>)>,
+    /// Listen on a TCP address and give the program the listening socket
+    /// (descriptors from 3, before `--dir` directories), as Wasmtime's `-S tcplisten`.
+    #[arg(long = "tcplisten", value_name = "ADDRESS:PORT")]
+    tcp_listen: Vec<String>,
     /// The .wasm or .wat file to run (or a .cwasm file with --allow-precompiled).
     file: PathBuf,
     /// The program's arguments, or the invoked function's.
@@ -103,6 +108,11 @@ impl RunCommand {
             builder = builder
                 .preopened_dir(host, guest)
                 .with_context(|| format!("cannot open --dir {}", host.display()))?;
+        }
+        for address in &self.tcp_listen {
+            let listener = TcpListener::bind(address.as_str())
+                .with_context(|| format!("cannot listen on --tcplisten {address}"))?;
+            builder = builder.preopened_socket(listener);
         }
         Ok(builder.build())
     }

@@ -308,6 +308,47 @@ fn wasi_stdout_and_preopened_dirs() {
 }
 
 #[test]
+fn a_program_serves_a_connection_on_a_tcplisten_socket() {
+    use std::io::Read;
+    // Find a free port; the tiny window in which another process could take it is acceptable.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let program = fixture("tests/wat/wasi_greeter.wat");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_remap"))
+        .args(["run", "--tcplisten", &address, program.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut stream = loop {
+        match std::net::TcpStream::connect(&address) {
+            Ok(stream) => break stream,
+            Err(_) if started.elapsed().as_secs() < 60 => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(err) => panic!("remap never listened on {address}: {err}"),
+        }
+    };
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert_eq!(reply, "hi\n");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn a_tcplisten_address_that_cannot_be_bound_is_one_clear_error() {
+    let output = run_fixture(
+        &["--tcplisten", "not an address"],
+        "tests/wat/wasi_greeter.wat",
+        &[],
+    );
+    assert_error(&output, "cannot listen on --tcplisten not an address");
+}
+
+#[test]
 fn a_missing_preopen_dir_is_one_clear_error() {
     let output = run_fixture(&["--dir", "/no/such/dir"], "tests/wat/wasi_hello.wat", &[]);
     assert_error(&output, "cannot open --dir /no/such/dir");
