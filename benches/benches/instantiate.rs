@@ -1,9 +1,13 @@
 //! Instantiating a small module (a one-page memory, a table with an element
 //! segment, data segments, a global) in a fresh store, then dropping the
-//! store: static and dynamic memories, pinned and unpinned. With
-//! `--features wasmtime-peer`, the same module in Wasmtime (default on-demand
-//! allocator: its default layout and Remap's two layouts; and the static
-//! layout without its copy-on-write memory images, which Remap lacks).
+//! store: static and dynamic memories, pinned and unpinned. A dropped memory
+//! leaves its reservation in the engine's slot cache, so in steady state
+//! each instantiation reuses one; the `cold` rows turn the cache off
+//! (`Config::memory_slot_cache(0)`: a reservation is mapped and unmapped
+//! every time). With `--features wasmtime-peer`, the same module in Wasmtime
+//! (default on-demand allocator: its default layout and Remap's two layouts;
+//! and the static layout without its copy-on-write memory images, which
+//! Remap does not use).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use remap::{Config, Engine, Instance, MemoryStyle, Module, Store};
@@ -25,13 +29,18 @@ const MODULE: &str = r#"
 
 fn instantiate(c: &mut Criterion) {
     let mut group = c.benchmark_group("instantiate");
-    for (style_name, style) in [
-        ("static", MemoryStyle::Static),
-        ("dynamic", MemoryStyle::Dynamic),
+    for (style_name, style, slot_cache) in [
+        ("static", MemoryStyle::Static, true),
+        ("dynamic", MemoryStyle::Dynamic, true),
+        ("static-cold", MemoryStyle::Static, false),
+        ("dynamic-cold", MemoryStyle::Dynamic, false),
     ] {
         for pin in [false, true] {
             let mut config = Config::new();
             config.memory_style(style).pin_memory(pin);
+            if !slot_cache {
+                config.memory_slot_cache(0);
+            }
             let engine = Engine::new(&config).expect("creating the engine");
             let module = Module::new(&engine, MODULE).expect("compiling the module");
             if let Err(err) = Instance::new(&mut Store::new(&engine, ()), &module, &[]) {
