@@ -203,10 +203,11 @@ fn check_tool(path: &Path, what: &str) -> Result<()> {
 fn remap_precompiled_support(remap: &Path) -> Result<(), String> {
     match CommandLine::new(remap, ["compile".to_owned(), "--help".to_owned()]).run() {
         Ok(_) => Ok(()),
-        Err(_) => Err("remap has no `remap compile` and no on-disk code cache \
-                       (needs Module::serialize/Module::deserialize_file in the runtime and \
-                       `remap compile FILE -o OUT` + `remap run --allow-precompiled` in the CLI)"
-            .to_owned()),
+        Err(_) => Err(format!(
+            "{} has no `remap compile` (an older build?): rebuild it with \
+             cargo build --release -p remap-cli",
+            remap.display()
+        )),
     }
 }
 

@@ -9,8 +9,9 @@ use crate::types::{ExportType, ExternType, FuncType, ImportType, convert};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
-use remap_compiler::{CompiledModule, FunctionLoc, Tunables};
+use remap_compiler::{FunctionLoc, Tunables};
 use remap_memory::CodeMemory;
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -132,26 +133,24 @@ impl Module {
         Ok(())
     }
 
-    /// Compiles a module from its binary form.
+    /// Compiles a module from its binary form (a precompiled module is
+    /// refused, as by [`Module::new`]).
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        serialize::refuse_precompiled(wasm)?;
         let compiled = compile(engine, wasm)?;
         Module::from_compiled(engine, compiled)
     }
 
     /// Publishes compiled code and builds the module around it: the one path
     /// shared by compiling and by loading a precompiled module.
-    pub(crate) fn from_compiled(engine: &Engine, compiled: CompiledArtifact) -> Result<Module> {
-        let CompiledArtifact {
-            module: compiled,
-            function_body_offsets,
-        } = compiled;
+    pub(crate) fn from_compiled(engine: &Engine, compiled: CompiledArtifact<'_>) -> Result<Module> {
         let mut code = PublishedCode::publish(&compiled.code)?;
         let info = compiled.info;
         let start = code.memory.as_ptr() as usize;
         let functions: Vec<FunctionRange> = compiled
             .functions
             .iter()
-            .zip(&function_body_offsets)
+            .zip(&compiled.function_body_offsets)
             .enumerate()
             .map(|(i, (loc, &body_offset))| FunctionRange {
                 start: loc.offset,
@@ -232,16 +231,14 @@ impl Module {
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let inner = &self.inner;
         let artifact = CompiledArtifact {
-            module: CompiledModule {
-                info: inner.info.clone(),
-                offsets: inner.offsets.clone(),
-                code: inner.code.bytes().to_vec(),
-                functions: inner.functions.clone(),
-                entry_trampolines: inner.entry_trampolines.clone(),
-                host_trampolines: inner.host_trampolines.clone(),
-                trap_table: inner.code_info.traps.clone(),
-                address_map: inner.code_info.address_map.clone(),
-            },
+            info: inner.info.clone(),
+            offsets: inner.offsets.clone(),
+            code: Cow::Borrowed(inner.code.bytes()),
+            functions: inner.functions.clone(),
+            entry_trampolines: inner.entry_trampolines.clone(),
+            host_trampolines: inner.host_trampolines.clone(),
+            trap_table: inner.code_info.traps.clone(),
+            address_map: inner.code_info.address_map.clone(),
             function_body_offsets: inner
                 .code_info
                 .functions
@@ -374,7 +371,7 @@ impl Module {
 
 /// Compiles `wasm` with the engine's compiler (on one thread unless the
 /// configuration allows parallel compilation).
-pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact> {
+pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'static>> {
     let compiler = engine.compiler();
     let module = if engine.config().parallel_compilation {
         compiler.compile_module(wasm)?
@@ -386,8 +383,15 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact> 
             .install(|| compiler.compile_module(wasm))?
     };
     Ok(CompiledArtifact {
-        module,
         function_body_offsets: function_body_offsets(wasm),
+        info: module.info,
+        offsets: module.offsets,
+        code: Cow::Owned(module.code),
+        functions: module.functions,
+        entry_trampolines: module.entry_trampolines,
+        host_trampolines: module.host_trampolines,
+        trap_table: module.trap_table,
+        address_map: module.address_map,
     })
 }
 

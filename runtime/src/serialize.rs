@@ -11,43 +11,94 @@
 //! | 1 + n | Remap version: length, then UTF-8 |
 //! | 8 | payload length |
 //! | 4 | CRC-32 of the payload |
-//! | rest | payload: postcard encoding of [`Payload`] |
+//! | rest | payload |
+//!
+//! The payload is the metadata ([`Metadata`], postcard-encoded), then the
+//! address map (8 bytes per entry: code offset, Wasm offset), the trap table
+//! (5 bytes per entry: code offset, trap kind) and the machine code, raw: the
+//! big parts are copied, not decoded element by element.
 //!
 //! The header is checked field by field so that each kind of mismatch gets its
-//! own message; the payload starts with the [`CodeCompatibility`] of the
+//! own message; the metadata starts with the [`CodeCompatibility`] of the
 //! compiler that produced it, which must match the loading engine's.
 
 use crate::engine::Engine;
 use crate::module::compile;
 use anyhow::{Context, Result, bail};
-use remap_compiler::{CodeCompatibility, CompiledModule, VMOffsets};
+use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
+use remap_compiler::{
+    AddressMapEntry, CodeCompatibility, FunctionLoc, TrapKind, TrapRecord, VMOffsets,
+};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// First bytes of every precompiled module. Not valid Wasm (which starts
 /// with `\0asm`) nor text, so no file is mistaken for the other.
 pub(crate) const MAGIC: [u8; 8] = *b"\x7fREMAP\x01\n";
 
-/// Version of the layout above and of [`Payload`]; bump on any change.
+/// Version of the layout above and of [`Metadata`]; bump on any change.
 const FORMAT_VERSION: u32 = 1;
 
 /// The version of Remap that writes and reads artifacts.
 const REMAP_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// A compiled module with what the runtime needs besides the compiler's output.
-pub(crate) struct CompiledArtifact {
-    /// The compiler's output.
-    pub module: CompiledModule,
+/// Bytes of one address-map entry in the payload.
+const ADDRESS_MAP_ENTRY_BYTES: usize = 8;
+/// Bytes of one trap-table entry in the payload.
+const TRAP_ENTRY_BYTES: usize = 5;
+
+/// A compiled module's parts, as compiling produces them and loading a
+/// precompiled module recovers them (the code borrowed from the file's bytes).
+pub(crate) struct CompiledArtifact<'code> {
+    /// The module's declarations.
+    pub info: ModuleInfo,
+    /// vmctx layout.
+    pub offsets: VMOffsets,
+    /// Machine code, position independent.
+    pub code: Cow<'code, [u8]>,
+    /// Defined functions' code.
+    pub functions: Vec<FunctionLoc>,
+    /// Entry trampoline per module type index.
+    pub entry_trampolines: Vec<FunctionLoc>,
+    /// Host trampoline per module type index.
+    pub host_trampolines: Vec<FunctionLoc>,
+    /// Trapping instructions, sorted by offset.
+    pub trap_table: Vec<TrapRecord>,
+    /// Code offset -> Wasm offset, sorted by code offset.
+    pub address_map: Vec<AddressMapEntry>,
     /// Byte offset of each defined function's body in the module binary
     /// (backtraces use it where the exact instruction is unknown).
     pub function_body_offsets: Vec<u32>,
 }
 
-/// What the header's payload holds.
-#[derive(Serialize, Deserialize)]
-struct Payload {
+/// The metadata as written: [`Metadata`] borrowed (same fields, same order).
+#[derive(Serialize)]
+struct MetadataRef<'a> {
+    compatibility: &'a CodeCompatibility,
+    info: &'a ModuleInfo,
+    offsets: &'a VMOffsets,
+    functions: &'a [FunctionLoc],
+    entry_trampolines: &'a [FunctionLoc],
+    host_trampolines: &'a [FunctionLoc],
+    function_body_offsets: &'a [u32],
+    address_map_len: u64,
+    trap_table_len: u64,
+    code_len: u64,
+}
+
+/// Everything but the raw sections.
+#[derive(Deserialize)]
+struct Metadata {
     compatibility: CodeCompatibility,
-    module: CompiledModule,
+    info: ModuleInfo,
+    offsets: VMOffsets,
+    functions: Vec<FunctionLoc>,
+    entry_trampolines: Vec<FunctionLoc>,
+    host_trampolines: Vec<FunctionLoc>,
     function_body_offsets: Vec<u32>,
+    address_map_len: u64,
+    trap_table_len: u64,
+    code_len: u64,
 }
 
 /// The kinds of precompiled artifact [`Engine::detect_precompiled`] recognises.
@@ -89,14 +140,36 @@ pub(crate) fn refuse_precompiled(bytes: &[u8]) -> Result<()> {
 /// Writes `artifact` in the precompiled format.
 pub(crate) fn encode(
     compatibility: &CodeCompatibility,
-    artifact: &CompiledArtifact,
+    artifact: &CompiledArtifact<'_>,
 ) -> Result<Vec<u8>> {
-    let payload = Payload {
-        compatibility: compatibility.clone(),
-        module: artifact.module.clone(),
-        function_body_offsets: artifact.function_body_offsets.clone(),
+    let metadata = MetadataRef {
+        compatibility,
+        info: &artifact.info,
+        offsets: &artifact.offsets,
+        functions: &artifact.functions,
+        entry_trampolines: &artifact.entry_trampolines,
+        host_trampolines: &artifact.host_trampolines,
+        function_body_offsets: &artifact.function_body_offsets,
+        address_map_len: artifact.address_map.len() as u64,
+        trap_table_len: artifact.trap_table.len() as u64,
+        code_len: artifact.code.len() as u64,
     };
-    let payload = postcard::to_allocvec(&payload).context("encoding the compiled module")?;
+    let mut payload = postcard::to_allocvec(&metadata).context("encoding the compiled module")?;
+    payload.reserve(
+        artifact.address_map.len() * ADDRESS_MAP_ENTRY_BYTES
+            + artifact.trap_table.len() * TRAP_ENTRY_BYTES
+            + artifact.code.len(),
+    );
+    for entry in &artifact.address_map {
+        payload.extend_from_slice(&entry.code_offset.to_le_bytes());
+        payload.extend_from_slice(&entry.wasm_offset.to_le_bytes());
+    }
+    for trap in &artifact.trap_table {
+        payload.extend_from_slice(&trap.offset.to_le_bytes());
+        payload.push(trap.kind as u8);
+    }
+    payload.extend_from_slice(&artifact.code);
+
     let version =
         u8::try_from(REMAP_VERSION.len()).context("Remap's version string is too long")?;
     let mut bytes = Vec::with_capacity(payload.len() + 64);
@@ -132,7 +205,10 @@ impl<'a> HeaderReader<'a> {
 
 /// Reads an artifact written by [`encode`] for an engine whose compiler is
 /// described by `host`, checking everything that can be checked.
-pub(crate) fn decode(host: &CodeCompatibility, bytes: &[u8]) -> Result<CompiledArtifact> {
+pub(crate) fn decode<'a>(
+    host: &CodeCompatibility,
+    bytes: &'a [u8],
+) -> Result<CompiledArtifact<'a>> {
     if Engine::detect_precompiled(bytes).is_none() {
         if bytes.starts_with(b"\0asm") {
             bail!(
@@ -175,24 +251,78 @@ pub(crate) fn decode(host: &CodeCompatibility, bytes: &[u8]) -> Result<CompiledA
     if crc32fast::hash(payload) != checksum {
         bail!("the precompiled module is corrupt (checksum mismatch)");
     }
-    let payload: Payload = postcard::from_bytes(payload)
+    let (metadata, raw): (Metadata, &[u8]) = postcard::take_from_bytes(payload)
         .context("the precompiled module is corrupt (cannot decode its contents)")?;
-    if let Some(reason) = payload.compatibility.mismatch(host) {
+    if let Some(reason) = metadata.compatibility.mismatch(host) {
         bail!(
             "the precompiled module does not fit this engine: {reason}; compile it again with the same settings"
         );
     }
-    check_consistency(&payload.module, &payload.function_body_offsets)
-        .context("the precompiled module is corrupt")?;
+    let artifact = raw_sections(metadata, raw).context("the precompiled module is corrupt")?;
+    check_consistency(&artifact).context("the precompiled module is corrupt")?;
+    Ok(artifact)
+}
+
+/// Splits the raw sections after the metadata.
+fn raw_sections(metadata: Metadata, raw: &[u8]) -> Result<CompiledArtifact<'_>> {
+    let section = |len: u64, entry_bytes: usize| {
+        usize::try_from(len)
+            .ok()
+            .and_then(|len| len.checked_mul(entry_bytes))
+    };
+    let (Some(map_bytes), Some(trap_bytes), Some(code_bytes)) = (
+        section(metadata.address_map_len, ADDRESS_MAP_ENTRY_BYTES),
+        section(metadata.trap_table_len, TRAP_ENTRY_BYTES),
+        section(metadata.code_len, 1),
+    ) else {
+        bail!("its section sizes overflow");
+    };
+    if map_bytes
+        .checked_add(trap_bytes)
+        .and_then(|sum| sum.checked_add(code_bytes))
+        != Some(raw.len())
+    {
+        bail!("its sections do not add up to its length");
+    }
+    let (map, rest) = raw.split_at(map_bytes);
+    let (traps, code) = rest.split_at(trap_bytes);
+    let u32_at = |bytes: &[u8]| u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"));
+    let address_map = map
+        .chunks_exact(ADDRESS_MAP_ENTRY_BYTES)
+        .map(|entry| AddressMapEntry {
+            code_offset: u32_at(entry),
+            wasm_offset: u32_at(&entry[4..]),
+        })
+        .collect();
+    let trap_table = traps
+        .chunks_exact(TRAP_ENTRY_BYTES)
+        .map(|entry| {
+            let kind = TrapKind::ALL
+                .into_iter()
+                .find(|kind| *kind as u8 == entry[4])
+                .with_context(|| format!("unknown trap kind {}", entry[4]))?;
+            Ok(TrapRecord {
+                offset: u32_at(entry),
+                kind,
+            })
+        })
+        .collect::<Result<_>>()?;
     Ok(CompiledArtifact {
-        module: payload.module,
-        function_body_offsets: payload.function_body_offsets,
+        info: metadata.info,
+        offsets: metadata.offsets,
+        code: Cow::Borrowed(code),
+        functions: metadata.functions,
+        entry_trampolines: metadata.entry_trampolines,
+        host_trampolines: metadata.host_trampolines,
+        trap_table,
+        address_map,
+        function_body_offsets: metadata.function_body_offsets,
     })
 }
 
 /// Checks the indices that building a [`Module`](crate::Module) relies on, so that a
 /// damaged artifact with a valid checksum is an error rather than a panic.
-fn check_consistency(module: &CompiledModule, function_body_offsets: &[u32]) -> Result<()> {
+fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
     let info = &module.info;
     let num_types = info.types.len();
     if module.offsets != VMOffsets::new(info) {
@@ -200,7 +330,7 @@ fn check_consistency(module: &CompiledModule, function_body_offsets: &[u32]) -> 
     }
     if info.num_imported_functions as usize > info.functions.len()
         || module.functions.len() != info.functions.len() - info.num_imported_functions as usize
-        || function_body_offsets.len() != module.functions.len()
+        || module.function_body_offsets.len() != module.functions.len()
     {
         bail!("its function counts disagree");
     }
@@ -222,7 +352,6 @@ fn check_consistency(module: &CompiledModule, function_body_offsets: &[u32]) -> 
         bail!("a function has an unknown type");
     }
     for export in &info.exports {
-        use remap_compiler::module_info::EntityKind;
         let count = match export.kind {
             EntityKind::Function => info.functions.len(),
             EntityKind::Table => info.tables.len(),
@@ -237,7 +366,7 @@ fn check_consistency(module: &CompiledModule, function_body_offsets: &[u32]) -> 
         }
     }
     for import in &info.imports {
-        if let remap_compiler::module_info::ImportKind::Function(ty) = import.kind
+        if let ImportKind::Function(ty) = import.kind
             && ty as usize >= num_types
         {
             bail!("import {:?} has an unknown type", import.name);
@@ -257,7 +386,7 @@ mod tests {
     fn artifact() -> Vec<u8> {
         Engine::default()
             .precompile_module(
-                br#"(module (func (export "f") (result i32) i32.const 7)
+                br#"(module (func (export "f") (result i32) i32.const 7) (func (export "u") unreachable)
                             (memory (export "m") 1) (data (i32.const 0) "hi"))"#,
             )
             .unwrap()
@@ -271,8 +400,9 @@ mod tests {
             Some(Precompiled::Module)
         );
         let decoded = decode(&host(), &bytes).unwrap();
-        assert_eq!(decoded.module.info.exports.len(), 2);
-        assert_eq!(decoded.function_body_offsets.len(), 1);
+        assert_eq!(decoded.info.exports.len(), 3);
+        assert!(!decoded.address_map.is_empty());
+        assert_eq!(decoded.function_body_offsets.len(), 2);
     }
 
     #[test]
@@ -351,6 +481,37 @@ mod tests {
         assert!(format!("{error:#}").contains("SIMD"), "{error:#}");
     }
 
+    /// Where the payload starts in an artifact of this Remap.
+    fn payload_start() -> usize {
+        MAGIC.len() + 4 + 1 + REMAP_VERSION.len() + 8 + 4
+    }
+
+    /// Recomputes the checksum after a deliberate change to the payload.
+    fn reseal(bytes: &mut [u8]) {
+        let start = payload_start();
+        let checksum = crc32fast::hash(&bytes[start..]);
+        bytes[start - 4..start].copy_from_slice(&checksum.to_le_bytes());
+    }
+
+    #[test]
+    fn an_unknown_trap_kind_is_an_error() {
+        let mut bytes = artifact();
+        let start = payload_start();
+        let (metadata, raw): (Metadata, &[u8]) =
+            postcard::take_from_bytes(&bytes[start..]).unwrap();
+        assert!(metadata.trap_table_len > 0);
+        let first_kind = bytes.len() - raw.len()
+            + metadata.address_map_len as usize * ADDRESS_MAP_ENTRY_BYTES
+            + 4;
+        bytes[first_kind] = 99;
+        reseal(&mut bytes);
+        let error = decode(&host(), &bytes).err().unwrap();
+        assert!(
+            format!("{error:#}").contains("unknown trap kind 99"),
+            "{error:#}"
+        );
+    }
+
     #[test]
     fn a_valid_checksum_over_inconsistent_contents_is_an_error() {
         let engine = Engine::default();
@@ -364,7 +525,7 @@ mod tests {
         );
 
         let mut artifact = compile(&engine, &wat::parse_str("(module (func))").unwrap()).unwrap();
-        artifact.module.functions[0].len = u32::MAX;
+        artifact.functions[0].len = u32::MAX;
         let bytes = encode(&host(), &artifact).unwrap();
         let error = decode(&host(), &bytes).err().unwrap();
         assert!(

@@ -117,6 +117,11 @@ fn compiling_a_precompiled_module_points_at_deserialize() {
         error.to_string().contains("Module::deserialize"),
         "{error:#}"
     );
+    let error = Module::from_binary(&engine, &bytes).unwrap_err();
+    assert!(
+        error.to_string().contains("Module::deserialize"),
+        "{error:#}"
+    );
     let error = engine.precompile_module(&bytes).unwrap_err();
     assert!(error.to_string().contains("precompiled"), "{error:#}");
 }
