@@ -9,6 +9,7 @@ use crate::reservation::Reservation;
 use crate::stats::StatsSink;
 use crate::sys::{self, Advice, Protection, Syscall};
 use crate::{MemoryConfig, MemoryError, MemoryStats, MemoryStyle, MemoryView, PinBudget};
+use std::io;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -116,6 +117,12 @@ struct State {
     /// Set by [`LinearMemory::retire`]: the `accessible` bytes are still
     /// read/write but discarded, unpinned and no longer counted anywhere.
     retired: bool,
+    /// Ascending offsets from the base where the pages may belong to
+    /// different kernel mappings: the end of the pages moved by each earlier
+    /// relocation. Moved pages keep their own mapping and never merge with
+    /// the tail grown after them, and before Linux 6.17 one `mremap` cannot
+    /// move a range that spans mappings, so a relocation moves one piece per seam.
+    seams: Vec<usize>,
 }
 
 /// A linear memory: `[pre-guard][accessible][room to grow][post-guard]`, all
@@ -158,6 +165,7 @@ impl LinearMemory {
                 accessible: 0,
                 len: 0,
                 retired: false,
+                seams: Vec::new(),
             }),
             view: RwLock::new(MemoryView {
                 base: base as *mut u8,
@@ -496,8 +504,9 @@ impl LinearMemory {
     }
 
     /// Moves the accessible pages into a new, larger reservation with its own
-    /// guards. The only step that touches the old pages is one `mremap`,
-    /// which moves page-table entries: no byte is copied or faulted in. All
+    /// guards. The only step that touches the old pages is `mremap` (one call
+    /// per kernel mapping, see `State::seams`), which moves page-table
+    /// entries: no byte is copied or faulted in. All
     /// fallible preparation happens in the new reservation first, so a
     /// failure anywhere leaves the memory exactly as it was.
     fn relocate(
@@ -523,20 +532,22 @@ impl LinearMemory {
         let old_range = old_base..old_base + old_accessible;
         // All bookkeeping happens inside the bracket (see `NotifierHub::invalidate`).
         self.hub.invalidate(old_range, || {
+            // SAFETY: the old accessible range and the destination inside
+            // `target` are both owned by this memory; the state lock keeps
+            // other changes out, and subscribers were told to stop using the
+            // old view before this point.
+            let moved = unsafe { move_in_pieces(&state.seams, old_base, old_accessible, new_base) };
+            if let Err(source) = moved {
+                // Dropping `target` here also releases the prepared tail.
+                self.uncharge_pins(added);
+                return (
+                    Err(MemoryError::syscall(Syscall::Mremap, source)),
+                    self.view(),
+                );
+            }
+            state.seams.retain(|&seam| seam < old_accessible);
             if old_accessible > 0 {
-                // SAFETY: the old accessible range and the destination inside
-                // `target` are both owned by this memory; the state lock keeps
-                // other changes out, and subscribers were told to stop using
-                // the old view before this point.
-                if let Err(source) = unsafe { sys::move_pages(old_base, old_accessible, new_base) }
-                {
-                    // Dropping `target` here also releases the prepared tail.
-                    self.uncharge_pins(added);
-                    return (
-                        Err(MemoryError::syscall(Syscall::Mremap, source)),
-                        self.view(),
-                    );
-                }
+                state.seams.push(old_accessible);
             }
             let old = std::mem::replace(&mut state.reservation, target);
             self.reservation.publish(state.reservation.range());
@@ -797,6 +808,50 @@ impl Drop for LinearMemory {
 }
 
 /// Checks a size against the maximum and the limit.
+/// Moves `[from, from + len)` to `[to, to + len)` with one `mremap` per
+/// piece between `seams` (offsets, ascending), so that no call spans two
+/// kernel mappings. If a piece fails, the pieces already moved go back, so
+/// the source is whole again; if moving one back fails too, the memory is
+/// split between two reservations with no consistent state to return to,
+/// and the process aborts rather than run on with it.
+///
+/// # Safety
+/// Both ranges must be owned by the caller, and nothing may use either while it runs.
+unsafe fn move_in_pieces(seams: &[usize], from: usize, len: usize, to: usize) -> io::Result<()> {
+    let starts = std::iter::once(0).chain(seams.iter().copied().filter(|&seam| seam < len));
+    let ends = seams
+        .iter()
+        .copied()
+        .filter(|&seam| seam < len)
+        .chain([len]);
+    let pieces: Vec<Range<usize>> = starts
+        .zip(ends)
+        .map(|(start, end)| start..end)
+        .filter(|piece| !piece.is_empty())
+        .collect();
+    for (index, piece) in pieces.iter().enumerate() {
+        // SAFETY: the piece lies in both ranges, which the caller owns.
+        let moved = unsafe { sys::move_pages(from + piece.start, piece.len(), to + piece.start) };
+        if let Err(error) = moved {
+            for back in pieces[..index].iter().rev() {
+                // SAFETY: the piece was just moved from the source, whose
+                // place is now unmapped and still owned by the caller.
+                let restored =
+                    unsafe { sys::move_pages(to + back.start, back.len(), from + back.start) };
+                if let Err(restore_error) = restored {
+                    eprintln!(
+                        "remap-memory: a relocation failed ({error}) and undoing it failed too \
+                         ({restore_error}); the memory cannot be made whole"
+                    );
+                    std::process::abort();
+                }
+            }
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
 fn check_bounds(
     bytes: u64,
     maximum_bytes: Option<u64>,

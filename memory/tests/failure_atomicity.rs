@@ -198,6 +198,78 @@ fn relocation_issues_no_copy_only_one_mremap() {
     );
 }
 
+/// Fills the new tail of a memory that just relocated, so that its pages
+/// span two kernel mappings: the moved ones and the tail grown after them.
+fn relocated_with_data_in_both_mappings() -> (LinearMemory, Accounting, Arc<Recorder>) {
+    let (memory, owner, recorder) = filled_memory(dynamic(4 * PAGE, 0, PAGE));
+    memory.grow(4).unwrap();
+    assert_eq!(memory.stats().relocations, 1);
+    let view = memory.view();
+    // SAFETY: the view is accessible; only this test uses the memory.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(view.base, view.len) };
+    for (index, byte) in bytes.iter_mut().enumerate().skip(4 * PAGE as usize) {
+        *byte = (index * 13 % 256) as u8;
+    }
+    (memory, owner, recorder)
+}
+
+#[test]
+fn a_second_relocation_moves_each_mapping_and_keeps_contents() {
+    let (memory, _owner, _) = relocated_with_data_in_both_mappings();
+    let capacity_pages = memory.capacity_bytes() / PAGE;
+    let _record = fault_injection::record();
+    memory.grow(capacity_pages).unwrap();
+    assert_eq!(memory.stats().relocations, 2);
+    let moves = fault_injection::calls()
+        .into_iter()
+        .filter(|&call| call == Syscall::Mremap)
+        .count();
+    assert_eq!(
+        moves, 2,
+        "one mremap per kernel mapping, never one across two"
+    );
+    let view = memory.view();
+    // SAFETY: the view is accessible; only this test uses the memory.
+    let bytes = unsafe { std::slice::from_raw_parts(view.base, view.len) };
+    let (moved_twice, rest) = bytes.split_at(4 * PAGE as usize);
+    let (moved_once, new_tail) = rest.split_at(4 * PAGE as usize);
+    assert!(
+        moved_twice
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == (i * 7 % 256) as u8)
+    );
+    assert!(
+        moved_once
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == ((i + 4 * PAGE as usize) * 13 % 256) as u8)
+    );
+    assert!(new_tail.iter().all(|&b| b == 0), "new pages read as zero");
+}
+
+#[test]
+fn a_second_relocation_failing_after_one_piece_moved_changes_nothing() {
+    let (memory, owner, recorder) = relocated_with_data_in_both_mappings();
+    let _registration = memory.register_notifier(recorder.clone()).unwrap();
+    let capacity_pages = memory.capacity_bytes() / PAGE;
+    let before = snapshot(&memory, &owner);
+    {
+        // The first piece moves, the second fails: the first must come back.
+        let _fault = fault_injection::fail(Syscall::Mremap, 1, libc::ENOMEM);
+        let error = memory.grow(capacity_pages).unwrap_err();
+        assert!(error.to_string().contains("mremap failed"), "{error}");
+        assert!(!fault_injection::pending());
+    }
+    assert_eq!(snapshot(&memory, &owner), before);
+    assert!(page_is_accessible(before.view.base as usize));
+    let events = recorder.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1], ("end", before.view));
+    memory.grow(capacity_pages).unwrap();
+    assert_eq!(memory.stats().relocations, 2);
+}
+
 #[test]
 fn failed_reset_changes_nothing() {
     for call in [Syscall::Mprotect, Syscall::Madvise] {
