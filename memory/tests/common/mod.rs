@@ -37,6 +37,17 @@ pub fn resident_bytes() -> u64 {
     status_bytes("VmRSS")
 }
 
+/// Starts a new peak-resident-size measurement: the kernel's high-water
+/// mark (VmHWM) falls back to the current resident size.
+pub fn reset_peak_resident() {
+    std::fs::write("/proc/self/clear_refs", "5").expect("cannot reset VmHWM");
+}
+
+/// The peak resident size in bytes since the last [`reset_peak_resident`].
+pub fn peak_resident_bytes() -> u64 {
+    status_bytes("VmHWM")
+}
+
 /// The protection string ("rw-p", "---p", ...) of the mapping containing `address`.
 pub fn protection_at(address: usize) -> Option<String> {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
