@@ -214,6 +214,12 @@ impl<'text> ScriptRunner<'text> {
 
     fn check_module(&mut self, mut module: QuoteWat<'_>) -> Result<(), Mismatch> {
         let name = module.name().map(|id| id.name().to_owned());
+        // Until this module exists, nothing may run against the one before
+        // it: the directives that follow a failed module fail too.
+        self.current = None;
+        if let Some(name) = &name {
+            self.instances.remove(name);
+        }
         let module = self
             .build(&mut module)
             .map_err(|err| mismatch("the module to compile", format!("{err:#}")))?;
