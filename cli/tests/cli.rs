@@ -308,6 +308,28 @@ fn wasi_stdout_and_preopened_dirs() {
 }
 
 #[test]
+fn stdin_left_after_a_short_read_polls_ready() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let program = fixture("tests/wat/wasi_poll_stdin.wat");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_remap"))
+        .args(["run", program.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Written at once and kept open: after the guest's one-byte read, the
+    // other bytes must still be visible to poll_oneoff (no host-side buffer
+    // may swallow them).
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"abc").unwrap();
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "ready\n");
+    assert!(output.status.success());
+}
+
+#[test]
 fn a_program_serves_a_connection_on_a_tcplisten_socket() {
     use std::io::Read;
     // Find a free port; the tiny window in which another process could take it is acceptable.

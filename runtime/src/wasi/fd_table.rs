@@ -13,7 +13,7 @@ use super::pipe::{ReadPipe, WritePipe};
 /// Where a guest's input stream comes from.
 #[derive(Debug)]
 pub(crate) enum Input {
-    /// The host process's stdin.
+    /// The host process's stdin, read without `io::Stdin`'s buffer.
     Inherit(io::Stdin),
     /// Bytes supplied by the embedder.
     Pipe(ReadPipe),
@@ -116,7 +116,9 @@ impl Descriptor {
     pub fn read(&mut self, buf: &mut [u8]) -> WasiResult<usize> {
         let n = match &mut self.handle {
             Handle::File(file) => file.read(buf)?,
-            Handle::Input(Input::Inherit(stdin)) => stdin.read(buf)?,
+            // Straight from the descriptor: `io::Stdin` would read ahead into
+            // its own buffer, where `poll_oneoff` cannot see the bytes.
+            Handle::Input(Input::Inherit(stdin)) => rustix::io::read(stdin.as_fd(), buf)?,
             Handle::Input(Input::Pipe(pipe)) => pipe.read(buf)?,
             Handle::TcpStream(stream) => stream.read(buf)?,
             Handle::Dir(_) => return Err(Errno::IsDir),
