@@ -1,7 +1,8 @@
 //! `sock_*`: accept connections on listening TCP sockets the embedder preopened
 //! ([`WasiCtxBuilder::preopened_socket`](super::WasiCtxBuilder::preopened_socket)),
 //! and receive, send and shut down on the connections. Preview 1 cannot create,
-//! bind or connect sockets, so a guest reaches the network only through those.
+//! bind or connect sockets, so a guest reaches the network only through those;
+//! without any, every `sock_*` call is `ENOTSUP`.
 
 use std::io::{self, Read};
 use std::net::{Shutdown, TcpStream};
@@ -12,9 +13,20 @@ use super::errno::{Errno, WasiResult};
 use super::fd_table::{Descriptor, Handle};
 use super::memory::GuestMemory;
 
+/// `ENOTSUP` when the embedder preopened no socket: the guest has no
+/// network at all, whatever descriptor it names.
+fn require_sockets(ctx: &WasiCtx) -> WasiResult<()> {
+    if ctx.sockets_preopened {
+        Ok(())
+    } else {
+        Err(Errno::NotSup)
+    }
+}
+
 /// The connected stream behind `fd`, after checking it holds `needed`:
 /// `ENOTSOCK` for anything that is not a socket, `ENOTCONN` for a listener.
 fn stream(ctx: &WasiCtx, fd: u32, needed: Rights) -> WasiResult<&TcpStream> {
+    require_sockets(ctx)?;
     let descriptor = ctx.fds.get(fd)?;
     let stream = match &descriptor.handle {
         Handle::TcpStream(stream) => stream,
@@ -39,6 +51,7 @@ pub(crate) fn sock_accept(
         .filter(|f| f & !fdflags::NONBLOCK == 0)
         .ok_or(Errno::Inval)?;
     mem.slice(fd_out, 4)?;
+    require_sockets(ctx)?;
     let descriptor = ctx.fds.get(fd)?;
     let Handle::TcpListener(listener) = &descriptor.handle else {
         return Err(Errno::NotSock);
@@ -58,12 +71,14 @@ pub(crate) fn sock_accept(
     mem.write_u32(fd_out, accepted)
 }
 
-/// Receives into `buf`: waits for it to fill (or the peer to close) with
-/// `waitall`, else returns what one read gives.
-fn receive(mut stream: &TcpStream, buf: &mut [u8], waitall: bool) -> io::Result<usize> {
-    if !waitall {
-        return stream.read(buf);
-    }
+/// The most bytes a `sock_recv` without `RECV_WAITALL` (or with
+/// `RECV_PEEK`) takes at once: a stream socket may return fewer bytes than
+/// asked for, and this bounds the host buffer a guest can make Remap allocate.
+const RECV_CHUNK: usize = 1 << 20;
+
+/// Fills `buf` from `stream` until it is full or the peer closes; an error
+/// after some bytes ends the fill with those bytes.
+fn receive_all(mut stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match stream.read(&mut buf[filled..]) {
@@ -96,25 +111,45 @@ pub(crate) fn sock_recv(
     let bufs = mem.iovecs(iovs, iovs_len)?;
     mem.slice(datalen_out, 4)?;
     mem.slice(flags_out, 2)?;
-    let stream = stream(ctx, fd, Rights::FD_READ)?;
-    let total: u32 = bufs.iter().map(|buf| buf.len).sum();
-    // Peeking or waiting for all bytes concerns the request as a whole, so it
-    // is served through one contiguous buffer scattered afterwards.
-    let mut data = vec![0u8; total as usize];
-    let received = if flags & riflags::RECV_PEEK != 0 {
-        stream.peek(&mut data)?
-    } else {
-        receive(stream, &mut data, flags & riflags::RECV_WAITALL != 0)?
-    };
-    let mut rest = &data[..received];
-    for buf in &bufs {
-        if rest.is_empty() {
-            break;
+    let mut stream = stream(ctx, fd, Rights::FD_READ)?;
+    let peek = flags & riflags::RECV_PEEK != 0;
+    let received = if flags & riflags::RECV_WAITALL != 0 && !peek {
+        // Straight into the guest's buffers, each filled in turn.
+        let mut received = 0;
+        for buf in bufs.iter().filter(|buf| buf.len > 0) {
+            let n = match receive_all(stream, mem.slice_mut(buf.ptr, buf.len)?) {
+                Ok(n) => n,
+                Err(_) if received > 0 => break,
+                Err(err) => return Err(err.into()),
+            };
+            received += n;
+            if n < buf.len as usize {
+                break;
+            }
         }
-        let (chunk, tail) = rest.split_at(rest.len().min(buf.len as usize));
-        mem.write_bytes(buf.ptr, chunk)?;
-        rest = tail;
-    }
+        received
+    } else {
+        // One receive (a peek must see the data as a whole) through a bounded
+        // contiguous buffer, scattered afterwards.
+        let total: usize = bufs.iter().map(|buf| buf.len as usize).sum();
+        let mut data = vec![0u8; total.min(RECV_CHUNK)];
+        let received = if peek {
+            stream.peek(&mut data)?
+        } else {
+            stream.read(&mut data)?
+        };
+        let mut rest = &data[..received];
+        for buf in &bufs {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, tail) = rest.split_at(rest.len().min(buf.len as usize));
+            mem.write_bytes(buf.ptr, chunk)?;
+            rest = tail;
+        }
+        received
+    };
+    // `GuestMemory::iovecs` refuses buffers that total more than a u32.
     mem.write_u32(datalen_out, received as u32)?;
     // roflags: RECV_DATA_TRUNCATED never applies to a stream socket.
     mem.write_bytes(flags_out, &0u16.to_le_bytes())
