@@ -451,9 +451,10 @@ impl ModuleInfo {
         self.names.functions.get(&func_index).map(String::as_str)
     }
 
-    /// Parses and validates `wasm`, including every function body.
-    pub fn from_wasm(wasm: &[u8]) -> Result<Self, CompileError> {
-        let parsed = ParsedModule::parse(wasm, supported_features())?;
+    /// Parses and validates `wasm` with `features` (a compiler's
+    /// [`features`](crate::Compiler::features)), including every function body.
+    pub fn from_wasm(wasm: &[u8], features: WasmFeatures) -> Result<Self, CompileError> {
+        let parsed = ParsedModule::parse(wasm, features)?;
         for body in parsed.bodies {
             let mut validator = body.validator.into_validator(Default::default());
             validator.validate(&body.body)?;

@@ -294,7 +294,7 @@ fn module_info_describes_the_module() {
         )"#,
     )
     .unwrap();
-    let info = ModuleInfo::from_wasm(&wasm).unwrap();
+    let info = ModuleInfo::from_wasm(&wasm, remap_compiler::supported_features()).unwrap();
     assert_eq!(info.num_imported_functions, 1);
     assert_eq!(info.num_imported_globals, 1);
     assert_eq!(info.num_imported_memories, 1);

@@ -127,9 +127,10 @@ impl Module {
         Module::new(engine, bytes).with_context(|| format!("failed to compile {}", path.display()))
     }
 
-    /// Checks that `bytes` is a valid module Remap can compile, without compiling it.
-    pub fn validate(_engine: &Engine, bytes: &[u8]) -> Result<()> {
-        ModuleInfo::from_wasm(bytes)?;
+    /// Checks that `bytes` is a valid module that `engine` can compile (with
+    /// its features, such as SIMD), without compiling it.
+    pub fn validate(engine: &Engine, bytes: &[u8]) -> Result<()> {
+        ModuleInfo::from_wasm(bytes, engine.compiler().features())?;
         Ok(())
     }
 

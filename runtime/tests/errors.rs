@@ -30,6 +30,11 @@ fn unsupported_features_are_named() {
     let engine = Engine::new(&config).unwrap();
     let error = Module::new(&engine, "(module (func (param v128)))").unwrap_err();
     assert!(format!("{error:#}").contains("simd"), "{error:#}");
+    // Validation uses the engine's features, as compilation does.
+    let simd = wat::parse_str("(module (func (param v128)))").unwrap();
+    let error = Module::validate(&engine, &simd).unwrap_err();
+    assert!(format!("{error:#}").contains("simd"), "{error:#}");
+    Module::validate(&Engine::default(), &simd).unwrap();
 }
 
 #[test]
@@ -250,4 +255,56 @@ fn fault_outside_wasm_code_reaches_the_previous_handler() {
         Some(EXIT_FROM_PREVIOUS_HANDLER),
         "{status:?}"
     );
+}
+
+/// Calls, from Wasm, a host function that writes to `target(memory base)`:
+/// the host function runs while Wasm is on the stack, but its faults are
+/// not Wasm's.
+fn fault_in_host_function_called_from_wasm(target: fn(usize) -> usize) -> ! {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "crash" (func $crash))
+             (memory (export "memory") 1)
+             (func (export "f") (call $crash)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("env", "crash", move |mut caller: remap::Caller<'_, ()>| {
+            let memory = caller.get_export("memory").unwrap().into_memory().unwrap();
+            let base = memory.data_ptr(&caller) as usize;
+            // SAFETY: deliberately not: this write must crash the process.
+            unsafe { std::ptr::write_volatile(std::hint::black_box(target(base) as *mut u64), 1) };
+        })
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
+    let _ = f.call(&mut store, ());
+    unreachable!("the fault must not be swallowed");
+}
+
+/// A host function's segfault kills the process even while Wasm is on the stack.
+#[test]
+fn a_fault_in_a_host_function_is_not_swallowed() {
+    if in_child() {
+        fault_in_host_function_called_from_wasm(|_| 16);
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let status = run_in_child("a_fault_in_a_host_function_is_not_swallowed");
+    assert_eq!(status.signal(), Some(libc::SIGSEGV), "{status:?}");
+}
+
+/// Even a host function's fault inside a Wasm memory's guard region is not a
+/// trap: only compiled Wasm code traps.
+#[test]
+fn a_host_function_fault_in_a_guard_region_is_not_a_trap() {
+    if in_child() {
+        fault_in_host_function_called_from_wasm(|base| base + (1 << 20));
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let status = run_in_child("a_host_function_fault_in_a_guard_region_is_not_a_trap");
+    assert_eq!(status.signal(), Some(libc::SIGSEGV), "{status:?}");
 }
