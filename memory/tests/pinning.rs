@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{dynamic, locked_bytes_in, page_is_accessible, status_bytes};
+use common::{dynamic, locked_bytes_in, page_is_accessible, pinning_unavailable, status_bytes};
 use remap_memory::fault_injection;
 use remap_memory::{
     LinearMemory, MemoryConfig, MemoryError, PinBudget, PinFailure, Syscall, WASM_PAGE_SIZE,
@@ -29,7 +29,7 @@ fn pinned(initial: u64, reserve: u64, budget: Option<PinBudget>) -> MemoryConfig
     }
 }
 
-/// Whether this process may lock `MOST_PINNED` bytes; prints why not.
+/// Whether this process may lock `MOST_PINNED` bytes (see [`pinning_unavailable`]).
 fn can_pin() -> bool {
     let limit = fault_injection::raise_memlock_soft_limit().unwrap();
     // Root (CAP_IPC_LOCK) is not bound by RLIMIT_MEMLOCK.
@@ -39,9 +39,9 @@ fn can_pin() -> bool {
         .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(2) == Some("0"));
     match limit {
         Some(limit) if !root && limit < MOST_PINNED + status_bytes("VmLck") => {
-            eprintln!(
-                "skipping: RLIMIT_MEMLOCK is {limit} bytes, below the {MOST_PINNED} bytes this test pins"
-            );
+            pinning_unavailable(&format!(
+                "RLIMIT_MEMLOCK is {limit} bytes, below the {MOST_PINNED} bytes this test pins"
+            ));
             false
         }
         _ => true,
@@ -241,10 +241,10 @@ fn mlock_past_rlimit_memlock_is_a_typed_error() {
     }
     match fault_injection::restrict_memlock(2 * PAGE) {
         Err(error) if error.raw_os_error() == Some(libc::EPERM) => {
-            eprintln!(
-                "skipping: the hard RLIMIT_MEMLOCK is below {} bytes and this process may not raise it",
+            pinning_unavailable(&format!(
+                "the hard RLIMIT_MEMLOCK is below {} bytes and this process may not raise it",
                 2 * PAGE
-            );
+            ));
             return;
         }
         result => result.unwrap(),

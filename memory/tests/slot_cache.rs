@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{dynamic, locked_bytes_in, page_is_accessible, protection_at};
+use common::{dynamic, locked_bytes_in, page_is_accessible, pinning_unavailable, protection_at};
 use remap_memory::fault_injection;
 use remap_memory::{
     Accounting, InvalidationNotifier, LinearMemory, MemoryConfig, MemoryError, MemoryStyle,
@@ -327,9 +327,12 @@ fn a_reused_pinned_slot_is_charged_and_locked_exactly() {
     let budget = PinBudget::new(3 * PAGE);
     let owner = Accounting::new();
     let cache = SlotCache::new(1, 0);
-    let Ok(memory) = cache.create(pinned_static(2, &budget, &owner)) else {
-        eprintln!("skipping: this process cannot lock 2 pages");
-        return;
+    let memory = match cache.create(pinned_static(2, &budget, &owner)) {
+        Ok(memory) => memory,
+        Err(error) => {
+            pinning_unavailable(&format!("this process cannot lock 2 pages ({error})"));
+            return;
+        }
     };
     let base = memory.view().base as usize;
     let range = base..base + 2 * PAGE as usize;

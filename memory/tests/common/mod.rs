@@ -95,3 +95,17 @@ pub fn locked_bytes_in(range: std::ops::Range<usize>) -> u64 {
 pub fn host_page() -> u64 {
     host_page_size() as u64
 }
+
+/// Called when this process may not lock the memory a pinning test needs:
+/// fails the test with what to do, unless `REMAP_SKIP_PIN_TESTS` is set,
+/// in which case it says the test is skipped and returns.
+pub fn pinning_unavailable(why: &str) {
+    if std::env::var_os("REMAP_SKIP_PIN_TESTS").is_some() {
+        eprintln!("skipping (REMAP_SKIP_PIN_TESTS is set): {why}");
+    } else {
+        panic!(
+            "{why}: raise the limit (`ulimit -l unlimited`, or run as root), or set \
+             REMAP_SKIP_PIN_TESTS=1 to skip the pinning tests"
+        );
+    }
+}
