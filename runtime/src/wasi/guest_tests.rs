@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::abi::{Rights, event, filetype, lookupflags, oflags, whence};
+use super::abi::{Rights, event, fdflags, filetype, lookupflags, oflags, whence};
 use super::errno::Errno;
 use super::host_fns::{Args, FUNCTIONS, MODULE};
 use super::memory::GuestMemory;
@@ -740,6 +740,25 @@ fn rights_are_honoured() {
         0
     );
     assert_eq!(g.open(sub, "ro", 0, ALL, 0), Err(errno(Errno::NotCapable)));
+    // Synchronous-write flags need the sync rights the directory hands down.
+    assert!(g.open(PREOPEN, "ro", 0, read_only, fdflags::DSYNC).is_ok());
+    let no_sync = Rights::DIRECTORY_INHERITING.bits()
+        & !(Rights::FD_SYNC.bits() | Rights::FD_DATASYNC.bits());
+    let sub = g.open(PREOPEN, ".", oflags::DIRECTORY, ALL, 0).unwrap();
+    assert_eq!(
+        g.call(
+            "fd_fdstat_set_rights",
+            &[sub, Rights::DIRECTORY.bits(), no_sync]
+        ),
+        0
+    );
+    for flags in [fdflags::DSYNC, fdflags::RSYNC, fdflags::SYNC] {
+        assert_eq!(
+            g.open(sub, "ro", 0, read_only, flags),
+            Err(errno(Errno::NotCapable))
+        );
+    }
+    assert!(g.open(sub, "ro", 0, read_only, 0).is_ok());
     // Path calls on a file descriptor are ENOTDIR.
     assert_eq!(g.open(fd, "x", 0, ALL, 0), Err(errno(Errno::NotDir)));
 }

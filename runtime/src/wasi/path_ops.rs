@@ -144,6 +144,18 @@ pub(crate) fn path_open(
     }
     let dir_fd = dir.dir_fd()?;
     dir.require(needed)?;
+    // Synchronous writes are the sync rights in another form: the new
+    // descriptor must be allowed them.
+    let mut sync_rights = Rights::NONE;
+    if fd_flags & fdflags::DSYNC != 0 {
+        sync_rights = sync_rights.union(Rights::FD_DATASYNC);
+    }
+    if fd_flags & (fdflags::RSYNC | fdflags::SYNC) != 0 {
+        sync_rights = sync_rights.union(Rights::FD_SYNC);
+    }
+    if !dir.inheriting.contains(sync_rights) {
+        return Err(Errno::NotCapable);
+    }
     // A new descriptor gets at most what its directory may hand down.
     let base = Rights::from_bits(rights_base).intersection(dir.inheriting);
     let inheriting = Rights::from_bits(rights_inheriting).intersection(dir.inheriting);
