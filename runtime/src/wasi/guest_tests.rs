@@ -698,8 +698,42 @@ fn sandbox_escapes_are_refused() {
         g.filestat(PREOPEN, "outside/secret", true),
         Err(not_capable)
     );
+    // Every other path call goes through the same resolution.
+    std::fs::create_dir(root.parent().unwrap().join("emptydir")).unwrap();
+    assert_eq!(
+        g.path_call("path_remove_directory", PREOPEN, "../emptydir"),
+        not_capable
+    );
+    assert_eq!(g.rename("../secret", "stolen"), not_capable);
+    assert_eq!(g.rename("/etc/passwd", "stolen"), not_capable);
+    let (old, new) = (g.alloc(b"outside/secret"), g.alloc(b"linked"));
+    assert_eq!(
+        g.call(
+            "path_link",
+            &[PREOPEN, 0, old.into(), 14, PREOPEN, new.into(), 6]
+        ),
+        not_capable
+    );
+    let (path, buf, used) = (g.alloc(b"outside/secret"), g.reserve(64), g.reserve(4));
+    assert_eq!(
+        g.call(
+            "path_readlink",
+            &[PREOPEN, path.into(), 14, buf.into(), 64, used.into()]
+        ),
+        not_capable
+    );
+    let path = g.alloc(b"../secret");
+    assert_eq!(
+        g.call(
+            "path_filestat_set_times",
+            &[PREOPEN, 0, path.into(), 9, 0, 0, 0]
+        ),
+        not_capable
+    );
     assert!(root.parent().unwrap().join("secret").exists());
+    assert!(root.parent().unwrap().join("emptydir").exists());
     assert!(!root.parent().unwrap().join("escaped").exists());
+    assert!(!root.join("stolen").exists() && !root.join("linked").exists());
 }
 
 #[test]
