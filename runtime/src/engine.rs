@@ -7,7 +7,7 @@ use anyhow::Result;
 use remap_compiler::Compiler;
 use remap_memory::{Accounting, MemoryStats, PinBudget, SlotCache};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// Compiles modules and owns the settings every store created from it shares.
 /// Cheap to clone; `Send + Sync`.
@@ -26,6 +26,9 @@ struct EngineInner {
     /// Retired linear memories whose reservations new ones reuse.
     memory_slots: SlotCache,
     host_trampolines: Mutex<HashMap<u32, crate::module::HostTrampoline>>,
+    /// The one-thread pool that compiles when parallel compilation is off,
+    /// made on first use and kept, so each module does not start a thread.
+    serial_compilation: OnceLock<rayon::ThreadPool>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -57,6 +60,7 @@ impl Engine {
                 pin_budget: config.pin_budget.map(PinBudget::new),
                 memory_slots: SlotCache::new(config.memory_slot_cache, config.memory_keep_resident),
                 host_trampolines: Mutex::new(HashMap::new()),
+                serial_compilation: OnceLock::new(),
             }),
         })
     }
@@ -74,6 +78,19 @@ impl Engine {
     /// Whether two handles are the same engine.
     pub fn same(a: &Engine, b: &Engine) -> bool {
         Arc::ptr_eq(&a.inner, &b.inner)
+    }
+
+    /// The one-thread pool for compiling without parallelism.
+    pub(crate) fn serial_compilation(&self) -> Result<&rayon::ThreadPool> {
+        if let Some(pool) = self.inner.serial_compilation.get() {
+            return Ok(pool);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .map_err(|error| anyhow::anyhow!("creating a compilation thread: {error}"))?;
+        // Two threads may race to build one: either pool serves.
+        Ok(self.inner.serial_compilation.get_or_init(|| pool))
     }
 
     pub(crate) fn compiler(&self) -> &Compiler {

@@ -377,10 +377,8 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
     let module = if engine.config().parallel_compilation {
         compiler.compile_module(wasm)?
     } else {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .context("creating a single compilation thread")?
+        engine
+            .serial_compilation()?
             .install(|| compiler.compile_module(wasm))?
     };
     Ok(CompiledArtifact {
