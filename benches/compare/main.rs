@@ -22,21 +22,45 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const USAGE: &str = "\
-usage: compare [options]
-  --remap PATH        the remap binary (default: `remap` beside this executable, else PATH)
-  --wasmtime PATH     the wasmtime binary (default: `wasmtime` on PATH)
-  --runs N            measured runs per runtime after the warm-up (default 5, at least 1)
-  --only A,B,...      only these rows (workload names, compile-1MB, compile-10MB)
-  --mode MODE         compile (including compilation), exec (execution only) or both (default)
-  --setup NAME        run every row with this memory setup: static or dynamic
-                      (default: static, and both for grow1g)
-  --help              this text";
-
 /// The rows the comparison can run besides the workloads: compiling a
 /// generated module of about this many bytes of code (run with
 /// `--invoke noop`, so the time is start-up + compilation + instantiation).
 const COMPILE_ROWS: [(&str, usize); 2] = [("compile-1MB", 1 << 20), ("compile-10MB", 10 << 20)];
+
+/// Which rows to measure.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ModeChoice {
+    /// Including compilation.
+    Compile,
+    /// Execution only (precompiled code).
+    Exec,
+    /// Both.
+    Both,
+}
+
+/// Remap against Wasmtime and native code, side by side.
+#[derive(clap::Parser)]
+#[command(name = "compare")]
+struct Cli {
+    /// The remap binary [default: `remap` beside this executable, else on PATH]
+    #[arg(long)]
+    remap: Option<PathBuf>,
+    /// The wasmtime binary
+    #[arg(long, default_value = "wasmtime")]
+    wasmtime: PathBuf,
+    /// Measured runs per runtime after the warm-up
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    runs: u16,
+    /// Only these rows (workload names, compile-1MB, compile-10MB)
+    #[arg(long, value_delimiter = ',')]
+    only: Option<Vec<String>>,
+    /// Which rows: including compilation, execution only, or both
+    #[arg(long, value_enum, default_value_t = ModeChoice::Both)]
+    mode: ModeChoice,
+    /// Run every row with this memory setup [default: static, and both for grow1g]
+    #[arg(long, value_parser = setups::ALL.map(|setup| setup.name))]
+    setup: Option<String>,
+}
 
 /// Command-line options.
 struct Options {
@@ -49,54 +73,19 @@ struct Options {
     setup: Option<Setup>,
 }
 
-fn parse_options() -> Result<Options> {
-    let mut options = Options {
-        remap: default_remap(),
-        wasmtime: PathBuf::from("wasmtime"),
-        runs: 5,
-        only: None,
-        compile_mode: true,
-        exec_mode: true,
-        setup: None,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--remap" => options.remap = PathBuf::from(value()?),
-            "--wasmtime" => options.wasmtime = PathBuf::from(value()?),
-            "--runs" => {
-                options.runs = value()?.parse().context("--runs takes a number")?;
-                if options.runs == 0 {
-                    bail!("--runs must be at least 1");
-                }
-            }
-            "--only" => {
-                options.only = Some(value()?.split(',').map(str::to_owned).collect());
-            }
-            "--mode" => match value()?.as_str() {
-                "compile" => (options.compile_mode, options.exec_mode) = (true, false),
-                "exec" => (options.compile_mode, options.exec_mode) = (false, true),
-                "both" => (options.compile_mode, options.exec_mode) = (true, true),
-                other => bail!("unknown --mode `{other}` (compile, exec or both)"),
-            },
-            "--setup" => {
-                let name = value()?;
-                options.setup = Some(
-                    setups::ALL
-                        .into_iter()
-                        .find(|setup| setup.name == name)
-                        .with_context(|| format!("unknown --setup `{name}` (static or dynamic)"))?,
-                );
-            }
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => bail!("unknown option `{other}`\n{USAGE}"),
-        }
+fn parse_options() -> Options {
+    let cli = <Cli as clap::Parser>::parse();
+    Options {
+        remap: cli.remap.unwrap_or_else(default_remap),
+        wasmtime: cli.wasmtime,
+        runs: cli.runs.into(),
+        only: cli.only,
+        compile_mode: cli.mode != ModeChoice::Exec,
+        exec_mode: cli.mode != ModeChoice::Compile,
+        setup: cli
+            .setup
+            .and_then(|name| setups::ALL.into_iter().find(|setup| setup.name == name)),
     }
-    Ok(options)
 }
 
 fn default_remap() -> PathBuf {
@@ -150,7 +139,7 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let options = parse_options()?;
+    let options = parse_options();
     check_tool(
         &options.remap,
         "remap (build it: cargo build --release -p remap-cli)",

@@ -27,15 +27,11 @@ pub enum TrapKind {
     BadConversionToInteger = 9,
     /// The `unreachable` instruction.
     UnreachableCodeReached = 10,
-    /// A null reference was dereferenced.
-    NullReference = 11,
-    /// A host function returned an error (raised by the runtime).
-    HostError = 12,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 12] = [
+    pub const ALL: [TrapKind; 10] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -46,8 +42,6 @@ impl TrapKind {
         TrapKind::IntegerDivisionByZero,
         TrapKind::BadConversionToInteger,
         TrapKind::UnreachableCodeReached,
-        TrapKind::NullReference,
-        TrapKind::HostError,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -63,8 +57,6 @@ impl TrapKind {
             TrapKind::IntegerDivisionByZero => "integer divide by zero",
             TrapKind::BadConversionToInteger => "invalid conversion to integer",
             TrapKind::UnreachableCodeReached => "unreachable",
-            TrapKind::NullReference => "null reference",
-            TrapKind::HostError => "host function error",
         }
     }
 
