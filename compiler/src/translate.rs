@@ -1197,21 +1197,34 @@ impl State<'_> {
     ) -> Value {
         let mem = memory_index(memarg);
         let end = memarg.offset + u64::from(size);
-        let (base_is_fixed, check_needed) = match self.tunables.memory_style {
+        let (base_is_fixed, check_needed, guard_bytes) = match self.tunables.memory_style {
             MemoryStyle::Static {
                 reservation_bytes,
                 guard_bytes,
-            } => (true, !(reservation_bytes >= 1 << 32 && end <= guard_bytes)),
-            MemoryStyle::Dynamic { .. } => (false, true),
+            } => (
+                true,
+                !(reservation_bytes >= 1 << 32 && end <= guard_bytes),
+                guard_bytes,
+            ),
+            MemoryStyle::Dynamic { guard_bytes } => (false, true, guard_bytes),
         };
         let index = builder.ins().uextend(types::I64, index);
         if check_needed {
             let bound = self.memory_bound(builder, mem);
-            // `index < 2^32` and `end <= 2^32 + 8`, so the sum cannot wrap.
-            let access_end = builder.ins().iadd_imm_u(index, end as i64);
+            // Everything from the bound on is inaccessible (room to grow,
+            // then the guard), so when the access ends within the guard,
+            // `index <= bound` is enough: any byte past the bound faults and
+            // the fault is the trap. The comparison then does not depend on
+            // the offset, and accesses at one index share it.
+            let checked = if end <= guard_bytes {
+                index
+            } else {
+                // `index < 2^32` and `end <= 2^32 + 8`, so the sum cannot wrap.
+                builder.ins().iadd_imm_u(index, end as i64)
+            };
             let out_of_bounds = builder
                 .ins()
-                .icmp(IntCC::UnsignedGreaterThan, access_end, bound);
+                .icmp(IntCC::UnsignedGreaterThan, checked, bound);
             builder
                 .ins()
                 .trapnz(out_of_bounds, TrapCode::HEAP_OUT_OF_BOUNDS);
@@ -1358,6 +1371,27 @@ mod tests {
         let funcs = translate(LOAD, DYNAMIC);
         assert_eq!(count(&funcs[0], Opcode::Trapnz), 1);
         assert_eq!(count(&funcs[0], Opcode::Load), 3, "bound, base and value");
+    }
+
+    #[test]
+    fn a_guard_lets_accesses_at_one_index_share_their_check() {
+        const TWO_LOADS: &str = r#"(module (memory 1)
+            (func (param i32) (result i32)
+                (i32.add (i32.load offset=8 (local.get 0)) (i32.load offset=40 (local.get 0)))))"#;
+        let adds = |guard_bytes| {
+            let funcs = translate(TWO_LOADS, MemoryStyle::Dynamic { guard_bytes });
+            assert_eq!(count(&funcs[0], Opcode::Trapnz), 2);
+            count(&funcs[0], Opcode::Iadd)
+        };
+        // Accesses that end within the guard compare the index itself with
+        // the bound (one value for both); the others compute their end first.
+        let both_in_guard = adds(64);
+        assert_eq!(
+            adds(16),
+            both_in_guard + 1,
+            "offset 40 ends past a 16-byte guard"
+        );
+        assert_eq!(adds(0), both_in_guard + 2, "no guard: both ends computed");
     }
 
     #[test]
