@@ -28,12 +28,21 @@ use crate::types::FuncType;
 use crate::values::{Val, ValRaw};
 use anyhow::{Result, bail};
 use remap_compiler::vmctx::{
-    VM_HOST_FUNC_MAGIC, VMCTX_MAGIC, VMFuncRef, VMHostFuncContext, VMOffsets,
+    VM_HOST_FUNC_MAGIC, VMCTX_MAGIC, VMEntryTrampolineFn, VMFuncRef, VMHostFuncContext, VMOffsets,
 };
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
+
+/// How the host enters a function: see [`Func::entry`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Entry {
+    /// A host function: its callback is called directly.
+    Host,
+    /// Wasm code, through this entry trampoline.
+    Wasm(VMEntryTrampolineFn),
+}
 
 /// A function owned by a store: defined in Wasm or by the host.
 ///
@@ -230,9 +239,9 @@ impl Func {
         &self,
         ctx: impl AsContext,
     ) -> Result<TypedFunc<P, R>> {
-        let ty = self.ty(ctx);
-        crate::typed::check_signature::<P, R>(&ty)?;
-        Ok(TypedFunc::new_unchecked(*self))
+        let store = &ctx.as_context().0.opaque;
+        crate::typed::check_signature::<P, R>(self.ty_ref(store))?;
+        Ok(TypedFunc::new_unchecked(*self, self.entry(store)))
     }
 
     /// Calls the function with `params`, writing its results into `results`.
@@ -314,6 +323,44 @@ impl Func {
     /// `StoreOpaque` first) and comes from an exclusive borrow that is not used
     /// until this call returns.
     unsafe fn call_raw_erased(&self, store: *mut StoreOpaque, values: *mut ValRaw) -> Result<()> {
+        // SAFETY: `store` is valid; this shared borrow ends before any callee runs.
+        let entry = self.entry(unsafe { &*store });
+        // SAFETY: forwarded from the caller; `entry` is this function's.
+        unsafe { self.call_entry(store, entry, values) }
+    }
+
+    /// How the host enters this function: worked out from its context
+    /// (a host function, or an instance's code through the module's entry
+    /// trampoline for its type), once per call, or once for a [`TypedFunc`].
+    pub(crate) fn entry(&self, store: &StoreOpaque) -> Entry {
+        store.assert_owns(self.store, "Func");
+        let func_ref = self.vm_func_ref();
+        // SAFETY: every vmctx starts with a u32 magic (instance or host context).
+        let magic = unsafe { *func_ref.vmctx.cast::<u32>() };
+        if magic == VM_HOST_FUNC_MAGIC {
+            return Entry::Host;
+        }
+        debug_assert_eq!(magic, VMCTX_MAGIC);
+        // SAFETY: an instance vmctx stores its `InstanceData` pointer in the header.
+        let instance = unsafe { &*instance_of_vmctx(func_ref.vmctx) };
+        Entry::Wasm(
+            instance
+                .module()
+                .entry_trampoline(func_ref.type_id)
+                .expect("a module has an entry trampoline for each of its function types"),
+        )
+    }
+
+    /// [`Func::call_raw_erased`] with the entry already worked out.
+    ///
+    /// # Safety
+    /// As for `call_raw_erased`; `entry` is what [`Func::entry`] returns for this function.
+    pub(crate) unsafe fn call_entry(
+        &self,
+        store: *mut StoreOpaque,
+        entry: Entry,
+        values: *mut ValRaw,
+    ) -> Result<()> {
         let (limits, max_stack) = {
             // SAFETY: `store` is valid; this shared borrow ends before any callee runs.
             let opaque = unsafe { &*store };
@@ -321,23 +368,18 @@ impl Func {
             (opaque.limits(), opaque.engine().config().max_wasm_stack)
         };
         let func_ref = self.vm_func_ref();
-        // SAFETY: every vmctx starts with a u32 magic (instance or host context).
-        let magic = unsafe { *func_ref.vmctx.cast::<u32>() };
-        if magic == VM_HOST_FUNC_MAGIC {
-            // SAFETY: the magic identifies a `HostFuncContext` owned by this store.
-            let host = unsafe { &*func_ref.vmctx.cast::<HostFuncContext>() };
-            // SAFETY: the caller sized `values` for this function's type.
-            let values =
-                unsafe { std::slice::from_raw_parts_mut(values, host.ty.value_slots().max(1)) };
-            return (host.callback)(store.cast(), ptr::null_mut(), values);
-        }
-        debug_assert_eq!(magic, VMCTX_MAGIC);
-        // SAFETY: an instance vmctx stores its `InstanceData` pointer in the header.
-        let instance = unsafe { &*instance_of_vmctx(func_ref.vmctx) };
-        let entry = instance
-            .module()
-            .entry_trampoline(func_ref.type_id)
-            .expect("a module has an entry trampoline for each of its function types");
+        let entry = match entry {
+            Entry::Wasm(entry) => entry,
+            Entry::Host => {
+                // SAFETY: `Entry::Host` means the vmctx is a `HostFuncContext`
+                // owned by this store.
+                let host = unsafe { &*func_ref.vmctx.cast::<HostFuncContext>() };
+                // SAFETY: the caller sized `values` for this function's type.
+                let values =
+                    unsafe { std::slice::from_raw_parts_mut(values, host.ty.value_slots().max(1)) };
+                return (host.callback)(store.cast(), ptr::null_mut(), values);
+            }
+        };
         let mut body = || {
             // SAFETY: the trampoline has the entry signature; the callee code and
             // vmctx come from a live `VMFuncRef`; `values` is sized by the caller.

@@ -2,7 +2,7 @@
 //! and `IntoFunc` for Rust closures that Wasm calls.
 
 use crate::externref::ExternRef;
-use crate::func::{Caller, Func, TypedHostFn};
+use crate::func::{Caller, Entry, Func, TypedHostFn};
 use crate::store::{AsContextMut, StoreOpaque};
 use crate::types::{FuncType, ValType};
 use crate::values::ValRaw;
@@ -179,6 +179,8 @@ pub(crate) fn check_signature<P: WasmParams, R: WasmResults>(ty: &FuncType) -> R
 /// created, so calls convert values without checks.
 pub struct TypedFunc<Params, Results> {
     func: Func,
+    /// Worked out once, so a call goes straight to the code.
+    entry: Entry,
     _types: PhantomData<fn(Params) -> Results>,
 }
 
@@ -199,9 +201,11 @@ impl<P, R> std::fmt::Debug for TypedFunc<P, R> {
 }
 
 impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
-    pub(crate) fn new_unchecked(func: Func) -> Self {
+    /// `entry` must be `func.entry(store)`, and the types must match.
+    pub(crate) fn new_unchecked(func: Func, entry: Entry) -> Self {
         TypedFunc {
             func,
+            entry,
             _types: PhantomData,
         }
     }
@@ -217,10 +221,14 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         // Tuples have at most 16 elements, so the slots fit on the stack.
         let mut values = [ValRaw::default(); 16];
         params.store_raw(&store.opaque, &mut values)?;
-        // SAFETY: the signature was checked when this TypedFunc was made, and
-        // `values` has room for parameters and results.
+        let store_ptr: *mut _ = &mut *store;
+        // SAFETY: the signature and entry were worked out when this TypedFunc
+        // was made, `values` has room for parameters and results, and the
+        // exclusive borrow of the store is not used until the call returns;
+        // `StoreInner` starts with its `StoreOpaque`.
         unsafe {
-            self.func.call_raw(store, values.as_mut_ptr())?;
+            self.func
+                .call_entry(store_ptr.cast(), self.entry, values.as_mut_ptr())?;
             Ok(R::load_raw(&store.opaque, &values))
         }
     }
