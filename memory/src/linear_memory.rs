@@ -537,11 +537,12 @@ impl LinearMemory {
             // other changes out, and subscribers were told to stop using the
             // old view before this point.
             let moved = unsafe { move_in_pieces(&state.seams, old_base, old_accessible, new_base) };
-            if let Err(source) = moved {
-                // Dropping `target` here also releases the prepared tail.
+            if let Err(failed) = moved {
+                // Releasing `target` also releases the prepared tail.
+                target.release_around(new_base..new_base + failed.vacated);
                 self.uncharge_pins(added);
                 return (
-                    Err(MemoryError::syscall(Syscall::Mremap, source)),
+                    Err(MemoryError::syscall(Syscall::Mremap, failed.error)),
                     self.view(),
                 );
             }
@@ -551,7 +552,7 @@ impl LinearMemory {
             }
             let old = std::mem::replace(&mut state.reservation, target);
             self.reservation.publish(state.reservation.range());
-            drop(old);
+            old.release_around(old_base..old_base + old_accessible);
             self.capacity.store(new_capacity, Ordering::Release);
             state.capacity = new_capacity;
             state.accessible = new_accessible;
@@ -808,16 +809,32 @@ impl Drop for LinearMemory {
 }
 
 /// Checks a size against the maximum and the limit.
+/// A [`move_in_pieces`] that failed and was undone.
+struct MoveFailed {
+    error: io::Error,
+    /// Bytes at the start of the destination that pieces moved into and back
+    /// out of: unmapped now, so the destination's reservation must be
+    /// released around them.
+    vacated: usize,
+}
+
 /// Moves `[from, from + len)` to `[to, to + len)` with one `mremap` per
 /// piece between `seams` (offsets, ascending), so that no call spans two
-/// kernel mappings. If a piece fails, the pieces already moved go back, so
-/// the source is whole again; if moving one back fails too, the memory is
-/// split between two reservations with no consistent state to return to,
-/// and the process aborts rather than run on with it.
+/// kernel mappings. Each move leaves its source unmapped (see
+/// [`Reservation::release_around`]). If a piece fails, the hole the moved
+/// pieces left is taken back (never replacing a mapping someone else made
+/// there meanwhile) and they go back into it, so the source is whole again;
+/// if that fails too, the memory is split between two reservations with no
+/// consistent state to return to, and the process aborts rather than run on.
 ///
 /// # Safety
 /// Both ranges must be owned by the caller, and nothing may use either while it runs.
-unsafe fn move_in_pieces(seams: &[usize], from: usize, len: usize, to: usize) -> io::Result<()> {
+unsafe fn move_in_pieces(
+    seams: &[usize],
+    from: usize,
+    len: usize,
+    to: usize,
+) -> Result<(), MoveFailed> {
     let starts = std::iter::once(0).chain(seams.iter().copied().filter(|&seam| seam < len));
     let ends = seams
         .iter()
@@ -833,11 +850,17 @@ unsafe fn move_in_pieces(seams: &[usize], from: usize, len: usize, to: usize) ->
         // SAFETY: the piece lies in both ranges, which the caller owns.
         let moved = unsafe { sys::move_pages(from + piece.start, piece.len(), to + piece.start) };
         if let Err(error) = moved {
-            for back in pieces[..index].iter().rev() {
-                // SAFETY: the piece was just moved from the source, whose
-                // place is now unmapped and still owned by the caller.
-                let restored =
-                    unsafe { sys::move_pages(to + back.start, back.len(), from + back.start) };
+            if index > 0 {
+                // The moved prefix left a hole that another thread may have
+                // mapped into since: take it back without replacing anything,
+                // then move the pieces into it.
+                let restored = sys::reserve_at(from, piece.start).and_then(|()| {
+                    pieces[..index].iter().rev().try_for_each(|back| {
+                        // SAFETY: the piece was just moved from the source,
+                        // whose place was taken back above.
+                        unsafe { sys::move_pages(to + back.start, back.len(), from + back.start) }
+                    })
+                });
                 if let Err(restore_error) = restored {
                     eprintln!(
                         "remap-memory: a relocation failed ({error}) and undoing it failed too \
@@ -846,7 +869,10 @@ unsafe fn move_in_pieces(seams: &[usize], from: usize, len: usize, to: usize) ->
                     std::process::abort();
                 }
             }
-            return Err(error);
+            return Err(MoveFailed {
+                error,
+                vacated: piece.start,
+            });
         }
     }
     Ok(())

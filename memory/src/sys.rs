@@ -140,6 +140,36 @@ pub fn map_anonymous(
     }
 }
 
+/// Maps `len` bytes of inaccessible address space exactly at `address`, or
+/// fails (`EEXIST`) if anything is mapped there already: never replaces a
+/// mapping (`MAP_FIXED_NOREPLACE`; a kernel without it places the mapping
+/// elsewhere, which is undone and reported as `EEXIST` too).
+pub fn reserve_at(address: usize, len: usize) -> io::Result<()> {
+    fault_point(Syscall::Mmap)?;
+    let flags =
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE;
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
+    let placed = unsafe {
+        libc::mmap(
+            address as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            flags,
+            -1,
+            0,
+        )
+    };
+    if placed == libc::MAP_FAILED {
+        return Err(last_error());
+    }
+    if placed as usize != address {
+        // SAFETY: the kernel just made this mapping for us elsewhere.
+        let _ = unsafe { libc::munmap(placed, len) };
+        return Err(io::Error::from_raw_os_error(libc::EEXIST));
+    }
+    Ok(())
+}
+
 /// Unmaps `[address, address + len)`.
 ///
 /// # Safety

@@ -163,13 +163,24 @@ fn relocation_failing_at_each_step_changes_nothing() {
     }
 }
 
-/// The system calls of a relocation, whether the move succeeds or fails:
-/// reserve, open the new tail, move the pages with `mremap` (never a copy),
-/// unmap a reservation (the old one on success, the new one on failure).
-const RELOCATION_CALLS: [Syscall; 4] = [
+/// The system calls of a failed relocation: reserve, open the new tail, try
+/// to move the pages with `mremap`, unmap the new reservation.
+const FAILED_RELOCATION_CALLS: [Syscall; 4] = [
     Syscall::Mmap,
     Syscall::Mprotect,
     Syscall::Mremap,
+    Syscall::Munmap,
+];
+
+/// The system calls of a relocation: reserve, open the new tail, move the
+/// pages with `mremap` (never a copy), then unmap the old reservation around
+/// the hole the move left (before it and after it), never the hole itself,
+/// which another thread may have mapped into since.
+const RELOCATION_CALLS: [Syscall; 5] = [
+    Syscall::Mmap,
+    Syscall::Mprotect,
+    Syscall::Mremap,
+    Syscall::Munmap,
     Syscall::Munmap,
 ];
 
@@ -181,7 +192,7 @@ fn a_failed_relocation_unmaps_the_new_reservation() {
     memory.grow(1).unwrap_err();
     assert_eq!(
         fault_injection::calls(),
-        RELOCATION_CALLS,
+        FAILED_RELOCATION_CALLS,
         "the failed move is followed by unmapping the new reservation"
     );
 }
@@ -194,7 +205,7 @@ fn relocation_issues_no_copy_only_one_mremap() {
     assert_eq!(
         fault_injection::calls(),
         RELOCATION_CALLS,
-        "the move is followed by unmapping the old reservation"
+        "the move is followed by unmapping the old reservation around the hole"
     );
 }
 

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{
-    dynamic, page_is_accessible, peak_resident_bytes, reset_peak_resident, resident_bytes,
+    dynamic, page_is_accessible, peak_resident_bytes, reset_peak_resident, resident_bytes, serial,
 };
 use remap_memory::{
     LinearMemory, MemoryConfig, MemoryError, MemoryStyle, RESERVATION_FLOOR, WASM_PAGE_SIZE,
@@ -14,6 +14,7 @@ const PAGE: u64 = WASM_PAGE_SIZE;
 
 #[test]
 fn static_memory_reserves_4_gib_plus_guard_and_never_moves() {
+    let _serial = serial();
     let memory = LinearMemory::new(MemoryConfig {
         initial_bytes: PAGE,
         ..MemoryConfig::default()
@@ -51,6 +52,7 @@ fn static_memory_reserves_4_gib_plus_guard_and_never_moves() {
 
 #[test]
 fn default_pre_guard_is_not_zero_and_is_page_rounded() {
+    let _serial = serial();
     assert!(MemoryConfig::default().pre_guard_bytes > 0);
     let memory = LinearMemory::new(MemoryConfig {
         pre_guard_bytes: 1,
@@ -72,6 +74,7 @@ fn default_pre_guard_is_not_zero_and_is_page_rounded() {
 
 #[test]
 fn static_memory_cannot_outgrow_its_reservation() {
+    let _serial = serial();
     let memory = LinearMemory::new(MemoryConfig {
         style: MemoryStyle::Static {
             reservation_bytes: 4 * PAGE,
@@ -91,6 +94,7 @@ fn static_memory_cannot_outgrow_its_reservation() {
 
 #[test]
 fn growth_in_place_changes_protection_only() {
+    let _serial = serial();
     let memory = LinearMemory::new(dynamic(PAGE, 4 * PAGE, PAGE)).unwrap();
     let base = memory.view().base;
     assert_eq!(memory.grow(2).unwrap(), 1);
@@ -108,6 +112,7 @@ fn growth_in_place_changes_protection_only() {
 
 #[test]
 fn growth_past_the_maximum_or_limit_is_refused() {
+    let _serial = serial();
     let memory = LinearMemory::new(MemoryConfig {
         maximum_bytes: Some(2 * PAGE),
         limit_bytes: Some(3 * PAGE),
@@ -141,6 +146,7 @@ fn growth_past_the_maximum_or_limit_is_refused() {
 
 #[test]
 fn relocation_moves_pages_without_copying() {
+    let _serial = serial();
     let pages = 256u64; // 16 MiB of written data
     let memory = LinearMemory::new(dynamic(pages * PAGE, 0, PAGE)).unwrap();
     let old = memory.view();
@@ -197,6 +203,7 @@ fn relocation_moves_pages_without_copying() {
 
 #[test]
 fn relocation_of_an_empty_memory_works() {
+    let _serial = serial();
     let memory = LinearMemory::new(dynamic(0, 0, PAGE)).unwrap();
     assert_eq!(memory.grow(1).unwrap(), 0);
     assert_eq!(memory.len_bytes(), PAGE);
@@ -206,6 +213,7 @@ fn relocation_of_an_empty_memory_works() {
 
 #[test]
 fn repeated_growth_relocates_logarithmically() {
+    let _serial = serial();
     let memory = LinearMemory::new(dynamic(PAGE, 0, PAGE)).unwrap();
     for _ in 0..63 {
         memory.grow(1).unwrap();
@@ -218,6 +226,7 @@ fn repeated_growth_relocates_logarithmically() {
 
 #[test]
 fn relocation_respects_the_maximum_when_sizing_room() {
+    let _serial = serial();
     let memory = LinearMemory::new(MemoryConfig {
         maximum_bytes: Some(3 * PAGE),
         ..dynamic(PAGE, 0, PAGE)

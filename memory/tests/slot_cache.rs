@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{dynamic, locked_bytes_in, page_is_accessible, pinning_unavailable, protection_at};
+use common::{
+    dynamic, locked_bytes_in, page_is_accessible, pinning_unavailable, protection_at, serial,
+};
 use remap_memory::fault_injection;
 use remap_memory::{
     Accounting, InvalidationNotifier, LinearMemory, MemoryConfig, MemoryError, MemoryStyle,
@@ -46,6 +48,7 @@ fn all_zero(memory: &LinearMemory) -> bool {
 
 #[test]
 fn a_recycled_reservation_serves_the_next_memory_without_mapping() {
+    let _serial = serial();
     let owner = Accounting::new();
     let cache = SlotCache::new(4, 0);
     let first = cache.create(small_static(2, &owner)).unwrap();
@@ -95,6 +98,7 @@ fn a_recycled_reservation_serves_the_next_memory_without_mapping() {
 
 #[test]
 fn reuse_at_the_same_size_issues_no_system_call() {
+    let _serial = serial();
     let owner = Accounting::new();
     let cache = SlotCache::new(1, 0);
     let memory = cache.create(small_static(1, &owner)).unwrap();
@@ -108,6 +112,7 @@ fn reuse_at_the_same_size_issues_no_system_call() {
 
 #[test]
 fn a_kept_resident_prefix_is_zeroed_in_place_and_only_the_rest_is_discarded() {
+    let _serial = serial();
     let owner = Accounting::new();
     let cache = SlotCache::new(1, 2 * PAGE as usize);
     assert_eq!(cache.keep_resident_bytes(), 2 * PAGE as usize);
@@ -142,6 +147,7 @@ fn a_kept_resident_prefix_is_zeroed_in_place_and_only_the_rest_is_discarded() {
 
 #[test]
 fn a_larger_initial_size_and_a_new_maximum_apply_to_the_reused_slot() {
+    let _serial = serial();
     let owner = Accounting::new();
     let cache = SlotCache::new(1, 0);
     cache.recycle(cache.create(small_static(1, &owner)).unwrap());
@@ -164,6 +170,7 @@ fn a_larger_initial_size_and_a_new_maximum_apply_to_the_reused_slot() {
 
 #[test]
 fn only_a_matching_layout_reuses_a_slot() {
+    let _serial = serial();
     let owner = Accounting::new();
     let cache = SlotCache::new(4, 0);
     let memory = cache.create(small_static(1, &owner)).unwrap();
@@ -194,6 +201,7 @@ fn only_a_matching_layout_reuses_a_slot() {
 
 #[test]
 fn a_relocated_dynamic_memory_has_room_to_serve_again() {
+    let _serial = serial();
     let cache = SlotCache::new(1, 0);
     let config = dynamic(PAGE, PAGE, PAGE);
     let memory = cache.create(config.clone()).unwrap();
@@ -210,6 +218,7 @@ fn a_relocated_dynamic_memory_has_room_to_serve_again() {
 
 #[test]
 fn the_cache_is_bounded_and_dropping_it_unmaps_every_slot() {
+    let _serial = serial();
     let owner = Accounting::new();
     let cache = SlotCache::new(2, 0);
     assert_eq!(cache.max_slots(), 2);
@@ -253,6 +262,7 @@ impl InvalidationNotifier for Subscriber {
 
 #[test]
 fn retirement_releases_subscribers_and_the_next_memory_starts_with_none() {
+    let _serial = serial();
     let owner = Accounting::new();
     let cache = SlotCache::new(1, 0);
     let memory = cache.create(small_static(1, &owner)).unwrap();
@@ -277,6 +287,7 @@ fn retirement_releases_subscribers_and_the_next_memory_starts_with_none() {
 
 #[test]
 fn a_failed_discard_unmaps_the_memory_and_leaves_nothing_charged() {
+    let _serial = serial();
     let owner = Accounting::new();
     let cache = SlotCache::new(1, 0);
     let memory = cache.create(small_static(2, &owner)).unwrap();
@@ -290,6 +301,7 @@ fn a_failed_discard_unmaps_the_memory_and_leaves_nothing_charged() {
 
 #[test]
 fn a_failed_reuse_is_an_error_unmaps_the_slot_and_charges_nothing() {
+    let _serial = serial();
     let owner = Accounting::new();
     let cache = SlotCache::new(1, 0);
     let memory = cache.create(small_static(1, &owner)).unwrap();
@@ -324,6 +336,7 @@ fn pinned_static(pages: u64, budget: &PinBudget, owner: &Accounting) -> MemoryCo
 
 #[test]
 fn a_reused_pinned_slot_is_charged_and_locked_exactly() {
+    let _serial = serial();
     let budget = PinBudget::new(3 * PAGE);
     let owner = Accounting::new();
     let cache = SlotCache::new(1, 0);

@@ -109,3 +109,13 @@ pub fn pinning_unavailable(why: &str) {
         );
     }
 }
+
+/// Serialises the tests of one binary that inspect the address space or
+/// process-wide counters: while one of them looks at an address it just
+/// unmapped (or at VmHWM), no other test may map memory there (or touch pages).
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
