@@ -808,7 +808,6 @@ impl Drop for LinearMemory {
     }
 }
 
-/// Checks a size against the maximum and the limit.
 /// A [`move_in_pieces`] that failed and was undone.
 struct MoveFailed {
     error: io::Error,
@@ -835,15 +834,13 @@ unsafe fn move_in_pieces(
     len: usize,
     to: usize,
 ) -> Result<(), MoveFailed> {
-    let starts = std::iter::once(0).chain(seams.iter().copied().filter(|&seam| seam < len));
-    let ends = seams
-        .iter()
-        .copied()
-        .filter(|&seam| seam < len)
-        .chain([len]);
-    let pieces: Vec<Range<usize>> = starts
-        .zip(ends)
-        .map(|(start, end)| start..end)
+    let bounds: Vec<usize> = std::iter::once(0)
+        .chain(seams.iter().copied().filter(|&seam| seam < len))
+        .chain([len])
+        .collect();
+    let pieces: Vec<Range<usize>> = bounds
+        .windows(2)
+        .map(|bound| bound[0]..bound[1])
         .filter(|piece| !piece.is_empty())
         .collect();
     for (index, piece) in pieces.iter().enumerate() {
@@ -878,6 +875,7 @@ unsafe fn move_in_pieces(
     Ok(())
 }
 
+/// Checks a size against the maximum and the limit.
 fn check_bounds(
     bytes: u64,
     maximum_bytes: Option<u64>,

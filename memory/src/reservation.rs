@@ -55,26 +55,24 @@ impl Reservation {
     pub(crate) fn range(&self) -> Range<usize> {
         self.start..self.start + self.len
     }
-}
 
-impl Reservation {
     /// Unmaps the reservation except `hole`, whose pages the caller has
     /// already moved away with `mremap` (which left it unmapped). Unmapping
     /// the hole too could destroy a mapping that another thread has placed
     /// there since, such as a new thread's stack.
     pub(crate) fn release_around(self, hole: Range<usize>) {
+        if hole.is_empty() {
+            return; // Drop unmaps the whole range.
+        }
         let whole = self.range();
         debug_assert!(whole.start <= hole.start && hole.end <= whole.end);
-        let this = std::mem::ManuallyDrop::new(self);
-        let parts = if hole.is_empty() {
-            [whole, 0..0]
-        } else {
-            [this.start..hole.start, hole.end..whole.end]
-        };
-        for part in parts.into_iter().filter(|part| !part.is_empty()) {
-            // SAFETY: the part is inside the reservation and still mapped by
-            // it; the reservation is going away. A failure only leaks address space.
-            let _ = unsafe { sys::unmap(part.start, part.len()) };
+        std::mem::forget(self);
+        for part in [whole.start..hole.start, hole.end..whole.end] {
+            if !part.is_empty() {
+                // SAFETY: the part is inside the reservation and still mapped
+                // by it; the reservation is gone. A failure only leaks address space.
+                let _ = unsafe { sys::unmap(part.start, part.len()) };
+            }
         }
     }
 }

@@ -116,28 +116,11 @@ pub fn map_anonymous(
     protection: Protection,
     reserve_only: bool,
 ) -> io::Result<usize> {
-    fault_point(Syscall::Mmap)?;
     let mut flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
     if reserve_only {
         flags |= libc::MAP_NORESERVE;
     }
-    // SAFETY: without MAP_FIXED the kernel never replaces an existing
-    // mapping, so this cannot invalidate memory anyone else uses.
-    let address = unsafe {
-        libc::mmap(
-            hint as *mut libc::c_void,
-            len,
-            protection.to_prot(),
-            flags,
-            -1,
-            0,
-        )
-    };
-    if address == libc::MAP_FAILED {
-        Err(last_error())
-    } else {
-        Ok(address as usize)
-    }
+    mmap_anonymous(hint, len, protection.to_prot(), flags)
 }
 
 /// Maps `len` bytes of inaccessible address space exactly at `address`, or
@@ -145,29 +128,35 @@ pub fn map_anonymous(
 /// mapping (`MAP_FIXED_NOREPLACE`; a kernel without it places the mapping
 /// elsewhere, which is undone and reported as `EEXIST` too).
 pub fn reserve_at(address: usize, len: usize) -> io::Result<()> {
-    fault_point(Syscall::Mmap)?;
     let flags =
         libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE;
-    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping.
-    let placed = unsafe {
-        libc::mmap(
-            address as *mut libc::c_void,
-            len,
-            libc::PROT_NONE,
-            flags,
-            -1,
-            0,
-        )
-    };
-    if placed == libc::MAP_FAILED {
-        return Err(last_error());
-    }
-    if placed as usize != address {
+    let placed = mmap_anonymous(address, len, libc::PROT_NONE, flags)?;
+    if placed != address {
         // SAFETY: the kernel just made this mapping for us elsewhere.
-        let _ = unsafe { libc::munmap(placed, len) };
+        let _ = unsafe { libc::munmap(placed as *mut libc::c_void, len) };
         return Err(io::Error::from_raw_os_error(libc::EEXIST));
     }
     Ok(())
+}
+
+/// `mmap` of anonymous memory; `flags` must not contain `MAP_FIXED`.
+fn mmap_anonymous(
+    hint: usize,
+    len: usize,
+    protection: libc::c_int,
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    fault_point(Syscall::Mmap)?;
+    debug_assert_eq!(flags & libc::MAP_FIXED, 0);
+    // SAFETY: without MAP_FIXED (MAP_FIXED_NOREPLACE included) the kernel
+    // never replaces an existing mapping, so this cannot invalidate memory
+    // anyone else uses.
+    let address = unsafe { libc::mmap(hint as *mut libc::c_void, len, protection, flags, -1, 0) };
+    if address == libc::MAP_FAILED {
+        Err(last_error())
+    } else {
+        Ok(address as usize)
+    }
 }
 
 /// Unmaps `[address, address + len)`.

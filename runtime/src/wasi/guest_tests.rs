@@ -141,10 +141,18 @@ impl Guest {
         self.call(name, &[dir, p.into(), path.len() as u64])
     }
 
+    /// An array of iovecs, one per `(buf, len)`, in guest memory.
+    fn iovec_table(&mut self, iovecs: impl IntoIterator<Item = (u32, u32)>) -> u32 {
+        let mut table = Vec::new();
+        for (buf, len) in iovecs {
+            table.extend_from_slice(&buf.to_le_bytes());
+            table.extend_from_slice(&len.to_le_bytes());
+        }
+        self.alloc(&table)
+    }
+
     fn iovec(&mut self, buf: u32, len: u32) -> u32 {
-        let mut entry = buf.to_le_bytes().to_vec();
-        entry.extend_from_slice(&len.to_le_bytes());
-        self.alloc(&entry)
+        self.iovec_table([(buf, len)])
     }
 
     fn write(&mut self, fd: u64, data: &[u8]) -> Result<u32, u16> {
@@ -971,12 +979,7 @@ impl Guest {
 
     fn recv(&mut self, fd: u64, lens: &[u32], flags: u64) -> Result<Vec<u8>, u16> {
         let bufs: Vec<u32> = lens.iter().map(|&len| self.reserve(len)).collect();
-        let mut table = Vec::new();
-        for (&buf, &len) in bufs.iter().zip(lens) {
-            table.extend_from_slice(&buf.to_le_bytes());
-            table.extend_from_slice(&len.to_le_bytes());
-        }
-        let iovs = self.alloc(&table);
+        let iovs = self.iovec_table(bufs.iter().copied().zip(lens.iter().copied()));
         let (datalen, roflags) = (self.reserve(4), self.reserve(4));
         let args = [
             fd,
@@ -1072,12 +1075,7 @@ fn a_receive_into_overlapping_buffers_is_bounded_and_correct() {
     // 4,096 iovecs over the same 32 KiB ask for 128 MiB in all: the host
     // takes in what one receive gives, never a buffer of the full sum.
     let buf = g.reserve(32 << 10);
-    let mut table = Vec::new();
-    for _ in 0..4096 {
-        table.extend_from_slice(&buf.to_le_bytes());
-        table.extend_from_slice(&(32u32 << 10).to_le_bytes());
-    }
-    let iovs = g.alloc(&table);
+    let iovs = g.iovec_table(std::iter::repeat_n((buf, 32 << 10), 4096));
     let (datalen, roflags) = (g.reserve(4), g.reserve(4));
     let args = [conn, iovs.into(), 4096, 0, datalen.into(), roflags.into()];
     assert_eq!(g.call("sock_recv", &args), 0);
