@@ -1,6 +1,53 @@
 //! Linear memories: a guarded reservation whose accessible prefix grows by
 //! protection changes in place, or by moving its pages with `mremap` into a
 //! larger reservation, optionally pinned, with notifiers for every change.
+//!
+//! # One path for every change of size
+//!
+//! Growth in place, relocation and reset all run through
+//! `LinearMemory::resize`, which carries one `Resize` (old and new
+//! accessible size, new length and base, the range subscribers hear about)
+//! through the same steps, the way mm/mremap.c passes one
+//! `vma_remap_struct` through `vrm_calc_charge`, `prep_move_vma`,
+//! `copy_vma_and_data`, ... and `vrm_uncharge`:
+//!
+//! 1. *charge* the pin budget for the bytes the change adds (`charge_resize`);
+//! 2. *prepare* what needs nobody told (a relocation opens the new tail in
+//!    its new reservation: `prepare_target`);
+//! 3. tell subscribers the range is about to change;
+//! 4. *apply* the change (commit the tail, move the pages, discard contents);
+//! 5. *commit* it (`commit_resize`: length, committed and pinned bytes, the
+//!    pins of removed bytes given back, counters, new view) or give the
+//!    charge back (`uncharge_resize`);
+//! 6. tell subscribers the outcome: the new view, or the old one.
+//!
+//! # Invariants
+//!
+//! Under the state lock, outside a change, in a memory not retired:
+//! `accessible` is `len` rounded up to host pages and at most `capacity`;
+//! exactly the first `accessible` bytes from the base are read/write, and
+//! locked if the memory is pinned; the pin budget, `committed_bytes` and
+//! `pinned_bytes` count exactly those bytes; the published view is
+//! `{ base, len }` and the published reservation is the one in the state.
+//! A retired memory keeps its pages read/write but pins and counts none.
+//!
+//! # Locking order
+//!
+//! The state mutex first (held for a whole change, notifications included),
+//! then the notifier list's lock (never held while a callback runs), then
+//! the view lock (held only to copy or replace the view). Callbacks run with
+//! the state mutex held: they may read the memory but not change it. The
+//! pin budget, the statistics and the published reservation take no lock.
+//!
+//! # Failure behaviour
+//!
+//! A change that fails leaves size, base, reservation, contents, protection,
+//! pins and statistics exactly as they were (only the protection calls it
+//! attempted are counted): each step undoes its own partial work, and
+//! `resize` gives the charge back. A failure before step 3 is never seen by
+//! subscribers; one after it ends the bracket with the unchanged view. The
+//! one failure that cannot be undone, a relocation whose pages were partly
+//! moved and cannot be moved back, aborts the process (see `move_in_pieces`).
 
 use crate::batch::ProtectionBatch;
 use crate::notifier::{InvalidationNotifier, NotifierHub, NotifierRegistration};
@@ -123,6 +170,48 @@ struct State {
     /// the tail grown after them, and before Linux 6.17 one `mremap` cannot
     /// move a range that spans mappings, so a relocation moves one piece per seam.
     seams: Vec<usize>,
+}
+
+/// Which change of size a [`Resize`] is, and so what it counts on success.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResizeKind {
+    /// Growth within the reservation: counted as a grow.
+    GrowInPlace,
+    /// Growth into a new reservation: counted as a grow and a relocation.
+    Relocation,
+    /// A return to a given size with zeroed contents: counted as neither.
+    Reset,
+}
+
+/// One change of a memory's accessible size, passed through the steps of
+/// [`LinearMemory::resize`] the way mm/mremap.c passes one
+/// `vma_remap_struct` through its short functions: what changes, and from
+/// it what is charged, counted and published.
+#[derive(Debug)]
+struct Resize {
+    kind: ResizeKind,
+    /// The memory's base once the change is committed.
+    new_base: usize,
+    /// Host-page-rounded accessible bytes before the change.
+    old_accessible: usize,
+    /// Host-page-rounded accessible bytes after the change.
+    new_accessible: usize,
+    /// The memory's length in bytes after the change.
+    new_len: u64,
+    /// The addresses whose subscribers are told of the change.
+    invalidated: Range<usize>,
+}
+
+impl Resize {
+    /// Bytes that become accessible: charged to the pin budget up front.
+    fn added(&self) -> usize {
+        self.new_accessible.saturating_sub(self.old_accessible)
+    }
+
+    /// Bytes that stop being accessible: given back once committed.
+    fn removed(&self) -> usize {
+        self.old_accessible.saturating_sub(self.new_accessible)
+    }
 }
 
 /// A linear memory: `[pre-guard][accessible][room to grow][post-guard]`, all
@@ -475,6 +564,8 @@ impl LinearMemory {
         Ok(old_pages)
     }
 
+    /// Grows within the current reservation: the new tail becomes
+    /// read/write (and locked, if pinned); the base stays.
     fn grow_in_place(
         &self,
         state: &mut State,
@@ -483,31 +574,23 @@ impl LinearMemory {
     ) -> Result<(), MemoryError> {
         let base = self.base(state);
         let old_accessible = state.accessible;
-        let added = new_accessible - old_accessible;
-        self.charge_pins(added)?;
-        let range = base + old_accessible..base + new_accessible;
-        // All bookkeeping happens inside the bracket (see `NotifierHub::invalidate`).
-        self.hub
-            .invalidate(range.clone(), || match self.commit(range.clone()) {
-                Ok(()) => {
-                    state.accessible = new_accessible;
-                    state.len = new_len;
-                    self.account_committed(added, 0);
-                    self.stats.update(|counters| counters.count_grow());
-                    (Ok(()), self.publish_view(base, new_len))
-                }
-                Err(error) => {
-                    self.uncharge_pins(added);
-                    (Err(error), self.view())
-                }
-            })
+        let opened = base + old_accessible..base + new_accessible;
+        let resize = Resize {
+            kind: ResizeKind::GrowInPlace,
+            new_base: base,
+            old_accessible,
+            new_accessible,
+            new_len,
+            invalidated: opened.clone(),
+        };
+        self.resize(state, &resize, || Ok(()), |_, ()| self.commit(opened))
     }
 
     /// Moves the accessible pages into a new, larger reservation with its own
     /// guards. The only step that touches the old pages is `mremap` (one call
     /// per kernel mapping, see `State::seams`), which moves page-table
-    /// entries: no byte is copied or faulted in. All
-    /// fallible preparation happens in the new reservation first, so a
+    /// entries: no byte is copied or faulted in. All fallible preparation
+    /// happens in the new reservation first ([`Self::prepare_target`]), so a
     /// failure anywhere leaves the memory exactly as it was.
     fn relocate(
         &self,
@@ -517,53 +600,76 @@ impl LinearMemory {
     ) -> Result<(), MemoryError> {
         let old_base = self.base(state);
         let old_accessible = state.accessible;
-        let added = new_accessible - old_accessible;
         let new_capacity = self.relocation_capacity(new_accessible)?;
         let total = reservation_len(self.pre_guard, new_capacity, self.post_guard)?;
         let target = Reservation::new(total)?;
-        let new_base = aligned_base(target.start(), self.pre_guard);
+        let resize = Resize {
+            kind: ResizeKind::Relocation,
+            new_base: aligned_base(target.start(), self.pre_guard),
+            old_accessible,
+            new_accessible,
+            new_len,
+            invalidated: old_base..old_base + old_accessible,
+        };
+        // If the charge fails, dropping the unused `prepare` unmaps `target`.
+        self.resize(
+            state,
+            &resize,
+            || self.prepare_target(target, &resize),
+            |state, target| self.move_into_target(state, target, new_capacity, &resize),
+        )
+    }
 
-        self.charge_pins(added)?;
-        // The new tail: accessible (and locked, if pinned) before anything moves.
-        if let Err(error) = self.commit(new_base + old_accessible..new_base + new_accessible) {
-            self.uncharge_pins(added);
-            return Err(error);
+    /// The preparation of a relocation (mm/mremap.c's `prep_move_vma`): the
+    /// new tail in `target` becomes accessible (and locked, if pinned) before
+    /// anything moves or anyone is told. On failure `target` is dropped,
+    /// which unmaps it and the tail with it.
+    fn prepare_target(
+        &self,
+        target: Reservation,
+        resize: &Resize,
+    ) -> Result<Reservation, MemoryError> {
+        let new_base = resize.new_base;
+        self.commit(new_base + resize.old_accessible..new_base + resize.new_accessible)?;
+        Ok(target)
+    }
+
+    /// The move of a relocation (mm/mremap.c's `copy_vma_and_data`, without
+    /// the copy): the accessible pages go into `target` by `mremap`, then
+    /// `target` becomes the memory's reservation and the old one is unmapped
+    /// around the hole the move left. If the move fails it is undone (see
+    /// [`move_in_pieces`]) and `target` is unmapped, so the memory is exactly
+    /// as before.
+    fn move_into_target(
+        &self,
+        state: &mut State,
+        target: Reservation,
+        new_capacity: usize,
+        resize: &Resize,
+    ) -> Result<(), MemoryError> {
+        let old_base = self.base(state);
+        let old_accessible = resize.old_accessible;
+        let new_base = resize.new_base;
+        // SAFETY: the old accessible range and the destination inside
+        // `target` are both owned by this memory; the state lock keeps other
+        // changes out, and subscribers were told to stop using the old view
+        // before this point.
+        let moved = unsafe { move_in_pieces(&state.seams, old_base, old_accessible, new_base) };
+        if let Err(failed) = moved {
+            // Releasing `target` also releases the prepared tail.
+            target.release_around(new_base..new_base + failed.vacated);
+            return Err(MemoryError::syscall(Syscall::Mremap, failed.error));
         }
-        let old_range = old_base..old_base + old_accessible;
-        // All bookkeeping happens inside the bracket (see `NotifierHub::invalidate`).
-        self.hub.invalidate(old_range, || {
-            // SAFETY: the old accessible range and the destination inside
-            // `target` are both owned by this memory; the state lock keeps
-            // other changes out, and subscribers were told to stop using the
-            // old view before this point.
-            let moved = unsafe { move_in_pieces(&state.seams, old_base, old_accessible, new_base) };
-            if let Err(failed) = moved {
-                // Releasing `target` also releases the prepared tail.
-                target.release_around(new_base..new_base + failed.vacated);
-                self.uncharge_pins(added);
-                return (
-                    Err(MemoryError::syscall(Syscall::Mremap, failed.error)),
-                    self.view(),
-                );
-            }
-            state.seams.retain(|&seam| seam < old_accessible);
-            if old_accessible > 0 {
-                state.seams.push(old_accessible);
-            }
-            let old = std::mem::replace(&mut state.reservation, target);
-            self.reservation.publish(state.reservation.range());
-            old.release_around(old_base..old_base + old_accessible);
-            self.capacity.store(new_capacity, Ordering::Release);
-            state.capacity = new_capacity;
-            state.accessible = new_accessible;
-            state.len = new_len;
-            self.account_committed(added, 0);
-            self.stats.update(|counters| {
-                counters.count_grow();
-                counters.count_relocation();
-            });
-            (Ok(()), self.publish_view(new_base, new_len))
-        })
+        state.seams.retain(|&seam| seam < old_accessible);
+        if old_accessible > 0 {
+            state.seams.push(old_accessible);
+        }
+        let old = std::mem::replace(&mut state.reservation, target);
+        self.reservation.publish(state.reservation.range());
+        old.release_around(old_base..old_base + old_accessible);
+        self.capacity.store(new_capacity, Ordering::Release);
+        state.capacity = new_capacity;
+        Ok(())
     }
 
     /// The room of a relocated memory: at least double, so repeated growth
@@ -611,31 +717,26 @@ impl LinearMemory {
         }
         let base = self.base(&state);
         let old_accessible = state.accessible;
-        let added = new_accessible.saturating_sub(old_accessible);
-        let removed = old_accessible.saturating_sub(new_accessible);
-        self.charge_pins(added)?;
-        let touched = base..base + old_accessible.max(new_accessible);
-        // All bookkeeping happens inside the bracket (see `NotifierHub::invalidate`).
-        self.hub.invalidate(touched, || {
-            let outcome = if self.pinned {
-                self.reset_pinned(base, old_accessible, new_accessible)
-            } else {
-                self.reset_unpinned(base, old_accessible, new_accessible)
-            };
-            match outcome {
-                Ok(()) => {
-                    state.accessible = new_accessible;
-                    state.len = new_len;
-                    self.account_committed(added, removed);
-                    self.uncharge_pins(removed);
-                    (Ok(()), self.publish_view(base, new_len))
+        let resize = Resize {
+            kind: ResizeKind::Reset,
+            new_base: base,
+            old_accessible,
+            new_accessible,
+            new_len,
+            invalidated: base..base + old_accessible.max(new_accessible),
+        };
+        self.resize(
+            &mut state,
+            &resize,
+            || Ok(()),
+            |_, ()| {
+                if self.pinned {
+                    self.reset_pinned(base, old_accessible, new_accessible)
+                } else {
+                    self.reset_unpinned(base, old_accessible, new_accessible)
                 }
-                Err(error) => {
-                    self.uncharge_pins(added);
-                    (Err(error), self.view())
-                }
-            }
-        })
+            },
+        )
     }
 
     /// Unpinned reset: protection changes first, then `MADV_DONTNEED` over
@@ -694,6 +795,70 @@ impl LinearMemory {
         // memory; subscribers were told its contents are changing.
         unsafe { std::ptr::write_bytes(base as *mut u8, 0, kept) };
         Ok(())
+    }
+
+    /// Runs one change of the accessible size through the steps every such
+    /// change shares (see the module docs): charge the pin budget for the
+    /// added bytes, `prepare` what needs nobody told, bracket `apply` with
+    /// start/end notifications, then commit the new size or give the charge
+    /// back. `prepare` and `apply` each undo their own partial work when
+    /// they fail; this helper undoes the charge. All bookkeeping happens
+    /// inside the bracket (see `NotifierHub::invalidate`).
+    fn resize<Prepared>(
+        &self,
+        state: &mut State,
+        resize: &Resize,
+        prepare: impl FnOnce() -> Result<Prepared, MemoryError>,
+        apply: impl FnOnce(&mut State, Prepared) -> Result<(), MemoryError>,
+    ) -> Result<(), MemoryError> {
+        self.charge_resize(resize)?;
+        let prepared = match prepare() {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                self.uncharge_resize(resize);
+                return Err(error);
+            }
+        };
+        self.hub.invalidate(resize.invalidated.clone(), || {
+            match apply(state, prepared) {
+                Ok(()) => (Ok(()), self.commit_resize(state, resize)),
+                Err(error) => {
+                    self.uncharge_resize(resize);
+                    (Err(error), self.view())
+                }
+            }
+        })
+    }
+
+    /// Charges the pin budget for the bytes `resize` adds (mm/mremap.c's
+    /// `vrm_calc_charge`); nothing is charged if that fails.
+    fn charge_resize(&self, resize: &Resize) -> Result<(), MemoryError> {
+        self.charge_pins(resize.added())
+    }
+
+    /// Gives back what [`Self::charge_resize`] charged, for a change that
+    /// failed (mm/mremap.c's `vrm_uncharge`).
+    fn uncharge_resize(&self, resize: &Resize) {
+        self.uncharge_pins(resize.added());
+    }
+
+    /// Makes an applied change the memory's state: size, committed and
+    /// pinned bytes, the pins of removed bytes given back, the counters of
+    /// its kind, and the new view, which it returns.
+    fn commit_resize(&self, state: &mut State, resize: &Resize) -> MemoryView {
+        state.accessible = resize.new_accessible;
+        state.len = resize.new_len;
+        self.account_committed(resize.added(), resize.removed());
+        self.uncharge_pins(resize.removed());
+        match resize.kind {
+            ResizeKind::GrowInPlace => self.stats.update(|counters| counters.count_grow()),
+            ResizeKind::Relocation => self.stats.update(|counters| {
+                counters.count_grow();
+                counters.count_relocation();
+            }),
+            ResizeKind::Reset => {}
+        }
+        self.publish_view(resize.new_base, resize.new_len)
     }
 
     /// Makes `range` read/write and, if pinned, locks it. On failure the
