@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::{dynamic, locked_bytes_in, page_is_accessible, pinning_unavailable, status_bytes};
+use common::{
+    can_pin, dynamic, locked_bytes_in, page_is_accessible, pinning_unavailable, status_bytes,
+};
 use remap_memory::fault_injection;
 use remap_memory::{
     LinearMemory, MemoryConfig, MemoryError, PinBudget, PinFailure, Syscall, WASM_PAGE_SIZE,
@@ -29,29 +31,10 @@ fn pinned(initial: u64, reserve: u64, budget: Option<PinBudget>) -> MemoryConfig
     }
 }
 
-/// Whether this process may lock `MOST_PINNED` bytes (see [`pinning_unavailable`]).
-fn can_pin() -> bool {
-    let limit = fault_injection::raise_memlock_soft_limit().unwrap();
-    // Root (CAP_IPC_LOCK) is not bound by RLIMIT_MEMLOCK.
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(2) == Some("0"));
-    match limit {
-        Some(limit) if !root && limit < MOST_PINNED + status_bytes("VmLck") => {
-            pinning_unavailable(&format!(
-                "RLIMIT_MEMLOCK is {limit} bytes, below the {MOST_PINNED} bytes this test pins"
-            ));
-            false
-        }
-        _ => true,
-    }
-}
-
 #[test]
 fn pinned_memory_stays_locked_through_growth_relocation_and_drop() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !can_pin() {
+    if !can_pin(MOST_PINNED) {
         return;
     }
     let baseline = status_bytes("VmLck");
@@ -101,7 +84,7 @@ fn pinned_memory_stays_locked_through_growth_relocation_and_drop() {
 #[test]
 fn reset_of_a_pinned_memory_zeroes_and_unlocks_the_tail() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !can_pin() {
+    if !can_pin(MOST_PINNED) {
         return;
     }
     let baseline = status_bytes("VmLck");
@@ -144,7 +127,7 @@ fn reset_of_a_pinned_memory_zeroes_and_unlocks_the_tail() {
 #[test]
 fn over_budget_is_a_typed_error_and_changes_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !can_pin() {
+    if !can_pin(MOST_PINNED) {
         return;
     }
     let baseline = status_bytes("VmLck");
@@ -175,7 +158,7 @@ fn over_budget_is_a_typed_error_and_changes_nothing() {
 #[test]
 fn a_failed_mlock_leaves_the_memory_unchanged() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !can_pin() {
+    if !can_pin(MOST_PINNED) {
         return;
     }
     let baseline = status_bytes("VmLck");
@@ -304,7 +287,7 @@ fn mlock_without_permission_is_a_typed_error() {
 #[test]
 fn a_failed_pinned_reset_leaves_the_memory_unchanged() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if !can_pin() {
+    if !can_pin(MOST_PINNED) {
         return;
     }
     let baseline = status_bytes("VmLck");

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use remap_memory::{MemoryConfig, MemoryStyle, host_page_size};
+use remap_memory::{LinearMemory, MemoryConfig, MemoryStyle, fault_injection, host_page_size};
 
 /// A dynamic memory of `initial` bytes with `reserve` bytes of room and a `guard`.
 pub fn dynamic(initial: u64, reserve: u64, guard: u64) -> MemoryConfig {
@@ -108,6 +108,45 @@ pub fn pinning_unavailable(why: &str) {
              REMAP_SKIP_PIN_TESTS=1 to skip the pinning tests"
         );
     }
+}
+
+/// Whether this process may lock `bytes` more bytes: raises the soft
+/// `RLIMIT_MEMLOCK` to the hard one first; root (`CAP_IPC_LOCK`) is not
+/// bound by it. If it may not, reports that through [`pinning_unavailable`].
+pub fn can_pin(bytes: u64) -> bool {
+    let limit = fault_injection::raise_memlock_soft_limit().unwrap();
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(2) == Some("0"));
+    match limit {
+        Some(limit) if !root && limit < bytes + status_bytes("VmLck") => {
+            pinning_unavailable(&format!(
+                "RLIMIT_MEMLOCK is {limit} bytes, below the {bytes} bytes this test pins"
+            ));
+            false
+        }
+        _ => true,
+    }
+}
+
+/// The byte at `offset` of `memory`'s current view.
+pub fn peek(memory: &LinearMemory, offset: u64) -> u8 {
+    let view = memory.view();
+    let offset = usize::try_from(offset).unwrap();
+    assert!(offset < view.len, "{offset:#x} is outside the memory");
+    // SAFETY: the byte is inside the view, which is accessible while the
+    // memory lives and the test does not change it concurrently.
+    unsafe { view.base.add(offset).read() }
+}
+
+/// Writes `value` at `offset` of `memory`'s current view.
+pub fn poke(memory: &LinearMemory, offset: u64, value: u8) {
+    let view = memory.view();
+    let offset = usize::try_from(offset).unwrap();
+    assert!(offset < view.len, "{offset:#x} is outside the memory");
+    // SAFETY: as in `peek`; the test owns the memory's contents.
+    unsafe { view.base.add(offset).write(value) }
 }
 
 /// Serialises the tests of one binary that inspect the address space or
