@@ -684,12 +684,14 @@ impl LinearMemory {
         let wanted = new_accessible
             .checked_add(reserve.max(new_accessible))
             .unwrap_or(new_accessible);
+        // A bound within a host page of `u64::MAX` (a Memory64 maximum
+        // saturated by the embedder) cannot be rounded up, and bounds
+        // nothing any reservation could reach.
         let cap = [self.maximum_bytes, self.limit_bytes]
             .into_iter()
             .flatten()
             .min()
-            .map(round_to_host_pages)
-            .transpose()?
+            .and_then(|cap| round_to_host_pages(cap).ok())
             .map(|cap| usize::try_from(cap).unwrap_or(usize::MAX));
         Ok(match cap {
             Some(cap) => wanted.min(cap).max(new_accessible),
