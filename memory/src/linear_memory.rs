@@ -33,11 +33,12 @@
 //!
 //! # Locking order
 //!
-//! The state mutex first (held for a whole change, notifications included),
-//! then the notifier list's lock (never held while a callback runs), then
-//! the view lock (held only to copy or replace the view). Callbacks run with
-//! the state mutex held: they may read the memory but not change it. The
-//! pin budget, the statistics and the published reservation take no lock.
+//! The state mutex first, held for a whole change, notifications included.
+//! Under it the notifier list's lock (never held while a callback runs) and
+//! the view lock (held only to copy or replace the view) are each taken
+//! briefly, never together. Callbacks run with the state mutex held: they
+//! may read the memory but not change it. The pin budget, the statistics
+//! and the published reservation take no lock.
 //!
 //! # Failure behaviour
 //!

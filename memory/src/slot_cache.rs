@@ -79,9 +79,10 @@ impl SlotCache {
         Ok(memory)
     }
 
-    /// Takes a memory whose user is done with it: retires it (see
-    /// [`LinearMemory::retire`]) and keeps it for [`Self::create`], or drops
-    /// it when the cache is full or retiring fails.
+    /// Takes a memory whose user is done with it: retires it (subscribers
+    /// released, pages unpinned and zeroed, nothing counted any more) and
+    /// keeps it for [`Self::create`], or drops it when the cache is full or
+    /// retiring fails.
     pub fn recycle(&self, mut memory: LinearMemory) {
         if self.lock().len() >= self.max_slots {
             return;
