@@ -7,7 +7,7 @@ use crate::signature::value_type;
 use crate::trap::TrapKind;
 use cranelift_codegen::ir::{self, InstBuilder, JumpTableData, Type};
 use cranelift_frontend::FunctionBuilder;
-use wasmparser::Operator;
+use wasmparser::{BlockType, Operator};
 
 impl Translator<'_> {
     /// Translates `op` if it is a control operator; `false` when it is not.
@@ -125,17 +125,18 @@ impl Translator<'_> {
         Ok(true)
     }
 
+    /// The parameter and result types of a block of type `ty`.
     fn block_type(
         &self,
-        ty: wasmparser::BlockType,
+        ty: BlockType,
         offset: usize,
     ) -> Result<(Vec<Type>, Vec<Type>), CompileError> {
         Ok(match ty {
-            wasmparser::BlockType::Empty => (Vec::new(), Vec::new()),
-            wasmparser::BlockType::Type(val_type) => {
+            BlockType::Empty => (Vec::new(), Vec::new()),
+            BlockType::Type(val_type) => {
                 (Vec::new(), vec![value_type(wasm_type(val_type, offset)?)])
             }
-            wasmparser::BlockType::FuncType(index) => {
+            BlockType::FuncType(index) => {
                 let ty = self.env.signature_type(index);
                 (
                     ty.params.iter().map(|&t| value_type(t)).collect(),
