@@ -15,17 +15,22 @@ pub enum StyleArg {
 
 /// Options that change the generated code: `remap compile` and
 /// `remap run --allow-precompiled` must be given the same ones.
-#[derive(Args, Clone, Debug, Default)]
+#[derive(Args, Clone, Debug)]
 pub struct CodeOptions {
     /// Memory style; by default the engine picks static where address space allows.
     #[arg(long, value_enum, value_name = "STYLE")]
     pub memory_style: Option<StyleArg>,
+    /// Whether explicit bounds checks are hardened against Spectre
+    /// (speculative out-of-bounds accesses); on by default.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub spectre_mitigations: bool,
 }
 
 impl CodeOptions {
     /// The engine configuration these options ask for.
     pub fn config(&self) -> Config {
         let mut config = Config::new();
+        config.spectre_mitigations(self.spectre_mitigations);
         if let Some(style) = self.memory_style {
             config.memory_style(match style {
                 StyleArg::Static => MemoryStyle::Static,
@@ -37,7 +42,7 @@ impl CodeOptions {
 }
 
 /// Memory options: style, pinning, and limits.
-#[derive(Args, Clone, Debug, Default)]
+#[derive(Args, Clone, Debug)]
 pub struct MemoryOptions {
     #[command(flatten)]
     pub code: CodeOptions,

@@ -6,7 +6,7 @@
 use crate::builtins::Builtin;
 use crate::trap::TrapKind;
 use crate::vmctx::{VMOffsets, ValRaw, field};
-use crate::{Compiler, Tunables};
+use crate::{Compiler, MemoryStyle, Tunables};
 use cranelift_codegen::settings::Value;
 use serde::{Deserialize, Serialize};
 
@@ -81,17 +81,14 @@ impl CodeCompatibility {
                 self.target, host.target
             ));
         }
+        if let Some(reason) = tunables_mismatch(&self.tunables, &host.tunables) {
+            return Some(reason);
+        }
         if let Some(reason) = settings_mismatch("setting", &self.shared_flags, &host.shared_flags) {
             return Some(reason);
         }
         if let Some(reason) = settings_mismatch("CPU setting", &self.isa_flags, &host.isa_flags) {
             return Some(reason);
-        }
-        if self.tunables.memory_style != host.tunables.memory_style {
-            return Some(format!(
-                "it was compiled for memories laid out as {:?}, this engine uses {:?}",
-                self.tunables.memory_style, host.tunables.memory_style
-            ));
         }
         if self.wasm_features != host.wasm_features {
             return Some(format!(
@@ -101,6 +98,50 @@ impl CodeCompatibility {
         }
         None
     }
+}
+
+/// The first tunable that the code's bounds checks depend on and that
+/// differs between `compiled` and `host`. The dynamic reserve only changes
+/// when a memory moves, so it is not compared (the IR verifier is a
+/// Cranelift setting, compared with the others).
+fn tunables_mismatch(compiled: &Tunables, host: &Tunables) -> Option<String> {
+    let style = |style: Option<MemoryStyle>| match style {
+        Some(style) => format!("{style:?} memories"),
+        None => "the memory style chosen per memory".to_string(),
+    };
+    let guard = |guard: Option<u64>| match guard {
+        Some(bytes) => format!("{bytes}-byte guards"),
+        None => "default guards".to_string(),
+    };
+    if compiled.memory_style != host.memory_style {
+        return Some(format!(
+            "it was compiled for {}, this engine uses {}",
+            style(compiled.memory_style),
+            style(host.memory_style)
+        ));
+    }
+    if compiled.static_memory_reservation != host.static_memory_reservation {
+        return Some(format!(
+            "it was compiled for static memory reservations of {} bytes, this engine reserves {}",
+            compiled.static_memory_reservation, host.static_memory_reservation
+        ));
+    }
+    if compiled.memory_guard_size != host.memory_guard_size {
+        return Some(format!(
+            "it was compiled for {}, this engine uses {}",
+            guard(compiled.memory_guard_size),
+            guard(host.memory_guard_size)
+        ));
+    }
+    if compiled.spectre_mitigations != host.spectre_mitigations {
+        let on_off = |on: bool| if on { "on" } else { "off" };
+        return Some(format!(
+            "it was compiled with Spectre mitigations {}, this engine has them {}",
+            on_off(compiled.spectre_mitigations),
+            on_off(host.spectre_mitigations)
+        ));
+    }
+    None
 }
 
 /// The first setting in `compiled` that `host` does not satisfy.
@@ -210,7 +251,6 @@ impl Compiler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MemoryStyle;
 
     fn host() -> CodeCompatibility {
         Compiler::new(Tunables::default()).unwrap().compatibility()
@@ -237,12 +277,39 @@ mod tests {
             .compatibility();
         assert!(simd.mismatch(&plain).unwrap().contains("Wasm features"));
         let dynamic = Compiler::new(Tunables {
-            memory_style: MemoryStyle::Dynamic { guard_bytes: 65536 },
-            verify_ir: false,
+            memory_style: Some(MemoryStyle::Dynamic),
+            ..Tunables::default()
         })
         .unwrap()
         .compatibility();
         assert!(dynamic.mismatch(&plain).unwrap().contains("Dynamic"));
+    }
+
+    #[test]
+    fn memory_layout_and_spectre_tunables_are_compared() {
+        let plain = host();
+        let compile = |tunables: Tunables| Compiler::new(tunables).unwrap().compatibility();
+        let guard = compile(Tunables {
+            memory_guard_size: Some(4096),
+            ..Tunables::default()
+        });
+        assert!(guard.mismatch(&plain).unwrap().contains("4096-byte guards"));
+        let reservation = compile(Tunables {
+            static_memory_reservation: 1 << 20,
+            ..Tunables::default()
+        });
+        assert!(reservation.mismatch(&plain).unwrap().contains("1048576"));
+        let unhardened = compile(Tunables {
+            spectre_mitigations: false,
+            ..Tunables::default()
+        });
+        let reason = unhardened.mismatch(&plain).unwrap();
+        assert!(reason.contains("Spectre mitigations off"), "{reason}");
+        let roomier = compile(Tunables {
+            dynamic_memory_reserve: 1 << 30,
+            ..Tunables::default()
+        });
+        assert_eq!(roomier.mismatch(&plain), None, "no effect on the code");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The compilation pipeline: ISA setup, parallel function compilation and
 //! linking into one code blob.
 
+use crate::bounds_checks::Heap;
 use crate::error::CompileError;
 use crate::module_info::{FuncType, ModuleInfo, ParsedModule, PendingBody, supported_features};
 use crate::trampolines::{build_entry_trampoline, build_host_trampoline};
@@ -69,6 +70,11 @@ impl Compiler {
     /// A compiler for the host CPU with `tunables`.
     pub fn new(tunables: Tunables) -> Result<Self, CompileError> {
         let mut flags = settings::builder();
+        let spectre = if tunables.spectre_mitigations {
+            "true"
+        } else {
+            "false"
+        };
         let settings = [
             ("opt_level", "speed"),
             ("preserve_frame_pointers", "true"),
@@ -76,8 +82,8 @@ impl Compiler {
             // Backtraces follow frame pointers; nothing unwinds with DWARF.
             ("unwind_info", "false"),
             ("enable_multi_ret_implicit_sret", "true"),
-            ("enable_heap_access_spectre_mitigation", "false"),
-            ("enable_table_access_spectre_mitigation", "false"),
+            ("enable_heap_access_spectre_mitigation", spectre),
+            ("enable_table_access_spectre_mitigation", spectre),
             (
                 "enable_verifier",
                 if tunables.verify_ir { "true" } else { "false" },
@@ -121,6 +127,7 @@ impl Compiler {
     pub fn compile_module(&self, wasm: &[u8]) -> Result<CompiledModule, CompileError> {
         let ParsedModule { info, bodies } = ParsedModule::parse(wasm, self.features)?;
         let offsets = VMOffsets::new(&info);
+        let heaps = Heap::for_module(&info, &self.tunables);
 
         let num_imported = info.num_imported_functions;
         let results: Vec<Result<CompiledFunction, CompileError>> = bodies
@@ -130,7 +137,14 @@ impl Compiler {
                 FunctionBuilderContext::new,
                 |builder_context, (index, body)| {
                     let func_index = num_imported + index as u32;
-                    self.compile_function(&info, &offsets, builder_context, func_index, body)
+                    self.compile_function(
+                        &info,
+                        &offsets,
+                        &heaps,
+                        builder_context,
+                        func_index,
+                        body,
+                    )
                 },
             )
             .collect();
@@ -202,6 +216,7 @@ impl Compiler {
         &self,
         info: &ModuleInfo,
         offsets: &VMOffsets,
+        heaps: &[Heap],
         builder_context: &mut FunctionBuilderContext,
         func_index: u32,
         body: PendingBody<'_>,
@@ -211,6 +226,7 @@ impl Compiler {
             info,
             offsets,
             &self.tunables,
+            heaps,
             func_index,
             self.isa.frontend_config(),
         );

@@ -7,15 +7,18 @@
 
 #![warn(missing_docs)]
 
+mod bounds_checks;
 pub mod builtins;
 mod compatibility;
 mod compiler;
 mod error;
+mod func_environ;
 pub mod module_info;
 mod signature;
 mod trampolines;
 mod translate;
 pub mod trap;
+pub mod tunables;
 pub mod vmctx;
 
 pub use builtins::Builtin;
@@ -24,53 +27,10 @@ pub use compiler::{CompiledTrampoline, Compiler};
 pub use error::CompileError;
 pub use module_info::{FuncType, ModuleInfo, WasmType, supported_features};
 pub use trap::TrapKind;
+pub use tunables::{MemoryPlan, MemoryStyle, Tunables};
 pub use vmctx::{VMOffsets, ValRaw};
 
 use serde::{Deserialize, Serialize};
-
-/// How linear memories are laid out, which decides the bounds checks the
-/// compiler emits. Every memory of an engine uses the same style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MemoryStyle {
-    /// The memory never moves: `reservation_bytes` of address space are
-    /// reserved up front and followed by `guard_bytes` of inaccessible guard.
-    /// With a reservation of at least 4 GiB, an access whose static offset
-    /// plus size fits in the guard needs no explicit bounds check.
-    Static {
-        /// Bytes reserved for the memory (its maximum size).
-        reservation_bytes: u64,
-        /// Inaccessible bytes after the reservation.
-        guard_bytes: u64,
-    },
-    /// The memory may move when it grows; every access is checked against
-    /// the cached bound, and the base is reloaded after any call.
-    Dynamic {
-        /// Inaccessible bytes after the accessible part.
-        guard_bytes: u64,
-    },
-}
-
-/// Compilation settings that the runtime must honour when it lays out
-/// memories.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tunables {
-    /// Bounds-check strategy for linear memories.
-    pub memory_style: MemoryStyle,
-    /// Run Cranelift's IR verifier on every function (slower; for tests).
-    pub verify_ir: bool,
-}
-
-impl Default for Tunables {
-    fn default() -> Self {
-        Self {
-            memory_style: MemoryStyle::Static {
-                reservation_bytes: 1 << 32,
-                guard_bytes: 1 << 32,
-            },
-            verify_ir: false,
-        }
-    }
-}
 
 /// Where one function or trampoline sits in [`CompiledModule::code`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -119,7 +119,7 @@ pub struct TableType {
     pub maximum: Option<u64>,
 }
 
-/// Limits of a linear memory, in 64 KiB pages.
+/// Limits of a linear memory, in pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryType {
     /// Initial size in pages.
@@ -130,11 +130,42 @@ pub struct MemoryType {
     pub memory64: bool,
     /// Shared between threads (rejected by the compiler for now).
     pub shared: bool,
+    /// Log2 of the page size in bytes (16 unless the custom-page-sizes
+    /// proposal says otherwise, which the compiler rejects for now).
+    pub page_size_log2: u8,
 }
 
 impl MemoryType {
-    /// Size of one page in bytes.
-    pub const PAGE_SIZE: u64 = 65536;
+    /// Log2 of the page size of every memory without a custom page size.
+    pub const DEFAULT_PAGE_SIZE_LOG2: u8 = 16;
+
+    /// The type of the memory's addresses.
+    pub fn index_type(&self) -> IndexType {
+        if self.memory64 {
+            IndexType::I64
+        } else {
+            IndexType::I32
+        }
+    }
+}
+
+/// The value type a memory (or table) is indexed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IndexType {
+    /// 32-bit indices (Wasm 1.0 and 2.0).
+    I32,
+    /// 64-bit indices (memory64).
+    I64,
+}
+
+impl IndexType {
+    /// Bytes the index type can address: an access's index is below this.
+    pub fn index_space_bytes(self) -> u64 {
+        match self {
+            IndexType::I32 => 1 << 32,
+            IndexType::I64 => u64::MAX,
+        }
+    }
 }
 
 /// Type and mutability of a global.
@@ -513,6 +544,10 @@ fn memory_type(ty: &wasmparser::MemoryType) -> MemoryType {
         maximum: ty.maximum,
         memory64: ty.memory64,
         shared: ty.shared,
+        page_size_log2: ty
+            .page_size_log2
+            .and_then(|log2| u8::try_from(log2).ok())
+            .unwrap_or(MemoryType::DEFAULT_PAGE_SIZE_LOG2),
     }
 }
 

@@ -9,24 +9,34 @@ use remap_compiler::{
     compile_entry_trampoline, compile_host_trampoline, compile_module,
 };
 
+/// Tunables forcing `style`, with the IR verifier on.
 fn verified(style: MemoryStyle) -> Tunables {
     Tunables {
-        memory_style: style,
+        memory_style: Some(style),
         verify_ir: true,
+        ..Tunables::default()
     }
 }
 
-const STATIC: MemoryStyle = MemoryStyle::Static {
-    reservation_bytes: 1 << 32,
-    guard_bytes: 1 << 32,
-};
-const DYNAMIC: MemoryStyle = MemoryStyle::Dynamic {
-    guard_bytes: 64 << 10,
-};
+/// As [`verified`], with explicit bounds checks that branch to a trap
+/// (no Spectre mitigations), so each check is a trap-table entry.
+fn trapping_checks(style: MemoryStyle) -> Tunables {
+    Tunables {
+        spectre_mitigations: false,
+        ..verified(style)
+    }
+}
+
+const STATIC: MemoryStyle = MemoryStyle::Static;
+const DYNAMIC: MemoryStyle = MemoryStyle::Dynamic;
 
 fn compile(wat: &str, style: MemoryStyle) -> CompiledModule {
+    compile_with(wat, &verified(style))
+}
+
+fn compile_with(wat: &str, tunables: &Tunables) -> CompiledModule {
     let wasm = wat::parse_str(wat).expect("valid wat");
-    compile_module(&wasm, &verified(style)).expect("compiles")
+    compile_module(&wasm, tunables).expect("compiles")
 }
 
 fn trap_kinds_in(module: &CompiledModule, func_index: u32) -> Vec<TrapKind> {
@@ -95,8 +105,8 @@ fn trap_table_records_each_kind_inside_its_function() {
 fn static_style_elides_bounds_checks_and_dynamic_style_does_not() {
     let wat = r#"(module (memory 1)
         (func (param i32) (result i32) (i32.load offset=16 (local.get 0))))"#;
-    let static_module = compile(wat, STATIC);
-    let dynamic_module = compile(wat, DYNAMIC);
+    let static_module = compile_with(wat, &trapping_checks(STATIC));
+    let dynamic_module = compile_with(wat, &trapping_checks(DYNAMIC));
     let count = |module: &CompiledModule| {
         trap_kinds_in(module, 0)
             .iter()
@@ -110,17 +120,17 @@ fn static_style_elides_bounds_checks_and_dynamic_style_does_not() {
 
 #[test]
 fn static_style_checks_offsets_beyond_the_guard() {
-    let small_guard = MemoryStyle::Static {
-        reservation_bytes: 1 << 32,
-        guard_bytes: 4096,
+    let small_guard = Tunables {
+        memory_guard_size: Some(4096),
+        ..trapping_checks(STATIC)
     };
-    let near = compile(
+    let near = compile_with(
         r#"(module (memory 1) (func (param i32) (result i32) (i32.load offset=8 (local.get 0))))"#,
-        small_guard,
+        &small_guard,
     );
-    let far = compile(
+    let far = compile_with(
         r#"(module (memory 1) (func (param i32) (result i32) (i32.load offset=65536 (local.get 0))))"#,
-        small_guard,
+        &small_guard,
     );
     let count = |module: &CompiledModule| {
         trap_kinds_in(module, 0)

@@ -45,18 +45,16 @@ fn supported_config() -> wasm_smith::Config {
 
 fn tunables(index: usize) -> Tunables {
     let memory_style = if index.is_multiple_of(2) {
-        MemoryStyle::Static {
-            reservation_bytes: 1 << 32,
-            guard_bytes: 1 << 32,
-        }
+        MemoryStyle::Static
     } else {
-        MemoryStyle::Dynamic {
-            guard_bytes: 64 << 10,
-        }
+        MemoryStyle::Dynamic
     };
     Tunables {
-        memory_style,
+        memory_style: Some(memory_style),
+        // Both forms of explicit checks: hardened and trapping.
+        spectre_mitigations: index % 4 != 1,
         verify_ir: true,
+        ..Tunables::default()
     }
 }
 

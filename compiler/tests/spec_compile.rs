@@ -48,8 +48,9 @@ fn compile_suite(style: MemoryStyle, simd: bool) {
         .collect();
     paths.sort();
     let tunables = Tunables {
-        memory_style: style,
+        memory_style: Some(style),
         verify_ir: true,
+        ..Tunables::default()
     };
     let compiler = Compiler::new(tunables)
         .expect("host compiler")
@@ -83,38 +84,16 @@ fn compile_suite(style: MemoryStyle, simd: bool) {
 
 #[test]
 fn spec_modules_compile_static() {
-    compile_suite(
-        MemoryStyle::Static {
-            reservation_bytes: 1 << 32,
-            guard_bytes: 1 << 32,
-        },
-        false,
-    );
+    compile_suite(MemoryStyle::Static, false);
 }
 
 #[test]
 fn spec_modules_compile_dynamic() {
-    compile_suite(
-        MemoryStyle::Dynamic {
-            guard_bytes: 64 << 10,
-        },
-        false,
-    );
+    compile_suite(MemoryStyle::Dynamic, false);
 }
 
 #[test]
 fn spec_modules_compile_with_simd() {
-    compile_suite(
-        MemoryStyle::Static {
-            reservation_bytes: 1 << 32,
-            guard_bytes: 1 << 32,
-        },
-        true,
-    );
-    compile_suite(
-        MemoryStyle::Dynamic {
-            guard_bytes: 64 << 10,
-        },
-        true,
-    );
+    compile_suite(MemoryStyle::Static, true);
+    compile_suite(MemoryStyle::Dynamic, true);
 }

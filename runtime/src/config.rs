@@ -1,25 +1,14 @@
 //! Engine configuration: memory layout, pinning, stack size, compilation.
 
 use anyhow::{Result, bail};
-
-/// How linear memories are laid out in virtual memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MemoryStyle {
-    /// A large fixed reservation plus a guard region: the base never moves and
-    /// compiled code needs no explicit bounds checks.
-    Static,
-    /// A small reservation that is relocated with `mremap` when outgrown;
-    /// compiled code checks bounds against the cached bound.
-    Dynamic,
-}
+use remap_compiler::{MemoryStyle, Tunables};
 
 /// Settings shared by everything an [`Engine`](crate::Engine) compiles and runs.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub(crate) memory_style: Option<MemoryStyle>,
-    pub(crate) static_memory_reservation: u64,
-    pub(crate) memory_guard_size: Option<u64>,
-    pub(crate) dynamic_memory_reserve: u64,
+    /// The memory policy and code generation settings the compiler and
+    /// each memory's layout follow.
+    pub(crate) tunables: Tunables,
     pub(crate) memory_pre_guard_size: u64,
     pub(crate) pin_memory: bool,
     pub(crate) pin_budget: Option<u64>,
@@ -30,15 +19,6 @@ pub struct Config {
     pub(crate) parallel_compilation: bool,
     pub(crate) wasm_simd: bool,
 }
-
-const GIB: u64 = 1 << 30;
-
-/// Guard after a static memory: with a 4 GiB reservation, any 32-bit index
-/// plus 32-bit offset lands inside reservation + guard.
-const DEFAULT_STATIC_GUARD: u64 = 4 * GIB;
-/// Guard after a dynamic memory: catches small overruns of the bound check's
-/// neighbours; bounds are checked explicitly.
-const DEFAULT_DYNAMIC_GUARD: u64 = 64 * 1024;
 
 /// Retired memory reservations an engine keeps for reuse. Each holds address
 /// space only (8 GiB for a default static memory, a fraction of the 128 TiB a
@@ -51,10 +31,7 @@ const DEFAULT_MEMORY_KEEP_RESIDENT: usize = 64 * 1024;
 impl Default for Config {
     fn default() -> Config {
         Config {
-            memory_style: None,
-            static_memory_reservation: 4 * GIB,
-            memory_guard_size: None,
-            dynamic_memory_reserve: 16 << 20,
+            tunables: Tunables::default(),
             memory_pre_guard_size: 64 * 1024,
             pin_memory: false,
             pin_budget: None,
@@ -74,28 +51,39 @@ impl Config {
         Config::default()
     }
 
-    /// Forces every linear memory into one style (default: static where the
-    /// address space allows, i.e. 32-bit memories; dynamic for memory64).
+    /// Forces every linear memory that can have it into one style (default:
+    /// static where the address space allows, i.e. 32-bit memories with
+    /// 64 KiB pages; 64-bit memories are always dynamic).
     pub fn memory_style(&mut self, style: MemoryStyle) -> &mut Self {
-        self.memory_style = Some(style);
+        self.tunables.memory_style = Some(style);
         self
     }
 
     /// Bytes reserved for a static memory (default 4 GiB).
     pub fn static_memory_reservation(&mut self, bytes: u64) -> &mut Self {
-        self.static_memory_reservation = bytes;
+        self.tunables.static_memory_reservation = bytes;
         self
     }
 
     /// Bytes of guard after each memory (default 4 GiB static, 64 KiB dynamic).
     pub fn memory_guard_size(&mut self, bytes: u64) -> &mut Self {
-        self.memory_guard_size = Some(bytes);
+        self.tunables.memory_guard_size = Some(bytes);
         self
     }
 
     /// Room a dynamic memory may grow into before it is relocated (default 16 MiB).
     pub fn dynamic_memory_reserve(&mut self, bytes: u64) -> &mut Self {
-        self.dynamic_memory_reserve = bytes;
+        self.tunables.dynamic_memory_reserve = bytes;
+        self
+    }
+
+    /// Hardens explicit bounds checks against speculative execution (default
+    /// true, as in Wasmtime): an out-of-bounds memory access computes a null
+    /// address without a branch, and table accesses guard their element
+    /// address as well. Only code with explicit checks pays for it (dynamic
+    /// memories, tables); a static memory's guard needs none.
+    pub fn spectre_mitigations(&mut self, enable: bool) -> &mut Self {
+        self.tunables.spectre_mitigations = enable;
         self
     }
 
@@ -167,23 +155,6 @@ impl Config {
         self
     }
 
-    /// The style a memory gets: the forced style, else static for 32-bit memories.
-    pub(crate) fn style_for(&self, memory64: bool) -> MemoryStyle {
-        match self.memory_style {
-            _ if memory64 => MemoryStyle::Dynamic,
-            Some(style) => style,
-            None => MemoryStyle::Static,
-        }
-    }
-
-    /// The guard after a memory of `style`.
-    pub(crate) fn guard_size(&self, style: MemoryStyle) -> u64 {
-        self.memory_guard_size.unwrap_or(match style {
-            MemoryStyle::Static => DEFAULT_STATIC_GUARD,
-            MemoryStyle::Dynamic => DEFAULT_DYNAMIC_GUARD,
-        })
-    }
-
     pub(crate) fn validate(&self) -> Result<()> {
         if self.max_wasm_stack < 16 * 1024 {
             bail!(
@@ -191,7 +162,9 @@ impl Config {
                 self.max_wasm_stack
             );
         }
-        if self.memory_style == Some(MemoryStyle::Static) && self.static_memory_reservation == 0 {
+        if self.tunables.memory_style != Some(MemoryStyle::Dynamic)
+            && self.tunables.static_memory_reservation == 0
+        {
             bail!("static_memory_reservation must not be 0 for static memories");
         }
         Ok(())
@@ -201,13 +174,26 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use remap_compiler::module_info::MemoryType;
+
+    fn memory(memory64: bool) -> MemoryType {
+        MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64,
+            shared: false,
+            page_size_log2: MemoryType::DEFAULT_PAGE_SIZE_LOG2,
+        }
+    }
 
     #[test]
     fn defaults_pick_static_for_32_bit_memories() {
         let config = Config::new();
-        assert_eq!(config.style_for(false), MemoryStyle::Static);
-        assert_eq!(config.style_for(true), MemoryStyle::Dynamic);
-        assert_eq!(config.guard_size(MemoryStyle::Dynamic), 64 * 1024);
+        let plan = |memory64| config.tunables.memory_plan(&memory(memory64));
+        assert_eq!(plan(false).style, MemoryStyle::Static);
+        assert_eq!(plan(true).style, MemoryStyle::Dynamic);
+        assert_eq!(plan(true).guard_bytes, 64 * 1024);
+        assert!(config.tunables.spectre_mitigations);
     }
 
     #[test]
@@ -216,9 +202,21 @@ mod tests {
         config
             .memory_style(MemoryStyle::Dynamic)
             .memory_guard_size(4096)
+            .spectre_mitigations(false)
             .max_wasm_stack(1);
-        assert_eq!(config.style_for(false), MemoryStyle::Dynamic);
-        assert_eq!(config.guard_size(MemoryStyle::Static), 4096);
+        let plan = config.tunables.memory_plan(&memory(false));
+        assert_eq!(plan.style, MemoryStyle::Dynamic);
+        assert_eq!(plan.guard_bytes, 4096);
+        assert!(!config.tunables.spectre_mitigations);
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn a_static_memory_needs_a_reservation() {
+        let mut config = Config::new();
+        config.static_memory_reservation(0);
+        assert!(config.validate().is_err());
+        config.memory_style(MemoryStyle::Dynamic);
+        assert!(config.validate().is_ok());
     }
 }

@@ -47,7 +47,7 @@ mod types;
 mod values;
 pub mod wasi;
 
-pub use config::{Config, MemoryStyle};
+pub use config::Config;
 pub use engine::Engine;
 pub use externals::Extern;
 pub use externref::ExternRef;
@@ -57,6 +57,7 @@ pub use instance::Instance;
 pub use linker::Linker;
 pub use memory::Memory;
 pub use module::Module;
+pub use remap_compiler::MemoryStyle;
 pub use remap_memory::MemoryStats;
 pub use serialize::Precompiled;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};

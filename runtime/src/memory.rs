@@ -1,12 +1,12 @@
 //! Linear memories as the host sees them, built on `remap_memory::LinearMemory`,
 //! and the notifier that keeps each instance's cached view true.
 
-use crate::config::MemoryStyle;
 use crate::engine::Engine;
 use crate::registry::{self, ReservationRegistration};
 use crate::store::{AsContext, AsContextMut, StoreContextMut, StoreId, StoreOpaque};
 use crate::types::MemoryType;
 use anyhow::{Context, Result, bail};
+use remap_compiler::MemoryStyle;
 use remap_compiler::vmctx::VMMemoryView;
 use remap_memory::{InvalidationNotifier, LinearMemory, MemoryConfig, MemoryView, WASM_PAGE_SIZE};
 use std::mem::ManuallyDrop;
@@ -77,11 +77,21 @@ impl Drop for MemoryEntry {
     }
 }
 
-/// The `remap_memory` configuration of a memory of type `ty` in `engine`.
+/// The `remap_memory` configuration of a memory of type `ty` in `engine`:
+/// laid out by the same [`MemoryPlan`](remap_compiler::MemoryPlan) the
+/// compiler derived the memory's bounds checks from.
 fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
     let config = engine.config();
-    let style = config.style_for(ty.is_64());
-    let guard_bytes = config.guard_size(style);
+    let plan = engine
+        .compiler()
+        .tunables()
+        .memory_plan(&remap_compiler::module_info::MemoryType {
+            minimum: ty.minimum(),
+            maximum: ty.maximum(),
+            memory64: ty.is_64(),
+            shared: false,
+            page_size_log2: remap_compiler::module_info::MemoryType::DEFAULT_PAGE_SIZE_LOG2,
+        });
     let initial_bytes = ty
         .minimum()
         .checked_mul(WASM_PAGE_SIZE)
@@ -97,14 +107,14 @@ fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
         );
     }
     Ok(MemoryConfig {
-        style: match style {
+        style: match plan.style {
             MemoryStyle::Static => remap_memory::MemoryStyle::Static {
-                reservation_bytes: config.static_memory_reservation,
-                guard_bytes,
+                reservation_bytes: plan.reservation_bytes,
+                guard_bytes: plan.guard_bytes,
             },
             MemoryStyle::Dynamic => remap_memory::MemoryStyle::Dynamic {
-                reserve_bytes: config.dynamic_memory_reserve,
-                guard_bytes,
+                reserve_bytes: plan.reservation_bytes,
+                guard_bytes: plan.guard_bytes,
             },
         },
         pre_guard_bytes: config.memory_pre_guard_size,

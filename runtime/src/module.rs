@@ -1,7 +1,7 @@
 //! Modules: compiled code published into executable memory, plus everything
 //! instantiation needs (types, imports, exports, segment data).
 
-use crate::config::{Config, MemoryStyle};
+use crate::config::Config;
 use crate::engine::Engine;
 use crate::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use crate::serialize::{self, CompiledArtifact};
@@ -89,21 +89,10 @@ impl PublishedCode {
     }
 }
 
-/// The [`Tunables`] that match the engine's memory layout.
+/// The [`Tunables`] the engine compiles with; its memories are laid out
+/// from the same ones (see `memory::memory_config`).
 pub(crate) fn tunables(config: &Config) -> Tunables {
-    let style = config.style_for(false);
-    Tunables {
-        memory_style: match style {
-            MemoryStyle::Static => remap_compiler::MemoryStyle::Static {
-                reservation_bytes: config.static_memory_reservation,
-                guard_bytes: config.guard_size(style),
-            },
-            MemoryStyle::Dynamic => remap_compiler::MemoryStyle::Dynamic {
-                guard_bytes: config.guard_size(style),
-            },
-        },
-        verify_ir: false,
-    }
+    config.tunables.clone()
 }
 
 impl Module {

@@ -323,8 +323,12 @@ pub(crate) fn handle_fault(fault: FaultContext) {
     let Some(kind) = code.trap_at(fault.pc) else {
         return;
     };
+    // A fault is a Wasm trap when it hit a linear memory's reservation, or
+    // the null page from an access whose Spectre-hardened bounds check
+    // replaced its address with null (the access is at most 16 bytes).
     if let Some(address) = fault.address
         && !registry::is_reserved_address(address)
+        && !(kind == TrapKind::MemoryOutOfBounds && address < remap_memory::host_page_size())
     {
         return;
     }

@@ -5,8 +5,10 @@
 //! type it works on and its result back to `I8X16`; the bitcasts cost
 //! nothing (the value stays in the same vector register).
 
-use super::{Extend, State};
+use super::Translator;
+use super::memory::{Extend, memory_index};
 use crate::error::CompileError;
+use crate::func_environ::FuncEnvironment;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, F64X2, I8, I8X16, I16, I16X8, I32, I32X4, I64, I64X2};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
@@ -26,7 +28,7 @@ fn cast(builder: &mut FunctionBuilder<'_>, value: Value, ty: Type) -> Value {
     }
 }
 
-impl State<'_> {
+impl Translator<'_> {
     fn pop_vector(&mut self, builder: &mut FunctionBuilder<'_>, ty: Type) -> Value {
         let value = self.pop();
         cast(builder, value, ty)
@@ -126,7 +128,7 @@ impl State<'_> {
     ) {
         let index = self.pop();
         let address = self.memory_address(builder, memarg, 8, index);
-        let flags = Self::heap_flags(builder, super::memory_index(memarg));
+        let flags = FuncEnvironment::heap_flags(builder, memory_index(memarg));
         let value = op(builder, flags, address);
         self.push_vector(builder, value);
     }

@@ -1,0 +1,273 @@
+//! Checked addresses: the one place that turns a Wasm index into a native
+//! address, for every linear-memory access, table element access and
+//! `call_indirect`.
+//!
+//! A memory access is described by the memory's [`Heap`] (index type, page
+//! size and the [`MemoryPlan`] its layout follows), the index value and the
+//! access's static offset and size. Per the plan, an access either needs no
+//! explicit check (the reservation plus guard covers every index it can
+//! form: a fault there is the trap) or compares its index, or its end,
+//! with the memory's cached bound. A failed check then either
+//!
+//! - with Spectre mitigations (the default), replaces the address with null
+//!   through `select_spectre_guard`, without a branch a CPU could mispredict:
+//!   the access itself faults at an address below 16 (page 0 is never
+//!   mapped, `vm.mmap_min_addr >= 4096`), its memory flags carry the
+//!   heap-out-of-bounds trap code and the runtime turns that fault into the
+//!   trap; the static offset is folded in before the select so that the
+//!   fault address is exactly `0..size`;
+//! - without them, traps with `trapnz` before the access.
+//!
+//! Table accesses always trap with `trapnz` when out of bounds; with Spectre
+//! mitigations, the element address is also guarded by
+//! `select_spectre_guard`, so a mispredicted branch cannot load past the table.
+
+use crate::Tunables;
+use crate::func_environ::FuncEnvironment;
+use crate::module_info::{IndexType, MemoryType, ModuleInfo};
+use crate::trap::TrapKind;
+use crate::tunables::{MemoryPlan, MemoryStyle};
+use crate::vmctx::field;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{InstBuilder, TrapCode, Value, types};
+use cranelift_frontend::FunctionBuilder;
+
+/// What the compiler knows about one linear memory when it checks accesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Heap {
+    /// The memory's index in the module.
+    pub memory_index: u32,
+    /// The type of the memory's addresses.
+    pub index_type: IndexType,
+    /// Log2 of the memory's page size in bytes.
+    pub page_size_log2: u8,
+    /// The layout the runtime gives the memory.
+    pub plan: MemoryPlan,
+}
+
+impl Heap {
+    /// The heap descriptor of every memory of `info`, by memory index.
+    pub fn for_module(info: &ModuleInfo, tunables: &Tunables) -> Vec<Heap> {
+        (0..)
+            .zip(&info.memories)
+            .map(|(memory_index, ty)| Heap::new(memory_index, ty, tunables))
+            .collect()
+    }
+
+    /// The heap descriptor of memory `memory_index` of type `ty`.
+    pub fn new(memory_index: u32, ty: &MemoryType, tunables: &Tunables) -> Heap {
+        Heap {
+            memory_index,
+            index_type: ty.index_type(),
+            page_size_log2: ty.page_size_log2,
+            plan: tunables.memory_plan(ty),
+        }
+    }
+
+    /// Whether the memory's base never moves (so it may be loaded once).
+    pub fn base_is_fixed(&self) -> bool {
+        self.plan.style == MemoryStyle::Static
+    }
+}
+
+/// The native address of an `access_size`-byte access at Wasm address
+/// `index + offset` in `heap`, checked as the heap's plan requires.
+pub(crate) fn memory_address(
+    env: &FuncEnvironment<'_>,
+    builder: &mut FunctionBuilder<'_>,
+    heap: &Heap,
+    index: Value,
+    offset: u64,
+    access_size: u32,
+) -> Value {
+    // Saturating: an end past the address space needs a check, and the
+    // check of a 64-bit index then overflows, which is out of bounds too.
+    let end = offset.saturating_add(u64::from(access_size));
+    let index = match heap.index_type {
+        IndexType::I32 => builder.ins().uextend(types::I64, index),
+        IndexType::I64 => index,
+    };
+    if !heap.plan.access_needs_check(end) {
+        let base = env.memory_base(builder, heap);
+        return offset_address(builder, base, index, offset);
+    }
+    let bound = env.memory_bound(builder, heap);
+    // Everything from the bound on is inaccessible (room to grow, then the
+    // guard), so when the access ends within the guard, `index <= bound` is
+    // enough: any byte past the bound faults and the fault is the trap. The
+    // comparison then does not depend on the offset, and accesses at one
+    // index share it.
+    let checked = if end <= heap.plan.guard_bytes {
+        index
+    } else {
+        match heap.index_type {
+            // `index < 2^32` and `end <= 2^32 + 16`, so the sum cannot wrap.
+            IndexType::I32 => builder.ins().iadd_imm_u(index, end as i64),
+            IndexType::I64 => {
+                let end = builder.ins().iconst(types::I64, end as i64);
+                builder
+                    .ins()
+                    .uadd_overflow_trap(index, end, TrapCode::HEAP_OUT_OF_BOUNDS)
+            }
+        }
+    };
+    let out_of_bounds = builder
+        .ins()
+        .icmp(IntCC::UnsignedGreaterThan, checked, bound);
+    if env.tunables().spectre_mitigations {
+        let base = env.memory_base(builder, heap);
+        let address = offset_address(builder, base, index, offset);
+        let null = builder.ins().iconst(types::I64, 0);
+        builder
+            .ins()
+            .select_spectre_guard(out_of_bounds, null, address)
+    } else {
+        builder
+            .ins()
+            .trapnz(out_of_bounds, TrapCode::HEAP_OUT_OF_BOUNDS);
+        let base = env.memory_base(builder, heap);
+        offset_address(builder, base, index, offset)
+    }
+}
+
+/// `base + index + offset`.
+fn offset_address(
+    builder: &mut FunctionBuilder<'_>,
+    base: Value,
+    index: Value,
+    offset: u64,
+) -> Value {
+    let address = builder.ins().iadd(base, index);
+    if offset == 0 {
+        address
+    } else {
+        builder.ins().iadd_imm_u(address, offset as i64)
+    }
+}
+
+/// The address of element `index` (an i32) of table `table`; traps with
+/// `trap` when `index` is out of bounds.
+pub(crate) fn table_element_address(
+    env: &FuncEnvironment<'_>,
+    builder: &mut FunctionBuilder<'_>,
+    table: u32,
+    index: Value,
+    trap: TrapKind,
+) -> Value {
+    let definition = env.table_definition(builder, table);
+    let size = FuncEnvironment::table_size(builder, definition);
+    let index = builder.ins().uextend(types::I64, index);
+    let out_of_bounds = builder
+        .ins()
+        .icmp(IntCC::UnsignedGreaterThanOrEqual, index, size);
+    builder.ins().trapnz(out_of_bounds, trap.trap_code());
+    let base = FuncEnvironment::table_base(builder, definition);
+    let byte_offset = builder
+        .ins()
+        .ishl_imm_u(index, i64::from(field::TABLE_ELEMENT_SIZE.trailing_zeros()));
+    let address = builder.ins().iadd(base, byte_offset);
+    if env.tunables().spectre_mitigations {
+        // Never taken architecturally (the trap came first); a mispredicted
+        // branch past the trap loads from null instead of past the table.
+        let null = builder.ins().iconst(types::I64, 0);
+        builder
+            .ins()
+            .select_spectre_guard(out_of_bounds, null, address)
+    } else {
+        address
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::MemoryStyle;
+    use crate::translate::testing::{count, translate, tunables};
+    use cranelift_codegen::ir::Opcode;
+
+    const LOAD: &str = r#"(module (memory 1)
+        (func (param i32) (result i32) (i32.load offset=8 (local.get 0))))"#;
+
+    #[test]
+    fn static_memory_access_has_no_explicit_check() {
+        for spectre in [true, false] {
+            let funcs = translate(LOAD, &tunables(MemoryStyle::Static, None, spectre));
+            assert_eq!(count(&funcs[0], Opcode::Trapnz), 0);
+            assert_eq!(count(&funcs[0], Opcode::SelectSpectreGuard), 0);
+            assert_eq!(count(&funcs[0], Opcode::Load), 2, "base and value");
+        }
+    }
+
+    #[test]
+    fn dynamic_memory_access_checks_the_bound() {
+        let funcs = translate(LOAD, &tunables(MemoryStyle::Dynamic, Some(0), false));
+        assert_eq!(count(&funcs[0], Opcode::Trapnz), 1);
+        assert_eq!(count(&funcs[0], Opcode::SelectSpectreGuard), 0);
+        assert_eq!(count(&funcs[0], Opcode::Load), 3, "bound, base and value");
+    }
+
+    #[test]
+    fn spectre_mitigations_turn_the_check_into_a_null_address() {
+        let funcs = translate(LOAD, &tunables(MemoryStyle::Dynamic, Some(0), true));
+        assert_eq!(count(&funcs[0], Opcode::Trapnz), 0);
+        assert_eq!(count(&funcs[0], Opcode::SelectSpectreGuard), 1);
+        assert_eq!(count(&funcs[0], Opcode::Load), 3, "bound, base and value");
+    }
+
+    #[test]
+    fn a_small_static_reservation_is_checked_explicitly() {
+        let mut small = tunables(MemoryStyle::Static, None, true);
+        small.static_memory_reservation = 1 << 20;
+        let funcs = translate(LOAD, &small);
+        assert_eq!(count(&funcs[0], Opcode::SelectSpectreGuard), 1);
+    }
+
+    #[test]
+    fn a_guard_lets_accesses_at_one_index_share_their_check() {
+        const TWO_LOADS: &str = r#"(module (memory 1)
+            (func (param i32) (result i32)
+                (i32.add (i32.load offset=8 (local.get 0)) (i32.load offset=40 (local.get 0)))))"#;
+        let adds = |guard_bytes| {
+            let funcs = translate(
+                TWO_LOADS,
+                &tunables(MemoryStyle::Dynamic, Some(guard_bytes), false),
+            );
+            assert_eq!(count(&funcs[0], Opcode::Trapnz), 2);
+            count(&funcs[0], Opcode::Iadd)
+        };
+        // Accesses that end within the guard compare the index itself with
+        // the bound (one value for both); the others compute their end first.
+        let both_in_guard = adds(64);
+        assert_eq!(
+            adds(16),
+            both_in_guard + 1,
+            "offset 40 ends past a 16-byte guard"
+        );
+        assert_eq!(adds(0), both_in_guard + 2, "no guard: both ends computed");
+    }
+
+    #[test]
+    fn call_indirect_checks_bounds_null_and_signature() {
+        const CALL_INDIRECT: &str = r#"(module (type $t (func)) (table 1 funcref)
+            (func (param i32) (call_indirect (type $t) (local.get 0))))"#;
+        for spectre in [true, false] {
+            let funcs = translate(CALL_INDIRECT, &tunables(MemoryStyle::Static, None, spectre));
+            assert_eq!(count(&funcs[0], Opcode::Trapnz), 2);
+            assert_eq!(count(&funcs[0], Opcode::Trapz), 1);
+            assert_eq!(count(&funcs[0], Opcode::CallIndirect), 1);
+            assert_eq!(
+                count(&funcs[0], Opcode::SelectSpectreGuard),
+                usize::from(spectre),
+                "the element address is guarded with mitigations on"
+            );
+        }
+    }
+
+    #[test]
+    fn table_accesses_keep_their_trap_and_guard_the_address() {
+        const TABLE_GET: &str = r#"(module (table 1 funcref)
+            (func (param i32) (result funcref) (table.get 0 (local.get 0))))"#;
+        let funcs = translate(TABLE_GET, &tunables(MemoryStyle::Static, None, true));
+        assert_eq!(count(&funcs[0], Opcode::Trapnz), 1);
+        assert_eq!(count(&funcs[0], Opcode::SelectSpectreGuard), 1);
+    }
+}

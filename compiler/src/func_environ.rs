@@ -1,0 +1,391 @@
+//! The function environment: the instance context (vmctx) and the module's
+//! entities as one function's code reaches them.
+//!
+//! [`FuncEnvironment`] knows the vmctx layout ([`VMOffsets`]) and emits the
+//! loads that find memories (base and bound), tables, globals, functions and
+//! builtins; it interns the function references and signatures a function
+//! imports, records the exit frame around builtin calls and sets the stack
+//! limit. It holds no operand stack: the translator (`crate::translate`)
+//! asks it for values. Every load it emits names its alias region (see
+//! [`region`]), so Cranelift may reorder accesses of different regions.
+
+use crate::Tunables;
+use crate::bounds_checks::Heap;
+use crate::builtins::Builtin;
+use crate::module_info::{FuncType, GlobalType, ModuleInfo};
+use crate::signature::{value_type, wasm_signature};
+use crate::vmctx::{VMOffsets, field};
+use cranelift_codegen::ir::{
+    AliasRegion, AliasRegionData, ExtFuncData, ExternalName, FuncRef, GlobalValueData, InstBuilder,
+    MemFlagsData, SigRef, TrapCode, Type, UserExternalName, Value, types,
+};
+use cranelift_frontend::FunctionBuilder;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Alias region ids: accesses in different regions never overlap.
+pub(crate) mod region {
+    /// `VMMemoryView` entries of the vmctx (written only by the runtime).
+    pub const MEMORY_VIEWS: u32 = 1;
+    /// Table definitions and table elements.
+    pub const TABLES: u32 = 2;
+    /// Global cells.
+    pub const GLOBALS: u32 = 3;
+    /// The store's `VMRuntimeLimits`.
+    pub const RUNTIME_LIMITS: u32 = 4;
+    /// Linear memory `n` uses region `HEAP_BASE + n`.
+    pub const HEAP_BASE: u32 = 16;
+}
+
+/// One function's view of its instance and module.
+pub(crate) struct FuncEnvironment<'m> {
+    info: &'m ModuleInfo,
+    offsets: &'m VMOffsets,
+    tunables: &'m Tunables,
+    /// Heap descriptor per memory index.
+    heaps: &'m [Heap],
+    func_index: u32,
+    vmctx: Value,
+    func_refs: HashMap<u32, FuncRef>,
+    signatures: HashMap<u32, SigRef>,
+    builtin_signatures: HashMap<Builtin, SigRef>,
+}
+
+impl<'m> FuncEnvironment<'m> {
+    /// The environment of function `func_index`, whose vmctx parameter is `vmctx`.
+    pub fn new(
+        info: &'m ModuleInfo,
+        offsets: &'m VMOffsets,
+        tunables: &'m Tunables,
+        heaps: &'m [Heap],
+        func_index: u32,
+        vmctx: Value,
+    ) -> Self {
+        Self {
+            info,
+            offsets,
+            tunables,
+            heaps,
+            func_index,
+            vmctx,
+            func_refs: HashMap::new(),
+            signatures: HashMap::new(),
+            builtin_signatures: HashMap::new(),
+        }
+    }
+
+    /// The module being compiled.
+    pub fn info(&self) -> &'m ModuleInfo {
+        self.info
+    }
+
+    /// The compilation policy.
+    pub fn tunables(&self) -> &'m Tunables {
+        self.tunables
+    }
+
+    /// The function's own vmctx.
+    pub fn vmctx(&self) -> Value {
+        self.vmctx
+    }
+
+    /// The heap descriptor of memory `memory`.
+    pub fn heap(&self, memory: u32) -> &'m Heap {
+        &self.heaps[memory as usize]
+    }
+
+    /// The function type with module type index `type_index`.
+    pub fn signature_type(&self, type_index: u32) -> &'m FuncType {
+        &self.info.types[type_index as usize]
+    }
+
+    fn region(
+        builder: &mut FunctionBuilder<'_>,
+        id: u32,
+        description: &'static str,
+    ) -> AliasRegion {
+        builder.func.dfg.alias_regions.insert(AliasRegionData {
+            user_id: id,
+            description: Cow::Borrowed(description),
+        })
+    }
+
+    /// Flags for vmctx fields that never change during an instance's life.
+    pub fn vmctx_readonly() -> MemFlagsData {
+        MemFlagsData::trusted().with_readonly().with_can_move()
+    }
+
+    fn flags_in(
+        builder: &mut FunctionBuilder<'_>,
+        id: u32,
+        description: &'static str,
+    ) -> MemFlagsData {
+        let region = Self::region(builder, id, description);
+        MemFlagsData::trusted().with_alias_region(Some(region))
+    }
+
+    /// Flags for table definitions and table elements.
+    pub fn table_flags(builder: &mut FunctionBuilder<'_>) -> MemFlagsData {
+        Self::flags_in(builder, region::TABLES, "tables")
+    }
+
+    /// Flags for an access to linear memory `memory`: a fault is the
+    /// out-of-bounds trap.
+    pub fn heap_flags(builder: &mut FunctionBuilder<'_>, memory: u32) -> MemFlagsData {
+        let region = Self::region(builder, region::HEAP_BASE + memory, "linear memory");
+        MemFlagsData::new()
+            .with_alias_region(Some(region))
+            .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+    }
+
+    /// Loads the pointer-sized vmctx field at `offset`, which never changes.
+    pub fn load_vmctx_pointer(&self, builder: &mut FunctionBuilder<'_>, offset: u32) -> Value {
+        builder.ins().load(
+            types::I64,
+            Self::vmctx_readonly(),
+            self.vmctx,
+            offset as i32,
+        )
+    }
+
+    /// Makes the function's prologue compare the stack pointer with the
+    /// store's stack limit (a stack overflow trap when below).
+    pub fn set_stack_limit(&self, builder: &mut FunctionBuilder<'_>) {
+        let flags = builder
+            .func
+            .dfg
+            .mem_flags
+            .insert(MemFlagsData::trusted().with_readonly())
+            .expect("a handful of memory flags fit");
+        let vmctx = builder.func.create_global_value(GlobalValueData::VMContext);
+        let limits = builder.func.create_global_value(GlobalValueData::Load {
+            base: vmctx,
+            offset: (VMOffsets::RUNTIME_LIMITS as i32).into(),
+            global_type: types::I64,
+            flags,
+        });
+        let stack_limit = builder.func.create_global_value(GlobalValueData::Load {
+            base: limits,
+            offset: field::LIMITS_STACK_LIMIT.into(),
+            global_type: types::I64,
+            flags,
+        });
+        builder.func.stack_limit = Some(stack_limit);
+    }
+
+    /// The current accessible size of `heap`'s memory in bytes (the cached bound).
+    pub fn memory_bound(&self, builder: &mut FunctionBuilder<'_>, heap: &Heap) -> Value {
+        let flags = Self::flags_in(builder, region::MEMORY_VIEWS, "memory views");
+        builder.ins().load(
+            types::I64,
+            flags,
+            self.vmctx,
+            self.offsets.memory_bound(heap.memory_index) as i32,
+        )
+    }
+
+    /// The current base address of `heap`'s memory. A memory that never
+    /// moves has a base Cranelift may hoist; any other is reloaded after
+    /// calls (its region may be written by the runtime when it moves).
+    pub fn memory_base(&self, builder: &mut FunctionBuilder<'_>, heap: &Heap) -> Value {
+        let flags = if heap.base_is_fixed() {
+            Self::vmctx_readonly()
+        } else {
+            Self::flags_in(builder, region::MEMORY_VIEWS, "memory views")
+        };
+        builder.ins().load(
+            types::I64,
+            flags,
+            self.vmctx,
+            self.offsets.memory_base(heap.memory_index) as i32,
+        )
+    }
+
+    /// The address of table `table`'s definition (base and current size).
+    pub fn table_definition(&self, builder: &mut FunctionBuilder<'_>, table: u32) -> Value {
+        self.load_vmctx_pointer(builder, self.offsets.table(table))
+    }
+
+    /// The current number of elements of the table defined at `definition`, as i64.
+    pub fn table_size(builder: &mut FunctionBuilder<'_>, definition: Value) -> Value {
+        let flags = Self::table_flags(builder);
+        builder
+            .ins()
+            .load(types::I64, flags, definition, field::TABLE_CURRENT_ELEMENTS)
+    }
+
+    /// The address of the first element of the table defined at `definition`.
+    pub fn table_base(builder: &mut FunctionBuilder<'_>, definition: Value) -> Value {
+        let flags = Self::table_flags(builder);
+        builder
+            .ins()
+            .load(types::I64, flags, definition, field::TABLE_BASE)
+    }
+
+    /// Where global `global_index` lives, its Cranelift type and the flags
+    /// to access it with.
+    pub fn global_access(
+        &self,
+        builder: &mut FunctionBuilder<'_>,
+        global_index: u32,
+    ) -> (Value, Type, MemFlagsData) {
+        let GlobalType { ty, mutable } = self.info.globals[global_index as usize].ty;
+        let pointer = self.load_vmctx_pointer(builder, self.offsets.global(global_index));
+        let mut flags = Self::flags_in(builder, region::GLOBALS, "globals");
+        if !mutable {
+            flags = flags.with_readonly().with_can_move();
+        }
+        (pointer, value_type(ty), flags)
+    }
+
+    /// The funcref of function `function_index`: its `VMFuncRef` in the vmctx.
+    pub fn func_ref_address(
+        &self,
+        builder: &mut FunctionBuilder<'_>,
+        function_index: u32,
+    ) -> Value {
+        let offset = self.offsets.func_ref(function_index);
+        builder.ins().iadd_imm_u(self.vmctx, i64::from(offset))
+    }
+
+    /// The code address and vmctx of imported function `function_index`.
+    pub fn imported_function(
+        &self,
+        builder: &mut FunctionBuilder<'_>,
+        function_index: u32,
+    ) -> (Value, Value) {
+        let flags = Self::vmctx_readonly();
+        let code = builder.ins().load(
+            types::I64,
+            flags,
+            self.vmctx,
+            self.offsets.imported_function_wasm_call(function_index) as i32,
+        );
+        let callee_vmctx = builder.ins().load(
+            types::I64,
+            flags,
+            self.vmctx,
+            self.offsets.imported_function_vmctx(function_index) as i32,
+        );
+        (code, callee_vmctx)
+    }
+
+    /// The engine-wide type id the module's type `type_index` has.
+    pub fn type_id(&self, builder: &mut FunctionBuilder<'_>, type_index: u32) -> Value {
+        let type_ids = self.load_vmctx_pointer(builder, VMOffsets::TYPE_IDS);
+        builder.ins().load(
+            types::I32,
+            Self::vmctx_readonly(),
+            type_ids,
+            (type_index * 4) as i32,
+        )
+    }
+
+    /// A direct reference to defined function `func_index`, imported once.
+    pub fn wasm_func_ref(&mut self, builder: &mut FunctionBuilder<'_>, func_index: u32) -> FuncRef {
+        if let Some(&func_ref) = self.func_refs.get(&func_index) {
+            return func_ref;
+        }
+        let signature = builder.import_signature(wasm_signature(self.info.func_type(func_index)));
+        let name = builder
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, func_index));
+        let func_ref = builder.import_function(ExtFuncData {
+            name: ExternalName::User(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        self.func_refs.insert(func_index, func_ref);
+        func_ref
+    }
+
+    /// The signature of module type `type_index`, imported once.
+    pub fn wasm_signature_ref(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        type_index: u32,
+    ) -> SigRef {
+        if let Some(&sig_ref) = self.signatures.get(&type_index) {
+            return sig_ref;
+        }
+        let sig_ref = builder.import_signature(wasm_signature(self.signature_type(type_index)));
+        self.signatures.insert(type_index, sig_ref);
+        sig_ref
+    }
+
+    /// Records the exit frame (this function's frame pointer and address, for
+    /// backtraces) and calls `builtin` with `vmctx` prepended to `args`.
+    pub fn call_builtin(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let limits = self.load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS);
+        let limits_flags = Self::flags_in(builder, region::RUNTIME_LIMITS, "runtime limits");
+        let frame_pointer = builder.ins().get_frame_pointer(types::I64);
+        builder
+            .ins()
+            .store(limits_flags, frame_pointer, limits, field::LIMITS_EXIT_FP);
+        let own = self.wasm_func_ref(builder, self.func_index);
+        let own_address = builder.ins().func_addr(types::I64, own);
+        builder
+            .ins()
+            .store(limits_flags, own_address, limits, field::LIMITS_EXIT_PC);
+
+        let builtins = self.load_vmctx_pointer(builder, VMOffsets::BUILTINS);
+        let code = builder.ins().load(
+            types::I64,
+            Self::vmctx_readonly(),
+            builtins,
+            (builtin.index() * 8) as i32,
+        );
+        let sig_ref = match self.builtin_signatures.get(&builtin) {
+            Some(&sig_ref) => sig_ref,
+            None => {
+                let sig_ref = builder.import_signature(builtin.signature());
+                self.builtin_signatures.insert(builtin, sig_ref);
+                sig_ref
+            }
+        };
+        let mut call_args = vec![self.vmctx];
+        call_args.extend_from_slice(args);
+        let call = builder.ins().call_indirect(sig_ref, code, &call_args);
+        builder.inst_results(call).to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStyle;
+    use crate::translate::testing::{count, translate, tunables};
+    use cranelift_codegen::ir::Opcode;
+
+    #[test]
+    fn alias_regions_are_interned_by_id() {
+        let mut func = cranelift_codegen::ir::Function::new();
+        let mut context = cranelift_frontend::FunctionBuilderContext::new();
+        let mut builder = FunctionBuilder::new(&mut func, &mut context);
+        let tables = FuncEnvironment::table_flags(&mut builder);
+        assert_eq!(FuncEnvironment::table_flags(&mut builder), tables);
+        assert_ne!(FuncEnvironment::heap_flags(&mut builder, 0), tables);
+        assert_ne!(
+            FuncEnvironment::heap_flags(&mut builder, 0),
+            FuncEnvironment::heap_flags(&mut builder, 1)
+        );
+    }
+
+    #[test]
+    fn builtin_calls_record_the_exit_frame() {
+        let funcs = translate(
+            r#"(module (memory 1) (func (result i32) (memory.grow (i32.const 1))))"#,
+            &tunables(MemoryStyle::Dynamic, Some(0), true),
+        );
+        assert_eq!(count(&funcs[0], Opcode::GetFramePointer), 1);
+        assert_eq!(count(&funcs[0], Opcode::FuncAddr), 1);
+        assert_eq!(count(&funcs[0], Opcode::Store), 2);
+        assert_eq!(count(&funcs[0], Opcode::CallIndirect), 1);
+    }
+}

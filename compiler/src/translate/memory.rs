@@ -1,0 +1,190 @@
+//! Linear-memory operators: loads, stores and the bulk memory operators.
+
+use super::Translator;
+use crate::bounds_checks;
+use crate::builtins::Builtin;
+use crate::error::CompileError;
+use crate::func_environ::FuncEnvironment;
+use crate::module_info::IndexType;
+use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
+use cranelift_frontend::FunctionBuilder;
+use wasmparser::{MemArg, MemArgTarget, Operator};
+
+impl Translator<'_> {
+    /// Translates `op` if it is a (scalar) memory operator; `false` when it is not.
+    pub(super) fn translate_memory(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        op: &Operator<'_>,
+    ) -> Result<bool, CompileError> {
+        use Operator as O;
+        match *op {
+            O::I32Load { memarg } => self.load(builder, &memarg, types::I32, 4, Extend::None),
+            O::I64Load { memarg } => self.load(builder, &memarg, types::I64, 8, Extend::None),
+            O::F32Load { memarg } => self.load(builder, &memarg, types::F32, 4, Extend::None),
+            O::F64Load { memarg } => self.load(builder, &memarg, types::F64, 8, Extend::None),
+            O::I32Load8S { memarg } => self.load(builder, &memarg, types::I32, 1, Extend::Signed),
+            O::I32Load8U { memarg } => self.load(builder, &memarg, types::I32, 1, Extend::Unsigned),
+            O::I32Load16S { memarg } => self.load(builder, &memarg, types::I32, 2, Extend::Signed),
+            O::I32Load16U { memarg } => {
+                self.load(builder, &memarg, types::I32, 2, Extend::Unsigned)
+            }
+            O::I64Load8S { memarg } => self.load(builder, &memarg, types::I64, 1, Extend::Signed),
+            O::I64Load8U { memarg } => self.load(builder, &memarg, types::I64, 1, Extend::Unsigned),
+            O::I64Load16S { memarg } => self.load(builder, &memarg, types::I64, 2, Extend::Signed),
+            O::I64Load16U { memarg } => {
+                self.load(builder, &memarg, types::I64, 2, Extend::Unsigned)
+            }
+            O::I64Load32S { memarg } => self.load(builder, &memarg, types::I64, 4, Extend::Signed),
+            O::I64Load32U { memarg } => {
+                self.load(builder, &memarg, types::I64, 4, Extend::Unsigned)
+            }
+            O::I32Store { memarg }
+            | O::I64Store { memarg }
+            | O::F32Store { memarg }
+            | O::F64Store { memarg } => {
+                let size = builder
+                    .func
+                    .dfg
+                    .value_type(*self.stack.last().expect("value"))
+                    .bytes();
+                self.store(builder, &memarg, size)
+            }
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(builder, &memarg, 1),
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(builder, &memarg, 2),
+            O::I64Store32 { memarg } => self.store(builder, &memarg, 4),
+            O::MemorySize { mem } => {
+                let heap = self.env.heap(mem);
+                let bound = self.env.memory_bound(builder, heap);
+                let pages = builder
+                    .ins()
+                    .ushr_imm_u(bound, i64::from(heap.page_size_log2));
+                let pages = match heap.index_type {
+                    IndexType::I32 => builder.ins().ireduce(types::I32, pages),
+                    IndexType::I64 => pages,
+                };
+                self.push(pages);
+            }
+            O::MemoryGrow { mem } => {
+                let delta = self.pop();
+                let delta = builder.ins().uextend(types::I64, delta);
+                let mem = builder.ins().iconst(types::I32, i64::from(mem));
+                let old = self
+                    .env
+                    .call_builtin(builder, Builtin::MemoryGrow, &[mem, delta])[0];
+                let old = builder.ins().ireduce(types::I32, old);
+                self.push(old);
+            }
+            O::MemoryInit { data_index, mem } => {
+                let (dst, src, len) = self.pop3();
+                let dst = builder.ins().uextend(types::I64, dst);
+                let mem = builder.ins().iconst(types::I32, i64::from(mem));
+                let data = builder.ins().iconst(types::I32, i64::from(data_index));
+                self.env
+                    .call_builtin(builder, Builtin::MemoryInit, &[mem, data, dst, src, len]);
+            }
+            O::DataDrop { data_index } => {
+                let data = builder.ins().iconst(types::I32, i64::from(data_index));
+                self.env.call_builtin(builder, Builtin::DataDrop, &[data]);
+            }
+            O::MemoryCopy { dst_mem, src_mem } => {
+                let (dst, src, len) = self.pop3();
+                let dst = builder.ins().uextend(types::I64, dst);
+                let src = builder.ins().uextend(types::I64, src);
+                let len = builder.ins().uextend(types::I64, len);
+                let dst_mem = builder.ins().iconst(types::I32, i64::from(dst_mem));
+                let src_mem = builder.ins().iconst(types::I32, i64::from(src_mem));
+                self.env.call_builtin(
+                    builder,
+                    Builtin::MemoryCopy,
+                    &[dst_mem, dst, src_mem, src, len],
+                );
+            }
+            O::MemoryFill { mem } => {
+                let (dst, byte, len) = self.pop3();
+                let dst = builder.ins().uextend(types::I64, dst);
+                let len = builder.ins().uextend(types::I64, len);
+                let mem = builder.ins().iconst(types::I32, i64::from(mem));
+                self.env
+                    .call_builtin(builder, Builtin::MemoryFill, &[mem, dst, byte, len]);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The checked native address of a `size`-byte access at `index` +
+    /// `memarg.offset`.
+    pub(super) fn memory_address(
+        &self,
+        builder: &mut FunctionBuilder<'_>,
+        memarg: &MemArg,
+        size: u32,
+        index: Value,
+    ) -> Value {
+        let heap = self.env.heap(memory_index(memarg));
+        bounds_checks::memory_address(&self.env, builder, heap, index, memarg.offset, size)
+    }
+
+    /// Pops an index and pushes the `size`-byte value loaded there as `ty`.
+    pub(super) fn load(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        memarg: &MemArg,
+        ty: Type,
+        size: u32,
+        extend: Extend,
+    ) {
+        let index = self.pop();
+        let address = self.memory_address(builder, memarg, size, index);
+        let flags = FuncEnvironment::heap_flags(builder, memory_index(memarg));
+        let value = match (size, extend) {
+            (_, Extend::None) => builder.ins().load(ty, flags, address, 0),
+            (1, Extend::Signed) => builder.ins().sload8(ty, flags, address, 0),
+            (1, Extend::Unsigned) => builder.ins().uload8(ty, flags, address, 0),
+            (2, Extend::Signed) => builder.ins().sload16(ty, flags, address, 0),
+            (2, Extend::Unsigned) => builder.ins().uload16(ty, flags, address, 0),
+            (4, Extend::Signed) => builder.ins().sload32(flags, address, 0),
+            (_, Extend::Unsigned) => builder.ins().uload32(flags, address, 0),
+            (_, Extend::Signed) => unreachable!("no other extending loads"),
+        };
+        self.push(value);
+    }
+
+    /// Pops a value and an index and stores the value's low `size` bytes there.
+    pub(super) fn store(&mut self, builder: &mut FunctionBuilder<'_>, memarg: &MemArg, size: u32) {
+        let (index, value) = self.pop2();
+        let address = self.memory_address(builder, memarg, size, index);
+        let flags = FuncEnvironment::heap_flags(builder, memory_index(memarg));
+        let value_size = builder.func.dfg.value_type(value).bytes();
+        if size == value_size {
+            builder.ins().store(flags, value, address, 0);
+        } else {
+            match size {
+                1 => builder.ins().istore8(flags, value, address, 0),
+                2 => builder.ins().istore16(flags, value, address, 0),
+                _ => builder.ins().istore32(flags, value, address, 0),
+            };
+        }
+    }
+}
+
+/// The memory a load or store accesses. GC array accesses never get here:
+/// the GC feature is disabled, so validation rejects them.
+pub(super) fn memory_index(memarg: &MemArg) -> u32 {
+    match memarg.target {
+        MemArgTarget::Memory(index) => index,
+        MemArgTarget::Array(_) => 0,
+    }
+}
+
+/// How a narrow load widens its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Extend {
+    /// The access is as wide as the value.
+    None,
+    /// Sign-extends.
+    Signed,
+    /// Zero-extends.
+    Unsigned,
+}
