@@ -16,6 +16,7 @@ mod signature;
 mod trampolines;
 mod translate;
 pub mod trap;
+pub mod types;
 pub mod vmctx;
 
 pub use builtins::Builtin;
