@@ -3,8 +3,10 @@
 //! Value types ([`ValType`], [`RefType`], [`HeapType`]), the composite types a
 //! type section defines ([`FuncType`], [`StructType`], [`ArrayType`]), sub
 //! types with their declared supertype ([`SubType`]) and recursion groups
-//! ([`RecGroup`]). [`ModuleTypes`] holds one module's type section;
-//! [`TypeRegistry`] canonicalizes rec groups across all modules of an engine.
+//! ([`RecGroup`]). [`ModuleTypes`] (module.rs) holds one module's type
+//! section; [`TypeRegistry`] (registry.rs) canonicalizes rec groups across
+//! all modules of an engine; convert.rs turns wasmparser's types into these
+//! (a proposal the model does not hold is an error, never a panic).
 //!
 //! A concrete heap type names its type by a [`TypeIndex`], which says which
 //! index space the number belongs to:

@@ -213,11 +213,11 @@ impl Tables {
         &mut self,
         key: RecGroup,
     ) -> Result<(EngineRecGroup, Box<[EngineTypeIndex]>), TypeError> {
-        if let Some(&group) = self.by_key.get(&key) {
-            if let Some(entry) = self.groups[group.index()].as_mut() {
-                entry.references += 1;
-                return Ok((group, entry.types.clone()));
-            }
+        if let Some(&group) = self.by_key.get(&key)
+            && let Some(entry) = self.groups[group.index()].as_mut()
+        {
+            entry.references += 1;
+            return Ok((group, entry.types.clone()));
         }
         let dependencies = self.check_references(&key)?;
         let members = key.types();
@@ -301,13 +301,13 @@ impl Tables {
         let mut dependencies = Vec::new();
         let mut bad_reference = None;
         for (position, member) in (0u32..).zip(members.iter()) {
-            if let Some(TypeIndex::RecGroup(supertype)) = member.supertype {
-                if supertype >= position {
-                    return Err(TypeError::BadSupertype {
-                        ty: TypeIndex::RecGroup(position),
-                        supertype: TypeIndex::RecGroup(supertype),
-                    });
-                }
+            if let Some(TypeIndex::RecGroup(supertype)) = member.supertype
+                && supertype >= position
+            {
+                return Err(TypeError::BadSupertype {
+                    ty: TypeIndex::RecGroup(position),
+                    supertype: TypeIndex::RecGroup(supertype),
+                });
             }
             member.visit_indices(&mut |reference| match reference {
                 TypeIndex::Engine(index) => match self.entry(index) {
