@@ -430,6 +430,12 @@ impl FuncType {
         &self.results
     }
 
+    /// How many `ValRaw` slots a call of this type needs (the entry and
+    /// host trampolines pass parameters and results in one array).
+    pub fn value_slots(&self) -> usize {
+        self.params.len().max(self.results.len())
+    }
+
     /// Whether a function of type `self` may be used where `other` is
     /// expected: parameters contravariant, results covariant.
     pub fn is_subtype_of(&self, other: &FuncType, types: &impl ConcreteTypes) -> bool {
@@ -943,6 +949,7 @@ mod tests {
     fn display_uses_the_text_format() {
         let ty = FuncType::new([ValType::I32, ValType::F64], [ValType::EXTERNREF]);
         assert_eq!(ty.to_string(), "(func (param i32 f64) (result externref))");
+        assert_eq!(ty.value_slots(), 2);
         assert_eq!(FuncType::default().to_string(), "(func)");
         assert_eq!(non_null(AbstractHeapType::Func).to_string(), "(ref func)");
         assert_eq!(ValType::NULLREF.to_string(), "nullref");
