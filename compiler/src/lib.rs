@@ -19,6 +19,7 @@ mod trampolines;
 mod translate;
 pub mod trap;
 pub mod tunables;
+pub mod types;
 pub mod vmctx;
 
 pub use builtins::Builtin;
