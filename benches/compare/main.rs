@@ -5,8 +5,9 @@
 //! prints the median wall time and peak RSS of each with the ratios
 //! remap/wasmtime and remap/native, in two modes: including compilation
 //! (Wasmtime with `-C cache=n`) and execution only (precompiled code). Each
-//! row names the memory setup and the Wasmtime `-O` options that give
-//! Wasmtime the same linear-memory layout.
+//! row names the memory setup, the Wasmtime options that give Wasmtime the
+//! same linear-memory layout, and whether both runtimes hardened their
+//! bounds checks against Spectre (always the same on both sides).
 //!
 //! Needs clang (wasm32-wasi) and gcc to build the workloads, the `remap`
 //! binary (by default the one beside this executable) and `wasmtime` on PATH.
@@ -15,7 +16,7 @@ mod measure;
 mod setups;
 
 use anyhow::{Context, Result, bail};
-use measure::{CommandLine, Run, medians, own_rss_kib};
+use measure::{CommandLine, Run, medians, own_rss_kib, wall_spread};
 use remap_benches::workloads::{self, Built, WORKLOADS, code_section_bytes};
 use setups::Setup;
 use std::fmt::Write as _;
@@ -57,9 +58,10 @@ struct Cli {
     /// Which rows: including compilation, execution only, or both
     #[arg(long, value_enum, default_value_t = ModeChoice::Both)]
     mode: ModeChoice,
-    /// Run every row with this memory setup [default: static, and both for grow1g]
-    #[arg(long, value_parser = setups::ALL.map(|setup| setup.name))]
-    setup: Option<String>,
+    /// Run every row with these memory setups [default: static; dynamic and static for
+    /// grow1g]; grow8g64 always runs in dynamic-256m
+    #[arg(long, value_delimiter = ',', value_parser = setups::ALL.map(|setup| setup.name))]
+    setup: Option<Vec<String>>,
 }
 
 /// Command-line options.
@@ -70,7 +72,7 @@ struct Options {
     only: Option<Vec<String>>,
     compile_mode: bool,
     exec_mode: bool,
-    setup: Option<Setup>,
+    setups: Option<Vec<Setup>>,
 }
 
 fn parse_options() -> Options {
@@ -82,9 +84,9 @@ fn parse_options() -> Options {
         only: cli.only,
         compile_mode: cli.mode != ModeChoice::Exec,
         exec_mode: cli.mode != ModeChoice::Compile,
-        setup: cli
+        setups: cli
             .setup
-            .and_then(|name| setups::ALL.into_iter().find(|setup| setup.name == name)),
+            .map(|names| names.iter().filter_map(|name| Setup::named(name)).collect()),
     }
 }
 
@@ -103,6 +105,8 @@ struct Case {
     native: Option<PathBuf>,
     /// Arguments after the module (`--invoke noop` goes before it).
     invoke: Option<&'static str>,
+    /// `-W` options Wasmtime needs to accept the module.
+    wasmtime_features: &'static [&'static str],
     setups: Vec<Setup>,
     /// Bytes of code, for compile rows.
     code_bytes: Option<usize>,
@@ -116,6 +120,8 @@ struct Case {
 struct Cell {
     wall: Duration,
     rss_kib: u64,
+    /// (slowest - fastest) / median wall time: the noise of this cell.
+    spread: f64,
 }
 
 /// A finished row of the table.
@@ -201,19 +207,29 @@ fn remap_precompiled_support(remap: &Path) -> Result<(), String> {
 }
 
 fn build_cases(options: &Options) -> Result<Vec<Case>> {
-    let wanted = |name: &str| {
+    let named = |name: &str| {
         options
             .only
             .as_ref()
-            .is_none_or(|only| only.iter().any(|want| want == name))
+            .is_some_and(|only| only.iter().any(|want| want == name))
     };
-    let setups_for = |name: &str| match options.setup {
-        Some(setup) => vec![setup],
-        None if name == "grow1g" => vec![setups::DYNAMIC, setups::STATIC],
-        None => vec![setups::STATIC],
+    let wanted = |name: &str| options.only.is_none() || named(name);
+    let setups_for = |name: &str| match (name, &options.setups) {
+        // With less room for growth Wasmtime would copy up to 8 GiB hundreds of times.
+        ("grow8g64", _) => vec![setups::DYNAMIC_256M],
+        (_, Some(setups)) => setups.clone(),
+        ("grow1g", None) => vec![setups::DYNAMIC, setups::STATIC],
+        (_, None) => vec![setups::STATIC],
     };
     let mut cases = Vec::new();
-    for workload in WORKLOADS.iter().filter(|workload| wanted(workload.name)) {
+    let selected = WORKLOADS.iter().filter(|workload| {
+        if workload.only_when_named {
+            named(workload.name)
+        } else {
+            wanted(workload.name)
+        }
+    });
+    for workload in selected {
         eprintln!("building {} ...", workload.name);
         let Built { wasm, native } = workloads::build(workload)
             .with_context(|| format!("building workload {}", workload.name))?;
@@ -222,6 +238,7 @@ fn build_cases(options: &Options) -> Result<Vec<Case>> {
             wasm,
             native,
             invoke: None,
+            wasmtime_features: workload.wasmtime_features,
             setups: setups_for(workload.name),
             code_bytes: None,
             exec_only_row: workload.compute,
@@ -239,6 +256,7 @@ fn build_cases(options: &Options) -> Result<Vec<Case>> {
             wasm,
             native: None,
             invoke: Some("noop"),
+            wasmtime_features: &[],
             setups: setups_for(name),
             code_bytes: Some(code),
             exec_only_row: true,
@@ -270,11 +288,17 @@ fn measure_row(
         .map(|name| vec!["--invoke".to_owned(), name.to_owned()])
         .unwrap_or_default();
     let stem = format!("{}.{}", case.name, setup.name);
+    let features: Vec<String> = case
+        .wasmtime_features
+        .iter()
+        .flat_map(|feature| ["-W".to_owned(), (*feature).to_owned()])
+        .collect();
     let wasmtime_module = match mode {
         Mode::WithCompilation => case.wasm.clone(),
         Mode::ExecutionOnly | Mode::WasmtimeExecutionOnly => {
             let cwasm = out.join(format!("{stem}.cwasm"));
             let mut args = vec!["compile".to_owned()];
+            args.extend(features.iter().cloned());
             args.extend(setup.wasmtime_args());
             args.extend([
                 case.wasm.display().to_string(),
@@ -289,6 +313,7 @@ fn measure_row(
     if mode != Mode::WithCompilation {
         wasmtime_args.push("--allow-precompiled".to_owned());
     }
+    wasmtime_args.extend(features);
     wasmtime_args.extend(setup.wasmtime_args());
     wasmtime_args.extend(invoke.iter().cloned());
     wasmtime_args.push(wasmtime_module.display().to_string());
@@ -300,7 +325,7 @@ fn measure_row(
         Mode::ExecutionOnly => {
             let precompiled = out.join(format!("{stem}.remap-cwasm"));
             let mut args = vec!["compile".to_owned()];
-            args.extend(setup.remap_args());
+            args.extend(setup.remap_compile_args());
             args.extend([
                 case.wasm.display().to_string(),
                 "-o".to_owned(),
@@ -346,7 +371,11 @@ fn measure_row(
     let cell = |(_, samples, failure): &(&CommandLine, Vec<Run>, Option<String>)| match failure {
         Some(failure) => Err(failure.clone()),
         None => medians(samples)
-            .map(|(wall, rss_kib)| Cell { wall, rss_kib })
+            .map(|(wall, rss_kib)| Cell {
+                wall,
+                rss_kib,
+                spread: wall_spread(samples),
+            })
             .ok_or_else(|| "no runs".to_owned()),
     };
     let mut cells = contenders.iter().map(cell);
@@ -380,7 +409,7 @@ fn remap_run(
     if precompiled {
         args.push("--allow-precompiled".to_owned());
     }
-    args.extend(setup.remap_args());
+    args.extend(setup.remap_run_args());
     args.extend(invoke.iter().cloned());
     args.push(module.display().to_string());
     CommandLine::new(&options.remap, args)
@@ -395,7 +424,11 @@ fn mode_label(mode: Mode) -> &'static str {
 
 fn print_progress(row: &Row) {
     let show = |cell: &Result<Cell, String>| match cell {
-        Ok(cell) => format!("{:.1} ms", millis(cell.wall)),
+        Ok(cell) => format!(
+            "{:.1} ms (spread {})",
+            millis(cell.wall),
+            percent(cell.spread)
+        ),
         Err(reason) if reason.is_empty() => "-".to_owned(),
         Err(reason) => format!("n/a: {reason}"),
     };
@@ -406,6 +439,93 @@ fn print_progress(row: &Row) {
     );
 }
 
+/// Whether both runtimes hardened bounds checks in this setup.
+fn spectre_label(setup: Setup) -> &'static str {
+    if setup.spectre_mitigations {
+        "on in both"
+    } else {
+        "off in both"
+    }
+}
+
+/// The memory-growth rows: how much faster Remap's relocation by mremap is
+/// than Wasmtime's copying, and each one's peak RSS.
+fn render_growth(text: &mut String, rows: &[Row]) {
+    let growth: Vec<&Row> = rows
+        .iter()
+        .filter(|row| row.case.starts_with("grow"))
+        .collect();
+    if growth.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "\nMemory growth (grow1g: to 1 GiB, target: movable memory >= 5x faster than Wasmtime; \
+         grow8g64: a 64-bit memory to 8 GiB):\n"
+    );
+    for row in growth {
+        if let (Ok(remap), Ok(wasmtime)) = (&row.remap, &row.wasmtime) {
+            let _ = writeln!(
+                text,
+                "- {} [{}]: Remap {:.1} ms, Wasmtime {:.1} ms: Remap {:.1}x faster; \
+                 peak RSS Remap {:.1} MiB, Wasmtime {:.1} MiB",
+                row.case,
+                row.setup.name,
+                millis(remap.wall),
+                millis(wasmtime.wall),
+                wasmtime.wall.as_secs_f64() / remap.wall.as_secs_f64(),
+                mib(remap.rss_kib),
+                mib(wasmtime.rss_kib)
+            );
+        }
+    }
+}
+
+/// For each workload and mode measured in both `dynamic` and
+/// `dynamic-no-spectre`: each runtime's time with the mitigations over its
+/// time without (the rows ran one after the other, not alternated).
+fn render_spectre_cost(text: &mut String, rows: &[Row]) {
+    let find = |setup: &str, case: &str, mode: &str| {
+        rows.iter()
+            .find(|row| row.setup.name == setup && row.case == case && row.mode == mode)
+    };
+    let mut lines = Vec::new();
+    for hardened in rows
+        .iter()
+        .filter(|row| row.setup.name == setups::DYNAMIC.name)
+    {
+        let Some(plain) = find(
+            setups::DYNAMIC_NO_SPECTRE.name,
+            &hardened.case,
+            hardened.mode,
+        ) else {
+            continue;
+        };
+        let cost = |on: &Result<Cell, String>, off: &Result<Cell, String>| match (on, off) {
+            (Ok(on), Ok(off)) => format_ratio(on.wall.as_secs_f64() / off.wall.as_secs_f64()),
+            _ => "n/a".to_owned(),
+        };
+        lines.push(format!(
+            "- {} [{}]: remap {}, wasmtime {}",
+            hardened.case,
+            hardened.mode,
+            cost(&hardened.remap, &plain.remap),
+            cost(&hardened.wasmtime, &plain.wasmtime)
+        ));
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "\nCost of the Spectre mitigations in the dynamic layout (time with / time without; \
+         rows measured one after the other):\n"
+    );
+    for line in lines {
+        let _ = writeln!(text, "{line}");
+    }
+}
+
 /// A ratio with enough digits to stay readable when it is far below 1.
 fn format_ratio(ratio: f64) -> String {
     if ratio < 0.1 {
@@ -413,6 +533,11 @@ fn format_ratio(ratio: f64) -> String {
     } else {
         format!("{ratio:.2}x")
     }
+}
+
+/// A fraction as a whole percentage.
+fn percent(fraction: f64) -> String {
+    format!("{:.0}%", fraction * 100.0)
 }
 
 fn millis(duration: Duration) -> f64 {
@@ -428,7 +553,8 @@ fn render(rows: &[Row], options: &Options) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "\n{} measured runs per runtime after one warm-up, alternating; medians.\n",
+        "\n{} measured runs per runtime after one warm-up, alternating; medians. Spread: \
+         (slowest - fastest) / median wall time of remap / wasmtime.\n",
         options.runs
     );
     let _ = writeln!(
@@ -439,12 +565,13 @@ fn render(rows: &[Row], options: &Options) -> String {
     );
     let _ = writeln!(
         text,
-        "| workload | setup | mode | remap ms | wasmtime ms | native ms | remap/wasmtime | remap/native \
-         | remap RSS MiB | wasmtime RSS MiB | native RSS MiB | outputs |"
+        "| workload | setup | spectre mitigations | mode | remap ms | wasmtime ms | native ms \
+         | remap/wasmtime | remap/native | spread | remap RSS MiB | wasmtime RSS MiB | native RSS MiB \
+         | outputs |"
     );
     let _ = writeln!(
         text,
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     );
     let mut unavailable: Vec<(String, Vec<String>)> = Vec::new();
     for row in rows {
@@ -463,17 +590,24 @@ fn render(rows: &[Row], options: &Options) -> String {
             _ => "n/a".to_owned(),
         };
         let native = row.native.map(Ok).unwrap_or(Err(String::new()));
+        let spread = |cell: &Result<Cell, String>| match cell {
+            Ok(cell) => percent(cell.spread),
+            Err(_) => "n/a".to_owned(),
+        };
         let _ = writeln!(
             text,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} |",
             row.case,
             row.setup.name,
+            spectre_label(row.setup),
             row.mode,
             time(&row.remap),
             time(&row.wasmtime),
             time(&native),
             ratio(row.wasmtime.as_ref().ok().copied()),
             ratio(row.native),
+            spread(&row.remap),
+            spread(&row.wasmtime),
             rss(&row.remap),
             rss(&row.wasmtime),
             rss(&native),
@@ -491,25 +625,8 @@ fn render(rows: &[Row], options: &Options) -> String {
             }
         }
     }
-    let growth: Vec<&Row> = rows.iter().filter(|row| row.case == "grow1g").collect();
-    if !growth.is_empty() {
-        let _ = writeln!(
-            text,
-            "\nGrowing to 1 GiB (target: movable memory >= 5x faster than Wasmtime):\n"
-        );
-        for row in growth {
-            if let (Ok(remap), Ok(wasmtime)) = (&row.remap, &row.wasmtime) {
-                let _ = writeln!(
-                    text,
-                    "- {}: Remap {:.1} ms, Wasmtime {:.1} ms: Remap {:.1}x faster",
-                    row.setup.name,
-                    millis(remap.wall),
-                    millis(wasmtime.wall),
-                    wasmtime.wall.as_secs_f64() / remap.wall.as_secs_f64()
-                );
-            }
-        }
-    }
+    render_growth(&mut text, rows);
+    render_spectre_cost(&mut text, rows);
     let throughput: Vec<&Row> = rows.iter().filter(|row| row.code_bytes.is_some()).collect();
     if !throughput.is_empty() {
         let _ = writeln!(
@@ -536,13 +653,21 @@ fn render(rows: &[Row], options: &Options) -> String {
             );
         }
     }
-    let _ = writeln!(text, "\nMemory setups (same layout in both runtimes):\n");
-    for setup in setups::ALL {
+    let _ = writeln!(
+        text,
+        "\nMemory setups (same layout and Spectre mitigations in both runtimes):\n"
+    );
+    let mut used: Vec<&str> = Vec::new();
+    for setup in rows.iter().map(|row| row.setup) {
+        if used.contains(&setup.name) {
+            continue;
+        }
+        used.push(setup.name);
         let _ = writeln!(
             text,
             "- {}: remap run {}; wasmtime run {}\n  {}",
             setup.name,
-            setup.remap_flags.join(" "),
+            setup.remap_run_args().join(" "),
             setup.wasmtime_args().join(" "),
             setup.note
         );

@@ -150,7 +150,22 @@ pub fn medians(runs: &[Run]) -> Option<(Duration, u64)> {
     ))
 }
 
+/// The spread of the wall times of `runs`: (slowest - fastest) / median,
+/// e.g. 0.1 when they lie within 10% of the median's size; 0 for no runs.
+pub fn wall_spread(runs: &[Run]) -> f64 {
+    let seconds: Vec<f64> = runs.iter().map(|run| run.wall.as_secs_f64()).collect();
+    let slowest = seconds.iter().copied().fold(f64::MIN, f64::max);
+    let fastest = seconds.iter().copied().fold(f64::MAX, f64::min);
+    match median(seconds) {
+        middle if middle > 0.0 => (slowest - fastest) / middle,
+        _ => 0.0,
+    }
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
     if values.len() % 2 == 1 {
@@ -179,6 +194,14 @@ mod tests {
         assert_eq!(medians(&odd), Some((Duration::from_millis(20), 3)));
         let even = [run(10, 2), run(40, 4), run(20, 6), run(30, 8)];
         assert_eq!(medians(&even), Some((Duration::from_millis(25), 5)));
+    }
+
+    #[test]
+    fn spread_is_the_range_over_the_median() {
+        assert_eq!(wall_spread(&[]), 0.0);
+        assert_eq!(wall_spread(&[run(50, 1)]), 0.0);
+        let runs = [run(90, 1), run(100, 1), run(120, 1)];
+        assert!((wall_spread(&runs) - 0.3).abs() < 1e-9);
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub struct Workload {
     pub source: Source,
     /// Whether it is a compute workload (held to the execution-time target).
     pub compute: bool,
+    /// `-W` options Wasmtime needs to accept the module (e.g. `memory64=y`).
+    pub wasmtime_features: &'static [&'static str],
+    /// Whether `compare` runs it only when `--only` names it: it needs many
+    /// GiB of RAM and minutes.
+    pub only_when_named: bool,
 }
 
 /// Every workload the comparison runs, compute workloads first.
@@ -45,36 +50,57 @@ pub const WORKLOADS: &[Workload] = &[
         name: "matmul",
         source: Source::C("matmul.c"),
         compute: true,
+        wasmtime_features: &[],
+        only_when_named: false,
     },
     Workload {
         name: "nbody",
         source: Source::C("nbody.c"),
         compute: true,
+        wasmtime_features: &[],
+        only_when_named: false,
     },
     Workload {
         name: "sieve",
         source: Source::C("sieve.c"),
         compute: true,
+        wasmtime_features: &[],
+        only_when_named: false,
     },
     Workload {
         name: "crc32",
         source: Source::C("crc32.c"),
         compute: true,
+        wasmtime_features: &[],
+        only_when_named: false,
     },
     Workload {
         name: "interp",
         source: Source::C("interp.c"),
         compute: true,
+        wasmtime_features: &[],
+        only_when_named: false,
     },
     Workload {
         name: "sqlite",
         source: Source::Sqlite,
         compute: true,
+        wasmtime_features: &[],
+        only_when_named: false,
     },
     Workload {
         name: "grow1g",
         source: Source::Wat("grow1g.wat"),
         compute: false,
+        wasmtime_features: &[],
+        only_when_named: false,
+    },
+    Workload {
+        name: "grow8g64",
+        source: Source::Wat("grow8g64.wat"),
+        compute: false,
+        wasmtime_features: &["memory64=y"],
+        only_when_named: true,
     },
 ];
 
@@ -433,6 +459,18 @@ mod tests {
             assert!(workload(entry.name).is_some());
         }
         assert!(workload("no-such-workload").is_none());
+    }
+
+    #[test]
+    fn every_text_workload_is_a_valid_module() {
+        for entry in WORKLOADS {
+            if let Source::Wat(file) = entry.source {
+                let wasm = wat::parse_file(sources_dir().join(file)).unwrap();
+                wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                    .validate_all(&wasm)
+                    .unwrap_or_else(|err| panic!("{file}: {err}"));
+            }
+        }
     }
 
     #[test]

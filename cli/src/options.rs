@@ -41,7 +41,7 @@ impl CodeOptions {
     }
 }
 
-/// Memory options: style, pinning, and limits.
+/// Memory options: style, pinning, room for growth, and limits.
 #[derive(Args, Clone, Debug)]
 pub struct MemoryOptions {
     #[command(flatten)]
@@ -55,6 +55,11 @@ pub struct MemoryOptions {
     /// Largest size any one linear memory may grow to, e.g. 1GiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
+    /// Room a dynamic memory may grow into before it is relocated, e.g.
+    /// 256MiB (default 16MiB; does not change the code, so a precompiled
+    /// file runs with any value).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_reserve: Option<u64>,
 }
 
 impl MemoryOptions {
@@ -66,6 +71,38 @@ impl MemoryOptions {
             config.pin_budget(budget);
         }
         config.max_memory_size(self.max_memory);
+        if let Some(reserve) = self.memory_reserve {
+            config.dynamic_memory_reserve(reserve);
+        }
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// A command that takes the memory options alone.
+    #[derive(Parser)]
+    struct MemoryCommand {
+        #[command(flatten)]
+        memory: MemoryOptions,
+    }
+
+    fn config_of(args: &[&str]) -> String {
+        let command =
+            MemoryCommand::try_parse_from(std::iter::once("remap").chain(args.iter().copied()))
+                .expect("valid options");
+        format!("{:?}", command.memory.config())
+    }
+
+    #[test]
+    fn memory_reserve_sets_the_dynamic_room_for_growth() {
+        let default = format!("dynamic_memory_reserve: {}", 16u64 << 20);
+        assert!(config_of(&[]).contains(&default));
+        let larger = format!("dynamic_memory_reserve: {}", 256u64 << 20);
+        assert!(config_of(&["--memory-reserve", "256MiB"]).contains(&larger));
+        assert!(MemoryCommand::try_parse_from(["remap", "--memory-reserve", "lots"]).is_err());
     }
 }
