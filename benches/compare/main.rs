@@ -1,7 +1,9 @@
 //! `compare`: Remap against Wasmtime and native code, side by side.
 //!
 //! For every workload it runs `remap run` and `wasmtime run` alternately
-//! (and the native build of the same C source), after a warm-up round, and
+//! (and the native build of the same C source), after a warm-up round, with
+//! the rows of every setup interleaved round by round (so a change in the
+//! load of a shared machine touches every row alike), and
 //! prints the median wall time and peak RSS of each with the ratios
 //! remap/wasmtime and remap/native, in two modes: including compilation
 //! (Wasmtime with `-C cache=n`) and execution only (precompiled code). Each
@@ -160,27 +162,26 @@ fn run() -> Result<()> {
     let mut rows = Vec::new();
     for case in &cases {
         let mut native_cell = None;
-        for setup in &case.setups {
-            if options.compile_mode {
-                let row = measure_row(&options, case, *setup, Mode::WithCompilation, &out)?;
-                native_cell = row.native;
-                print_progress(&row);
-                rows.push(row);
-            }
-            if options.exec_mode && case.exec_only_row {
-                let mut row = match &remap_exec_only {
-                    Ok(()) => measure_row(&options, case, *setup, Mode::ExecutionOnly, &out)?,
-                    Err(reason) => {
-                        let mut row =
-                            measure_row(&options, case, *setup, Mode::WasmtimeExecutionOnly, &out)?;
-                        row.remap = Err(reason.clone());
-                        row
-                    }
-                };
+        if options.compile_mode {
+            let measured = measure_rows(&options, case, Mode::WithCompilation, &out)?;
+            native_cell = measured.first().and_then(|row| row.native);
+            measured.iter().for_each(print_progress);
+            rows.extend(measured);
+        }
+        if options.exec_mode && case.exec_only_row {
+            let mode = match remap_exec_only {
+                Ok(()) => Mode::ExecutionOnly,
+                Err(_) => Mode::WasmtimeExecutionOnly,
+            };
+            let mut measured = measure_rows(&options, case, mode, &out)?;
+            for row in &mut measured {
+                if let Err(reason) = &remap_exec_only {
+                    row.remap = Err(reason.clone());
+                }
                 row.native = row.native.or(native_cell);
-                print_progress(&row);
-                rows.push(row);
+                print_progress(row);
             }
+            rows.extend(measured);
         }
     }
     println!("{}", render(&rows, &options));
@@ -276,13 +277,133 @@ enum Mode {
     WasmtimeExecutionOnly,
 }
 
-fn measure_row(
+/// The commands of one row, before it runs.
+struct PreparedRow {
+    setup: Setup,
+    remap: Option<CommandLine>,
+    wasmtime: CommandLine,
+}
+
+/// One command being measured, with its samples so far.
+struct Contender<'a> {
+    command: &'a CommandLine,
+    samples: Vec<Run>,
+    failure: Option<String>,
+}
+
+impl Contender<'_> {
+    fn cell(&self) -> Result<Cell, String> {
+        match &self.failure {
+            Some(failure) => Err(failure.clone()),
+            None => medians(&self.samples)
+                .map(|(wall, rss_kib)| Cell {
+                    wall,
+                    rss_kib,
+                    spread: wall_spread(&self.samples),
+                })
+                .ok_or_else(|| "no runs".to_owned()),
+        }
+    }
+}
+
+/// Measures `case` in `mode` in every one of its setups at once: each round
+/// runs every setup's remap and wasmtime (and the native build) in turn, so
+/// a change in the machine's load touches every row alike and the rows of
+/// two setups (e.g. Spectre mitigations on and off) compare fairly.
+fn measure_rows(options: &Options, case: &Case, mode: Mode, out: &Path) -> Result<Vec<Row>> {
+    let prepared = case
+        .setups
+        .iter()
+        .map(|setup| prepare_row(options, case, *setup, mode, out))
+        .collect::<Result<Vec<_>>>()?;
+    // Native code has no compilation step: it runs in the first mode only.
+    let native = case
+        .native
+        .as_ref()
+        .filter(|_| mode == Mode::WithCompilation || !options.compile_mode)
+        .map(|path| CommandLine::new(path, []));
+
+    let mut contenders: Vec<Contender> = Vec::new();
+    for row in &prepared {
+        contenders.extend(
+            row.remap
+                .iter()
+                .chain([&row.wasmtime])
+                .map(|command| Contender {
+                    command,
+                    samples: Vec::new(),
+                    failure: None,
+                }),
+        );
+    }
+    contenders.extend(native.iter().map(|command| Contender {
+        command,
+        samples: Vec::new(),
+        failure: None,
+    }));
+    let (runs, label) = (options.runs, mode_label(mode));
+    let setup_names: Vec<&str> = case.setups.iter().map(|setup| setup.name).collect();
+    eprintln!(
+        "{} [{} {label}]: 1 warm-up + {runs} runs each, setups interleaved",
+        case.name,
+        setup_names.join(", ")
+    );
+    for round in 0..=runs {
+        for contender in &mut contenders {
+            if contender.failure.is_some() {
+                continue;
+            }
+            match contender.command.run() {
+                Ok(run) if round > 0 => contender.samples.push(run),
+                Ok(_) => {}
+                Err(err) => contender.failure = Some(format!("{err:#}")),
+            }
+        }
+    }
+    let outputs: Vec<&str> = contenders
+        .iter()
+        .flat_map(|contender| contender.samples.iter().map(|run| run.stdout.as_str()))
+        .collect();
+    let outputs_agree = outputs.windows(2).all(|pair| pair[0] == pair[1]);
+    let native_cell = native
+        .as_ref()
+        .and_then(|_| contenders.last())
+        .and_then(|contender| contender.cell().ok());
+    let mut cells = contenders.iter();
+    let mut rows = Vec::new();
+    for row in &prepared {
+        let remap = match row.remap {
+            Some(_) => cells
+                .next()
+                .map_or(Err("no runs".to_owned()), Contender::cell),
+            None => Err(String::new()),
+        };
+        let wasmtime = cells
+            .next()
+            .map_or(Err("no runs".to_owned()), Contender::cell);
+        rows.push(Row {
+            case: case.name.clone(),
+            setup: row.setup,
+            mode: label,
+            remap,
+            wasmtime,
+            native: native_cell,
+            outputs_agree,
+            code_bytes: case.code_bytes,
+            wasmtime_command: row.wasmtime.display(),
+        });
+    }
+    Ok(rows)
+}
+
+/// Compiles what `mode` needs ahead of time and builds the row's commands.
+fn prepare_row(
     options: &Options,
     case: &Case,
     setup: Setup,
     mode: Mode,
     out: &Path,
-) -> Result<Row> {
+) -> Result<PreparedRow> {
     let invoke: Vec<String> = case
         .invoke
         .map(|name| vec!["--invoke".to_owned(), name.to_owned()])
@@ -335,66 +456,10 @@ fn measure_row(
             Some(remap_run(options, setup, &invoke, &precompiled, true))
         }
     };
-    // Native code has no compilation step: it runs in the first mode only.
-    let native = case
-        .native
-        .as_ref()
-        .filter(|_| mode == Mode::WithCompilation || !options.compile_mode)
-        .map(|path| CommandLine::new(path, []));
-
-    let mut contenders: Vec<(&CommandLine, Vec<Run>, Option<String>)> = Vec::new();
-    contenders.extend(remap.iter().map(|command| (command, Vec::new(), None)));
-    contenders.push((&wasmtime, Vec::new(), None));
-    contenders.extend(native.iter().map(|command| (command, Vec::new(), None)));
-    let (runs, label) = (options.runs, mode_label(mode));
-    eprintln!(
-        "{} [{} {label}]: 1 warm-up + {runs} runs each",
-        case.name, setup.name
-    );
-    for round in 0..=runs {
-        for (command, samples, failure) in &mut contenders {
-            if failure.is_some() {
-                continue;
-            }
-            match command.run() {
-                Ok(run) if round > 0 => samples.push(run),
-                Ok(_) => {}
-                Err(err) => *failure = Some(format!("{err:#}")),
-            }
-        }
-    }
-    let outputs: Vec<&str> = contenders
-        .iter()
-        .flat_map(|(_, samples, _)| samples.iter().map(|run| run.stdout.as_str()))
-        .collect();
-    let outputs_agree = outputs.windows(2).all(|pair| pair[0] == pair[1]);
-    let cell = |(_, samples, failure): &(&CommandLine, Vec<Run>, Option<String>)| match failure {
-        Some(failure) => Err(failure.clone()),
-        None => medians(samples)
-            .map(|(wall, rss_kib)| Cell {
-                wall,
-                rss_kib,
-                spread: wall_spread(samples),
-            })
-            .ok_or_else(|| "no runs".to_owned()),
-    };
-    let mut cells = contenders.iter().map(cell);
-    let remap_cell = match remap {
-        Some(_) => cells.next().expect("remap ran"),
-        None => Err(String::new()),
-    };
-    let wasmtime_cell = cells.next().expect("wasmtime ran");
-    let native_cell = cells.next().and_then(Result::ok);
-    Ok(Row {
-        case: case.name.clone(),
+    Ok(PreparedRow {
         setup,
-        mode: label,
-        remap: remap_cell,
-        wasmtime: wasmtime_cell,
-        native: native_cell,
-        outputs_agree,
-        code_bytes: case.code_bytes,
-        wasmtime_command: wasmtime.display(),
+        remap,
+        wasmtime,
     })
 }
 
@@ -483,7 +548,7 @@ fn render_growth(text: &mut String, rows: &[Row]) {
 
 /// For each workload and mode measured in both `dynamic` and
 /// `dynamic-no-spectre`: each runtime's time with the mitigations over its
-/// time without (the rows ran one after the other, not alternated).
+/// time without (the two rows ran interleaved, round by round).
 fn render_spectre_cost(text: &mut String, rows: &[Row]) {
     let find = |setup: &str, case: &str, mode: &str| {
         rows.iter()
@@ -519,7 +584,7 @@ fn render_spectre_cost(text: &mut String, rows: &[Row]) {
     let _ = writeln!(
         text,
         "\nCost of the Spectre mitigations in the dynamic layout (time with / time without; \
-         rows measured one after the other):\n"
+         setups interleaved round by round):\n"
     );
     for line in lines {
         let _ = writeln!(text, "{line}");
@@ -553,7 +618,8 @@ fn render(rows: &[Row], options: &Options) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "\n{} measured runs per runtime after one warm-up, alternating; medians. Spread: \
+        "\n{} measured runs per runtime after one warm-up, alternating (all setups of a \
+         workload interleaved); medians. Spread: \
          (slowest - fastest) / median wall time of remap / wasmtime.\n",
         options.runs
     );
