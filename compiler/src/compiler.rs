@@ -130,6 +130,10 @@ impl Compiler {
         let heaps = Heap::for_module(&info, &self.tunables);
 
         let num_imported = info.num_imported_functions;
+        let function_body_offsets: Vec<u32> = bodies
+            .iter()
+            .map(|pending| pending.body.range().start as u32)
+            .collect();
         let results: Vec<Result<CompiledFunction, CompileError>> = bodies
             .into_par_iter()
             .enumerate()
@@ -177,6 +181,7 @@ impl Compiler {
             offsets,
             code: linker.code,
             functions: function_locs,
+            function_body_offsets,
             entry_trampolines: entry_trampolines.to_vec(),
             host_trampolines: host_trampolines.to_vec(),
             trap_table: linker.traps,

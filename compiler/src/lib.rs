@@ -79,6 +79,10 @@ pub struct CompiledModule {
     pub code: Vec<u8>,
     /// Defined functions: entry `i` is function index `num_imported_functions + i`.
     pub functions: Vec<FunctionLoc>,
+    /// Byte offset of each defined function's body in the module binary,
+    /// parallel to `functions` (for backtrace frames whose exact
+    /// instruction is unknown).
+    pub function_body_offsets: Vec<u32>,
     /// Entry trampoline per module type index.
     pub entry_trampolines: Vec<FunctionLoc>,
     /// Host trampoline per module type index.

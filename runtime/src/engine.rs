@@ -49,7 +49,7 @@ impl Engine {
     /// An engine with this configuration.
     pub fn new(config: &Config) -> Result<Engine> {
         config.validate()?;
-        crate::signals::install_handlers();
+        crate::vm::signals::install_handlers();
         let compiler = Compiler::new(crate::module::tunables(config))?.with_simd(config.wasm_simd);
         Ok(Engine {
             inner: Arc::new(EngineInner {

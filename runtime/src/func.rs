@@ -1,36 +1,26 @@
 //! Functions: Wasm functions of instances and host functions, called from the
 //! host (`Func::call`) or from Wasm (through a host trampoline and `array_call`).
 //!
-//! # How code called from Wasm reaches its store
-//!
-//! A host->Wasm call starts from an exclusive borrow of the whole store
-//! (`&mut StoreInner<T>`). [`Func::call_raw`] turns that borrow into one raw
-//! pointer, publishes it as the thread's *entered store* for the duration of
-//! the call and does not touch the borrow again until Wasm has returned.
-//! Everything Wasm calls back into — host functions (`host_array_call`) and
-//! builtins — derives its one reference from that published pointer, so every
-//! reference that exists while Wasm runs descends from the caller's borrow and
-//! no two live `&mut` paths to the store ever coexist. A host function that
-//! calls into Wasm again does the same with its own (derived) borrow, and the
-//! outer pointer is published again when the inner call returns, traps or
-//! unwinds. The store pointers kept in vmctx headers and host contexts are
-//! never dereferenced: they were made before the current borrow existed.
+//! Code that Wasm calls reaches its store through the thread's entered
+//! store, which [`Func::call_raw`] publishes for each host->Wasm call (see
+//! `vm::entered_store` for why that is the only way).
 
 use crate::externals::Extern;
-use crate::instance::InstanceData;
 use crate::module::HostTrampoline;
 use crate::store::{
     AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreInner, StoreOpaque,
 };
-use crate::traps::{self, Trap, Unwind, WasmBacktrace};
+use crate::trap::{Trap, WasmBacktrace};
 use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
 use crate::types::FuncType;
 use crate::values::{Val, ValRaw};
+use crate::vm::entered_store::{EnteredStore, entered_store};
+use crate::vm::traps::{self, Unwind};
+use crate::vm::vmctx::instance_of_vmctx;
 use anyhow::{Result, bail};
 use remap_compiler::vmctx::{
-    VM_HOST_FUNC_MAGIC, VMCTX_MAGIC, VMEntryTrampolineFn, VMFuncRef, VMHostFuncContext, VMOffsets,
+    VM_HOST_FUNC_MAGIC, VMCTX_MAGIC, VMEntryTrampolineFn, VMFuncRef, VMHostFuncContext,
 };
-use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
@@ -213,8 +203,7 @@ impl Func {
     /// The signature, borrowed from the host context or the instance's module
     /// (both owned by the store), without touching the engine's registry.
     fn ty_ref<'a>(&self, store: &'a StoreOpaque) -> &'a FuncType {
-        store.assert_owns(self.store, "Func");
-        let func_ref = self.vm_func_ref();
+        let func_ref = self.vm_func_ref(store);
         // SAFETY: every vmctx starts with a u32 magic; the magic says whether it
         // is a `HostFuncContext` or an instance vmctx, both owned by `store`.
         unsafe {
@@ -229,8 +218,15 @@ impl Func {
         }
     }
 
-    pub(crate) fn vm_func_ref(&self) -> VMFuncRef {
-        // SAFETY: as in `type_id`.
+    /// A copy of the function's `VMFuncRef`; panics when `store` is not the
+    /// handle's store.
+    pub(crate) fn vm_func_ref(&self, store: &StoreOpaque) -> VMFuncRef {
+        store.assert_owns(self.store, "Func");
+        // SAFETY: handles are only made for `VMFuncRef`s inside a store's
+        // vmctx allocations or host function contexts, which are written
+        // before the handle exists and freed only with the store. `store` is
+        // borrowed, so alive, and was just checked to be this handle's (store
+        // ids are never reused, so a handle of a dropped store fails the check).
         unsafe { *self.func_ref.as_ptr() }
     }
 
@@ -333,8 +329,7 @@ impl Func {
     /// (a host function, or an instance's code through the module's entry
     /// trampoline for its type), once per call, or once for a [`TypedFunc`].
     pub(crate) fn entry(&self, store: &StoreOpaque) -> Entry {
-        store.assert_owns(self.store, "Func");
-        let func_ref = self.vm_func_ref();
+        let func_ref = self.vm_func_ref(store);
         // SAFETY: every vmctx starts with a u32 magic (instance or host context).
         let magic = unsafe { *func_ref.vmctx.cast::<u32>() };
         if magic == VM_HOST_FUNC_MAGIC {
@@ -361,13 +356,15 @@ impl Func {
         entry: Entry,
         values: *mut ValRaw,
     ) -> Result<()> {
-        let (limits, max_stack) = {
+        let (limits, max_stack, func_ref) = {
             // SAFETY: `store` is valid; this shared borrow ends before any callee runs.
             let opaque = unsafe { &*store };
-            opaque.assert_owns(self.store, "Func");
-            (opaque.limits(), opaque.engine().config().max_wasm_stack)
+            (
+                opaque.limits(),
+                opaque.engine().config().max_wasm_stack,
+                self.vm_func_ref(opaque),
+            )
         };
-        let func_ref = self.vm_func_ref();
         let entry = match entry {
             Entry::Wasm(entry) => entry,
             Entry::Host => {
@@ -417,52 +414,6 @@ impl Func {
             func_ref,
         }
     }
-}
-
-/// Reads the `InstanceData` pointer of an instance vmctx.
-///
-/// # Safety
-/// `vmctx` must be a live instance vmctx.
-pub(crate) unsafe fn instance_of_vmctx(vmctx: *mut u8) -> *mut InstanceData {
-    // SAFETY: guaranteed by the caller; the header field is pointer-aligned.
-    unsafe {
-        *vmctx
-            .add(VMOffsets::INSTANCE as usize)
-            .cast::<*mut InstanceData>()
-    }
-}
-
-thread_local! {
-    /// The store whose Wasm runs innermost on this thread (null when none):
-    /// the pointer host functions and builtins reach their store through.
-    static ENTERED_STORE: Cell<*mut StoreOpaque> = const { Cell::new(ptr::null_mut()) };
-}
-
-/// Publishes a store as the thread's entered store for one host->Wasm call;
-/// publishes the outer one again when dropped (on return, trap or unwind).
-struct EnteredStore {
-    previous: *mut StoreOpaque,
-}
-
-impl EnteredStore {
-    fn enter(store: *mut StoreOpaque) -> EnteredStore {
-        EnteredStore {
-            previous: ENTERED_STORE.replace(store),
-        }
-    }
-}
-
-impl Drop for EnteredStore {
-    fn drop(&mut self) {
-        ENTERED_STORE.set(self.previous);
-    }
-}
-
-/// The entered store (module docs): the whole `StoreInner` of the Wasm that
-/// runs innermost on this thread, or null when no Wasm runs. Only code that
-/// Wasm called may use it, and it may make one reference from it at a time.
-pub(crate) fn entered_store() -> *mut StoreOpaque {
-    ENTERED_STORE.get()
 }
 
 /// What host trampolines call: runs the host function and turns its error or

@@ -3,9 +3,9 @@
 
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use crate::serialize::{self, CompiledArtifact};
 use crate::types::{ExportType, ExternType, FuncType, ImportType, convert};
+use crate::vm::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
@@ -371,29 +371,16 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
             .install(|| compiler.compile_module(wasm))?
     };
     Ok(CompiledArtifact {
-        function_body_offsets: function_body_offsets(wasm),
         info: module.info,
         offsets: module.offsets,
         code: Cow::Owned(module.code),
         functions: module.functions,
+        function_body_offsets: module.function_body_offsets,
         entry_trampolines: module.entry_trampolines,
         host_trampolines: module.host_trampolines,
         trap_table: module.trap_table,
         address_map: module.address_map,
     })
-}
-
-/// Byte offset of each defined function's body in `wasm`, in order, for
-/// backtrace frames whose exact instruction is unknown. The module has
-/// already been validated.
-fn function_body_offsets(wasm: &[u8]) -> Vec<u32> {
-    wasmparser::Parser::new(0)
-        .parse_all(wasm)
-        .filter_map(|payload| match payload {
-            Ok(wasmparser::Payload::CodeSectionEntry(body)) => Some(body.range().start as u32),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The type of entity `index` of `kind` in `info`.
