@@ -98,6 +98,11 @@ impl Drop for HostFuncAllocation {
 
 impl Func {
     /// A host function of type `ty` that works on `Val`s.
+    ///
+    /// # Panics
+    /// When `ty` names a concrete type that is not registered in the store's
+    /// engine (use [`Linker::func_new`](crate::Linker::func_new) to get an
+    /// error instead).
     pub fn new<T: 'static>(
         mut ctx: impl AsContextMut<Data = T>,
         ty: FuncType,
@@ -128,7 +133,7 @@ impl Func {
             panic!("internal error: compiling a host trampoline for {ty}: {error:#}")
         });
         let registration = engine.register_func_type(&ty).unwrap_or_else(|error| {
-            panic!("internal error: registering host function type {ty}: {error:#}")
+            panic!("cannot create a host function of type {ty}: {error:#}")
         });
         let type_id = registration.index().as_u32();
         let callback: HostCallback = Box::new(move |store, caller_vmctx, values| {
@@ -197,7 +202,7 @@ impl Func {
         func
     }
 
-    /// The function's signature.
+    /// The function's signature, as registered in the engine.
     pub fn ty(&self, ctx: impl AsContext) -> FuncType {
         let store = &ctx.as_context().0.opaque;
         self.ty_in(store)
