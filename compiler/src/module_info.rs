@@ -652,3 +652,42 @@ impl ModuleInfo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{
+        CompositeInnerType, CompositeType, FieldType, StorageType, StructType, SubType,
+    };
+
+    #[test]
+    fn a_struct_type_is_no_function_signature() {
+        let struct_type = SubType {
+            is_final: true,
+            supertype: None,
+            composite: CompositeType {
+                shared: false,
+                inner: CompositeInnerType::Struct(StructType {
+                    fields: Box::new([FieldType {
+                        storage: StorageType::I8,
+                        mutable: false,
+                    }]),
+                }),
+            },
+        };
+        let func_type = SubType::func(FuncType::new([ValType::I32], []));
+        let info = ModuleInfo {
+            types: ModuleTypes::from_rec_groups([vec![struct_type], vec![func_type]]).unwrap(),
+            functions: vec![0, 1, 7],
+            ..ModuleInfo::default()
+        };
+        assert_eq!(info.signature(0), None);
+        assert_eq!(info.func_type(0), None);
+        assert_eq!(
+            info.func_type(1).map(FuncType::params),
+            Some(&[ValType::I32][..])
+        );
+        assert_eq!(info.func_type(2), None);
+        assert_eq!(info.func_type(3), None);
+    }
+}
