@@ -18,6 +18,7 @@ use crate::vm::entered_store::{EnteredStore, entered_store};
 use crate::vm::traps::{self, Unwind};
 use crate::vm::vmctx::instance_of_vmctx;
 use anyhow::{Result, bail};
+use remap_compiler::types::RegisteredType;
 use remap_compiler::vmctx::{
     VM_HOST_FUNC_MAGIC, VMCTX_MAGIC, VMEntryTrampolineFn, VMFuncRef, VMHostFuncContext,
 };
@@ -67,6 +68,8 @@ pub(crate) struct HostFuncContext {
     /// The store the function belongs to (checked against the entered store).
     store: StoreId,
     ty: FuncType,
+    /// Keeps `type_id` (the engine index of `ty`) registered.
+    _registration: RegisteredType,
     callback: HostCallback,
     _trampoline: HostTrampoline,
 }
@@ -95,6 +98,11 @@ impl Drop for HostFuncAllocation {
 
 impl Func {
     /// A host function of type `ty` that works on `Val`s.
+    ///
+    /// # Panics
+    /// When `ty` names a concrete type that is not registered in the store's
+    /// engine (use [`Linker::func_new`](crate::Linker::func_new) to get an
+    /// error instead).
     pub fn new<T: 'static>(
         mut ctx: impl AsContextMut<Data = T>,
         ty: FuncType,
@@ -124,7 +132,10 @@ impl Func {
         let trampoline = engine.host_trampoline(&ty).unwrap_or_else(|error| {
             panic!("internal error: compiling a host trampoline for {ty}: {error:#}")
         });
-        let type_id = engine.type_id(&ty);
+        let registration = engine.register_func_type(&ty).unwrap_or_else(|error| {
+            panic!("cannot create a host function of type {ty}: {error:#}")
+        });
+        let type_id = registration.index().as_u32();
         let callback: HostCallback = Box::new(move |store, caller_vmctx, values| {
             // SAFETY: `store` is the whole `StoreInner<T>` of this function's store
             // (callers check its id), derived from the exclusive borrow of the
@@ -153,6 +164,7 @@ impl Func {
             },
             store: store.opaque.id(),
             ty,
+            _registration: registration,
             callback,
             _trampoline: trampoline,
         }));
@@ -190,7 +202,7 @@ impl Func {
         func
     }
 
-    /// The function's signature.
+    /// The function's signature, as registered in the engine.
     pub fn ty(&self, ctx: impl AsContext) -> FuncType {
         let store = &ctx.as_context().0.opaque;
         self.ty_in(store)
@@ -249,17 +261,17 @@ impl Func {
     ) -> Result<()> {
         let store = ctx.as_context_mut().0;
         let ty = self.ty_ref(&store.opaque);
-        if params.len() != ty.param_types().len() {
+        if params.len() != ty.params().len() {
             bail!(
                 "expected {} arguments, got {} (function type {ty})",
-                ty.param_types().len(),
+                ty.params().len(),
                 params.len()
             );
         }
-        if results.len() != ty.result_types().len() {
+        if results.len() != ty.results().len() {
             bail!(
                 "expected room for {} results, got {} (function type {ty})",
-                ty.result_types().len(),
+                ty.results().len(),
                 results.len()
             );
         }
@@ -273,7 +285,7 @@ impl Func {
             spilled.resize(slots, ValRaw::default());
             &mut spilled
         };
-        for (index, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
+        for (index, (param, &expected)) in params.iter().zip(ty.params()).enumerate() {
             if param.ty() != expected {
                 bail!(
                     "type mismatch: argument {index} expected {expected}, got {}",
@@ -286,7 +298,7 @@ impl Func {
         // arguments of the function's type, all from this store.
         unsafe { self.call_raw(store, values.as_mut_ptr())? };
         let ty = self.ty_ref(&store.opaque);
-        for ((result, raw), ty) in results.iter_mut().zip(values.iter()).zip(ty.results()) {
+        for ((result, raw), &ty) in results.iter_mut().zip(values.iter()).zip(ty.results()) {
             // SAFETY: the callee wrote results of its declared types.
             *result = unsafe { Val::from_raw(&store.opaque, *raw, ty) };
         }
@@ -479,15 +491,16 @@ pub(crate) fn val_host_fn<T: 'static>(
         let params: Vec<Val> = {
             let store = &caller.store.0.opaque;
             ty.params()
+                .iter()
                 .zip(values.iter())
                 // SAFETY: compiled code passes arguments of the declared types.
-                .map(|(ty, raw)| unsafe { Val::from_raw(store, *raw, ty) })
+                .map(|(&ty, raw)| unsafe { Val::from_raw(store, *raw, ty) })
                 .collect()
         };
-        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        let mut results: Vec<Val> = ty.results().iter().copied().map(Val::default_for).collect();
         func(caller.reborrow_caller(), &params, &mut results)?;
         let store = &mut caller.store.0.opaque;
-        for (index, (result, expected)) in results.iter().zip(ty.results()).enumerate() {
+        for (index, (result, &expected)) in results.iter().zip(ty.results()).enumerate() {
             result.check_type(expected, &format!("host function result {index}"))?;
             values[index] = result.to_raw(store)?;
         }

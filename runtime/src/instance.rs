@@ -16,8 +16,9 @@ use crate::values::ValRaw;
 use crate::vm::vmctx::{Vmctx, VmctxViewNotifier};
 use anyhow::{Context, Result, anyhow, bail};
 use remap_compiler::module_info::{
-    ConstExpr, ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind,
+    ConstExpr, ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind, ImportKind,
 };
+use remap_compiler::types::EngineTypeIndex;
 use remap_compiler::vmctx::{VMFuncRef, VMFunctionImport, VMTableDefinition};
 use remap_memory::NotifierRegistration;
 use std::cell::{Cell, Ref, RefCell};
@@ -244,13 +245,28 @@ fn export_of(store: &StoreOpaque, data: &InstanceData, kind: EntityKind, index: 
     }
 }
 
-/// Checks that `item` can satisfy an import of type `expected`.
-fn check_import(store: &StoreOpaque, item: &Extern, expected: &ExternType) -> Result<()> {
+/// Checks that `item` can satisfy an import of type `expected`; a function
+/// import's type is also given by its engine index, `expected_type_id`.
+fn check_import(
+    store: &StoreOpaque,
+    item: &Extern,
+    expected: &ExternType,
+    expected_type_id: Option<u32>,
+) -> Result<()> {
     let actual = item.ty_in(store);
-    let compatible = match (expected, &actual) {
-        (ExternType::Func(e), ExternType::Func(a)) => e == a,
-        (ExternType::Global(e), ExternType::Global(a)) => e == a,
-        (ExternType::Table(e), ExternType::Table(a)) => {
+    let compatible = match (expected, &actual, item) {
+        // Function types match by subtyping of their engine indices, which
+        // for final types (all that today's features allow) is equality.
+        (ExternType::Func(_), ExternType::Func(_), Extern::Func(func)) => expected_type_id
+            .is_some_and(|expected| {
+                let actual = func.vm_func_ref(store).type_id;
+                store.engine().type_registry().is_subtype(
+                    EngineTypeIndex::from_u32(actual),
+                    EngineTypeIndex::from_u32(expected),
+                )
+            }),
+        (ExternType::Global(e), ExternType::Global(a), _) => e == a,
+        (ExternType::Table(e), ExternType::Table(a), _) => {
             e.element() == a.element()
                 && limits_match(
                     a.minimum().into(),
@@ -259,7 +275,7 @@ fn check_import(store: &StoreOpaque, item: &Extern, expected: &ExternType) -> Re
                     e.maximum().map(Into::into),
                 )
         }
-        (ExternType::Memory(e), ExternType::Memory(a)) => {
+        (ExternType::Memory(e), ExternType::Memory(a), _) => {
             e.is_64() == a.is_64()
                 && limits_match(a.minimum(), a.maximum(), e.minimum(), e.maximum())
         }
@@ -304,8 +320,15 @@ pub(crate) fn instantiate(
             imports.len()
         );
     }
-    for (item, (module_name, name, expected)) in imports.iter().zip(import_types) {
-        check_import(store, item, expected)
+    let import_infos = &module.info().imports;
+    for ((item, (module_name, name, expected)), import) in
+        imports.iter().zip(import_types).zip(import_infos)
+    {
+        let expected_type_id = match import.kind {
+            ImportKind::Function(type_index) => module.engine_type_index(type_index),
+            _ => None,
+        };
+        check_import(store, item, expected, expected_type_id)
             .with_context(|| format!("incompatible import type for `{module_name}::{name}`"))?;
     }
 

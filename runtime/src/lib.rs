@@ -63,7 +63,7 @@ pub use table::Table;
 pub use trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
 pub use typed::{HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,
-    TableType, ValType,
+    AbstractHeapType, ArrayType, ExportType, ExternType, FieldType, FuncType, GlobalType, HeapType,
+    ImportType, MemoryType, Mutability, RefType, StorageType, StructType, TableType, ValType,
 };
 pub use values::{Ref, Val, ValRaw};
