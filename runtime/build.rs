@@ -2,9 +2,9 @@
 //! which Rust cannot call soundly itself (a function that returns twice).
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/jump_shim.c");
+    println!("cargo:rerun-if-changed=src/vm/jump_shim.c");
     cc::Build::new()
-        .file("src/jump_shim.c")
+        .file("src/vm/jump_shim.c")
         .warnings(true)
         .compile("remap_jump_shim");
 }

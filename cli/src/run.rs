@@ -168,7 +168,7 @@ impl RunCommand {
             );
         };
         let ty = func.ty(&*store);
-        let params: Vec<_> = ty.params().collect();
+        let params = ty.params();
         if params.len() != self.args.len() {
             let names: Vec<String> = params.iter().map(ToString::to_string).collect();
             bail!(
@@ -187,7 +187,7 @@ impl RunCommand {
                     .with_context(|| format!("bad argument {} to `{name}`", index + 1))
             })
             .collect::<Result<Vec<Val>>>()?;
-        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        let mut results: Vec<Val> = ty.results().iter().copied().map(Val::default_for).collect();
         func.call(&mut *store, &arguments, &mut results)?;
         let mut out = io::stdout().lock();
         for result in &results {

@@ -1,99 +1,125 @@
 //! Builtins: runtime functions that compiled code calls through the vmctx's
 //! builtin array (ABI.md "Builtins").
+//!
+//! [`foreach_builtin!`](crate::foreach_builtin) is the one place where the
+//! builtins are declared: their order (= index in the array), names and
+//! signatures. The [`Builtin`] enum and its Cranelift signatures are generated
+//! from it here, and the runtime generates its builtin array from it, so the
+//! two cannot disagree on order, count or signature.
 
 use cranelift_codegen::ir::{AbiParam, Signature, Type, types};
 use cranelift_codegen::isa::CallConv;
 
-/// A runtime function callable from compiled code. The discriminant is the
-/// function's index in the builtin array.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum Builtin {
-    /// `(vmctx, mem: u32, delta_pages: u64) -> u64` old size in pages or `u64::MAX`.
-    MemoryGrow = 0,
-    /// `(vmctx, mem: u32, dst: u64, byte: u32, len: u64)`.
-    MemoryFill = 1,
-    /// `(vmctx, dst_mem: u32, dst: u64, src_mem: u32, src: u64, len: u64)`.
-    MemoryCopy = 2,
-    /// `(vmctx, mem: u32, data: u32, dst: u64, src: u32, len: u32)`.
-    MemoryInit = 3,
-    /// `(vmctx, data: u32)`.
-    DataDrop = 4,
-    /// `(vmctx, table: u32, delta: u32, init: u64) -> u32` old size or `u32::MAX`.
-    TableGrow = 5,
-    /// `(vmctx, table: u32, dst: u32, value: u64, len: u32)`.
-    TableFill = 6,
-    /// `(vmctx, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32)`.
-    TableCopy = 7,
-    /// `(vmctx, table: u32, elem: u32, dst: u32, src: u32, len: u32)`.
-    TableInit = 8,
-    /// `(vmctx, elem: u32)`.
-    ElemDrop = 9,
+/// Invokes `$mac!` with the list of every builtin, in array order.
+///
+/// Each entry reads
+/// `Variant = name(vmctx, param: type, ...) -> result;` (the result is
+/// optional), where `Variant` is the [`Builtin`] variant, `name` the runtime
+/// function, and every type a `u32` or `u64` passed by value; `vmctx` is the
+/// calling instance's vmctx pointer (`*mut u8` in the runtime). Doc comments
+/// on an entry become the variant's docs.
+///
+/// Changing a signature here changes the compiler's call and, through the
+/// runtime's type-checked builtin array, requires the runtime function to
+/// change with it.
+#[macro_export]
+macro_rules! foreach_builtin {
+    ($mac:ident) => {
+        $mac! {
+            /// `memory.grow`: the old size in pages, or `u64::MAX` when refused.
+            MemoryGrow = memory_grow(vmctx, memory: u32, delta_pages: u64) -> u64;
+            /// `memory.fill`; traps when out of bounds.
+            MemoryFill = memory_fill(vmctx, memory: u32, dst: u64, byte: u32, len: u64);
+            /// `memory.copy`; traps when out of bounds.
+            MemoryCopy = memory_copy(vmctx, dst_memory: u32, dst: u64, src_memory: u32, src: u64, len: u64);
+            /// `memory.init`; traps when out of bounds.
+            MemoryInit = memory_init(vmctx, memory: u32, data: u32, dst: u64, src: u32, len: u32);
+            /// `data.drop`.
+            DataDrop = data_drop(vmctx, data: u32);
+            /// `table.grow`: the old size, or `u32::MAX` when refused.
+            TableGrow = table_grow(vmctx, table: u32, delta: u32, init: u64) -> u32;
+            /// `table.fill`; traps when out of bounds.
+            TableFill = table_fill(vmctx, table: u32, dst: u32, value: u64, len: u32);
+            /// `table.copy`; traps when out of bounds.
+            TableCopy = table_copy(vmctx, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32);
+            /// `table.init`; traps when out of bounds.
+            TableInit = table_init(vmctx, table: u32, element: u32, dst: u32, src: u32, len: u32);
+            /// `elem.drop`.
+            ElemDrop = elem_drop(vmctx, element: u32);
+        }
+    };
 }
 
+/// The Cranelift type a builtin parameter or result of this Rust type has.
+trait BuiltinAbiType {
+    const CLIF: Type;
+}
+
+impl BuiltinAbiType for u32 {
+    const CLIF: Type = types::I32;
+}
+
+impl BuiltinAbiType for u64 {
+    const CLIF: Type = types::I64;
+}
+
+/// Generates [`Builtin`] from the [`foreach_builtin!`] list.
+macro_rules! declare_builtin_enum {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $name:ident(vmctx $(, $param:ident: $param_ty:ident)*) $(-> $result:ident)?;
+    )*) => {
+        /// A runtime function callable from compiled code. The discriminant
+        /// is the function's index in the builtin array.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum Builtin {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Builtin {
+            /// Number of builtins, i.e. the length of the builtin array.
+            pub const COUNT: usize = [$(stringify!($name)),*].len();
+
+            /// Every builtin in array order.
+            pub const ALL: [Builtin; Self::COUNT] = [$(Builtin::$variant),*];
+
+            /// Name for diagnostics (the runtime function's name).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Builtin::$variant => stringify!($name),)*
+                }
+            }
+
+            /// Parameter types after the leading vmctx pointer.
+            pub fn params(self) -> &'static [Type] {
+                match self {
+                    $(Builtin::$variant => {
+                        const PARAMS: &[Type] = &[$(<$param_ty as BuiltinAbiType>::CLIF),*];
+                        PARAMS
+                    })*
+                }
+            }
+
+            /// Result types.
+            pub fn results(self) -> &'static [Type] {
+                match self {
+                    $(Builtin::$variant => {
+                        const RESULTS: &[Type] = &[$(<$result as BuiltinAbiType>::CLIF)?];
+                        RESULTS
+                    })*
+                }
+            }
+        }
+    };
+}
+
+foreach_builtin!(declare_builtin_enum);
+
 impl Builtin {
-    /// Number of builtins, i.e. the length of the builtin array.
-    pub const COUNT: usize = 10;
-
-    /// Every builtin in array order.
-    pub const ALL: [Builtin; Self::COUNT] = [
-        Builtin::MemoryGrow,
-        Builtin::MemoryFill,
-        Builtin::MemoryCopy,
-        Builtin::MemoryInit,
-        Builtin::DataDrop,
-        Builtin::TableGrow,
-        Builtin::TableFill,
-        Builtin::TableCopy,
-        Builtin::TableInit,
-        Builtin::ElemDrop,
-    ];
-
     /// Index in the builtin array.
     pub fn index(self) -> usize {
         self as usize
-    }
-
-    /// Name for diagnostics.
-    pub fn name(self) -> &'static str {
-        match self {
-            Builtin::MemoryGrow => "memory_grow",
-            Builtin::MemoryFill => "memory_fill",
-            Builtin::MemoryCopy => "memory_copy",
-            Builtin::MemoryInit => "memory_init",
-            Builtin::DataDrop => "data_drop",
-            Builtin::TableGrow => "table_grow",
-            Builtin::TableFill => "table_fill",
-            Builtin::TableCopy => "table_copy",
-            Builtin::TableInit => "table_init",
-            Builtin::ElemDrop => "elem_drop",
-        }
-    }
-
-    /// Parameter types after the leading vmctx pointer.
-    pub fn params(self) -> &'static [Type] {
-        use types::{I32, I64};
-        match self {
-            Builtin::MemoryGrow => &[I32, I64],
-            Builtin::MemoryFill => &[I32, I64, I32, I64],
-            Builtin::MemoryCopy => &[I32, I64, I32, I64, I64],
-            Builtin::MemoryInit => &[I32, I32, I64, I32, I32],
-            Builtin::DataDrop => &[I32],
-            Builtin::TableGrow => &[I32, I32, I64],
-            Builtin::TableFill => &[I32, I32, I64, I32],
-            Builtin::TableCopy => &[I32, I32, I32, I32, I32],
-            Builtin::TableInit => &[I32, I32, I32, I32, I32],
-            Builtin::ElemDrop => &[I32],
-        }
-    }
-
-    /// Result types.
-    pub fn results(self) -> &'static [Type] {
-        match self {
-            Builtin::MemoryGrow => &[types::I64],
-            Builtin::TableGrow => &[types::I32],
-            _ => &[],
-        }
     }
 
     /// The Cranelift signature (System V, vmctx first).
@@ -131,5 +157,18 @@ mod tests {
         }
         assert_eq!(Builtin::MemoryGrow.signature().returns.len(), 1);
         assert!(Builtin::DataDrop.signature().returns.is_empty());
+    }
+
+    #[test]
+    fn declared_signatures_become_cranelift_types() {
+        use types::{I32, I64};
+        assert_eq!(Builtin::MemoryGrow.params(), [I32, I64]);
+        assert_eq!(Builtin::MemoryGrow.results(), [I64]);
+        assert_eq!(Builtin::TableGrow.params(), [I32, I32, I64]);
+        assert_eq!(Builtin::TableGrow.results(), [I32]);
+        assert_eq!(Builtin::MemoryInit.params(), [I32, I32, I64, I32, I32]);
+        assert!(Builtin::ElemDrop.results().is_empty());
+        assert_eq!(Builtin::MemoryCopy.name(), "memory_copy");
+        assert_eq!(Builtin::COUNT, 10);
     }
 }

@@ -3,9 +3,10 @@
 
 use crate::bounds_checks::Heap;
 use crate::error::CompileError;
-use crate::module_info::{FuncType, ModuleInfo, ParsedModule, PendingBody, supported_features};
+use crate::module_info::{ModuleInfo, ParsedModule, PendingBody, supported_features};
 use crate::trampolines::{build_entry_trampoline, build_host_trampoline};
 use crate::translate::FuncTranslator;
+use crate::types::FuncType;
 use crate::vmctx::VMOffsets;
 use crate::{AddressMapEntry, CompiledModule, FunctionLoc, TrapKind, TrapRecord, Tunables};
 use cranelift_codegen::binemit::Reloc;
@@ -130,6 +131,10 @@ impl Compiler {
         let heaps = Heap::for_module(&info, &self.tunables);
 
         let num_imported = info.num_imported_functions;
+        let function_body_offsets: Vec<u32> = bodies
+            .iter()
+            .map(|pending| pending.body.range().start as u32)
+            .collect();
         let results: Vec<Result<CompiledFunction, CompileError>> = bodies
             .into_par_iter()
             .enumerate()
@@ -150,15 +155,20 @@ impl Compiler {
             .collect();
         let functions = results.into_iter().collect::<Result<Vec<_>, _>>()?;
 
-        let entries: Vec<ir::Function> = info
+        // Trampolines only for function types; `trampoline_types` says
+        // which module type each pair belongs to.
+        let func_types: Vec<(usize, &FuncType)> = info
             .types
             .iter()
-            .map(|ty| build_entry_trampoline(ty, self.isa.frontend_config()))
+            .filter_map(|(index, ty)| Some((index.as_u32() as usize, ty.composite.as_func()?)))
             .collect();
-        let hosts: Vec<ir::Function> = info
-            .types
+        let entries: Vec<ir::Function> = func_types
             .iter()
-            .map(|ty| build_host_trampoline(ty, self.isa.frontend_config()))
+            .map(|(_, ty)| build_entry_trampoline(ty, self.isa.frontend_config()))
+            .collect();
+        let hosts: Vec<ir::Function> = func_types
+            .iter()
+            .map(|(_, ty)| build_host_trampoline(ty, self.isa.frontend_config()))
             .collect();
         let trampolines = entries
             .into_par_iter()
@@ -171,14 +181,21 @@ impl Compiler {
         let trampoline_locs: Vec<FunctionLoc> =
             trampolines.iter().map(|f| linker.append(f)).collect();
         linker.resolve(&functions, &function_locs, num_imported)?;
-        let (entry_trampolines, host_trampolines) = trampoline_locs.split_at(info.types.len());
+        let (entry_locs, host_locs) = trampoline_locs.split_at(func_types.len());
+        let mut entry_trampolines = vec![None; info.types.len()];
+        let mut host_trampolines = vec![None; info.types.len()];
+        for (((index, _), &entry), &host) in func_types.iter().zip(entry_locs).zip(host_locs) {
+            entry_trampolines[*index] = Some(entry);
+            host_trampolines[*index] = Some(host);
+        }
 
         Ok(CompiledModule {
             offsets,
             code: linker.code,
             functions: function_locs,
-            entry_trampolines: entry_trampolines.to_vec(),
-            host_trampolines: host_trampolines.to_vec(),
+            function_body_offsets,
+            entry_trampolines,
+            host_trampolines,
             trap_table: linker.traps,
             address_map: linker.address_map,
             info,

@@ -12,8 +12,10 @@
 use crate::Tunables;
 use crate::bounds_checks::Heap;
 use crate::builtins::Builtin;
-use crate::module_info::{FuncType, GlobalType, ModuleInfo};
+use crate::error::CompileError;
+use crate::module_info::{GlobalType, ModuleInfo};
 use crate::signature::{value_type, wasm_signature};
+use crate::types::FuncType;
 use crate::vmctx::{VMOffsets, field};
 use cranelift_codegen::ir::{
     AliasRegion, AliasRegionData, ExtFuncData, ExternalName, FuncRef, GlobalValueData, InstBuilder,
@@ -45,6 +47,8 @@ pub(crate) struct FuncEnvironment<'m> {
     /// Heap descriptor per memory index.
     heaps: &'m [Heap],
     func_index: u32,
+    /// The type of function `func_index`.
+    func_type: &'m FuncType,
     vmctx: Value,
     func_refs: HashMap<u32, FuncRef>,
     signatures: HashMap<u32, SigRef>,
@@ -52,13 +56,15 @@ pub(crate) struct FuncEnvironment<'m> {
 }
 
 impl<'m> FuncEnvironment<'m> {
-    /// The environment of function `func_index`, whose vmctx parameter is `vmctx`.
+    /// The environment of function `func_index` of type `func_type`, whose
+    /// vmctx parameter is `vmctx`.
     pub fn new(
         info: &'m ModuleInfo,
         offsets: &'m VMOffsets,
         tunables: &'m Tunables,
         heaps: &'m [Heap],
         func_index: u32,
+        func_type: &'m FuncType,
         vmctx: Value,
     ) -> Self {
         Self {
@@ -67,6 +73,7 @@ impl<'m> FuncEnvironment<'m> {
             tunables,
             heaps,
             func_index,
+            func_type,
             vmctx,
             func_refs: HashMap::new(),
             signatures: HashMap::new(),
@@ -94,9 +101,29 @@ impl<'m> FuncEnvironment<'m> {
         &self.heaps[memory as usize]
     }
 
-    /// The function type with module type index `type_index`.
-    pub fn signature_type(&self, type_index: u32) -> &'m FuncType {
-        &self.info.types[type_index as usize]
+    /// The module type index of function `func_index` (an error for an
+    /// index validation would have rejected).
+    pub fn function_type_index(&self, func_index: u32) -> Result<u32, CompileError> {
+        self.info
+            .functions
+            .get(func_index as usize)
+            .copied()
+            .ok_or_else(|| CompileError::Invalid {
+                offset: 0,
+                message: format!("function {func_index} does not exist"),
+            })
+    }
+
+    /// The function type with module type index `type_index`. Validation
+    /// rules out an index naming anything else; should one slip through,
+    /// it is an error, not a panic.
+    pub fn signature_type(&self, type_index: u32) -> Result<&'m FuncType, CompileError> {
+        self.info
+            .signature(type_index)
+            .ok_or_else(|| CompileError::Invalid {
+                offset: 0,
+                message: format!("type {type_index} is not a function type"),
+            })
     }
 
     fn region(
@@ -282,11 +309,26 @@ impl<'m> FuncEnvironment<'m> {
     }
 
     /// A direct reference to defined function `func_index`, imported once.
-    pub fn wasm_func_ref(&mut self, builder: &mut FunctionBuilder<'_>, func_index: u32) -> FuncRef {
+    pub fn wasm_func_ref(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        func_index: u32,
+    ) -> Result<FuncRef, CompileError> {
+        let ty = self.signature_type(self.function_type_index(func_index)?)?;
+        Ok(self.import_func_ref(builder, func_index, ty))
+    }
+
+    /// Imports a direct reference to function `func_index` of type `ty`.
+    fn import_func_ref(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        func_index: u32,
+        ty: &FuncType,
+    ) -> FuncRef {
         if let Some(&func_ref) = self.func_refs.get(&func_index) {
             return func_ref;
         }
-        let signature = builder.import_signature(wasm_signature(self.info.func_type(func_index)));
+        let signature = builder.import_signature(wasm_signature(ty));
         let name = builder
             .func
             .declare_imported_user_function(UserExternalName::new(0, func_index));
@@ -305,13 +347,13 @@ impl<'m> FuncEnvironment<'m> {
         &mut self,
         builder: &mut FunctionBuilder<'_>,
         type_index: u32,
-    ) -> SigRef {
+    ) -> Result<SigRef, CompileError> {
         if let Some(&sig_ref) = self.signatures.get(&type_index) {
-            return sig_ref;
+            return Ok(sig_ref);
         }
-        let sig_ref = builder.import_signature(wasm_signature(self.signature_type(type_index)));
+        let sig_ref = builder.import_signature(wasm_signature(self.signature_type(type_index)?));
         self.signatures.insert(type_index, sig_ref);
-        sig_ref
+        Ok(sig_ref)
     }
 
     /// Records the exit frame (this function's frame pointer and address, for
@@ -328,7 +370,7 @@ impl<'m> FuncEnvironment<'m> {
         builder
             .ins()
             .store(limits_flags, frame_pointer, limits, field::LIMITS_EXIT_FP);
-        let own = self.wasm_func_ref(builder, self.func_index);
+        let own = self.import_func_ref(builder, self.func_index, self.func_type);
         let own_address = builder.ins().func_addr(types::I64, own);
         builder
             .ins()

@@ -26,9 +26,13 @@ pub use builtins::Builtin;
 pub use compatibility::{CodeCompatibility, Setting};
 pub use compiler::{CompiledTrampoline, Compiler};
 pub use error::CompileError;
-pub use module_info::{FuncType, ModuleInfo, WasmType, supported_features};
+pub use module_info::{ModuleInfo, supported_features};
 pub use trap::TrapKind;
 pub use tunables::{MemoryPlan, MemoryStyle, Tunables};
+pub use types::{
+    AbstractHeapType, ArrayType, FieldType, FuncType, HeapType, RefType, StorageType, StructType,
+    ValType,
+};
 pub use vmctx::{VMOffsets, ValRaw};
 
 use serde::{Deserialize, Serialize};
@@ -79,10 +83,16 @@ pub struct CompiledModule {
     pub code: Vec<u8>,
     /// Defined functions: entry `i` is function index `num_imported_functions + i`.
     pub functions: Vec<FunctionLoc>,
-    /// Entry trampoline per module type index.
-    pub entry_trampolines: Vec<FunctionLoc>,
-    /// Host trampoline per module type index.
-    pub host_trampolines: Vec<FunctionLoc>,
+    /// Byte offset of each defined function's body in the module binary,
+    /// parallel to `functions` (for backtrace frames whose exact
+    /// instruction is unknown).
+    pub function_body_offsets: Vec<u32>,
+    /// Entry trampoline per module type index (`None` for a type that is
+    /// not a function type).
+    pub entry_trampolines: Vec<Option<FunctionLoc>>,
+    /// Host trampoline per module type index (`None` for a type that is not
+    /// a function type).
+    pub host_trampolines: Vec<Option<FunctionLoc>>,
     /// Trapping instructions, sorted by offset.
     pub trap_table: Vec<TrapRecord>,
     /// Code offset -> Wasm instruction offset for defined functions, sorted

@@ -2,117 +2,20 @@
 //! validated with wasmparser, in a form the runtime can use directly.
 
 use crate::error::CompileError;
+use crate::types::{FuncType, HeapType, ModuleTypeIndex, ModuleTypes, RefType, ValType};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use wasmparser::{
     ConstExpr as WasmConstExpr, DataKind, ElementItems as WasmElementItems, ElementKind,
     ExternalKind, FuncToValidate, FunctionBody, KnownCustom, Name, Operator, Parser, Payload,
-    RefType, TableInit, TypeRef, ValType, ValidPayload, Validator, ValidatorResources,
-    WasmFeatures,
+    TableInit, TypeRef, ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
-
-/// A Wasm value type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum WasmType {
-    /// 32-bit integer.
-    I32,
-    /// 64-bit integer.
-    I64,
-    /// 32-bit float.
-    F32,
-    /// 64-bit float.
-    F64,
-    /// 128-bit vector (parsed, not yet compiled).
-    V128,
-    /// Nullable function reference.
-    FuncRef,
-    /// Nullable external reference.
-    ExternRef,
-}
-
-impl WasmType {
-    fn from_val_type(ty: ValType, offset: usize) -> Result<Self, CompileError> {
-        Ok(match ty {
-            ValType::I32 => WasmType::I32,
-            ValType::I64 => WasmType::I64,
-            ValType::F32 => WasmType::F32,
-            ValType::F64 => WasmType::F64,
-            ValType::V128 => WasmType::V128,
-            ValType::Ref(ref_type) => Self::from_ref_type(ref_type, offset)?,
-        })
-    }
-
-    fn from_ref_type(ty: RefType, offset: usize) -> Result<Self, CompileError> {
-        if ty == RefType::FUNCREF {
-            Ok(WasmType::FuncRef)
-        } else if ty == RefType::EXTERNREF {
-            Ok(WasmType::ExternRef)
-        } else {
-            Err(CompileError::Unsupported {
-                feature: "typed-references".into(),
-                offset,
-                message: format!("reference type {ty} is not supported"),
-            })
-        }
-    }
-
-    /// Whether this is a reference type.
-    pub fn is_ref(self) -> bool {
-        matches!(self, WasmType::FuncRef | WasmType::ExternRef)
-    }
-}
-
-impl std::fmt::Display for WasmType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            WasmType::I32 => "i32",
-            WasmType::I64 => "i64",
-            WasmType::F32 => "f32",
-            WasmType::F64 => "f64",
-            WasmType::V128 => "v128",
-            WasmType::FuncRef => "funcref",
-            WasmType::ExternRef => "externref",
-        })
-    }
-}
-
-/// Converts a validated wasmparser value type.
-pub(crate) fn wasm_type(ty: ValType, offset: usize) -> Result<WasmType, CompileError> {
-    WasmType::from_val_type(ty, offset)
-}
-
-/// A function signature.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub struct FuncType {
-    /// Parameter types.
-    pub params: Vec<WasmType>,
-    /// Result types.
-    pub results: Vec<WasmType>,
-}
-
-impl FuncType {
-    /// A signature from its parameter and result types.
-    pub fn new(
-        params: impl IntoIterator<Item = WasmType>,
-        results: impl IntoIterator<Item = WasmType>,
-    ) -> Self {
-        Self {
-            params: params.into_iter().collect(),
-            results: results.into_iter().collect(),
-        }
-    }
-
-    /// Number of `ValRaw` slots the entry and host trampolines use.
-    pub fn array_len(&self) -> usize {
-        self.params.len().max(self.results.len())
-    }
-}
 
 /// Limits and element type of a table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableType {
-    /// Element type (funcref or externref).
-    pub element: WasmType,
+    /// Element type.
+    pub element: RefType,
     /// Initial number of elements.
     pub minimum: u64,
     /// Maximum number of elements.
@@ -172,7 +75,7 @@ impl IndexType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GlobalType {
     /// Value type.
-    pub ty: WasmType,
+    pub ty: ValType,
     /// Whether `global.set` is allowed.
     pub mutable: bool,
 }
@@ -190,8 +93,8 @@ pub enum ConstOp {
     F64Const(u64),
     /// Push a v128.
     V128Const(u128),
-    /// Push a null reference of the given type.
-    RefNull(WasmType),
+    /// Push a null reference of the given heap type.
+    RefNull(HeapType),
     /// Push a reference to function `index`.
     RefFunc(u32),
     /// Push the value of global `index` (an import or an earlier global).
@@ -231,18 +134,7 @@ impl ConstExpr {
                 Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
                 Operator::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
                 Operator::RefNull { hty } => {
-                    let ty = match hty {
-                        wasmparser::HeapType::FUNC => WasmType::FuncRef,
-                        wasmparser::HeapType::EXTERN => WasmType::ExternRef,
-                        other => {
-                            return Err(CompileError::Unsupported {
-                                feature: "typed-references".into(),
-                                offset,
-                                message: format!("ref.null of heap type {other:?}"),
-                            });
-                        }
-                    };
-                    ConstOp::RefNull(ty)
+                    ConstOp::RefNull(HeapType::from_wasmparser(hty, offset)?)
                 }
                 Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
                 Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
@@ -404,7 +296,7 @@ pub struct ElementSegment {
     /// Active, passive or declared.
     pub kind: ElementSegmentKind,
     /// Element type.
-    pub ty: WasmType,
+    pub ty: RefType,
     /// The items.
     pub items: ElementItems,
 }
@@ -422,8 +314,8 @@ pub struct Names {
 /// A module's declarations, parsed and validated.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ModuleInfo {
-    /// Function types, by module type index.
-    pub types: Vec<FuncType>,
+    /// The type section, by module type index.
+    pub types: ModuleTypes,
     /// Imports in declaration order.
     pub imports: Vec<Import>,
     /// Exports in declaration order.
@@ -457,9 +349,16 @@ pub struct ModuleInfo {
 }
 
 impl ModuleInfo {
-    /// The signature of function `func_index` (imports first).
-    pub fn func_type(&self, func_index: u32) -> &FuncType {
-        &self.types[self.functions[func_index as usize] as usize]
+    /// The function type at module type index `type_index`; `None` when
+    /// there is no such type or it is not a function type.
+    pub fn signature(&self, type_index: u32) -> Option<&FuncType> {
+        self.types.func_type(ModuleTypeIndex::from_u32(type_index))
+    }
+
+    /// The signature of function `func_index` (imports first); `None` for a
+    /// function index out of range.
+    pub fn func_type(&self, func_index: u32) -> Option<&FuncType> {
+        self.signature(*self.functions.get(func_index as usize)?)
     }
 
     /// Whether function `func_index` is imported.
@@ -532,7 +431,7 @@ impl<'a> ParsedModule<'a> {
 
 fn table_type(ty: &wasmparser::TableType, offset: usize) -> Result<TableType, CompileError> {
     Ok(TableType {
-        element: WasmType::from_ref_type(ty.element_type, offset)?,
+        element: RefType::from_wasmparser(ty.element_type, offset)?,
         minimum: ty.initial,
         maximum: ty.maximum,
     })
@@ -553,7 +452,7 @@ fn memory_type(ty: &wasmparser::MemoryType) -> MemoryType {
 
 fn global_type(ty: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, CompileError> {
     Ok(GlobalType {
-        ty: WasmType::from_val_type(ty.content_type, offset)?,
+        ty: ValType::from_wasmparser(ty.content_type, offset)?,
         mutable: ty.mutable,
     })
 }
@@ -563,23 +462,7 @@ impl ModuleInfo {
     fn absorb(&mut self, payload: Payload<'_>) -> Result<(), CompileError> {
         match payload {
             Payload::TypeSection(reader) => {
-                let offset = reader.range().start as usize;
-                for group in reader {
-                    for sub_type in group?.into_types() {
-                        let func = sub_type.unwrap_func();
-                        let params = func
-                            .params()
-                            .iter()
-                            .map(|&ty| WasmType::from_val_type(ty, offset))
-                            .collect::<Result<_, _>>()?;
-                        let results = func
-                            .results()
-                            .iter()
-                            .map(|&ty| WasmType::from_val_type(ty, offset))
-                            .collect::<Result<_, _>>()?;
-                        self.types.push(FuncType { params, results });
-                    }
-                }
+                self.types = ModuleTypes::from_type_section(reader)?;
             }
             Payload::ImportSection(reader) => {
                 let offset = reader.range().start as usize;
@@ -706,7 +589,7 @@ impl ModuleInfo {
                     };
                     let (ty, items) = match element.items {
                         WasmElementItems::Functions(reader) => (
-                            WasmType::FuncRef,
+                            RefType::FUNCREF,
                             ElementItems::Functions(reader.into_iter().collect::<Result<_, _>>()?),
                         ),
                         WasmElementItems::Expressions(ref_type, reader) => {
@@ -715,7 +598,7 @@ impl ModuleInfo {
                                 exprs.push(ConstExpr::parse(&expr?)?);
                             }
                             (
-                                WasmType::from_ref_type(ref_type, offset)?,
+                                RefType::from_wasmparser(ref_type, offset)?,
                                 ElementItems::Expressions(exprs),
                             )
                         }
@@ -767,5 +650,44 @@ impl ModuleInfo {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{
+        CompositeInnerType, CompositeType, FieldType, StorageType, StructType, SubType,
+    };
+
+    #[test]
+    fn a_struct_type_is_no_function_signature() {
+        let struct_type = SubType {
+            is_final: true,
+            supertype: None,
+            composite: CompositeType {
+                shared: false,
+                inner: CompositeInnerType::Struct(StructType {
+                    fields: Box::new([FieldType {
+                        storage: StorageType::I8,
+                        mutable: false,
+                    }]),
+                }),
+            },
+        };
+        let func_type = SubType::func(FuncType::new([ValType::I32], []));
+        let info = ModuleInfo {
+            types: ModuleTypes::from_rec_groups([vec![struct_type], vec![func_type]]).unwrap(),
+            functions: vec![0, 1, 7],
+            ..ModuleInfo::default()
+        };
+        assert_eq!(info.signature(0), None);
+        assert_eq!(info.func_type(0), None);
+        assert_eq!(
+            info.func_type(1).map(FuncType::params),
+            Some(&[ValType::I32][..])
+        );
+        assert_eq!(info.func_type(2), None);
+        assert_eq!(info.func_type(3), None);
     }
 }

@@ -1,18 +1,19 @@
 //! Cranelift signatures of Wasm functions (ABI.md "Calling conventions").
 
-use crate::module_info::{FuncType, WasmType};
+use crate::types::{FuncType, ValType};
 use cranelift_codegen::ir::{AbiParam, ArgumentPurpose, Signature, Type, types};
 use cranelift_codegen::isa::CallConv;
 
 /// The Cranelift type that holds a value of `ty`.
-pub fn value_type(ty: WasmType) -> Type {
+/// References of every type are pointers (ABI.md).
+pub fn value_type(ty: ValType) -> Type {
     match ty {
-        WasmType::I32 => types::I32,
-        WasmType::I64 => types::I64,
-        WasmType::F32 => types::F32,
-        WasmType::F64 => types::F64,
-        WasmType::V128 => types::I8X16,
-        WasmType::FuncRef | WasmType::ExternRef => types::I64,
+        ValType::I32 => types::I32,
+        ValType::I64 => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::V128 => types::I8X16,
+        ValType::Ref(_) => types::I64,
     }
 }
 
@@ -24,12 +25,12 @@ pub fn wasm_signature(ty: &FuncType) -> Signature {
         .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
     signature.params.push(AbiParam::new(types::I64));
     signature.params.extend(
-        ty.params
+        ty.params()
             .iter()
             .map(|&param| AbiParam::new(value_type(param))),
     );
     signature.returns.extend(
-        ty.results
+        ty.results()
             .iter()
             .map(|&result| AbiParam::new(value_type(result))),
     );

@@ -1,7 +1,7 @@
 //! Entry trampolines (host -> Wasm) and host trampolines (Wasm -> host).
 
-use crate::module_info::FuncType;
 use crate::signature::{value_type, wasm_signature};
+use crate::types::FuncType;
 use crate::vmctx::{VMOffsets, field};
 use cranelift_codegen::ir::{
     self, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
@@ -36,7 +36,7 @@ pub(crate) fn build_entry_trampoline(
     let (callee_vmctx, caller_vmctx, callee, values) = (params[0], params[1], params[2], params[3]);
 
     let mut args = vec![callee_vmctx, caller_vmctx];
-    for (index, &param) in ty.params.iter().enumerate() {
+    for (index, &param) in ty.params().iter().enumerate() {
         let offset = index as i32 * field::VAL_RAW_SIZE;
         args.push(
             builder
@@ -70,7 +70,7 @@ pub(crate) fn build_host_trampoline(ty: &FuncType, frontend: TargetFrontendConfi
     let params = builder.block_params(block).to_vec();
     let (host_ctx, caller_vmctx) = (params[0], params[1]);
 
-    let slots = ty.array_len().max(1);
+    let slots = ty.value_slots().max(1);
     let slot = builder.create_sized_stack_slot(StackSlotData::new(
         StackSlotKind::ExplicitSlot,
         (slots * field::VAL_RAW_SIZE as usize) as u32,
@@ -118,14 +118,14 @@ pub(crate) fn build_host_trampoline(ty: &FuncType, frontend: TargetFrontendConfi
     let array_call = builder
         .ins()
         .load(types::I64, vmctx_flags, host_ctx, field::HOST_ARRAY_CALL);
-    let len = builder.ins().iconst(types::I64, ty.array_len() as i64);
+    let len = builder.ins().iconst(types::I64, ty.value_slots() as i64);
     builder.ins().call_indirect(
         array_call_sig,
         array_call,
         &[host_ctx, caller_vmctx, values, len],
     );
     let results: Vec<_> = ty
-        .results
+        .results()
         .iter()
         .enumerate()
         .map(|(index, &result)| {

@@ -129,7 +129,7 @@ pub struct VMFuncRef {
     pub wasm_call: *const u8,
     /// vmctx to pass as the callee vmctx.
     pub vmctx: *mut u8,
-    /// Engine-wide type id of the function's signature.
+    /// Engine type index (`types::EngineTypeIndex`) of the function's signature.
     pub type_id: u32,
     /// Padding; keep zero.
     pub padding: u32,
@@ -158,7 +158,7 @@ pub struct VMHostFuncContext {
     pub magic: u32,
     /// Called by the host trampoline with the argument/result array.
     pub array_call: VMArrayCallFn,
-    /// Engine-wide type id of the host function's signature.
+    /// Engine type index (`types::EngineTypeIndex`) of the host function's signature.
     pub type_id: u32,
 }
 
@@ -232,7 +232,7 @@ impl VMOffsets {
     pub const RUNTIME_LIMITS: u32 = 8;
     /// `builtins: *const [usize; Builtin::COUNT]`.
     pub const BUILTINS: u32 = 16;
-    /// `type_ids: *const u32` (module type index -> engine-wide id).
+    /// `type_ids: *const u32` (module type index -> engine type index).
     pub const TYPE_IDS: u32 = 24;
     /// `store: *mut u8`, opaque to compiled code.
     pub const STORE: u32 = 32;

@@ -5,8 +5,8 @@ use remap_compiler::module_info::{
     ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind, ImportKind,
 };
 use remap_compiler::{
-    CompileError, CompiledModule, FuncType, MemoryStyle, ModuleInfo, TrapKind, Tunables, WasmType,
-    compile_entry_trampoline, compile_host_trampoline, compile_module,
+    CompileError, CompiledModule, FuncType, MemoryStyle, ModuleInfo, RefType, TrapKind, Tunables,
+    ValType, compile_entry_trampoline, compile_host_trampoline, compile_module,
 };
 
 /// Tunables forcing `style`, with the IR verifier on.
@@ -173,6 +173,7 @@ fn trampolines_exist_for_every_type() {
         .iter()
         .chain(&module.host_trampolines)
     {
+        let loc = loc.expect("every type is a function type");
         assert!(loc.len > 0);
         assert!((loc.offset + loc.len) as usize <= module.code.len());
     }
@@ -181,12 +182,12 @@ fn trampolines_exist_for_every_type() {
 #[test]
 fn standalone_trampolines_compile() {
     let ty = FuncType::new(
-        [WasmType::I32, WasmType::F64, WasmType::ExternRef],
-        [WasmType::I64, WasmType::FuncRef],
+        [ValType::I32, ValType::F64, ValType::EXTERNREF],
+        [ValType::I64, ValType::FUNCREF],
     );
     assert!(!compile_entry_trampoline(&ty).unwrap().code.is_empty());
     assert!(!compile_host_trampoline(&ty).unwrap().code.is_empty());
-    assert_eq!(ty.array_len(), 3);
+    assert_eq!(ty.value_slots(), 3);
 }
 
 #[test]
@@ -315,9 +316,9 @@ fn module_info_describes_the_module() {
         matches!(info.imports[2].kind, ImportKind::Memory(m) if m.minimum == 1 && m.maximum == Some(2))
     );
     assert_eq!(info.functions.len(), 3);
-    assert_eq!(info.func_type(1).results, vec![WasmType::I32]);
+    assert_eq!(info.func_type(1).unwrap().results(), [ValType::I32]);
     assert_eq!(info.tables.len(), 2);
-    assert_eq!(info.tables[1].ty.element, WasmType::ExternRef);
+    assert_eq!(info.tables[1].ty.element, RefType::EXTERNREF);
     assert_eq!(info.tables[1].ty.maximum, Some(10));
     assert_eq!(
         info.globals[1].init.as_ref().unwrap().ops,
@@ -397,7 +398,7 @@ fn address_map_points_traps_at_their_wasm_instruction() {
             .all(|w| w[0].code_offset <= w[1].code_offset)
     );
     // Trampolines have no Wasm location.
-    let trampoline = module.entry_trampolines[0];
+    let trampoline = module.entry_trampolines[0].unwrap();
     assert_eq!(module.wasm_offset_at(trampoline.offset), None);
 }
 

@@ -1,13 +1,19 @@
-//! The engine: configuration, the engine-wide function type registry, memory
+//! The engine: configuration, the engine-wide type registry, memory
 //! accounting, and the cache of host trampolines.
+//!
+//! Every module and host function registers its types in the engine's
+//! [`TypeRegistry`] and keeps the registration alive as long as it exists:
+//! engine type indices are reused once unregistered, so nothing here is
+//! keyed by one (the host trampoline cache is keyed by [`FuncType`]).
 
 use crate::config::Config;
 use crate::types::FuncType;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use remap_compiler::Compiler;
+use remap_compiler::types::{ModuleTypes, RegisteredType, RegisteredTypes, TypeRegistry};
 use remap_memory::{Accounting, MemoryStats, PinBudget, SlotCache};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Compiles modules and owns the settings every store created from it shares.
 /// Cheap to clone; `Send + Sync`.
@@ -25,7 +31,7 @@ struct EngineInner {
     pin_budget: Option<PinBudget>,
     /// Retired linear memories whose reservations new ones reuse.
     memory_slots: SlotCache,
-    host_trampolines: Mutex<HashMap<u32, crate::module::HostTrampoline>>,
+    host_trampolines: Mutex<HashMap<FuncType, crate::module::HostTrampoline>>,
     /// The one-thread pool that compiles when parallel compilation is off,
     /// made on first use and kept, so each module does not start a thread.
     serial_compilation: OnceLock<rayon::ThreadPool>,
@@ -49,13 +55,13 @@ impl Engine {
     /// An engine with this configuration.
     pub fn new(config: &Config) -> Result<Engine> {
         config.validate()?;
-        crate::signals::install_handlers();
+        crate::vm::signals::install_handlers();
         let compiler = Compiler::new(crate::module::tunables(config))?.with_simd(config.wasm_simd);
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 compiler,
-                types: TypeRegistry::default(),
+                types: TypeRegistry::new(),
                 accounting: Accounting::new(),
                 pin_budget: config.pin_budget.map(PinBudget::new),
                 memory_slots: SlotCache::new(config.memory_slot_cache, config.memory_keep_resident),
@@ -109,60 +115,42 @@ impl Engine {
         &self.inner.memory_slots
     }
 
-    /// The engine-wide id of a function type (interned).
-    pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
-        self.inner.types.intern(ty)
+    /// Registers the type of a host function; the result keeps its engine
+    /// index alive.
+    pub(crate) fn register_func_type(&self, ty: &FuncType) -> Result<RegisteredType> {
+        self.inner
+            .types
+            .register_func_type(ty)
+            .with_context(|| format!("registering function type {ty}"))
+    }
+
+    /// Registers a module's types; the result maps them to engine indices
+    /// and keeps those alive.
+    pub(crate) fn register_module_types(&self, types: &ModuleTypes) -> Result<RegisteredTypes> {
+        self.inner
+            .types
+            .register_module(types)
+            .context("registering the module's types")
+    }
+
+    /// The engine's type registry.
+    pub(crate) fn type_registry(&self) -> &TypeRegistry {
+        &self.inner.types
     }
 
     /// A host trampoline (Wasm -> host call adapter) for `ty`, compiled on first use.
     pub(crate) fn host_trampoline(&self, ty: &FuncType) -> Result<crate::module::HostTrampoline> {
-        let id = self.type_id(ty);
         let mut cache = self
             .inner
             .host_trampolines
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = cache.get(&id) {
+        if let Some(found) = cache.get(ty) {
             return Ok(found.clone());
         }
         let trampoline = crate::module::HostTrampoline::compile(self, ty)?;
-        cache.insert(id, trampoline.clone());
+        cache.insert(ty.clone(), trampoline.clone());
         Ok(trampoline)
-    }
-}
-
-/// Interns function types: equal types get equal ids, so `call_indirect`
-/// compares signatures by comparing two integers.
-#[derive(Default)]
-struct TypeRegistry {
-    inner: RwLock<TypeTable>,
-}
-
-#[derive(Default)]
-struct TypeTable {
-    ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
-}
-
-impl TypeRegistry {
-    fn intern(&self, ty: &FuncType) -> u32 {
-        if let Some(&id) = self
-            .inner
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .ids
-            .get(ty)
-        {
-            return id;
-        }
-        let mut table = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(&id) = table.ids.get(ty) {
-            return id;
-        }
-        let id = u32::try_from(table.types.len()).expect("fewer than 2^32 distinct function types");
-        table.types.push(ty.clone());
-        table.ids.insert(ty.clone(), id);
-        id
     }
 }
 
@@ -172,14 +160,22 @@ mod tests {
     use crate::types::ValType;
 
     #[test]
-    fn equal_types_get_equal_ids() {
-        let registry = TypeRegistry::default();
-        let a = FuncType::new([ValType::I32], []);
-        let b = FuncType::new([ValType::I64], []);
-        let id_a = registry.intern(&a);
-        assert_ne!(id_a, registry.intern(&b));
-        assert_eq!(id_a, registry.intern(&FuncType::new([ValType::I32], [])));
-        assert_eq!(registry.inner.read().unwrap().types[id_a as usize], a);
+    fn equal_host_types_share_an_engine_index_while_registered() {
+        let engine = Engine::default();
+        let a = engine
+            .register_func_type(&FuncType::new([ValType::I32], []))
+            .unwrap();
+        let b = engine
+            .register_func_type(&FuncType::new([ValType::I64], []))
+            .unwrap();
+        assert_ne!(a.index(), b.index());
+        let again = engine
+            .register_func_type(&FuncType::new([ValType::I32], []))
+            .unwrap();
+        assert_eq!(a.index(), again.index());
+        drop((a, again));
+        assert!(engine.type_registry().func_type(b.index()).is_some());
+        assert_eq!(engine.type_registry().type_count(), 1);
     }
 
     #[test]

@@ -1,36 +1,27 @@
 //! Functions: Wasm functions of instances and host functions, called from the
 //! host (`Func::call`) or from Wasm (through a host trampoline and `array_call`).
 //!
-//! # How code called from Wasm reaches its store
-//!
-//! A host->Wasm call starts from an exclusive borrow of the whole store
-//! (`&mut StoreInner<T>`). [`Func::call_raw`] turns that borrow into one raw
-//! pointer, publishes it as the thread's *entered store* for the duration of
-//! the call and does not touch the borrow again until Wasm has returned.
-//! Everything Wasm calls back into — host functions (`host_array_call`) and
-//! builtins — derives its one reference from that published pointer, so every
-//! reference that exists while Wasm runs descends from the caller's borrow and
-//! no two live `&mut` paths to the store ever coexist. A host function that
-//! calls into Wasm again does the same with its own (derived) borrow, and the
-//! outer pointer is published again when the inner call returns, traps or
-//! unwinds. The store pointers kept in vmctx headers and host contexts are
-//! never dereferenced: they were made before the current borrow existed.
+//! Code that Wasm calls reaches its store through the thread's entered
+//! store, which [`Func::call_raw`] publishes for each host->Wasm call (see
+//! `vm::entered_store` for why that is the only way).
 
 use crate::externals::Extern;
-use crate::instance::InstanceData;
 use crate::module::HostTrampoline;
 use crate::store::{
     AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreInner, StoreOpaque,
 };
-use crate::traps::{self, Trap, Unwind, WasmBacktrace};
+use crate::trap::{Trap, WasmBacktrace};
 use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
 use crate::types::FuncType;
 use crate::values::{Val, ValRaw};
+use crate::vm::entered_store::{EnteredStore, entered_store};
+use crate::vm::traps::{self, Unwind};
+use crate::vm::vmctx::instance_of_vmctx;
 use anyhow::{Result, bail};
+use remap_compiler::types::RegisteredType;
 use remap_compiler::vmctx::{
-    VM_HOST_FUNC_MAGIC, VMCTX_MAGIC, VMEntryTrampolineFn, VMFuncRef, VMHostFuncContext, VMOffsets,
+    VM_HOST_FUNC_MAGIC, VMCTX_MAGIC, VMEntryTrampolineFn, VMFuncRef, VMHostFuncContext,
 };
-use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
@@ -77,6 +68,8 @@ pub(crate) struct HostFuncContext {
     /// The store the function belongs to (checked against the entered store).
     store: StoreId,
     ty: FuncType,
+    /// Keeps `type_id` (the engine index of `ty`) registered.
+    _registration: RegisteredType,
     callback: HostCallback,
     _trampoline: HostTrampoline,
 }
@@ -105,6 +98,11 @@ impl Drop for HostFuncAllocation {
 
 impl Func {
     /// A host function of type `ty` that works on `Val`s.
+    ///
+    /// # Panics
+    /// When `ty` names a concrete type that is not registered in the store's
+    /// engine (use [`Linker::func_new`](crate::Linker::func_new) to get an
+    /// error instead).
     pub fn new<T: 'static>(
         mut ctx: impl AsContextMut<Data = T>,
         ty: FuncType,
@@ -134,7 +132,10 @@ impl Func {
         let trampoline = engine.host_trampoline(&ty).unwrap_or_else(|error| {
             panic!("internal error: compiling a host trampoline for {ty}: {error:#}")
         });
-        let type_id = engine.type_id(&ty);
+        let registration = engine.register_func_type(&ty).unwrap_or_else(|error| {
+            panic!("cannot create a host function of type {ty}: {error:#}")
+        });
+        let type_id = registration.index().as_u32();
         let callback: HostCallback = Box::new(move |store, caller_vmctx, values| {
             // SAFETY: `store` is the whole `StoreInner<T>` of this function's store
             // (callers check its id), derived from the exclusive borrow of the
@@ -163,6 +164,7 @@ impl Func {
             },
             store: store.opaque.id(),
             ty,
+            _registration: registration,
             callback,
             _trampoline: trampoline,
         }));
@@ -200,7 +202,7 @@ impl Func {
         func
     }
 
-    /// The function's signature.
+    /// The function's signature, as registered in the engine.
     pub fn ty(&self, ctx: impl AsContext) -> FuncType {
         let store = &ctx.as_context().0.opaque;
         self.ty_in(store)
@@ -213,8 +215,7 @@ impl Func {
     /// The signature, borrowed from the host context or the instance's module
     /// (both owned by the store), without touching the engine's registry.
     fn ty_ref<'a>(&self, store: &'a StoreOpaque) -> &'a FuncType {
-        store.assert_owns(self.store, "Func");
-        let func_ref = self.vm_func_ref();
+        let func_ref = self.vm_func_ref(store);
         // SAFETY: every vmctx starts with a u32 magic; the magic says whether it
         // is a `HostFuncContext` or an instance vmctx, both owned by `store`.
         unsafe {
@@ -229,8 +230,15 @@ impl Func {
         }
     }
 
-    pub(crate) fn vm_func_ref(&self) -> VMFuncRef {
-        // SAFETY: as in `type_id`.
+    /// A copy of the function's `VMFuncRef`; panics when `store` is not the
+    /// handle's store.
+    pub(crate) fn vm_func_ref(&self, store: &StoreOpaque) -> VMFuncRef {
+        store.assert_owns(self.store, "Func");
+        // SAFETY: handles are only made for `VMFuncRef`s inside a store's
+        // vmctx allocations or host function contexts, which are written
+        // before the handle exists and freed only with the store. `store` is
+        // borrowed, so alive, and was just checked to be this handle's (store
+        // ids are never reused, so a handle of a dropped store fails the check).
         unsafe { *self.func_ref.as_ptr() }
     }
 
@@ -253,17 +261,17 @@ impl Func {
     ) -> Result<()> {
         let store = ctx.as_context_mut().0;
         let ty = self.ty_ref(&store.opaque);
-        if params.len() != ty.param_types().len() {
+        if params.len() != ty.params().len() {
             bail!(
                 "expected {} arguments, got {} (function type {ty})",
-                ty.param_types().len(),
+                ty.params().len(),
                 params.len()
             );
         }
-        if results.len() != ty.result_types().len() {
+        if results.len() != ty.results().len() {
             bail!(
                 "expected room for {} results, got {} (function type {ty})",
-                ty.result_types().len(),
+                ty.results().len(),
                 results.len()
             );
         }
@@ -277,7 +285,7 @@ impl Func {
             spilled.resize(slots, ValRaw::default());
             &mut spilled
         };
-        for (index, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
+        for (index, (param, &expected)) in params.iter().zip(ty.params()).enumerate() {
             if param.ty() != expected {
                 bail!(
                     "type mismatch: argument {index} expected {expected}, got {}",
@@ -290,7 +298,7 @@ impl Func {
         // arguments of the function's type, all from this store.
         unsafe { self.call_raw(store, values.as_mut_ptr())? };
         let ty = self.ty_ref(&store.opaque);
-        for ((result, raw), ty) in results.iter_mut().zip(values.iter()).zip(ty.results()) {
+        for ((result, raw), &ty) in results.iter_mut().zip(values.iter()).zip(ty.results()) {
             // SAFETY: the callee wrote results of its declared types.
             *result = unsafe { Val::from_raw(&store.opaque, *raw, ty) };
         }
@@ -333,8 +341,7 @@ impl Func {
     /// (a host function, or an instance's code through the module's entry
     /// trampoline for its type), once per call, or once for a [`TypedFunc`].
     pub(crate) fn entry(&self, store: &StoreOpaque) -> Entry {
-        store.assert_owns(self.store, "Func");
-        let func_ref = self.vm_func_ref();
+        let func_ref = self.vm_func_ref(store);
         // SAFETY: every vmctx starts with a u32 magic (instance or host context).
         let magic = unsafe { *func_ref.vmctx.cast::<u32>() };
         if magic == VM_HOST_FUNC_MAGIC {
@@ -361,13 +368,15 @@ impl Func {
         entry: Entry,
         values: *mut ValRaw,
     ) -> Result<()> {
-        let (limits, max_stack) = {
+        let (limits, max_stack, func_ref) = {
             // SAFETY: `store` is valid; this shared borrow ends before any callee runs.
             let opaque = unsafe { &*store };
-            opaque.assert_owns(self.store, "Func");
-            (opaque.limits(), opaque.engine().config().max_wasm_stack)
+            (
+                opaque.limits(),
+                opaque.engine().config().max_wasm_stack,
+                self.vm_func_ref(opaque),
+            )
         };
-        let func_ref = self.vm_func_ref();
         let entry = match entry {
             Entry::Wasm(entry) => entry,
             Entry::Host => {
@@ -417,52 +426,6 @@ impl Func {
             func_ref,
         }
     }
-}
-
-/// Reads the `InstanceData` pointer of an instance vmctx.
-///
-/// # Safety
-/// `vmctx` must be a live instance vmctx.
-pub(crate) unsafe fn instance_of_vmctx(vmctx: *mut u8) -> *mut InstanceData {
-    // SAFETY: guaranteed by the caller; the header field is pointer-aligned.
-    unsafe {
-        *vmctx
-            .add(VMOffsets::INSTANCE as usize)
-            .cast::<*mut InstanceData>()
-    }
-}
-
-thread_local! {
-    /// The store whose Wasm runs innermost on this thread (null when none):
-    /// the pointer host functions and builtins reach their store through.
-    static ENTERED_STORE: Cell<*mut StoreOpaque> = const { Cell::new(ptr::null_mut()) };
-}
-
-/// Publishes a store as the thread's entered store for one host->Wasm call;
-/// publishes the outer one again when dropped (on return, trap or unwind).
-struct EnteredStore {
-    previous: *mut StoreOpaque,
-}
-
-impl EnteredStore {
-    fn enter(store: *mut StoreOpaque) -> EnteredStore {
-        EnteredStore {
-            previous: ENTERED_STORE.replace(store),
-        }
-    }
-}
-
-impl Drop for EnteredStore {
-    fn drop(&mut self) {
-        ENTERED_STORE.set(self.previous);
-    }
-}
-
-/// The entered store (module docs): the whole `StoreInner` of the Wasm that
-/// runs innermost on this thread, or null when no Wasm runs. Only code that
-/// Wasm called may use it, and it may make one reference from it at a time.
-pub(crate) fn entered_store() -> *mut StoreOpaque {
-    ENTERED_STORE.get()
 }
 
 /// What host trampolines call: runs the host function and turns its error or
@@ -528,15 +491,16 @@ pub(crate) fn val_host_fn<T: 'static>(
         let params: Vec<Val> = {
             let store = &caller.store.0.opaque;
             ty.params()
+                .iter()
                 .zip(values.iter())
                 // SAFETY: compiled code passes arguments of the declared types.
-                .map(|(ty, raw)| unsafe { Val::from_raw(store, *raw, ty) })
+                .map(|(&ty, raw)| unsafe { Val::from_raw(store, *raw, ty) })
                 .collect()
         };
-        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        let mut results: Vec<Val> = ty.results().iter().copied().map(Val::default_for).collect();
         func(caller.reborrow_caller(), &params, &mut results)?;
         let store = &mut caller.store.0.opaque;
-        for (index, (result, expected)) in results.iter().zip(ty.results()).enumerate() {
+        for (index, (result, &expected)) in results.iter().zip(ty.results()).enumerate() {
             result.check_type(expected, &format!("host function result {index}"))?;
             values[index] = result.to_raw(store)?;
         }

@@ -1,28 +1,26 @@
-//! Instances: allocating and filling a vmctx (ABI.md), and instantiation in
-//! the spec's order: imports, globals, tables, memories, element segments,
-//! data segments, start function.
+//! Instances: instantiation in the spec's order (imports, globals, tables,
+//! memories, element segments, data segments, start function), filling the
+//! instance's vmctx through `vm::vmctx`, and the instance's exports.
 
-use crate::builtins::BUILTINS;
 use crate::externals::Extern;
 use crate::func::Func;
 use crate::global::Global;
-use crate::memory::{Memory, MemoryEntry, VmctxViewNotifier};
+use crate::memory::{Memory, MemoryEntry};
 use crate::module::Module;
 use crate::store::{AsContextMut, StoreContextMut, StoreId, StoreOpaque};
 use crate::table::{Table, TableEntry};
-use crate::traps::{Trap, TrapKind, WasmBacktrace};
+use crate::trap::{Trap, TrapKind, WasmBacktrace};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::{ExternType, convert, limits_match};
 use crate::values::ValRaw;
+use crate::vm::vmctx::{Vmctx, VmctxViewNotifier};
 use anyhow::{Context, Result, anyhow, bail};
 use remap_compiler::module_info::{
-    ConstExpr, ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind,
+    ConstExpr, ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind, ImportKind,
 };
-use remap_compiler::vmctx::{
-    VMCTX_MAGIC, VMFuncRef, VMFunctionImport, VMMemoryView, VMOffsets, VMTableDefinition,
-};
+use remap_compiler::types::EngineTypeIndex;
+use remap_compiler::vmctx::{VMFuncRef, VMFunctionImport, VMTableDefinition};
 use remap_memory::NotifierRegistration;
-use std::alloc::Layout;
 use std::cell::{Cell, Ref, RefCell};
 use std::ptr::NonNull;
 
@@ -31,52 +29,6 @@ use std::ptr::NonNull;
 pub struct Instance {
     store: StoreId,
     index: usize,
-}
-
-/// An instance's vmctx allocation.
-struct Vmctx {
-    ptr: NonNull<u8>,
-    layout: Layout,
-}
-
-impl Drop for Vmctx {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `Vmctx::new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
-    }
-}
-
-impl Vmctx {
-    fn new(size: u32) -> Vmctx {
-        let layout = Layout::from_size_align(size as usize, 16).expect("vmctx size fits a layout");
-        // SAFETY: the layout has a non-zero size (the header alone is 48 bytes).
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-        Vmctx { ptr, layout }
-    }
-
-    /// Writes `value` at byte `offset`.
-    ///
-    /// # Safety
-    /// `offset` must be a field of type `V` in this vmctx's layout.
-    unsafe fn write<V>(&self, offset: u32, value: V) {
-        debug_assert!(offset as usize + size_of::<V>() <= self.layout.size());
-        // SAFETY: guaranteed by the caller; fields are naturally aligned.
-        unsafe {
-            self.ptr
-                .as_ptr()
-                .add(offset as usize)
-                .cast::<V>()
-                .write(value)
-        }
-    }
-
-    fn at<V>(&self, offset: u32) -> *mut V {
-        debug_assert!(offset as usize + size_of::<V>() <= self.layout.size());
-        // SAFETY: in bounds of the allocation (checked above in debug builds;
-        // offsets come from `VMOffsets` for this module).
-        unsafe { self.ptr.as_ptr().add(offset as usize).cast::<V>() }
-    }
 }
 
 /// Everything an instance owns or refers to. Field order matters: notifier
@@ -135,13 +87,8 @@ impl InstanceData {
         self.elements.borrow_mut()[index as usize] = None;
     }
 
-    fn vmctx_ptr(&self) -> *mut u8 {
-        self.vmctx.ptr.as_ptr()
-    }
-
     fn func_ref(&self, index: u32) -> NonNull<VMFuncRef> {
-        let offset = self.module.offsets().func_ref(index);
-        NonNull::new(self.vmctx.at::<VMFuncRef>(offset)).expect("vmctx is non-null")
+        self.vmctx.func_ref(index)
     }
 
     /// Evaluates a constant expression in this instance.
@@ -298,13 +245,28 @@ fn export_of(store: &StoreOpaque, data: &InstanceData, kind: EntityKind, index: 
     }
 }
 
-/// Checks that `item` can satisfy an import of type `expected`.
-fn check_import(store: &StoreOpaque, item: &Extern, expected: &ExternType) -> Result<()> {
+/// Checks that `item` can satisfy an import of type `expected`; a function
+/// import's type is also given by its engine index, `expected_type_id`.
+fn check_import(
+    store: &StoreOpaque,
+    item: &Extern,
+    expected: &ExternType,
+    expected_type_id: Option<u32>,
+) -> Result<()> {
     let actual = item.ty_in(store);
-    let compatible = match (expected, &actual) {
-        (ExternType::Func(e), ExternType::Func(a)) => e == a,
-        (ExternType::Global(e), ExternType::Global(a)) => e == a,
-        (ExternType::Table(e), ExternType::Table(a)) => {
+    let compatible = match (expected, &actual, item) {
+        // Function types match by subtyping of their engine indices, which
+        // for final types (all that today's features allow) is equality.
+        (ExternType::Func(_), ExternType::Func(_), Extern::Func(func)) => expected_type_id
+            .is_some_and(|expected| {
+                let actual = func.vm_func_ref(store).type_id;
+                store.engine().type_registry().is_subtype(
+                    EngineTypeIndex::from_u32(actual),
+                    EngineTypeIndex::from_u32(expected),
+                )
+            }),
+        (ExternType::Global(e), ExternType::Global(a), _) => e == a,
+        (ExternType::Table(e), ExternType::Table(a), _) => {
             e.element() == a.element()
                 && limits_match(
                     a.minimum().into(),
@@ -313,7 +275,7 @@ fn check_import(store: &StoreOpaque, item: &Extern, expected: &ExternType) -> Re
                     e.maximum().map(Into::into),
                 )
         }
-        (ExternType::Memory(e), ExternType::Memory(a)) => {
+        (ExternType::Memory(e), ExternType::Memory(a), _) => {
             e.is_64() == a.is_64()
                 && limits_match(a.minimum(), a.maximum(), e.minimum(), e.maximum())
         }
@@ -358,14 +320,20 @@ pub(crate) fn instantiate(
             imports.len()
         );
     }
-    for (item, (module_name, name, expected)) in imports.iter().zip(import_types) {
-        check_import(store, item, expected)
+    let import_infos = &module.info().imports;
+    for ((item, (module_name, name, expected)), import) in
+        imports.iter().zip(import_types).zip(import_infos)
+    {
+        let expected_type_id = match import.kind {
+            ImportKind::Function(type_index) => module.engine_type_index(type_index),
+            _ => None,
+        };
+        check_import(store, item, expected, expected_type_id)
             .with_context(|| format!("incompatible import type for `{module_name}::{name}`"))?;
     }
 
     let info = module.info();
-    let offsets: VMOffsets = module.offsets().clone();
-    let vmctx = Vmctx::new(offsets.size());
+    let vmctx = Vmctx::new(module.offsets().clone());
     let mut data = Box::new(InstanceData {
         handle: Instance {
             store: store.id(),
@@ -381,20 +349,19 @@ pub(crate) fn instantiate(
         vmctx,
     });
     let instance_ptr: *mut InstanceData = &mut *data;
-    let vmctx_ptr = data.vmctx_ptr();
+    let vmctx_ptr = data.vmctx.as_ptr();
 
-    // SAFETY: every write below targets a fixed header field of this module's
-    // layout (ABI.md "VMContext") with the field's declared type.
+    // SAFETY: the limits and the store are the store's, the type ids the
+    // module's (which the instance keeps alive), and the instance data is
+    // boxed, owns the vmctx and moves into the store with it.
     unsafe {
-        data.vmctx.write(VMOffsets::MAGIC, VMCTX_MAGIC);
-        data.vmctx.write(VMOffsets::RUNTIME_LIMITS, store.limits());
-        data.vmctx.write(VMOffsets::BUILTINS, BUILTINS.as_ptr());
-        data.vmctx
-            .write(VMOffsets::TYPE_IDS, module.type_ids().as_ptr());
-        data.vmctx
-            .write(VMOffsets::STORE, store as *mut StoreOpaque);
-        data.vmctx.write(VMOffsets::INSTANCE, instance_ptr);
-    }
+        data.vmctx.init_header(
+            store.limits(),
+            module.type_ids().as_ptr(),
+            store as *mut StoreOpaque,
+            instance_ptr,
+        )
+    };
 
     // Imports, split by kind (their kinds were checked against the module above).
     let mut imported_funcs = Vec::new();
@@ -415,11 +382,11 @@ pub(crate) fn instantiate(
         let index = index as u32;
         let func_ref = match imported_funcs.get(index as usize) {
             Some(func) => {
-                let func_ref = func.vm_func_ref();
-                // SAFETY: an imported-function field of this layout.
+                let func_ref = func.vm_func_ref(store);
+                // SAFETY: an import checked to belong to this store.
                 unsafe {
-                    data.vmctx.write(
-                        offsets.imported_function(index),
+                    data.vmctx.set_imported_function(
+                        index,
                         VMFunctionImport {
                             wasm_call: func_ref.wasm_call,
                             vmctx: func_ref.vmctx,
@@ -435,8 +402,8 @@ pub(crate) fn instantiate(
                 padding: 0,
             },
         };
-        // SAFETY: a func-ref field of this layout.
-        unsafe { data.vmctx.write(offsets.func_ref(index), func_ref) };
+        // SAFETY: an import of this store, or this instance's own code.
+        unsafe { data.vmctx.set_func_ref(index, func_ref) };
     }
 
     // Globals, in order: initialisers may read imported and earlier globals.
@@ -453,10 +420,10 @@ pub(crate) fn instantiate(
             }
         };
         data.globals.push(handle);
-        // SAFETY: a global-pointer field of this layout.
+        // SAFETY: a global of this store (imported ones were checked).
         unsafe {
             data.vmctx
-                .write(offsets.global(index as u32), handle.entry(store).cell())
+                .set_global(index as u32, handle.entry(store).cell())
         };
     }
 
@@ -471,7 +438,7 @@ pub(crate) fn instantiate(
             }
         };
         data.memories.push(handle);
-        let view = data.vmctx.at::<VMMemoryView>(offsets.memory(index as u32));
+        let view = data.vmctx.memory_view(index as u32);
         // SAFETY: the view lives in the vmctx, which outlives the registration
         // (dropped first, by field order of `InstanceData`).
         let registration =
@@ -494,8 +461,8 @@ pub(crate) fn instantiate(
         };
         data.tables.push(handle);
         let definition: *mut VMTableDefinition = handle.entry(store).definition();
-        // SAFETY: a table-pointer field of this layout.
-        unsafe { data.vmctx.write(offsets.table(index as u32), definition) };
+        // SAFETY: a table of this store (imported ones were checked).
+        unsafe { data.vmctx.set_table(index as u32, definition) };
     }
 
     // Element segment values, computed once.

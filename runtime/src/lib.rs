@@ -25,7 +25,6 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
-mod builtins;
 mod config;
 mod engine;
 mod externals;
@@ -36,15 +35,14 @@ mod instance;
 mod linker;
 mod memory;
 mod module;
-mod registry;
 mod serialize;
-mod signals;
 mod store;
 mod table;
-mod traps;
+mod trap;
 mod typed;
 mod types;
 mod values;
+mod vm;
 pub mod wasi;
 
 pub use config::Config;
@@ -62,10 +60,10 @@ pub use remap_memory::MemoryStats;
 pub use serialize::Precompiled;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;
-pub use traps::{FrameInfo, Trap, TrapKind, WasmBacktrace};
+pub use trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
 pub use typed::{HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, RefType,
-    TableType, ValType,
+    AbstractHeapType, ArrayType, ExportType, ExternType, FieldType, FuncType, GlobalType, HeapType,
+    ImportType, MemoryType, Mutability, RefType, StorageType, StructType, TableType, ValType,
 };
 pub use values::{Ref, Val, ValRaw};

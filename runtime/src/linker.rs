@@ -90,6 +90,7 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines `module::name` as a host function of type `ty` working on `Val`s.
+    /// Fails when `ty` names a concrete type that is not registered in the engine.
     pub fn func_new(
         &mut self,
         module: &str,
@@ -97,6 +98,9 @@ impl<T: 'static> Linker<T> {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
+        // A type that cannot be registered (naming a concrete type the
+        // engine does not hold) is refused here, not when a store needs it.
+        drop(self.engine.register_func_type(&ty)?);
         let host = crate::func::val_host_fn(ty.clone(), func);
         self.insert(module, name, Definition::HostFunc(ty, host))
     }

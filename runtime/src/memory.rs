@@ -1,18 +1,17 @@
-//! Linear memories as the host sees them, built on `remap_memory::LinearMemory`,
-//! and the notifier that keeps each instance's cached view true.
+//! Linear memories as the host sees them, built on `remap_memory::LinearMemory`.
+//! The notifier that keeps each instance's cached view true is
+//! `vm::vmctx::VmctxViewNotifier`.
 
 use crate::engine::Engine;
-use crate::registry::{self, ReservationRegistration};
 use crate::store::{AsContext, AsContextMut, StoreContextMut, StoreId, StoreOpaque};
 use crate::types::MemoryType;
+use crate::vm::registry::{self, ReservationRegistration};
 use anyhow::{Context, Result, bail};
 use remap_compiler::MemoryStyle;
-use remap_compiler::vmctx::VMMemoryView;
-use remap_memory::{InvalidationNotifier, LinearMemory, MemoryConfig, MemoryView, WASM_PAGE_SIZE};
+use remap_memory::{LinearMemory, MemoryConfig, MemoryView, WASM_PAGE_SIZE};
 use std::mem::ManuallyDrop;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A memory owned by a store.
 pub(crate) struct MemoryEntry {
@@ -126,72 +125,6 @@ fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
         pin_budget: engine.pin_budget().cloned(),
         accounting: Some(engine.accounting().clone()),
     })
-}
-
-/// Writes a memory's new base and bound into one instance's vmctx view: the
-/// "software TLB" compiled code reads.
-pub(crate) struct VmctxViewNotifier {
-    view: *mut VMMemoryView,
-    released: AtomicBool,
-}
-
-// SAFETY: `view` points into a vmctx that outlives the registration holding
-// this notifier (the instance drops its registrations before its vmctx), and
-// a store's memories change only on the thread that uses the store.
-unsafe impl Send for VmctxViewNotifier {}
-// SAFETY: as above; the notifier itself only writes through `view`.
-unsafe impl Sync for VmctxViewNotifier {}
-
-impl VmctxViewNotifier {
-    /// Subscribes `view` to `memory` and writes the current view into it.
-    ///
-    /// # Safety
-    /// `view` must stay valid until the returned registration is dropped.
-    pub(crate) unsafe fn attach(
-        memory: &LinearMemory,
-        view: *mut VMMemoryView,
-    ) -> Result<remap_memory::NotifierRegistration> {
-        let notifier = Arc::new(VmctxViewNotifier {
-            view,
-            released: AtomicBool::new(false),
-        });
-        let registration = memory.register_notifier(notifier.clone())?;
-        // Registered first, so every later change reaches the notifier; the
-        // sequence check catches a change that raced with this first copy.
-        loop {
-            let sequence = memory.read_begin();
-            notifier.write(memory.view());
-            if !memory.read_retry(sequence) {
-                break;
-            }
-        }
-        Ok(registration)
-    }
-
-    fn write(&self, new_view: MemoryView) {
-        if self.released.load(Ordering::Acquire) {
-            return;
-        }
-        // SAFETY: see the `Send` impl: the vmctx is live while registered.
-        unsafe {
-            *self.view = VMMemoryView {
-                base: new_view.base,
-                bound: new_view.len as u64,
-            }
-        }
-    }
-}
-
-impl InvalidationNotifier for VmctxViewNotifier {
-    fn invalidate_range_start(&self, _range: Range<usize>) {}
-
-    fn invalidate_range_end(&self, _range: Range<usize>, new_view: MemoryView) {
-        self.write(new_view);
-    }
-
-    fn release(&self) {
-        self.released.store(true, Ordering::Release);
-    }
 }
 
 /// A linear memory owned by a store.

@@ -3,11 +3,12 @@
 
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use crate::serialize::{self, CompiledArtifact};
 use crate::types::{ExportType, ExternType, FuncType, ImportType, convert};
+use crate::vm::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
+use remap_compiler::types::{ModuleTypeIndex, RegisteredTypes};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
 use remap_compiler::{FunctionLoc, Tunables};
 use remap_memory::CodeMemory;
@@ -26,7 +27,10 @@ pub(crate) struct ModuleInner {
     info: ModuleInfo,
     offsets: VMOffsets,
     code: PublishedCode,
-    /// Module type index -> engine-wide type id (the vmctx `type_ids` array).
+    /// The module's types as registered in the engine, alive as long as the
+    /// module (engine indices are reused once unregistered).
+    registered_types: RegisteredTypes,
+    /// Module type index -> engine type index (the vmctx `type_ids` array).
     type_ids: Box<[u32]>,
     /// This module's signatures by engine type id (sorted, deduplicated) with
     /// the entry trampoline for each: how the host calls the module's
@@ -35,8 +39,8 @@ pub(crate) struct ModuleInner {
     /// What the signal handler and backtraces know about the code.
     code_info: Arc<CodeInfo>,
     functions: Vec<FunctionLoc>,
-    entry_trampolines: Vec<FunctionLoc>,
-    host_trampolines: Vec<FunctionLoc>,
+    entry_trampolines: Vec<Option<FunctionLoc>>,
+    host_trampolines: Vec<Option<FunctionLoc>>,
     imports: Vec<(String, String, ExternType)>,
     exports: Vec<(String, ExternType)>,
 }
@@ -51,9 +55,11 @@ impl std::fmt::Debug for Module {
 
 /// One of a module's function types, with its entry trampoline.
 struct Signature {
+    /// The engine type index.
     type_id: u32,
     entry: usize,
-    ty: FuncType,
+    /// The registered type.
+    ty: Arc<FuncType>,
 }
 
 /// Executable code, published with one protection change and registered so
@@ -159,18 +165,33 @@ impl Module {
         });
         code._registration = Some(registry::register_code(code_info.clone()));
 
-        let func_types: Vec<FuncType> = info.types.iter().map(convert::func_type).collect();
-        let type_ids: Box<[u32]> = func_types.iter().map(|ty| engine.type_id(ty)).collect();
-        let mut signatures: Vec<Signature> = type_ids
+        let registered_types = engine.register_module_types(&info.types)?;
+        let type_ids: Box<[u32]> = registered_types
             .iter()
-            .zip(&compiled.entry_trampolines)
-            .zip(&func_types)
-            .map(|((&type_id, loc), ty)| Signature {
-                type_id,
-                entry: code.address(loc.offset),
-                ty: ty.clone(),
-            })
+            .map(|(_, engine_index)| engine_index.as_u32())
             .collect();
+        // The registered function type behind each module type index (`None`
+        // for a struct or array type).
+        let func_types: Vec<Option<Arc<FuncType>>> = registered_types
+            .iter()
+            .map(|(_, engine_index)| engine.type_registry().func_type(engine_index))
+            .collect();
+        let mut signatures = Vec::new();
+        for ((&type_id, ty), entry) in type_ids
+            .iter()
+            .zip(&func_types)
+            .zip(&compiled.entry_trampolines)
+        {
+            let Some(ty) = ty else { continue };
+            let Some(entry) = entry else {
+                bail!("no entry trampoline for function type {ty}");
+            };
+            signatures.push(Signature {
+                type_id,
+                entry: code.address(entry.offset),
+                ty: Arc::clone(ty),
+            });
+        }
         signatures.sort_unstable_by_key(|signature| signature.type_id);
         signatures.dedup_by_key(|signature| signature.type_id);
         let imports = info
@@ -179,31 +200,32 @@ impl Module {
             .map(|import| {
                 let ty = match &import.kind {
                     ImportKind::Function(type_index) => {
-                        ExternType::Func(func_types[*type_index as usize].clone())
+                        ExternType::Func(function_type(&func_types, *type_index)?)
                     }
                     ImportKind::Table(t) => ExternType::Table(convert::table_type(t)),
                     ImportKind::Memory(m) => ExternType::Memory(convert::memory_type(m)),
                     ImportKind::Global(g) => ExternType::Global(convert::global_type(g)),
                 };
-                (import.module.clone(), import.name.clone(), ty)
+                Ok((import.module.clone(), import.name.clone(), ty))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let exports = info
             .exports
             .iter()
             .map(|export| {
-                (
+                Ok((
                     export.name.clone(),
-                    entity_type(&info, &func_types, export.kind, export.index),
-                )
+                    entity_type(&info, &func_types, export.kind, export.index)?,
+                ))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 offsets: compiled.offsets,
                 code,
                 code_info,
+                registered_types,
                 type_ids,
                 signatures: signatures.into_boxed_slice(),
                 functions: compiled.functions,
@@ -325,6 +347,14 @@ impl Module {
         &self.inner.type_ids
     }
 
+    /// The engine type index of module type `type_index`.
+    pub(crate) fn engine_type_index(&self, type_index: u32) -> Option<u32> {
+        self.inner
+            .registered_types
+            .engine_index(ModuleTypeIndex::from_u32(type_index))
+            .map(|index| index.as_u32())
+    }
+
     pub(crate) fn import_types(&self) -> &[(String, String, ExternType)] {
         &self.inner.imports
     }
@@ -371,11 +401,11 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
             .install(|| compiler.compile_module(wasm))?
     };
     Ok(CompiledArtifact {
-        function_body_offsets: function_body_offsets(wasm),
         info: module.info,
         offsets: module.offsets,
         code: Cow::Owned(module.code),
         functions: module.functions,
+        function_body_offsets: module.function_body_offsets,
         entry_trampolines: module.entry_trampolines,
         host_trampolines: module.host_trampolines,
         trap_table: module.trap_table,
@@ -383,35 +413,40 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
     })
 }
 
-/// Byte offset of each defined function's body in `wasm`, in order, for
-/// backtrace frames whose exact instruction is unknown. The module has
-/// already been validated.
-fn function_body_offsets(wasm: &[u8]) -> Vec<u32> {
-    wasmparser::Parser::new(0)
-        .parse_all(wasm)
-        .filter_map(|payload| match payload {
-            Ok(wasmparser::Payload::CodeSectionEntry(body)) => Some(body.range().start as u32),
-            _ => None,
-        })
-        .collect()
+/// The registered function type at module type index `type_index`; an
+/// error when it is out of range or not a function type (which validation
+/// rules out, but a precompiled module is checked again).
+fn function_type(func_types: &[Option<Arc<FuncType>>], type_index: u32) -> Result<FuncType> {
+    match func_types.get(type_index as usize) {
+        Some(Some(ty)) => Ok(FuncType::clone(ty)),
+        _ => bail!("type {type_index} is not a function type"),
+    }
 }
 
 /// The type of entity `index` of `kind` in `info`.
 fn entity_type(
     info: &ModuleInfo,
-    func_types: &[FuncType],
+    func_types: &[Option<Arc<FuncType>>],
     kind: EntityKind,
     index: u32,
-) -> ExternType {
-    let index = index as usize;
-    match kind {
+) -> Result<ExternType> {
+    let position = index as usize;
+    let missing = || anyhow::anyhow!("export of a {kind:?} {index} that does not exist");
+    Ok(match kind {
         EntityKind::Function => {
-            ExternType::Func(func_types[info.functions[index] as usize].clone())
+            let type_index = *info.functions.get(position).ok_or_else(missing)?;
+            ExternType::Func(function_type(func_types, type_index)?)
         }
-        EntityKind::Table => ExternType::Table(convert::table_type(&info.tables[index].ty)),
-        EntityKind::Memory => ExternType::Memory(convert::memory_type(&info.memories[index])),
-        EntityKind::Global => ExternType::Global(convert::global_type(&info.globals[index].ty)),
-    }
+        EntityKind::Table => ExternType::Table(convert::table_type(
+            &info.tables.get(position).ok_or_else(missing)?.ty,
+        )),
+        EntityKind::Memory => ExternType::Memory(convert::memory_type(
+            info.memories.get(position).ok_or_else(missing)?,
+        )),
+        EntityKind::Global => ExternType::Global(convert::global_type(
+            &info.globals.get(position).ok_or_else(missing)?.ty,
+        )),
+    })
 }
 
 /// A standalone host trampoline (Wasm -> host adapter) for one function type,
@@ -423,9 +458,7 @@ pub(crate) struct HostTrampoline {
 
 impl HostTrampoline {
     pub(crate) fn compile(engine: &Engine, ty: &FuncType) -> Result<HostTrampoline> {
-        let compiled = engine
-            .compiler()
-            .compile_host_trampoline(&convert::compiler_func_type(ty))?;
+        let compiled = engine.compiler().compile_host_trampoline(ty)?;
         if !compiled.trap_table.is_empty() {
             bail!("a host trampoline must not contain trapping instructions");
         }

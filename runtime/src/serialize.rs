@@ -37,7 +37,7 @@ use std::borrow::Cow;
 pub(crate) const MAGIC: [u8; 8] = *b"\x7fREMAP\x01\n";
 
 /// Version of the layout above and of [`Metadata`]; bump on any change.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// The version of Remap that writes and reads artifacts.
 const REMAP_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -59,9 +59,9 @@ pub(crate) struct CompiledArtifact<'code> {
     /// Defined functions' code.
     pub functions: Vec<FunctionLoc>,
     /// Entry trampoline per module type index.
-    pub entry_trampolines: Vec<FunctionLoc>,
+    pub entry_trampolines: Vec<Option<FunctionLoc>>,
     /// Host trampoline per module type index.
-    pub host_trampolines: Vec<FunctionLoc>,
+    pub host_trampolines: Vec<Option<FunctionLoc>>,
     /// Trapping instructions, sorted by offset.
     pub trap_table: Vec<TrapRecord>,
     /// Code offset -> Wasm offset, sorted by code offset.
@@ -78,8 +78,8 @@ struct MetadataRef<'a> {
     info: &'a ModuleInfo,
     offsets: &'a VMOffsets,
     functions: &'a [FunctionLoc],
-    entry_trampolines: &'a [FunctionLoc],
-    host_trampolines: &'a [FunctionLoc],
+    entry_trampolines: &'a [Option<FunctionLoc>],
+    host_trampolines: &'a [Option<FunctionLoc>],
     function_body_offsets: &'a [u32],
     address_map_len: u64,
     trap_table_len: u64,
@@ -93,8 +93,8 @@ struct Metadata {
     info: ModuleInfo,
     offsets: VMOffsets,
     functions: Vec<FunctionLoc>,
-    entry_trampolines: Vec<FunctionLoc>,
-    host_trampolines: Vec<FunctionLoc>,
+    entry_trampolines: Vec<Option<FunctionLoc>>,
+    host_trampolines: Vec<Option<FunctionLoc>>,
     function_body_offsets: Vec<u32>,
     address_map_len: u64,
     trap_table_len: u64,
@@ -337,18 +337,36 @@ fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
     if module.entry_trampolines.len() != num_types || module.host_trampolines.len() != num_types {
         bail!("it does not have one trampoline of each kind per type");
     }
+    // Exactly the function types have trampolines.
+    for (index, (entry, host)) in (0u32..).zip(
+        module
+            .entry_trampolines
+            .iter()
+            .zip(&module.host_trampolines),
+    ) {
+        let is_func = info.signature(index).is_some();
+        if entry.is_some() != is_func || host.is_some() != is_func {
+            bail!("its trampolines do not match the function types of type {index}");
+        }
+    }
     let code_len = module.code.len() as u64;
-    let locations = module
-        .functions
-        .iter()
-        .chain(&module.entry_trampolines)
-        .chain(&module.host_trampolines);
+    let locations = module.functions.iter().chain(
+        module
+            .entry_trampolines
+            .iter()
+            .chain(&module.host_trampolines)
+            .flatten(),
+    );
     for location in locations {
         if u64::from(location.offset) + u64::from(location.len) > code_len {
             bail!("a function lies outside its code");
         }
     }
-    if info.functions.iter().any(|&ty| ty as usize >= num_types) {
+    if info
+        .functions
+        .iter()
+        .any(|&ty| info.signature(ty).is_none())
+    {
         bail!("a function has an unknown type");
     }
     for export in &info.exports {
@@ -367,7 +385,7 @@ fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
     }
     for import in &info.imports {
         if let ImportKind::Function(ty) = import.kind
-            && ty as usize >= num_types
+            && info.signature(ty).is_none()
         {
             bail!("import {:?} has an unknown type", import.name);
         }

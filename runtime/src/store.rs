@@ -59,11 +59,11 @@ pub struct StoreOpaque {
 
 // SAFETY: the raw pointers inside a store (vmctx allocations, table storage,
 // host contexts) are owned by the store and only used by whoever holds it;
-// a store is used by one thread at a time, like any `Send` value.
+// a store is used by one thread at a time, like any `Send` value. It is not
+// `Sync`: instances keep segment state in `Cell`/`RefCell`s and compiled code
+// writes the runtime limits through shared pointers, so `&StoreOpaque` must
+// not be shared between threads (the fields' own auto traits say so).
 unsafe impl Send for StoreOpaque {}
-// SAFETY: shared references to a store only read its bookkeeping; nothing
-// reachable through `&StoreOpaque` mutates without `&mut`.
-unsafe impl Sync for StoreOpaque {}
 
 impl StoreOpaque {
     pub(crate) fn id(&self) -> StoreId {

@@ -2,7 +2,7 @@
 //! the table's `VMTableDefinition`.
 
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
-use crate::traps::TrapKind;
+use crate::trap::TrapKind;
 use crate::types::{RefType, TableType};
 use crate::values::Ref;
 use anyhow::{Result, anyhow, bail};

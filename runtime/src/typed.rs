@@ -166,7 +166,7 @@ for_each_arity!(tuple_params);
 /// Fails unless `ty` is exactly `P -> R`.
 pub(crate) fn check_signature<P: WasmParams, R: WasmResults>(ty: &FuncType) -> Result<()> {
     let (params, results) = (P::valtypes(), R::valtypes());
-    if ty.param_types() != params.as_slice() || ty.result_types() != results.as_slice() {
+    if ty.params() != params.as_slice() || ty.results() != results.as_slice() {
         bail!(
             "type mismatch: the function has type {ty}, not {}",
             FuncType::new(params, results)

@@ -1,147 +1,14 @@
 //! The types of Wasm values and of everything a module imports or exports.
+//!
+//! Value, reference and function types are the compiler's type model
+//! (`remap_compiler::types`), re-exported as they are: one model from the
+//! type section to the embedding API. `convert` turns the compiler's
+//! global, memory and table descriptions into the API's types.
 
-use std::fmt;
-
-/// A reference type: what a table element or a reference value is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RefType {
-    /// `funcref`: a nullable reference to a function.
-    Func,
-    /// `externref`: a nullable reference to a host value.
-    Extern,
-}
-
-impl RefType {
-    /// `funcref`.
-    pub const FUNCREF: RefType = RefType::Func;
-    /// `externref`.
-    pub const EXTERNREF: RefType = RefType::Extern;
-}
-
-impl fmt::Display for RefType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RefType::Func => f.write_str("funcref"),
-            RefType::Extern => f.write_str("externref"),
-        }
-    }
-}
-
-/// The type of a Wasm value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ValType {
-    /// 32-bit integer.
-    I32,
-    /// 64-bit integer.
-    I64,
-    /// 32-bit IEEE float.
-    F32,
-    /// 64-bit IEEE float.
-    F64,
-    /// 128-bit vector.
-    V128,
-    /// A reference.
-    Ref(RefType),
-}
-
-impl ValType {
-    /// `funcref` as a value type.
-    pub const FUNCREF: ValType = ValType::Ref(RefType::Func);
-    /// `externref` as a value type.
-    pub const EXTERNREF: ValType = ValType::Ref(RefType::Extern);
-
-    /// Whether this is a numeric type (i32, i64, f32, f64).
-    pub fn is_num(&self) -> bool {
-        matches!(
-            self,
-            ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64
-        )
-    }
-
-    /// Whether this is a reference type.
-    pub fn is_ref(&self) -> bool {
-        matches!(self, ValType::Ref(_))
-    }
-}
-
-impl fmt::Display for ValType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ValType::I32 => f.write_str("i32"),
-            ValType::I64 => f.write_str("i64"),
-            ValType::F32 => f.write_str("f32"),
-            ValType::F64 => f.write_str("f64"),
-            ValType::V128 => f.write_str("v128"),
-            ValType::Ref(r) => r.fmt(f),
-        }
-    }
-}
-
-/// The signature of a function: parameter and result types.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FuncType {
-    params: Box<[ValType]>,
-    results: Box<[ValType]>,
-}
-
-impl FuncType {
-    /// A signature with these parameters and results.
-    pub fn new(
-        params: impl IntoIterator<Item = ValType>,
-        results: impl IntoIterator<Item = ValType>,
-    ) -> FuncType {
-        FuncType {
-            params: params.into_iter().collect(),
-            results: results.into_iter().collect(),
-        }
-    }
-
-    /// The parameter types.
-    pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.params.iter().copied()
-    }
-
-    /// The result types.
-    pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.results.iter().copied()
-    }
-
-    /// The parameter types as a slice.
-    pub fn param_types(&self) -> &[ValType] {
-        &self.params
-    }
-
-    /// The result types as a slice.
-    pub fn result_types(&self) -> &[ValType] {
-        &self.results
-    }
-
-    /// How many `ValRaw` slots a call of this type needs: `max(params, results)`.
-    pub(crate) fn value_slots(&self) -> usize {
-        self.params.len().max(self.results.len())
-    }
-}
-
-impl fmt::Display for FuncType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("(func")?;
-        if !self.params.is_empty() {
-            f.write_str(" (param")?;
-            for p in self.params.iter() {
-                write!(f, " {p}")?;
-            }
-            f.write_str(")")?;
-        }
-        if !self.results.is_empty() {
-            f.write_str(" (result")?;
-            for r in self.results.iter() {
-                write!(f, " {r}")?;
-            }
-            f.write_str(")")?;
-        }
-        f.write_str(")")
-    }
-}
+pub use remap_compiler::types::{
+    AbstractHeapType, ArrayType, FieldType, FuncType, HeapType, RefType, StorageType, StructType,
+    ValType,
+};
 
 /// Whether a global can be written after instantiation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -389,14 +256,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn func_type_display_and_slots() {
-        let ty = FuncType::new([ValType::I32, ValType::F64], [ValType::EXTERNREF]);
-        assert_eq!(ty.to_string(), "(func (param i32 f64) (result externref))");
-        assert_eq!(ty.value_slots(), 2);
-        assert_eq!(FuncType::new([], []).to_string(), "(func)");
-    }
-
-    #[test]
     fn limits_matching_follows_the_spec() {
         assert!(limits_match(2, Some(3), 1, Some(4)));
         assert!(limits_match(2, None, 1, None));
@@ -406,56 +265,14 @@ mod tests {
     }
 }
 
-/// Conversions from the compiler's type descriptions.
+/// Conversions from the compiler's global, memory and table descriptions.
 pub(crate) mod convert {
     use super::*;
     use remap_compiler::module_info as info;
 
-    pub(crate) fn val_type(ty: info::WasmType) -> ValType {
-        match ty {
-            info::WasmType::I32 => ValType::I32,
-            info::WasmType::I64 => ValType::I64,
-            info::WasmType::F32 => ValType::F32,
-            info::WasmType::F64 => ValType::F64,
-            info::WasmType::V128 => ValType::V128,
-            info::WasmType::FuncRef => ValType::FUNCREF,
-            info::WasmType::ExternRef => ValType::EXTERNREF,
-        }
-    }
-
-    pub(crate) fn wasm_type(ty: ValType) -> info::WasmType {
-        match ty {
-            ValType::I32 => info::WasmType::I32,
-            ValType::I64 => info::WasmType::I64,
-            ValType::F32 => info::WasmType::F32,
-            ValType::F64 => info::WasmType::F64,
-            ValType::V128 => info::WasmType::V128,
-            ValType::Ref(RefType::Func) => info::WasmType::FuncRef,
-            ValType::Ref(RefType::Extern) => info::WasmType::ExternRef,
-        }
-    }
-
-    pub(crate) fn ref_type(ty: info::WasmType) -> RefType {
-        match ty {
-            info::WasmType::ExternRef => RefType::Extern,
-            _ => RefType::Func,
-        }
-    }
-
-    pub(crate) fn func_type(ty: &info::FuncType) -> FuncType {
-        FuncType::new(
-            ty.params.iter().copied().map(val_type),
-            ty.results.iter().copied().map(val_type),
-        )
-    }
-
-    pub(crate) fn compiler_func_type(ty: &FuncType) -> info::FuncType {
-        info::FuncType::new(ty.params().map(wasm_type), ty.results().map(wasm_type))
-    }
-
     pub(crate) fn table_type(ty: &info::TableType) -> TableType {
         TableType::new(
-            ref_type(ty.element),
+            ty.element,
             u32::try_from(ty.minimum).unwrap_or(u32::MAX),
             ty.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
         )
@@ -471,7 +288,7 @@ pub(crate) mod convert {
 
     pub(crate) fn global_type(ty: &info::GlobalType) -> GlobalType {
         GlobalType::new(
-            val_type(ty.ty),
+            ty.ty,
             if ty.mutable {
                 Mutability::Var
             } else {

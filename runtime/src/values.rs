@@ -3,7 +3,7 @@
 use crate::externref::ExternRef;
 use crate::func::Func;
 use crate::store::StoreOpaque;
-use crate::types::{RefType, ValType};
+use crate::types::{AbstractHeapType, HeapType, RefType, ValType};
 use anyhow::{Result, bail};
 pub use remap_compiler::vmctx::ValRaw;
 
@@ -29,10 +29,7 @@ pub enum Val {
 impl Val {
     /// The null reference of a reference type.
     pub fn null_ref(ty: RefType) -> Val {
-        match ty {
-            RefType::Func => Val::FuncRef(None),
-            RefType::Extern => Val::ExternRef(None),
-        }
+        Ref::null(ty).into()
     }
 
     /// The default (zero or null) value of a type.
@@ -149,13 +146,8 @@ impl Val {
             ValType::F32 => Val::F32(raw.get_f32_bits()),
             ValType::F64 => Val::F64(raw.get_f64_bits()),
             ValType::V128 => Val::V128(raw.get_u128()),
-            ValType::Ref(RefType::Func) => {
-                // SAFETY: the caller guarantees the reference was produced in this store.
-                Val::FuncRef(unsafe { Func::from_raw(store, raw.get_reference()) })
-            }
-            ValType::Ref(RefType::Extern) => {
-                Val::ExternRef(ExternRef::from_raw(store, raw.get_reference()))
-            }
+            // SAFETY: forwarded from the caller.
+            ValType::Ref(ty) => unsafe { Ref::from_raw(store, raw.get_reference(), ty) }.into(),
         }
     }
 
@@ -214,8 +206,8 @@ impl Ref {
     /// The reference type of this value.
     pub fn ty(&self) -> RefType {
         match self {
-            Ref::Func(_) => RefType::Func,
-            Ref::Extern(_) => RefType::Extern,
+            Ref::Func(_) => RefType::FUNCREF,
+            Ref::Extern(_) => RefType::EXTERNREF,
         }
     }
 
@@ -226,9 +218,10 @@ impl Ref {
 
     /// The null reference of `ty`.
     pub fn null(ty: RefType) -> Ref {
-        match ty {
-            RefType::Func => Ref::Func(None),
-            RefType::Extern => Ref::Extern(None),
+        if holds_extern_refs(ty) {
+            Ref::Extern(None)
+        } else {
+            Ref::Func(None)
         }
     }
 
@@ -261,12 +254,29 @@ impl Ref {
     /// # Safety
     /// `raw` must be a valid element of type `ty` in `store`.
     pub(crate) unsafe fn from_raw(store: &StoreOpaque, raw: u64, ty: RefType) -> Ref {
-        match ty {
+        if holds_extern_refs(ty) {
+            Ref::Extern(ExternRef::from_raw(store, raw))
+        } else {
             // SAFETY: forwarded from the caller.
-            RefType::Func => Ref::Func(unsafe { Func::from_raw(store, raw) }),
-            RefType::Extern => Ref::Extern(ExternRef::from_raw(store, raw)),
+            Ref::Func(unsafe { Func::from_raw(store, raw) })
         }
     }
+}
+
+/// Whether the host represents values of `ty` as [`Ref::Extern`]: the
+/// external hierarchy (`extern`, `noextern`). Every other reference type
+/// is represented as [`Ref::Func`]: the function hierarchy is the only
+/// other one the compiler's features admit (GC and exception references
+/// are rejected at validation), and a host value is checked against the
+/// exact expected type, so no value of another hierarchy gets through.
+fn holds_extern_refs(ty: RefType) -> bool {
+    matches!(
+        ty.heap_type,
+        HeapType::Abstract {
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+            ..
+        }
+    )
 }
 
 impl From<Func> for Ref {
@@ -295,5 +305,23 @@ mod tests {
             ValType::EXTERNREF
         );
         assert!(Val::I32(0).check_type(ValType::I64, "argument 0").is_err());
+    }
+
+    #[test]
+    fn references_are_represented_by_hierarchy() {
+        assert!(matches!(
+            Val::null_ref(RefType::NULLEXTERNREF),
+            Val::ExternRef(None)
+        ));
+        assert!(matches!(
+            Val::null_ref(RefType::NULLFUNCREF),
+            Val::FuncRef(None)
+        ));
+        assert_eq!(Ref::null(RefType::EXTERNREF).ty(), RefType::EXTERNREF);
+        assert!(
+            Val::FuncRef(None)
+                .check_type(ValType::ANYREF, "argument 0")
+                .is_err()
+        );
     }
 }

@@ -38,7 +38,7 @@ fn imports_and_exports_are_described() {
         .map(|i| (i.module().to_string(), i.name().to_string(), i.ty()))
         .collect();
     assert_eq!(imports.len(), 2);
-    assert_eq!(imports[0].2.func().unwrap().param_types(), &[ValType::I32]);
+    assert_eq!(imports[0].2.func().unwrap().params(), &[ValType::I32]);
     assert!(matches!(imports[1].2, ExternType::Global(_)));
     let exports: Vec<_> = module.exports().map(|e| e.name().to_string()).collect();
     assert_eq!(exports, ["mem", "tab", "run"]);

@@ -390,7 +390,7 @@ impl<'text> ScriptRunner<'text> {
             .map(|arg| argument_value(&mut self.store, arg))
             .collect::<Result<Vec<_>>>()?;
         let ty = func.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        let mut results: Vec<Val> = ty.results().iter().copied().map(Val::default_for).collect();
         func.call(&mut self.store, &params, &mut results)?;
         Ok(results)
     }

@@ -4,8 +4,8 @@ use super::Translator;
 use crate::bounds_checks;
 use crate::error::CompileError;
 use crate::func_environ::FuncEnvironment;
-use crate::module_info::FuncType;
 use crate::trap::TrapKind;
+use crate::types::FuncType;
 use crate::vmctx::field;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
@@ -21,18 +21,18 @@ impl Translator<'_> {
     ) -> Result<bool, CompileError> {
         use Operator as O;
         match *op {
-            O::Call { function_index } => self.call_direct(builder, function_index),
+            O::Call { function_index } => self.call_direct(builder, function_index)?,
             O::CallIndirect {
                 type_index,
                 table_index,
-            } => self.call_indirect(builder, type_index, table_index),
+            } => self.call_indirect(builder, type_index, table_index)?,
             _ => return Ok(false),
         }
         Ok(true)
     }
 
     fn pop_call_args(&mut self, ty: &FuncType) -> Vec<Value> {
-        let count = ty.params.len();
+        let count = ty.params().len();
         self.stack.split_off(self.stack.len() - count)
     }
 
@@ -43,24 +43,28 @@ impl Translator<'_> {
 
     /// `call`: a direct call of a defined function, or an indirect one
     /// through the vmctx of an imported function.
-    fn call_direct(&mut self, builder: &mut FunctionBuilder<'_>, function_index: u32) {
+    fn call_direct(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        function_index: u32,
+    ) -> Result<(), CompileError> {
         let info = self.env.info();
-        let ty = info.func_type(function_index);
+        let type_index = self.env.function_type_index(function_index)?;
+        let ty = self.env.signature_type(type_index)?;
         let vmctx = self.env.vmctx();
         let mut args = vec![vmctx, vmctx];
         args.extend(self.pop_call_args(ty));
         let call = if info.is_imported_function(function_index) {
             let (code, callee_vmctx) = self.env.imported_function(builder, function_index);
             args[0] = callee_vmctx;
-            let sig_ref = self
-                .env
-                .wasm_signature_ref(builder, info.functions[function_index as usize]);
+            let sig_ref = self.env.wasm_signature_ref(builder, type_index)?;
             builder.ins().call_indirect(sig_ref, code, &args)
         } else {
-            let func_ref = self.env.wasm_func_ref(builder, function_index);
+            let func_ref = self.env.wasm_func_ref(builder, function_index)?;
             builder.ins().call(func_ref, &args)
         };
         self.push_results(builder, call);
+        Ok(())
     }
 
     /// `call_indirect`: checks the index, the null reference and the
@@ -70,7 +74,7 @@ impl Translator<'_> {
         builder: &mut FunctionBuilder<'_>,
         type_index: u32,
         table_index: u32,
-    ) {
+    ) -> Result<(), CompileError> {
         let index = self.pop();
         let address = bounds_checks::table_element_address(
             &self.env,
@@ -109,11 +113,12 @@ impl Translator<'_> {
                 .ins()
                 .load(types::I64, func_ref_flags, func_ref, field::FUNC_REF_VMCTX);
 
-        let ty = self.env.signature_type(type_index);
+        let ty = self.env.signature_type(type_index)?;
         let mut args = vec![callee_vmctx, self.env.vmctx()];
         args.extend(self.pop_call_args(ty));
-        let sig_ref = self.env.wasm_signature_ref(builder, type_index);
+        let sig_ref = self.env.wasm_signature_ref(builder, type_index)?;
         let call = builder.ins().call_indirect(sig_ref, code, &args);
         self.push_results(builder, call);
+        Ok(())
     }
 }

@@ -2,9 +2,9 @@
 
 use super::{Frame, FrameKind, Translator, block_args};
 use crate::error::CompileError;
-use crate::module_info::wasm_type;
 use crate::signature::value_type;
 use crate::trap::TrapKind;
+use crate::types::ValType;
 use cranelift_codegen::ir::{self, InstBuilder, JumpTableData, Type};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::{BlockType, Operator};
@@ -134,13 +134,14 @@ impl Translator<'_> {
         Ok(match ty {
             BlockType::Empty => (Vec::new(), Vec::new()),
             BlockType::Type(val_type) => {
-                (Vec::new(), vec![value_type(wasm_type(val_type, offset)?)])
+                let ty = ValType::from_wasmparser(val_type, offset)?;
+                (Vec::new(), vec![value_type(ty)])
             }
             BlockType::FuncType(index) => {
-                let ty = self.env.signature_type(index);
+                let ty = self.env.signature_type(index)?;
                 (
-                    ty.params.iter().map(|&t| value_type(t)).collect(),
-                    ty.results.iter().map(|&t| value_type(t)).collect(),
+                    ty.params().iter().map(|&t| value_type(t)).collect(),
+                    ty.results().iter().map(|&t| value_type(t)).collect(),
                 )
             }
         })

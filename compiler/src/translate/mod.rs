@@ -18,9 +18,10 @@ use crate::Tunables;
 use crate::bounds_checks::Heap;
 use crate::error::CompileError;
 use crate::func_environ::FuncEnvironment;
-use crate::module_info::{ModuleInfo, WasmType};
+use crate::module_info::ModuleInfo;
 use crate::signature::{value_type, wasm_signature};
 use crate::trap::TrapKind;
+use crate::types::ValType;
 use crate::vmctx::VMOffsets;
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, UserFuncName, Value, types};
@@ -129,7 +130,13 @@ impl<'m> FuncTranslator<'m> {
         mut validator: FuncValidator<ValidatorResources>,
         body: &FunctionBody<'_>,
     ) -> Result<ir::Function, CompileError> {
-        let ty = self.info.func_type(self.func_index);
+        let ty = self
+            .info
+            .func_type(self.func_index)
+            .ok_or_else(|| CompileError::Invalid {
+                offset: 0,
+                message: format!("function {} has no function type", self.func_index),
+            })?;
         let signature = wasm_signature(ty);
         let mut func =
             ir::Function::with_name_signature(UserFuncName::user(0, self.func_index), signature);
@@ -147,6 +154,7 @@ impl<'m> FuncTranslator<'m> {
                 self.tunables,
                 self.heaps,
                 self.func_index,
+                ty,
                 vmctx,
             ),
             locals: Vec::new(),
@@ -156,7 +164,7 @@ impl<'m> FuncTranslator<'m> {
         };
         state.env.set_stack_limit(&mut builder);
 
-        for (index, &param) in ty.params.iter().enumerate() {
+        for (index, &param) in ty.params().iter().enumerate() {
             let var = builder.declare_var(value_type(param));
             let value = builder.block_params(entry)[index + 2];
             builder.def_var(var, value);
@@ -167,7 +175,7 @@ impl<'m> FuncTranslator<'m> {
             let offset = locals.original_position();
             let (count, val_type) = locals.read()?;
             validator.define_locals(offset, count, val_type)?;
-            let ty = crate::module_info::wasm_type(val_type, offset as usize)?;
+            let ty = ValType::from_wasmparser(val_type, offset as usize)?;
             for _ in 0..count {
                 let var = builder.declare_var(value_type(ty));
                 let zero = state.zero(&mut builder, ty);
@@ -177,14 +185,14 @@ impl<'m> FuncTranslator<'m> {
         }
 
         let exit = builder.create_block();
-        for &result in &ty.results {
+        for &result in ty.results() {
             builder.append_block_param(exit, value_type(result));
         }
         state.control.push(Frame {
             kind: FrameKind::Block,
             next: exit,
             num_params: 0,
-            num_results: ty.results.len(),
+            num_results: ty.results().len(),
             stack_height: 0,
             branched_to_next: false,
         });
@@ -216,15 +224,14 @@ struct Translator<'m> {
 }
 
 impl Translator<'_> {
-    fn zero(&self, builder: &mut FunctionBuilder<'_>, ty: WasmType) -> Value {
+    fn zero(&self, builder: &mut FunctionBuilder<'_>, ty: ValType) -> Value {
         match ty {
-            WasmType::I32 => builder.ins().iconst(types::I32, 0),
-            WasmType::I64 | WasmType::FuncRef | WasmType::ExternRef => {
-                builder.ins().iconst(types::I64, 0)
-            }
-            WasmType::F32 => builder.ins().f32const(Ieee32::with_bits(0)),
-            WasmType::F64 => builder.ins().f64const(Ieee64::with_bits(0)),
-            WasmType::V128 => Self::zero_vector(builder, types::I8X16),
+            ValType::I32 => builder.ins().iconst(types::I32, 0),
+            // A null reference is the null pointer.
+            ValType::I64 | ValType::Ref(_) => builder.ins().iconst(types::I64, 0),
+            ValType::F32 => builder.ins().f32const(Ieee32::with_bits(0)),
+            ValType::F64 => builder.ins().f64const(Ieee64::with_bits(0)),
+            ValType::V128 => Self::zero_vector(builder, types::I8X16),
         }
     }
 

@@ -1,43 +1,59 @@
 //! The builtins compiled code calls (ABI.md "Builtins"): memory and table
-//! operations that need the runtime. A builtin that traps unwinds to the
-//! host->Wasm entry point only after everything it owns has been dropped.
+//! operations that need the runtime.
+//!
+//! The builtin array is generated from the compiler's `foreach_builtin!` list,
+//! the one declaration of every builtin's order and signature: each entry is
+//! the function of the declared name, assigned to a function pointer of the
+//! declared type, so a function whose signature differs from its declaration
+//! does not compile, and the array has exactly `Builtin::COUNT` entries in
+//! declaration order.
+//!
+//! Failure behaviour: a builtin that traps unwinds to the host->Wasm entry
+//! point only after everything it owns has been dropped; a refused grow
+//! returns the declared failure value (`u64::MAX` / `u32::MAX`).
 
-use crate::func::{entered_store, instance_of_vmctx};
 use crate::instance::InstanceData;
 use crate::store::StoreOpaque;
-use crate::traps::{self, TrapKind};
+use crate::trap::TrapKind;
+use crate::vm::entered_store::entered_store;
+use crate::vm::traps;
+use crate::vm::vmctx::{instance_of_vmctx, store_address_of_vmctx};
 use remap_compiler::Builtin;
-use remap_compiler::vmctx::VMOffsets;
 
-/// The builtin array every vmctx points at, in `Builtin` order.
+/// Builtin function addresses, indexed by `Builtin::index`.
 pub(crate) struct BuiltinArray([*const u8; Builtin::COUNT]);
 
 // SAFETY: the array holds immutable function addresses.
 unsafe impl Sync for BuiltinArray {}
 
 impl BuiltinArray {
+    /// The array as compiled code reads it (ABI.md: `*const [usize; COUNT]`).
     pub(crate) fn as_ptr(&self) -> *const [usize; Builtin::COUNT] {
         self.0.as_ptr().cast()
     }
 }
 
-pub(crate) static BUILTINS: BuiltinArray = BuiltinArray([
-    memory_grow as *const u8,
-    memory_fill as *const u8,
-    memory_copy as *const u8,
-    memory_init as *const u8,
-    data_drop as *const u8,
-    table_grow as *const u8,
-    table_fill as *const u8,
-    table_copy as *const u8,
-    table_init as *const u8,
-    elem_drop as *const u8,
-]);
+/// Generates [`BUILTINS`] from the `foreach_builtin!` list.
+macro_rules! builtin_array {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $name:ident(vmctx $(, $param:ident: $param_ty:ident)*) $(-> $result:ident)?;
+    )*) => {
+        /// The builtin array every vmctx points at, in `Builtin` order.
+        pub(crate) static BUILTINS: BuiltinArray = BuiltinArray([$({
+            // The declared signature: a mismatch with the function is a type error.
+            let function: unsafe extern "C" fn(*mut u8 $(, $param_ty)*) $(-> $result)? = $name;
+            function as *const u8
+        }),*]);
+    };
+}
+
+remap_compiler::foreach_builtin!(builtin_array);
 
 /// The calling instance and its store.
 ///
 /// The store comes from the entered store the host->Wasm call published (see
-/// `func.rs`), not from the vmctx header: that pointer predates the borrow the
+/// `vm::entered_store`), not from the vmctx header: that pointer predates the borrow the
 /// current call was made with. Builtins only make shared references from it.
 ///
 /// # Safety
@@ -45,12 +61,8 @@ pub(crate) static BUILTINS: BuiltinArray = BuiltinArray([
 unsafe fn context<'a>(vmctx: *mut u8) -> (&'a StoreOpaque, &'a InstanceData) {
     let store = entered_store();
     debug_assert!(
-        // SAFETY: the header field is a pointer-aligned store pointer, read as an address.
-        std::ptr::eq(store, unsafe {
-            *vmctx
-                .add(VMOffsets::STORE as usize)
-                .cast::<*const StoreOpaque>()
-        }),
+        // SAFETY: guaranteed by the caller; the pointer is only compared.
+        std::ptr::eq(store, unsafe { store_address_of_vmctx(vmctx) }),
         "a builtin ran for Wasm of a store that is not the entered one"
     );
     // SAFETY: guaranteed by the caller: Wasm of this instance runs, so its store

@@ -1,34 +1,37 @@
-//! Traps: catching them at the host->Wasm boundary, raising them from the
-//! runtime, and describing them (`Trap`, `WasmBacktrace`).
+//! Trap machinery: catching traps at the host->Wasm boundary, raising them
+//! from the runtime, turning a fault in compiled code into a trap, and
+//! capturing the Wasm backtrace. The public types they produce (`Trap`,
+//! `WasmBacktrace`) live in `crate::trap`.
 //!
 //! Every host->Wasm call runs inside [`catch_traps`], which publishes an
-//! [`Activation`] for the thread and a jump buffer (C shim, `sigsetjmp`). A
-//! trap — from the signal handler, a builtin, or a host function's error or
-//! panic — records why in the activation and jumps back to the buffer. Only
-//! frames with nothing left to drop are skipped: JIT frames, the C shim, and
-//! runtime frames that have already moved everything they own into the
-//! activation.
+//! [`Activation`] for the thread and a jump buffer (C shim `jump_shim.c`,
+//! `sigsetjmp`). A trap — from the signal handler, a builtin, or a host
+//! function's error or panic — records why in the activation and jumps back
+//! to the buffer. Only frames with nothing left to drop are skipped: JIT
+//! frames, the C shim, and runtime frames that have already moved everything
+//! they own into the activation.
+//!
+//! Failure behaviour: raising with no activation on the thread is a runtime
+//! bug with nowhere to unwind to, and aborts the process; a fault that is not
+//! a trap in Wasm code of this thread is left to the signal handler's
+//! fallback (the handler that was installed before Remap's).
 
-use crate::registry::{self, FrameLocation, FramePc};
-use crate::signals::{self, FaultContext};
-pub use remap_compiler::trap::TrapKind;
+use crate::trap::{
+    FrameInfo, KEPT_INNERMOST_FRAMES, KEPT_OUTERMOST_FRAMES, Trap, TrapKind, WasmBacktrace,
+};
+use crate::vm::registry::{self, FrameLocation, FramePc};
+use crate::vm::signals::{self, FaultContext};
 use remap_compiler::vmctx::VMRuntimeLimits;
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::ffi::c_void;
-use std::fmt;
 use std::ptr;
 use std::sync::Arc;
 
 /// Stack the host keeps below the Wasm stack limit when the thread's stack is
 /// smaller than `max_wasm_stack`: for host functions Wasm calls near the limit.
 const HOST_STACK_RESERVE: usize = 128 * 1024;
-
-/// Frames a backtrace keeps from the innermost end of a very deep stack.
-const KEPT_INNERMOST_FRAMES: usize = 128;
-/// Frames a backtrace keeps from the outermost end of a very deep stack.
-const KEPT_OUTERMOST_FRAMES: usize = 32;
 
 unsafe extern "C" {
     fn remap_call_with_jump_buffer(
@@ -37,139 +40,6 @@ unsafe extern "C" {
         data: *mut c_void,
     ) -> std::ffi::c_int;
     fn remap_jump_back(buffer: *mut c_void) -> !;
-}
-
-/// A Wasm trap: what went wrong and where in Wasm.
-#[derive(Debug, Clone)]
-pub struct Trap {
-    kind: TrapKind,
-    backtrace: WasmBacktrace,
-}
-
-impl Trap {
-    pub(crate) fn new(kind: TrapKind, backtrace: WasmBacktrace) -> Trap {
-        Trap { kind, backtrace }
-    }
-
-    /// Why the code trapped.
-    pub fn kind(&self) -> TrapKind {
-        self.kind
-    }
-
-    /// The Wasm frames that were active, innermost first.
-    pub fn backtrace(&self) -> &WasmBacktrace {
-        &self.backtrace
-    }
-}
-
-impl fmt::Display for Trap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wasm trap: {}", self.kind)?;
-        if !self.backtrace.frames.is_empty() {
-            write!(f, "\n{}", self.backtrace)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Trap {}
-
-/// One Wasm frame of a backtrace.
-#[derive(Debug, Clone)]
-pub struct FrameInfo {
-    func_index: u32,
-    func_name: Option<String>,
-    module_name: Option<String>,
-    module_offset: Option<usize>,
-    func_start: Option<usize>,
-}
-
-impl FrameInfo {
-    /// The function's index in its module (imports first).
-    pub fn func_index(&self) -> u32 {
-        self.func_index
-    }
-
-    /// The function's name from the name section, if there is one.
-    pub fn func_name(&self) -> Option<&str> {
-        self.func_name.as_deref()
-    }
-
-    /// The module's name from the name section, if there is one.
-    pub fn module_name(&self) -> Option<&str> {
-        self.module_name.as_deref()
-    }
-
-    /// Byte offset in the module binary of the instruction this frame was
-    /// executing: the trapping instruction in the innermost frame, the call
-    /// in its callers. Where only the function is known (a trap raised
-    /// inside a runtime builtin such as `memory.fill`, or by the stack check
-    /// on function entry) it is the offset of the function's body.
-    pub fn module_offset(&self) -> Option<usize> {
-        self.module_offset
-    }
-
-    /// [`FrameInfo::module_offset`] relative to the start of the function's
-    /// body in the module binary.
-    pub fn func_offset(&self) -> Option<usize> {
-        Some(self.module_offset? - self.func_start?)
-    }
-}
-
-/// The Wasm frames active when a trap happened, innermost first.
-///
-/// A very deep stack (runaway recursion reaches tens of thousands of frames)
-/// keeps only its innermost and outermost frames; [`WasmBacktrace::elided_frames`]
-/// says how many were left out between them.
-#[derive(Debug, Clone, Default)]
-pub struct WasmBacktrace {
-    frames: Vec<FrameInfo>,
-    /// Frames left out after `frames[..KEPT_INNERMOST_FRAMES]`.
-    elided: usize,
-}
-
-impl WasmBacktrace {
-    /// The frames kept, innermost first.
-    pub fn frames(&self) -> &[FrameInfo] {
-        &self.frames
-    }
-
-    /// For a stack too deep to keep whole: `(position, count)`, meaning `count`
-    /// frames were left out between `frames()[..position]` (the innermost) and
-    /// `frames()[position..]` (the outermost). `None` when every frame is kept.
-    pub fn elided_frames(&self) -> Option<(usize, usize)> {
-        (self.elided > 0).then_some((KEPT_INNERMOST_FRAMES, self.elided))
-    }
-}
-
-impl fmt::Display for WasmBacktrace {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("wasm backtrace:")?;
-        for (position, frame) in self.frames.iter().enumerate() {
-            // Number frames by their real depth, also after an elided run.
-            let mut i = position;
-            if let Some((gap, count)) = self.elided_frames()
-                && position >= gap
-            {
-                if position == gap {
-                    write!(f, "\n      ... {count} frames elided")?;
-                }
-                i += count;
-            }
-            write!(f, "\n{i:>5}: ")?;
-            if let Some(offset) = frame.module_offset {
-                write!(f, "{offset:#x} - ")?;
-            }
-            if let Some(module) = &frame.module_name {
-                write!(f, "{module}!")?;
-            }
-            match &frame.func_name {
-                Some(name) => f.write_str(name)?,
-                None => write!(f, "<wasm function {}>", frame.func_index)?,
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Why a call into Wasm was unwound.
@@ -356,13 +226,13 @@ struct FoundFrame {
 impl FoundFrame {
     fn info(&self) -> FrameInfo {
         let func_index = self.location.func_index;
-        FrameInfo {
+        FrameInfo::new(
             func_index,
-            func_name: self.code.names.get(&func_index).cloned(),
-            module_name: self.code.module_name.clone(),
-            module_offset: Some(self.location.wasm_offset as usize),
-            func_start: Some(self.location.body_offset as usize),
-        }
+            self.code.names.get(&func_index).cloned(),
+            self.code.module_name.clone(),
+            self.location.wasm_offset as usize,
+            self.location.body_offset as usize,
+        )
     }
 }
 
@@ -391,10 +261,7 @@ impl FrameCollector {
 
     fn finish(self) -> WasmBacktrace {
         let frames = self.innermost.iter().chain(&self.outermost);
-        WasmBacktrace {
-            frames: frames.map(FoundFrame::info).collect(),
-            elided: self.elided,
-        }
+        WasmBacktrace::new(frames.map(FoundFrame::info).collect(), self.elided)
     }
 }
 
@@ -482,36 +349,6 @@ pub(crate) fn capture_host_call_backtrace() -> WasmBacktrace {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn trap_display_names_kind_and_frames() {
-        let trap = Trap::new(
-            TrapKind::UnreachableCodeReached,
-            WasmBacktrace {
-                frames: vec![
-                    FrameInfo {
-                        func_index: 3,
-                        func_name: Some("inner".into()),
-                        module_name: None,
-                        module_offset: Some(0x2a),
-                        func_start: Some(0x20),
-                    },
-                    FrameInfo {
-                        func_index: 1,
-                        func_name: None,
-                        module_name: None,
-                        module_offset: None,
-                        func_start: None,
-                    },
-                ],
-                elided: 0,
-            },
-        );
-        assert_eq!(
-            trap.to_string(),
-            "wasm trap: unreachable\nwasm backtrace:\n    0: 0x2a - inner\n    1: <wasm function 1>"
-        );
-    }
 
     fn found_frames(count: u32) -> Vec<FoundFrame> {
         let code = Arc::new(registry::CodeInfo {

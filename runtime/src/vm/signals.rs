@@ -106,7 +106,7 @@ extern "C" fn handle_signal(
         // SAFETY: the kernel passes a valid siginfo and ucontext for SA_SIGINFO handlers.
         let fault = unsafe { fault_context(signal, info, context) };
         // Jumps out of the handler when the fault is a Wasm trap; returns otherwise.
-        crate::traps::handle_fault(fault);
+        crate::vm::traps::handle_fault(fault);
     }
     errno.restore();
     // SAFETY: forwarding with the unchanged arguments the kernel gave us.

@@ -7,6 +7,12 @@
 //! makes the handler skip the lookup. A writer on another thread holds its lock
 //! only for one map insert or removal, so the handler waits at most that long.
 //! The std `RwLock` is futex-based and does not allocate.
+//!
+//! Failure behaviour: nothing here fails. A poisoned lock is used as it is
+//! (every critical section is one map insert, removal or lookup, so the maps
+//! are never left half-updated), and a lookup that finds nothing — including
+//! one skipped because this thread is writing — means "not Wasm code" or "not
+//! a linear memory", which leaves the fault to the previous handler.
 
 use remap_compiler::trap::TrapKind;
 use remap_compiler::{AddressMapEntry, TrapRecord};
