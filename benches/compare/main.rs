@@ -54,7 +54,8 @@ struct Cli {
     /// Measured runs per runtime after the warm-up
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     runs: u16,
-    /// Only these rows (workload names, compile-1MB, compile-10MB)
+    /// Only these rows (workload names, compile-1MB, compile-10MB); grow8g64
+    /// (up to ~16 GiB of RAM, minutes) runs only when named here
     #[arg(long, value_delimiter = ',')]
     only: Option<Vec<String>>,
     /// Which rows: including compilation, execution only, or both
