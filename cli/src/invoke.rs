@@ -78,6 +78,21 @@ mod tests {
     }
 
     #[test]
+    fn an_i64_parameter_takes_an_address_past_4_gib() {
+        assert_eq!(
+            parse_argument("4294967296", ValType::I64).unwrap().i64(),
+            Some(1 << 32)
+        );
+        assert_eq!(
+            parse_argument("18446744073709551615", ValType::I64)
+                .unwrap()
+                .i64(),
+            Some(-1)
+        );
+        assert!(parse_argument("18446744073709551616", ValType::I64).is_err());
+    }
+
+    #[test]
     fn rejects_words_of_the_wrong_type() {
         let err = parse_argument("1.5", ValType::I32).unwrap_err().to_string();
         assert_eq!(err, "`1.5` is not a valid i32");

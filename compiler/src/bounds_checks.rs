@@ -7,7 +7,8 @@
 //! access's static offset and size. Per the plan, an access either needs no
 //! explicit check (the reservation plus guard covers every index it can
 //! form: a fault there is the trap) or compares its index, or its end,
-//! with the memory's cached bound. A failed check then either
+//! with the memory's cached bound (its accessible size in bytes). A failed
+//! check then either
 //!
 //! - with Spectre mitigations (the default), replaces the address with null
 //!   through `select_spectre_guard`, without a branch a CPU could mispredict:
@@ -18,9 +19,47 @@
 //!   fault address is exactly `0..size`;
 //! - without them, traps with `trapnz` before the access.
 //!
+//! # The explicit check and why it cannot wrap
+//!
+//! An access of `size` bytes at `index + offset` is in bounds iff
+//! `index + offset + size <= bound`. Let `end = offset + size`, a constant.
+//!
+//! - 32-bit memories: `index < 2^32`, `offset < 2^32` (validation) and
+//!   `size <= 16`, so `index + end < 2^33 + 16`: the 64-bit sum cannot wrap.
+//! - 64-bit memories (memory64): `index` and `offset` are both up to
+//!   `2^64 - 1`. `end` is computed at compile time with saturating (checked)
+//!   arithmetic: when `offset + size` overflows, `end` becomes `u64::MAX`,
+//!   which is still correct because every true end past `u64::MAX` is out of
+//!   bounds and so is `u64::MAX` (no bound reaches it). At run time
+//!   `index + end` is an overflow-checked add (`uadd_overflow_trap`): a sum
+//!   that would wrap past `2^64` traps (heap out of bounds) instead of
+//!   wrapping to a small, seemingly valid address. The checked sum is then
+//!   compared with the bound.
+//!
+//! When the access ends within the guard (`end <= guard`), comparing the
+//! index alone (`index > bound`) is enough: every byte from the bound on is
+//! unmapped for at least `guard` bytes, so any byte past the bound faults and
+//! that fault is the trap; the index alone cannot wrap, and accesses at one
+//! index share the comparison.
+//!
+//! # Custom page sizes
+//!
+//! A memory whose page size is below the host page (`(pagesize 1)`) has an
+//! accessible size that need not be a multiple of the host page: the bytes
+//! from the bound up to the next host page are mapped. Its plan is always
+//! dynamic and its guard is not trusted ([`Heap::trusted_guard_bytes`] is 0):
+//! every access compares its full end with the bound, so the last byte is
+//! accessible and the one past it traps. Sizes and `memory.size` are in those
+//! pages (bound >> log2 page size).
+//!
+//! # Tables
+//!
 //! Table accesses always trap with `trapnz` when out of bounds; with Spectre
 //! mitigations, the element address is also guarded by
 //! `select_spectre_guard`, so a mispredicted branch cannot load past the table.
+//! A 64-bit table (table64) compares its i64 index with the size as is; an i32
+//! index is zero-extended first. The element offset `index * 8` cannot wrap:
+//! it is computed only for indices below the size, which fits in memory.
 
 use crate::Tunables;
 use crate::func_environ::FuncEnvironment;
@@ -64,6 +103,17 @@ impl Heap {
         }
     }
 
+    /// Bytes past the bound that are guaranteed to fault. The guard of a
+    /// memory whose pages are smaller than 64 KiB is not trusted: its
+    /// accessible bytes end inside a mapped host page.
+    pub fn trusted_guard_bytes(&self) -> u64 {
+        if self.page_size_log2 == MemoryType::DEFAULT_PAGE_SIZE_LOG2 {
+            self.plan.guard_bytes
+        } else {
+            0
+        }
+    }
+
     /// Whether the memory's base never moves (so it may be loaded once).
     pub fn base_is_fixed(&self) -> bool {
         self.plan.style == MemoryStyle::Static
@@ -80,8 +130,8 @@ pub(crate) fn memory_address(
     offset: u64,
     access_size: u32,
 ) -> Value {
-    // Saturating: an end past the address space needs a check, and the
-    // check of a 64-bit index then overflows, which is out of bounds too.
+    // An end past `u64::MAX` is out of bounds, and so is `u64::MAX` itself,
+    // which then stands for it (see the module docs).
     let end = offset.saturating_add(u64::from(access_size));
     let index = match heap.index_type {
         IndexType::I32 => builder.ins().uextend(types::I64, index),
@@ -97,7 +147,7 @@ pub(crate) fn memory_address(
     // enough: any byte past the bound faults and the fault is the trap. The
     // comparison then does not depend on the offset, and accesses at one
     // index share it.
-    let checked = if end <= heap.plan.guard_bytes {
+    let checked = if end <= heap.trusted_guard_bytes() {
         index
     } else {
         match heap.index_type {
@@ -145,8 +195,8 @@ fn offset_address(
     }
 }
 
-/// The address of element `index` (an i32) of table `table`; traps with
-/// `trap` when `index` is out of bounds.
+/// The address of element `index` (an i32, or an i64 for a 64-bit table) of
+/// table `table`; traps with `trap` when `index` is out of bounds.
 pub(crate) fn table_element_address(
     env: &FuncEnvironment<'_>,
     builder: &mut FunctionBuilder<'_>,
@@ -156,7 +206,10 @@ pub(crate) fn table_element_address(
 ) -> Value {
     let definition = env.table_definition(builder, table);
     let size = FuncEnvironment::table_size(builder, definition);
-    let index = builder.ins().uextend(types::I64, index);
+    let index = match env.info().tables[table as usize].ty.index_type() {
+        IndexType::I32 => builder.ins().uextend(types::I64, index),
+        IndexType::I64 => index,
+    };
     let out_of_bounds = builder
         .ins()
         .icmp(IntCC::UnsignedGreaterThanOrEqual, index, size);
@@ -243,6 +296,45 @@ mod tests {
             "offset 40 ends past a 16-byte guard"
         );
         assert_eq!(adds(0), both_in_guard + 2, "no guard: both ends computed");
+    }
+
+    #[test]
+    fn a_64_bit_access_past_the_guard_adds_its_end_with_an_overflow_check() {
+        const LOADS: &str = r#"(module (memory i64 1)
+            (func (param i64) (result i32)
+                (i32.add (i32.load offset=8 (local.get 0))
+                         (i32.load offset=0xffff_ffff_ffff_fff0 (local.get 0)))))"#;
+        for style in [MemoryStyle::Static, MemoryStyle::Dynamic] {
+            let funcs = translate(LOADS, &tunables(style, Some(64), true));
+            assert_eq!(
+                count(&funcs[0], Opcode::UaddOverflowTrap),
+                1,
+                "only the access ending past the guard adds"
+            );
+            assert_eq!(count(&funcs[0], Opcode::SelectSpectreGuard), 2);
+        }
+    }
+
+    #[test]
+    fn one_byte_pages_do_not_trust_the_guard() {
+        const LOAD_1: &str = r#"(module (memory 1 (pagesize 1))
+            (func (param i32) (result i32) (i32.load8_u (local.get 0))))"#;
+        let funcs = translate(LOAD_1, &tunables(MemoryStyle::Static, Some(1 << 16), false));
+        assert_eq!(count(&funcs[0], Opcode::Trapnz), 1);
+        assert_eq!(
+            count(&funcs[0], Opcode::Iadd),
+            2,
+            "index + end is computed although it lies within the guard, then base + index"
+        );
+    }
+
+    #[test]
+    fn a_64_bit_table_compares_its_index_without_extending_it() {
+        const TABLE_GET: &str = r#"(module (table i64 1 funcref)
+            (func (param i64) (result funcref) (table.get 0 (local.get 0))))"#;
+        let funcs = translate(TABLE_GET, &tunables(MemoryStyle::Static, None, true));
+        assert_eq!(count(&funcs[0], Opcode::Uextend), 0);
+        assert_eq!(count(&funcs[0], Opcode::Trapnz), 1);
     }
 
     #[test]

@@ -15,7 +15,9 @@ use cranelift_codegen::isa::CallConv;
 /// Each entry reads
 /// `Variant = name(vmctx, param: type, ...) -> result;` (the result is
 /// optional), where `Variant` is the [`Builtin`] variant, `name` the runtime
-/// function, and every type a `u32` or `u64` passed by value; `vmctx` is the
+/// function, and every type a `u32` or `u64` passed by value (memory and
+/// table indices, lengths and sizes are `u64` for both index types: 32-bit
+/// callers zero-extend); `vmctx` is the
 /// calling instance's vmctx pointer (`*mut u8` in the runtime). Doc comments
 /// on an entry become the variant's docs.
 ///
@@ -36,14 +38,14 @@ macro_rules! foreach_builtin {
             MemoryInit = memory_init(vmctx, memory: u32, data: u32, dst: u64, src: u32, len: u32);
             /// `data.drop`.
             DataDrop = data_drop(vmctx, data: u32);
-            /// `table.grow`: the old size, or `u32::MAX` when refused.
-            TableGrow = table_grow(vmctx, table: u32, delta: u32, init: u64) -> u32;
+            /// `table.grow`: the old size, or `u64::MAX` when refused.
+            TableGrow = table_grow(vmctx, table: u32, delta: u64, init: u64) -> u64;
             /// `table.fill`; traps when out of bounds.
-            TableFill = table_fill(vmctx, table: u32, dst: u32, value: u64, len: u32);
+            TableFill = table_fill(vmctx, table: u32, dst: u64, value: u64, len: u64);
             /// `table.copy`; traps when out of bounds.
-            TableCopy = table_copy(vmctx, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32);
+            TableCopy = table_copy(vmctx, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64);
             /// `table.init`; traps when out of bounds.
-            TableInit = table_init(vmctx, table: u32, element: u32, dst: u32, src: u32, len: u32);
+            TableInit = table_init(vmctx, table: u32, element: u32, dst: u64, src: u32, len: u32);
             /// `elem.drop`.
             ElemDrop = elem_drop(vmctx, element: u32);
         }
@@ -164,8 +166,8 @@ mod tests {
         use types::{I32, I64};
         assert_eq!(Builtin::MemoryGrow.params(), [I32, I64]);
         assert_eq!(Builtin::MemoryGrow.results(), [I64]);
-        assert_eq!(Builtin::TableGrow.params(), [I32, I32, I64]);
-        assert_eq!(Builtin::TableGrow.results(), [I32]);
+        assert_eq!(Builtin::TableGrow.params(), [I32, I64, I64]);
+        assert_eq!(Builtin::TableGrow.results(), [I64]);
         assert_eq!(Builtin::MemoryInit.params(), [I32, I32, I64, I32, I32]);
         assert!(Builtin::ElemDrop.results().is_empty());
         assert_eq!(Builtin::MemoryCopy.name(), "memory_copy");

@@ -20,6 +20,19 @@ pub struct TableType {
     pub minimum: u64,
     /// Maximum number of elements.
     pub maximum: Option<u64>,
+    /// Indexed with i64 (table64, part of the memory64 proposal).
+    pub table64: bool,
+}
+
+impl TableType {
+    /// The type of the table's indices.
+    pub fn index_type(&self) -> IndexType {
+        if self.table64 {
+            IndexType::I64
+        } else {
+            IndexType::I32
+        }
+    }
 }
 
 /// Limits of a linear memory, in pages.
@@ -29,12 +42,12 @@ pub struct MemoryType {
     pub minimum: u64,
     /// Maximum size in pages.
     pub maximum: Option<u64>,
-    /// Indexed with i64 (memory64; rejected by the compiler for now).
+    /// Indexed with i64 (memory64).
     pub memory64: bool,
     /// Shared between threads (rejected by the compiler for now).
     pub shared: bool,
-    /// Log2 of the page size in bytes (16 unless the custom-page-sizes
-    /// proposal says otherwise, which the compiler rejects for now).
+    /// Log2 of the page size in bytes: 16 (64 KiB) unless the
+    /// custom-page-sizes proposal's `pagesize` says otherwise (0: 1 byte).
     pub page_size_log2: u8,
 }
 
@@ -234,7 +247,7 @@ pub enum DataSegmentKind {
     Active {
         /// Memory index.
         memory: u32,
-        /// Offset expression (i32 for 32-bit memories).
+        /// Offset expression (i32 for 32-bit memories, i64 for 64-bit ones).
         offset: ConstExpr,
     },
     /// Used only by `memory.init`.
@@ -257,7 +270,7 @@ pub enum ElementSegmentKind {
     Active {
         /// Table index.
         table: u32,
-        /// Offset expression (i32).
+        /// Offset expression (i32 for 32-bit tables, i64 for 64-bit ones).
         offset: ConstExpr,
     },
     /// Used only by `table.init`.
@@ -394,10 +407,14 @@ impl ModuleInfo {
 }
 
 /// The Wasm features Remap compiles by default: Wasm 2.0 without SIMD, plus
-/// multi-memory and extended constant expressions. SIMD is opt-in
-/// (`Compiler::with_simd`).
+/// multi-memory, extended constant expressions, memory64 (64-bit memories
+/// and tables) and custom page sizes. SIMD is opt-in (`Compiler::with_simd`).
 pub fn supported_features() -> WasmFeatures {
-    (WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY | WasmFeatures::EXTENDED_CONST)
+    (WasmFeatures::WASM2
+        | WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::MEMORY64
+        | WasmFeatures::CUSTOM_PAGE_SIZES)
         - WasmFeatures::SIMD
 }
 
@@ -434,6 +451,7 @@ fn table_type(ty: &wasmparser::TableType, offset: usize) -> Result<TableType, Co
         element: RefType::from_wasmparser(ty.element_type, offset)?,
         minimum: ty.initial,
         maximum: ty.maximum,
+        table64: ty.table64,
     })
 }
 

@@ -215,12 +215,23 @@ fn unsupported_feature(wat: &str) -> String {
 }
 
 #[test]
+fn memory64_table64_and_custom_page_sizes_compile_by_default() {
+    let compiled = compile(
+        r#"(module (memory i64 1) (memory 1 (pagesize 1)) (table i64 1 funcref)
+             (func (param i64) (result i32) (i32.load8_u 1 (i32.wrap_i64 (local.get 0)))))"#,
+        MemoryStyle::Static,
+    );
+    assert!(compiled.info.memories[0].memory64);
+    assert_eq!(compiled.info.memories[1].page_size_log2, 0);
+    assert!(compiled.info.tables[0].ty.table64);
+}
+
+#[test]
 fn unsupported_features_are_named() {
     assert_eq!(
         unsupported_feature("(module (func (drop (v128.const i64x2 0 0))))"),
         "simd"
     );
-    assert_eq!(unsupported_feature("(module (memory i64 1))"), "memory64");
     assert_eq!(
         unsupported_feature("(module (memory 1 1 shared))"),
         "threads"

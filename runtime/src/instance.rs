@@ -268,15 +268,12 @@ fn check_import(
         (ExternType::Global(e), ExternType::Global(a), _) => e == a,
         (ExternType::Table(e), ExternType::Table(a), _) => {
             e.element() == a.element()
-                && limits_match(
-                    a.minimum().into(),
-                    a.maximum().map(Into::into),
-                    e.minimum().into(),
-                    e.maximum().map(Into::into),
-                )
+                && e.is_64() == a.is_64()
+                && limits_match(a.minimum(), a.maximum(), e.minimum(), e.maximum())
         }
         (ExternType::Memory(e), ExternType::Memory(a), _) => {
             e.is_64() == a.is_64()
+                && e.page_size_log2() == a.page_size_log2()
                 && limits_match(a.minimum(), a.maximum(), e.minimum(), e.maximum())
         }
         _ => false,
@@ -480,9 +477,14 @@ pub(crate) fn instantiate(
     for (index, segment) in info.elements.iter().enumerate() {
         match &segment.kind {
             ElementSegmentKind::Active { table, offset } => {
-                let offset = u64::from(data.eval(store, offset)?.get_i32() as u32);
-                data.tables[*table as usize]
-                    .entry(store)
+                let entry = data.tables[*table as usize].entry(store);
+                let offset = data.eval(store, offset)?;
+                let offset = if entry.ty().is_64() {
+                    offset.get_i64() as u64
+                } else {
+                    u64::from(offset.get_i32() as u32)
+                };
+                entry
                     .init(offset, &data.element_segment(index as u32))
                     .map_err(uninstantiable)?;
                 data.drop_element(index as u32);

@@ -1,4 +1,8 @@
 //! Linear memories as the host sees them, built on `remap_memory::LinearMemory`.
+//! Sizes are in the memory type's pages (64 KiB, or 1 byte with custom page
+//! sizes) and u64 for 32- and 64-bit memories alike; each memory is laid out
+//! by the compiler's plan for its type (64-bit and 1-byte-page memories are
+//! always dynamic). A refused grow changes nothing.
 //! The notifier that keeps each instance's cached view true is
 //! `vm::vmctx::VmctxViewNotifier`.
 
@@ -8,7 +12,7 @@ use crate::types::MemoryType;
 use crate::vm::registry::{self, ReservationRegistration};
 use anyhow::{Context, Result, bail};
 use remap_compiler::MemoryStyle;
-use remap_memory::{LinearMemory, MemoryConfig, MemoryView, WASM_PAGE_SIZE};
+use remap_memory::{LinearMemory, MemoryConfig, MemoryView};
 use std::mem::ManuallyDrop;
 use std::ops::Range;
 use std::sync::Arc;
@@ -42,17 +46,12 @@ impl MemoryEntry {
     }
 
     pub(crate) fn ty(&self) -> MemoryType {
-        if self.ty.is_64() {
-            MemoryType::new64(self.memory.size_pages(), self.ty.maximum())
-        } else {
-            MemoryType::new(
-                self.memory.size_pages() as u32,
-                self.ty.maximum().map(|m| m as u32),
-            )
-        }
+        self.ty.with_minimum(self.memory.size_pages())
     }
 
-    /// Grows by `delta` pages; the old size in pages or `None` when refused.
+    /// Grows by `delta` pages; the old size in pages or `None` when refused
+    /// (over the type's maximum, the index type's limit or the engine's
+    /// `max_memory_size`), in which case nothing changed.
     pub(crate) fn grow(&self, delta: u64) -> Option<u64> {
         let maximum = self.ty.maximum().unwrap_or(self.ty.absolute_max_pages());
         let old = self.memory.size_pages();
@@ -81,19 +80,11 @@ impl Drop for MemoryEntry {
 /// compiler derived the memory's bounds checks from.
 fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
     let config = engine.config();
-    let plan = engine
-        .compiler()
-        .tunables()
-        .memory_plan(&remap_compiler::module_info::MemoryType {
-            minimum: ty.minimum(),
-            maximum: ty.maximum(),
-            memory64: ty.is_64(),
-            shared: false,
-            page_size_log2: remap_compiler::module_info::MemoryType::DEFAULT_PAGE_SIZE_LOG2,
-        });
+    let plan = engine.compiler().tunables().memory_plan(&ty.to_compiler());
+    let page_size = ty.page_size();
     let initial_bytes = ty
         .minimum()
-        .checked_mul(WASM_PAGE_SIZE)
+        .checked_mul(page_size)
         .context("memory minimum overflows")?;
     let maximum_pages = ty
         .maximum()
@@ -118,9 +109,9 @@ fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
         },
         pre_guard_bytes: config.memory_pre_guard_size,
         initial_bytes,
-        maximum_bytes: Some(maximum_pages * WASM_PAGE_SIZE),
+        maximum_bytes: Some(maximum_pages.saturating_mul(page_size)),
         limit_bytes: config.max_memory_size,
-        page_size: WASM_PAGE_SIZE,
+        page_size,
         pinned: config.pin_memory,
         pin_budget: engine.pin_budget().cloned(),
         accounting: Some(engine.accounting().clone()),
@@ -160,7 +151,7 @@ impl Memory {
         self.entry(&ctx.as_context().0.opaque).ty()
     }
 
-    /// The size in 64 KiB pages.
+    /// The size in pages (of [`MemoryType::page_size`] bytes).
     pub fn size(&self, ctx: impl AsContext) -> u64 {
         self.entry(&ctx.as_context().0.opaque).memory.size_pages()
     }

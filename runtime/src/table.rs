@@ -22,7 +22,7 @@ pub(crate) struct TableEntry {
 
 impl TableEntry {
     pub(crate) fn new(ty: TableType, init: u64) -> Result<TableEntry> {
-        let minimum = u64::from(ty.minimum());
+        let minimum = ty.minimum();
         if minimum > MAX_TABLE_ELEMENTS {
             bail!("table of {minimum} elements exceeds the limit of {MAX_TABLE_ELEMENTS}");
         }
@@ -49,7 +49,7 @@ impl TableEntry {
     }
 
     pub(crate) fn ty(&self) -> TableType {
-        TableType::new(*self.ty.element(), self.size() as u32, self.ty.maximum())
+        self.ty.with_minimum(self.size())
     }
 
     fn sync_definition(&self) {
@@ -97,7 +97,7 @@ impl TableEntry {
     pub(crate) fn grow(&self, delta: u64, init: u64) -> Option<u64> {
         let old = self.size();
         let new = old.checked_add(delta)?;
-        let maximum = self.ty.maximum().map_or(u64::from(u32::MAX), u64::from);
+        let maximum = self.ty.maximum().unwrap_or(self.ty.absolute_max_elements());
         if new > maximum || new > MAX_TABLE_ELEMENTS {
             return None;
         }

@@ -5,6 +5,8 @@
 //! type section to the embedding API. `convert` turns the compiler's
 //! global, memory and table descriptions into the API's types.
 
+use anyhow::{Result, bail};
+
 pub use remap_compiler::types::{
     AbstractHeapType, ArrayType, FieldType, FuncType, HeapType, RefType, StorageType, StructType,
     ValType,
@@ -46,31 +48,53 @@ impl GlobalType {
     }
 }
 
-/// The type of a linear memory: limits in 64 KiB pages.
+/// The type of a linear memory: index type, page size and limits in pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     minimum: u64,
     maximum: Option<u64>,
     memory64: bool,
+    page_size_log2: u8,
 }
 
 impl MemoryType {
-    /// A 32-bit memory of `minimum` pages that can grow to `maximum` pages.
+    /// Log2 of the default page size, 64 KiB.
+    pub const DEFAULT_PAGE_SIZE_LOG2: u8 = 16;
+
+    /// A 32-bit memory of `minimum` 64 KiB pages that can grow to `maximum` pages.
     pub fn new(minimum: u32, maximum: Option<u32>) -> MemoryType {
         MemoryType {
             minimum: minimum.into(),
             maximum: maximum.map(Into::into),
             memory64: false,
+            page_size_log2: Self::DEFAULT_PAGE_SIZE_LOG2,
         }
     }
 
-    /// A 64-bit memory (memory64 proposal) of `minimum` pages.
+    /// A 64-bit memory (memory64 proposal) of `minimum` 64 KiB pages.
     pub fn new64(minimum: u64, maximum: Option<u64>) -> MemoryType {
         MemoryType {
             minimum,
             maximum,
             memory64: true,
+            page_size_log2: Self::DEFAULT_PAGE_SIZE_LOG2,
         }
+    }
+
+    /// This type with pages of `2^page_size_log2` bytes (custom-page-sizes
+    /// proposal: 0 for 1-byte pages, or the default 16). The limits keep
+    /// their page counts; an error when the page size is not one of those
+    /// two or the limits exceed what the index type can address in them.
+    pub fn with_page_size_log2(mut self, page_size_log2: u8) -> Result<MemoryType> {
+        if page_size_log2 != 0 && page_size_log2 != Self::DEFAULT_PAGE_SIZE_LOG2 {
+            bail!("page size 2^{page_size_log2} bytes: only 1 byte and 64 KiB are supported");
+        }
+        self.page_size_log2 = page_size_log2;
+        let limit = self.absolute_max_pages();
+        if self.minimum > limit || self.maximum.is_some_and(|maximum| maximum > limit) {
+            bail!("memory size must be at most {limit} pages of 2^{page_size_log2} bytes");
+        }
+        Ok(self)
     }
 
     /// The minimum size in pages.
@@ -88,27 +112,73 @@ impl MemoryType {
         self.memory64
     }
 
-    /// The largest number of pages the index type allows.
+    /// The page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// Log2 of the page size in bytes.
+    pub fn page_size_log2(&self) -> u8 {
+        self.page_size_log2
+    }
+
+    /// The largest number of pages the index type allows: `2^32` or `2^64`
+    /// bytes in pages, except that a memory of 1-byte pages stops one byte
+    /// short (its size in pages must fit the index type).
     pub(crate) fn absolute_max_pages(&self) -> u64 {
-        if self.memory64 { 1 << 48 } else { 1 << 16 }
+        let index_space: u128 = if self.memory64 { 1 << 64 } else { 1 << 32 };
+        let pages = if self.page_size_log2 == 0 {
+            index_space - 1
+        } else {
+            index_space >> self.page_size_log2
+        };
+        u64::try_from(pages).unwrap_or(u64::MAX)
+    }
+
+    /// The same type with `minimum` pages (a memory's current size).
+    pub(crate) fn with_minimum(self, minimum: u64) -> MemoryType {
+        MemoryType { minimum, ..self }
+    }
+
+    /// The compiler's view of this type, from which it derives the memory's plan.
+    pub(crate) fn to_compiler(self) -> remap_compiler::module_info::MemoryType {
+        remap_compiler::module_info::MemoryType {
+            minimum: self.minimum,
+            maximum: self.maximum,
+            memory64: self.memory64,
+            shared: false,
+            page_size_log2: self.page_size_log2,
+        }
     }
 }
 
-/// The type of a table: element type and limits in elements.
+/// The type of a table: element type, index type and limits in elements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
     element: RefType,
-    minimum: u32,
-    maximum: Option<u32>,
+    minimum: u64,
+    maximum: Option<u64>,
+    table64: bool,
 }
 
 impl TableType {
-    /// A table of `element` references with these limits.
+    /// A 32-bit table of `element` references with these limits.
     pub fn new(element: RefType, minimum: u32, maximum: Option<u32>) -> TableType {
+        TableType {
+            element,
+            minimum: minimum.into(),
+            maximum: maximum.map(Into::into),
+            table64: false,
+        }
+    }
+
+    /// A 64-bit table (table64, part of memory64) with these limits.
+    pub fn new64(element: RefType, minimum: u64, maximum: Option<u64>) -> TableType {
         TableType {
             element,
             minimum,
             maximum,
+            table64: true,
         }
     }
 
@@ -118,13 +188,32 @@ impl TableType {
     }
 
     /// The minimum number of elements.
-    pub fn minimum(&self) -> u32 {
+    pub fn minimum(&self) -> u64 {
         self.minimum
     }
 
     /// The maximum number of elements, if any.
-    pub fn maximum(&self) -> Option<u32> {
+    pub fn maximum(&self) -> Option<u64> {
         self.maximum
+    }
+
+    /// Whether indices are 64-bit.
+    pub fn is_64(&self) -> bool {
+        self.table64
+    }
+
+    /// The largest number of elements the index type allows.
+    pub(crate) fn absolute_max_elements(&self) -> u64 {
+        if self.table64 {
+            u64::MAX
+        } else {
+            u32::MAX.into()
+        }
+    }
+
+    /// The same type with `minimum` elements (a table's current size).
+    pub(crate) fn with_minimum(self, minimum: u64) -> TableType {
+        TableType { minimum, ..self }
     }
 }
 
@@ -271,11 +360,12 @@ pub(crate) mod convert {
     use remap_compiler::module_info as info;
 
     pub(crate) fn table_type(ty: &info::TableType) -> TableType {
-        TableType::new(
-            ty.element,
-            u32::try_from(ty.minimum).unwrap_or(u32::MAX),
-            ty.maximum.map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
-        )
+        TableType {
+            element: ty.element,
+            minimum: ty.minimum,
+            maximum: ty.maximum,
+            table64: ty.table64,
+        }
     }
 
     pub(crate) fn memory_type(ty: &info::MemoryType) -> MemoryType {
@@ -283,6 +373,7 @@ pub(crate) mod convert {
             minimum: ty.minimum,
             maximum: ty.maximum,
             memory64: ty.memory64,
+            page_size_log2: ty.page_size_log2,
         }
     }
 
@@ -295,5 +386,30 @@ pub(crate) mod convert {
                 Mutability::Const
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod memory_type_tests {
+    use super::*;
+
+    #[test]
+    fn page_sizes_are_1_byte_or_64_kib_and_limits_must_fit() {
+        assert!(MemoryType::new(1, None).with_page_size_log2(12).is_err());
+        let bytes = MemoryType::new(0, Some(u32::MAX))
+            .with_page_size_log2(0)
+            .unwrap();
+        assert_eq!(bytes.maximum(), Some(u64::from(u32::MAX)));
+        assert_eq!(bytes.page_size(), 1);
+        assert_eq!(bytes.absolute_max_pages(), u64::from(u32::MAX));
+        assert!(
+            MemoryType::new(0, Some(u32::MAX))
+                .with_page_size_log2(16)
+                .is_err(),
+            "2^32 - 1 pages of 64 KiB exceed 4 GiB"
+        );
+        assert_eq!(MemoryType::new64(0, None).absolute_max_pages(), 1 << 48);
+        let bytes64 = MemoryType::new64(0, None).with_page_size_log2(0).unwrap();
+        assert_eq!(bytes64.absolute_max_pages(), u64::MAX);
     }
 }

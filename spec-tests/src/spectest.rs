@@ -44,6 +44,9 @@ pub fn define_spectest<T: 'static>(linker: &mut Linker<T>, store: &mut Store<T>)
     let table_type = TableType::new(RefType::FUNCREF, 10, Some(20));
     let table = Table::new(&mut *store, table_type, Ref::Func(None))?;
     linker.define(&*store, "spectest", "table", Extern::Table(table))?;
+    let table64_type = TableType::new64(RefType::FUNCREF, 10, Some(20));
+    let table64 = Table::new(&mut *store, table64_type, Ref::Func(None))?;
+    linker.define(&*store, "spectest", "table64", Extern::Table(table64))?;
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&*store, "spectest", "memory", Extern::Memory(memory))?;

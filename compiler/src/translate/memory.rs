@@ -1,4 +1,11 @@
 //! Linear-memory operators: loads, stores and the bulk memory operators.
+//!
+//! Addresses have their memory's index type (i32, or i64 for memory64);
+//! every access goes through `bounds_checks::memory_address`. Bulk operators
+//! and `memory.grow` call builtins that take u64 addresses, lengths and
+//! deltas, so 32-bit operands are zero-extended and a u64 result is narrowed
+//! back to the memory's index type; `memory.size` is the bound in bytes
+//! shifted by log2 of the page size.
 
 use super::Translator;
 use crate::bounds_checks;
@@ -59,25 +66,25 @@ impl Translator<'_> {
                 let pages = builder
                     .ins()
                     .ushr_imm_u(bound, i64::from(heap.page_size_log2));
-                let pages = match heap.index_type {
-                    IndexType::I32 => builder.ins().ireduce(types::I32, pages),
-                    IndexType::I64 => pages,
-                };
+                let pages = narrow_to(builder, pages, heap.index_type);
                 self.push(pages);
             }
             O::MemoryGrow { mem } => {
+                let index_type = self.env.heap(mem).index_type;
                 let delta = self.pop();
-                let delta = builder.ins().uextend(types::I64, delta);
+                let delta = widen_to_u64(builder, delta);
                 let mem = builder.ins().iconst(types::I32, i64::from(mem));
                 let old = self
                     .env
                     .call_builtin(builder, Builtin::MemoryGrow, &[mem, delta])[0];
-                let old = builder.ins().ireduce(types::I32, old);
+                // A refused grow returns `u64::MAX`, whose low half is the
+                // 32-bit -1.
+                let old = narrow_to(builder, old, index_type);
                 self.push(old);
             }
             O::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
-                let dst = builder.ins().uextend(types::I64, dst);
+                let dst = widen_to_u64(builder, dst);
                 let mem = builder.ins().iconst(types::I32, i64::from(mem));
                 let data = builder.ins().iconst(types::I32, i64::from(data_index));
                 self.env
@@ -88,10 +95,12 @@ impl Translator<'_> {
                 self.env.call_builtin(builder, Builtin::DataDrop, &[data]);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
+                // Each address has its memory's index type; the length is an
+                // i64 only when both memories are 64-bit.
                 let (dst, src, len) = self.pop3();
-                let dst = builder.ins().uextend(types::I64, dst);
-                let src = builder.ins().uextend(types::I64, src);
-                let len = builder.ins().uextend(types::I64, len);
+                let dst = widen_to_u64(builder, dst);
+                let src = widen_to_u64(builder, src);
+                let len = widen_to_u64(builder, len);
                 let dst_mem = builder.ins().iconst(types::I32, i64::from(dst_mem));
                 let src_mem = builder.ins().iconst(types::I32, i64::from(src_mem));
                 self.env.call_builtin(
@@ -102,8 +111,8 @@ impl Translator<'_> {
             }
             O::MemoryFill { mem } => {
                 let (dst, byte, len) = self.pop3();
-                let dst = builder.ins().uextend(types::I64, dst);
-                let len = builder.ins().uextend(types::I64, len);
+                let dst = widen_to_u64(builder, dst);
+                let len = widen_to_u64(builder, len);
                 let mem = builder.ins().iconst(types::I32, i64::from(mem));
                 self.env
                     .call_builtin(builder, Builtin::MemoryFill, &[mem, dst, byte, len]);
@@ -166,6 +175,28 @@ impl Translator<'_> {
                 _ => builder.ins().istore32(flags, value, address, 0),
             };
         }
+    }
+}
+
+/// `value` (an index, length or delta of either index type) as the u64 the
+/// builtins take: an i32 is zero-extended.
+pub(super) fn widen_to_u64(builder: &mut FunctionBuilder<'_>, value: Value) -> Value {
+    if builder.func.dfg.value_type(value) == types::I32 {
+        builder.ins().uextend(types::I64, value)
+    } else {
+        value
+    }
+}
+
+/// A u64 builtin result as a value of `index_type`.
+pub(super) fn narrow_to(
+    builder: &mut FunctionBuilder<'_>,
+    value: Value,
+    index_type: IndexType,
+) -> Value {
+    match index_type {
+        IndexType::I32 => builder.ins().ireduce(types::I32, value),
+        IndexType::I64 => value,
     }
 }
 

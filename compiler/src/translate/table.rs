@@ -1,10 +1,15 @@
 //! Table operators (`call_indirect` is with the calls).
+//!
+//! A 64-bit table (table64) takes and returns i64 indices, sizes and
+//! lengths; the builtins take u64 and 32-bit callers zero-extend.
 
 use super::Translator;
 use crate::bounds_checks;
 use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::func_environ::FuncEnvironment;
+use crate::module_info::IndexType;
+use crate::translate::memory::{narrow_to, widen_to_u64};
 use crate::trap::TrapKind;
 use cranelift_codegen::ir::{InstBuilder, types};
 use cranelift_frontend::FunctionBuilder;
@@ -45,21 +50,29 @@ impl Translator<'_> {
                 builder.ins().store(flags, value, address, 0);
             }
             O::TableSize { table } => {
+                let index_type = self.table_index_type(table);
                 let definition = self.env.table_definition(builder, table);
                 let size = FuncEnvironment::table_size(builder, definition);
-                let size = builder.ins().ireduce(types::I32, size);
+                let size = narrow_to(builder, size, index_type);
                 self.push(size);
             }
             O::TableGrow { table } => {
+                let index_type = self.table_index_type(table);
                 let (init, delta) = self.pop2();
+                let delta = widen_to_u64(builder, delta);
                 let table = builder.ins().iconst(types::I32, i64::from(table));
                 let old = self
                     .env
                     .call_builtin(builder, Builtin::TableGrow, &[table, delta, init])[0];
+                // A refused grow returns `u64::MAX`, whose low half is the
+                // 32-bit -1.
+                let old = narrow_to(builder, old, index_type);
                 self.push(old);
             }
             O::TableFill { table } => {
                 let (dst, value, len) = self.pop3();
+                let dst = widen_to_u64(builder, dst);
+                let len = widen_to_u64(builder, len);
                 let table = builder.ins().iconst(types::I32, i64::from(table));
                 self.env
                     .call_builtin(builder, Builtin::TableFill, &[table, dst, value, len]);
@@ -68,7 +81,12 @@ impl Translator<'_> {
                 dst_table,
                 src_table,
             } => {
+                // Each index has its table's index type; the length is an
+                // i64 only when both tables are 64-bit.
                 let (dst, src, len) = self.pop3();
+                let dst = widen_to_u64(builder, dst);
+                let src = widen_to_u64(builder, src);
+                let len = widen_to_u64(builder, len);
                 let dst_table = builder.ins().iconst(types::I32, i64::from(dst_table));
                 let src_table = builder.ins().iconst(types::I32, i64::from(src_table));
                 self.env.call_builtin(
@@ -79,6 +97,7 @@ impl Translator<'_> {
             }
             O::TableInit { elem_index, table } => {
                 let (dst, src, len) = self.pop3();
+                let dst = widen_to_u64(builder, dst);
                 let table = builder.ins().iconst(types::I32, i64::from(table));
                 let elem = builder.ins().iconst(types::I32, i64::from(elem_index));
                 self.env
@@ -91,5 +110,10 @@ impl Translator<'_> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The type of table `table`'s indices.
+    fn table_index_type(&self, table: u32) -> IndexType {
+        self.env.info().tables[table as usize].ty.index_type()
     }
 }

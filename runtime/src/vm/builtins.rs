@@ -10,7 +10,9 @@
 //!
 //! Failure behaviour: a builtin that traps unwinds to the host->Wasm entry
 //! point only after everything it owns has been dropped; a refused grow
-//! returns the declared failure value (`u64::MAX` / `u32::MAX`).
+//! returns the declared failure value (`u64::MAX`). Indices, lengths and
+//! sizes are u64 for 32- and 64-bit memories and tables alike (32-bit callers
+//! zero-extend), so every range check is done in u64 with checked adds.
 
 use crate::instance::InstanceData;
 use crate::store::StoreOpaque;
@@ -184,22 +186,19 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
     instance.drop_data(data);
 }
 
-unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u32, init: u64) -> u32 {
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u64, init: u64) -> u64 {
     // SAFETY: called by compiled code with its vmctx.
     let (store, instance) = unsafe { context(vmctx) };
     instance
         .table(table)
         .entry(store)
-        .grow(delta.into(), init)
-        .map_or(u32::MAX, |old| old as u32)
+        .grow(delta, init)
+        .unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, value: u64, len: u32) {
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, value: u64, len: u64) {
     let body = |store: &StoreOpaque, instance: &InstanceData| {
-        instance
-            .table(table)
-            .entry(store)
-            .fill(dst.into(), value, len.into())
+        instance.table(table).entry(store).fill(dst, value, len)
     };
     // SAFETY: called by compiled code with its vmctx.
     unsafe { run_trapping(vmctx, body) }
@@ -209,14 +208,14 @@ unsafe extern "C" fn table_copy(
     vmctx: *mut u8,
     dst_table: u32,
     src_table: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) {
     let body = |store: &StoreOpaque, instance: &InstanceData| {
         let destination = instance.table(dst_table).entry(store);
         let source = instance.table(src_table).entry(store);
-        destination.copy_from(source, dst.into(), src.into(), len.into())
+        destination.copy_from(source, dst, src, len)
     };
     // SAFETY: called by compiled code with its vmctx.
     unsafe { run_trapping(vmctx, body) }
@@ -226,7 +225,7 @@ unsafe extern "C" fn table_init(
     vmctx: *mut u8,
     table: u32,
     element: u32,
-    dst: u32,
+    dst: u64,
     src: u32,
     len: u32,
 ) {
@@ -234,12 +233,8 @@ unsafe extern "C" fn table_init(
         // A `RefCell` borrow: released when this closure returns, before
         // `run_trapping` may jump out (a skipped release would leave it borrowed).
         let values = instance.element_segment(element);
-        crate::table::checked_range(src.into(), len.into(), values.len() as u64).and_then(|range| {
-            instance
-                .table(table)
-                .entry(store)
-                .init(dst.into(), &values[range])
-        })
+        crate::table::checked_range(src.into(), len.into(), values.len() as u64)
+            .and_then(|range| instance.table(table).entry(store).init(dst, &values[range]))
     };
     // SAFETY: called by compiled code with its vmctx.
     unsafe { run_trapping(vmctx, body) }
