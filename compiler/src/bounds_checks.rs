@@ -63,9 +63,10 @@
 
 use crate::Tunables;
 use crate::func_environ::FuncEnvironment;
-use crate::module_info::{IndexType, MemoryType, ModuleInfo};
+use crate::module_info::ModuleInfo;
 use crate::trap::TrapKind;
 use crate::tunables::{MemoryPlan, MemoryStyle};
+use crate::types::{IndexType, MemoryType};
 use crate::vmctx::field;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, TrapCode, Value, types};
@@ -98,7 +99,7 @@ impl Heap {
         Heap {
             memory_index,
             index_type: ty.index_type(),
-            page_size_log2: ty.page_size_log2,
+            page_size_log2: ty.page_size_log2(),
             plan: tunables.memory_plan(ty),
         }
     }

@@ -13,9 +13,9 @@ use crate::Tunables;
 use crate::bounds_checks::Heap;
 use crate::builtins::Builtin;
 use crate::error::CompileError;
-use crate::module_info::{GlobalType, ModuleInfo};
+use crate::module_info::ModuleInfo;
 use crate::signature::{value_type, wasm_signature};
-use crate::types::FuncType;
+use crate::types::{FuncType, Mutability};
 use crate::vmctx::{VMOffsets, field};
 use cranelift_codegen::ir::{
     AliasRegion, AliasRegionData, ExtFuncData, ExternalName, FuncRef, GlobalValueData, InstBuilder,
@@ -256,13 +256,13 @@ impl<'m> FuncEnvironment<'m> {
         builder: &mut FunctionBuilder<'_>,
         global_index: u32,
     ) -> (Value, Type, MemFlagsData) {
-        let GlobalType { ty, mutable } = self.info.globals[global_index as usize].ty;
+        let ty = self.info.globals[global_index as usize].ty;
         let pointer = self.load_vmctx_pointer(builder, self.offsets.global(global_index));
         let mut flags = Self::flags_in(builder, region::GLOBALS, "globals");
-        if !mutable {
+        if ty.mutability() == Mutability::Const {
             flags = flags.with_readonly().with_can_move();
         }
-        (pointer, value_type(ty), flags)
+        (pointer, value_type(*ty.content()), flags)
     }
 
     /// The funcref of function `function_index`: its `VMFuncRef` in the vmctx.

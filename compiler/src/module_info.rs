@@ -2,7 +2,9 @@
 //! validated with wasmparser, in a form the runtime can use directly.
 
 use crate::error::CompileError;
-use crate::types::{FuncType, HeapType, ModuleTypeIndex, ModuleTypes, RefType, ValType};
+use crate::types::{
+    FuncType, GlobalType, HeapType, MemoryType, ModuleTypeIndex, ModuleTypes, RefType, TableType,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use wasmparser::{
@@ -10,88 +12,6 @@ use wasmparser::{
     ExternalKind, FuncToValidate, FunctionBody, KnownCustom, Name, Operator, Parser, Payload,
     TableInit, TypeRef, ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
-
-/// Limits and element type of a table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TableType {
-    /// Element type.
-    pub element: RefType,
-    /// Initial number of elements.
-    pub minimum: u64,
-    /// Maximum number of elements.
-    pub maximum: Option<u64>,
-    /// Indexed with i64 (table64, part of the memory64 proposal).
-    pub table64: bool,
-}
-
-impl TableType {
-    /// The type of the table's indices.
-    pub fn index_type(&self) -> IndexType {
-        if self.table64 {
-            IndexType::I64
-        } else {
-            IndexType::I32
-        }
-    }
-}
-
-/// Limits of a linear memory, in pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemoryType {
-    /// Initial size in pages.
-    pub minimum: u64,
-    /// Maximum size in pages.
-    pub maximum: Option<u64>,
-    /// Indexed with i64 (memory64).
-    pub memory64: bool,
-    /// Shared between threads (rejected by the compiler for now).
-    pub shared: bool,
-    /// Log2 of the page size in bytes: 16 (64 KiB) unless the
-    /// custom-page-sizes proposal's `pagesize` says otherwise (0: 1 byte).
-    pub page_size_log2: u8,
-}
-
-impl MemoryType {
-    /// Log2 of the page size of every memory without a custom page size.
-    pub const DEFAULT_PAGE_SIZE_LOG2: u8 = 16;
-
-    /// The type of the memory's addresses.
-    pub fn index_type(&self) -> IndexType {
-        if self.memory64 {
-            IndexType::I64
-        } else {
-            IndexType::I32
-        }
-    }
-}
-
-/// The value type a memory (or table) is indexed with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum IndexType {
-    /// 32-bit indices (Wasm 1.0 and 2.0).
-    I32,
-    /// 64-bit indices (memory64).
-    I64,
-}
-
-impl IndexType {
-    /// Bytes the index type can address: an access's index is below this.
-    pub fn index_space_bytes(self) -> u64 {
-        match self {
-            IndexType::I32 => 1 << 32,
-            IndexType::I64 => u64::MAX,
-        }
-    }
-}
-
-/// Type and mutability of a global.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GlobalType {
-    /// Value type.
-    pub ty: ValType,
-    /// Whether `global.set` is allowed.
-    pub mutable: bool,
-}
 
 /// One instruction of a constant expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -446,35 +366,6 @@ impl<'a> ParsedModule<'a> {
     }
 }
 
-fn table_type(ty: &wasmparser::TableType, offset: usize) -> Result<TableType, CompileError> {
-    Ok(TableType {
-        element: RefType::from_wasmparser(ty.element_type, offset)?,
-        minimum: ty.initial,
-        maximum: ty.maximum,
-        table64: ty.table64,
-    })
-}
-
-fn memory_type(ty: &wasmparser::MemoryType) -> MemoryType {
-    MemoryType {
-        minimum: ty.initial,
-        maximum: ty.maximum,
-        memory64: ty.memory64,
-        shared: ty.shared,
-        page_size_log2: ty
-            .page_size_log2
-            .and_then(|log2| u8::try_from(log2).ok())
-            .unwrap_or(MemoryType::DEFAULT_PAGE_SIZE_LOG2),
-    }
-}
-
-fn global_type(ty: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType, CompileError> {
-    Ok(GlobalType {
-        ty: ValType::from_wasmparser(ty.content_type, offset)?,
-        mutable: ty.mutable,
-    })
-}
-
 impl ModuleInfo {
     /// Records one (already validated) payload.
     fn absorb(&mut self, payload: Payload<'_>) -> Result<(), CompileError> {
@@ -496,22 +387,19 @@ impl ModuleInfo {
                             )
                         }
                         TypeRef::Table(ty) => {
-                            let ty = table_type(&ty, offset)?;
-                            self.tables.push(Table {
-                                ty: ty.clone(),
-                                init: None,
-                            });
+                            let ty = TableType::from_wasmparser(&ty, offset)?;
+                            self.tables.push(Table { ty, init: None });
                             self.num_imported_tables += 1;
                             (ImportKind::Table(ty), self.num_imported_tables - 1)
                         }
                         TypeRef::Memory(ty) => {
-                            let ty = memory_type(&ty);
+                            let ty = MemoryType::from_wasmparser(&ty, offset)?;
                             self.memories.push(ty);
                             self.num_imported_memories += 1;
                             (ImportKind::Memory(ty), self.num_imported_memories - 1)
                         }
                         TypeRef::Global(ty) => {
-                            let ty = global_type(&ty, offset)?;
+                            let ty = GlobalType::from_wasmparser(&ty, offset)?;
                             self.globals.push(Global { ty, init: None });
                             self.num_imported_globals += 1;
                             (ImportKind::Global(ty), self.num_imported_globals - 1)
@@ -546,14 +434,16 @@ impl ModuleInfo {
                         TableInit::Expr(expr) => Some(ConstExpr::parse(&expr)?),
                     };
                     self.tables.push(Table {
-                        ty: table_type(&table.ty, offset)?,
+                        ty: TableType::from_wasmparser(&table.ty, offset)?,
                         init,
                     });
                 }
             }
             Payload::MemorySection(reader) => {
+                let offset = reader.range().start as usize;
                 for memory in reader {
-                    self.memories.push(memory_type(&memory?));
+                    self.memories
+                        .push(MemoryType::from_wasmparser(&memory?, offset)?);
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -561,7 +451,7 @@ impl ModuleInfo {
                 for global in reader {
                     let global = global?;
                     self.globals.push(Global {
-                        ty: global_type(&global.ty, offset)?,
+                        ty: GlobalType::from_wasmparser(&global.ty, offset)?,
                         init: Some(ConstExpr::parse(&global.init_expr)?),
                     });
                 }
@@ -675,7 +565,7 @@ impl ModuleInfo {
 mod tests {
     use super::*;
     use crate::types::{
-        CompositeInnerType, CompositeType, FieldType, StorageType, StructType, SubType,
+        CompositeInnerType, CompositeType, FieldType, StorageType, StructType, SubType, ValType,
     };
 
     #[test]

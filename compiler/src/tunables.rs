@@ -6,7 +6,7 @@
 //! bounds checks from that plan and the runtime lays the memory out from the
 //! very same plan, so code and layout cannot disagree.
 
-use crate::module_info::{IndexType, MemoryType};
+use crate::types::{IndexType, MemoryType};
 use serde::{Deserialize, Serialize};
 
 /// Bytes reserved for a static memory by default: a 32-bit index space.
@@ -101,7 +101,7 @@ impl Tunables {
     /// multiple of the host page, so the guard cannot catch every overrun.
     pub fn memory_plan(&self, ty: &MemoryType) -> MemoryPlan {
         let can_be_static = ty.index_type() == IndexType::I32
-            && ty.page_size_log2 == MemoryType::DEFAULT_PAGE_SIZE_LOG2;
+            && ty.page_size_log2() == MemoryType::DEFAULT_PAGE_SIZE_LOG2;
         let style = if can_be_static {
             self.memory_style.unwrap_or(MemoryStyle::Static)
         } else {
@@ -129,13 +129,12 @@ mod tests {
     use super::*;
 
     fn memory(memory64: bool, page_size_log2: u8) -> MemoryType {
-        MemoryType {
-            minimum: 1,
-            maximum: None,
-            memory64,
-            shared: false,
-            page_size_log2,
-        }
+        let ty = if memory64 {
+            MemoryType::new64(1, None)
+        } else {
+            MemoryType::new(1, None)
+        };
+        ty.with_page_size_log2(page_size_log2).unwrap()
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use remap_compiler::module_info::{
     ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind, ImportKind,
 };
+use remap_compiler::types::Mutability;
 use remap_compiler::{
     CompileError, CompiledModule, FuncType, MemoryStyle, ModuleInfo, RefType, TrapKind, Tunables,
     ValType, compile_entry_trampoline, compile_host_trampoline, compile_module,
@@ -221,9 +222,9 @@ fn memory64_table64_and_custom_page_sizes_compile_by_default() {
              (func (param i64) (result i32) (i32.load8_u 1 (i32.wrap_i64 (local.get 0)))))"#,
         MemoryStyle::Static,
     );
-    assert!(compiled.info.memories[0].memory64);
-    assert_eq!(compiled.info.memories[1].page_size_log2, 0);
-    assert!(compiled.info.tables[0].ty.table64);
+    assert!(compiled.info.memories[0].is_64());
+    assert_eq!(compiled.info.memories[1].page_size_log2(), 0);
+    assert!(compiled.info.tables[0].ty.is_64());
 }
 
 #[test]
@@ -324,18 +325,18 @@ fn module_info_describes_the_module() {
     assert_eq!(info.imports.len(), 4);
     assert_eq!(info.imports[0].module, "env");
     assert!(
-        matches!(info.imports[2].kind, ImportKind::Memory(m) if m.minimum == 1 && m.maximum == Some(2))
+        matches!(info.imports[2].kind, ImportKind::Memory(m) if m.minimum() == 1 && m.maximum() == Some(2))
     );
     assert_eq!(info.functions.len(), 3);
     assert_eq!(info.func_type(1).unwrap().results(), [ValType::I32]);
     assert_eq!(info.tables.len(), 2);
-    assert_eq!(info.tables[1].ty.element, RefType::EXTERNREF);
-    assert_eq!(info.tables[1].ty.maximum, Some(10));
+    assert_eq!(*info.tables[1].ty.element(), RefType::EXTERNREF);
+    assert_eq!(info.tables[1].ty.maximum(), Some(10));
     assert_eq!(
         info.globals[1].init.as_ref().unwrap().ops,
         vec![ConstOp::I64Const(1), ConstOp::I64Const(2), ConstOp::I64Add]
     );
-    assert!(info.globals[1].ty.mutable);
+    assert_eq!(info.globals[1].ty.mutability(), Mutability::Var);
     assert_eq!(info.export("run").unwrap().kind, EntityKind::Function);
     assert_eq!(info.export("mem").unwrap().kind, EntityKind::Memory);
     assert_eq!(info.elements.len(), 3);

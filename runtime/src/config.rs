@@ -174,15 +174,13 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remap_compiler::module_info::MemoryType;
+    use crate::MemoryType;
 
     fn memory(memory64: bool) -> MemoryType {
-        MemoryType {
-            minimum: 1,
-            maximum: None,
-            memory64,
-            shared: false,
-            page_size_log2: MemoryType::DEFAULT_PAGE_SIZE_LOG2,
+        if memory64 {
+            MemoryType::new64(1, None)
+        } else {
+            MemoryType::new(1, None)
         }
     }
 

@@ -11,7 +11,7 @@ use crate::store::{AsContextMut, StoreContextMut, StoreId, StoreOpaque};
 use crate::table::{Table, TableEntry};
 use crate::trap::{Trap, TrapKind, WasmBacktrace};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
-use crate::types::{ExternType, convert, limits_match};
+use crate::types::{ExternType, limits_match};
 use crate::values::ValRaw;
 use crate::vm::vmctx::{Vmctx, VmctxViewNotifier};
 use anyhow::{Context, Result, anyhow, bail};
@@ -273,6 +273,7 @@ fn check_import(
         }
         (ExternType::Memory(e), ExternType::Memory(a), _) => {
             e.is_64() == a.is_64()
+                && e.is_shared() == a.is_shared()
                 && e.page_size_log2() == a.page_size_log2()
                 && limits_match(a.minimum(), a.maximum(), e.minimum(), e.maximum())
         }
@@ -413,7 +414,7 @@ pub(crate) fn instantiate(
                     .as_ref()
                     .context("defined global without an initialiser")?;
                 let value = data.eval(store, init)?;
-                Global::from_raw_parts(store, convert::global_type(&global.ty), value)
+                Global::from_raw_parts(store, global.ty, value)
             }
         };
         data.globals.push(handle);
@@ -429,7 +430,7 @@ pub(crate) fn instantiate(
         let handle = match imported_memories.get(index) {
             Some(&m) => m,
             None => {
-                let entry = MemoryEntry::new(store.engine(), convert::memory_type(ty))
+                let entry = MemoryEntry::new(store.engine(), *ty)
                     .context("failed to create the instance's linear memory")?;
                 Memory::push(store, entry)
             }
@@ -452,7 +453,7 @@ pub(crate) fn instantiate(
                     Some(expr) => data.eval(store, expr)?.get_reference(),
                     None => 0,
                 };
-                let entry = TableEntry::new(convert::table_type(&table.ty), init)?;
+                let entry = TableEntry::new(table.ty, init)?;
                 Table::push(store, entry)
             }
         };

@@ -64,6 +64,7 @@ pub use trap::{FrameInfo, Trap, TrapKind, WasmBacktrace};
 pub use typed::{HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use types::{
     AbstractHeapType, ArrayType, ExportType, ExternType, FieldType, FuncType, GlobalType, HeapType,
-    ImportType, MemoryType, Mutability, RefType, StorageType, StructType, TableType, ValType,
+    ImportType, MemoryType, MemoryTypeError, Mutability, RefType, StorageType, StructType,
+    TableType, ValType,
 };
 pub use values::{Ref, Val, ValRaw};

@@ -80,7 +80,7 @@ impl Drop for MemoryEntry {
 /// compiler derived the memory's bounds checks from.
 fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
     let config = engine.config();
-    let plan = engine.compiler().tunables().memory_plan(&ty.to_compiler());
+    let plan = engine.compiler().tunables().memory_plan(ty);
     let page_size = ty.page_size();
     let initial_bytes = ty
         .minimum()

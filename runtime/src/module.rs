@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::serialize::{self, CompiledArtifact};
-use crate::types::{ExportType, ExternType, FuncType, ImportType, convert};
+use crate::types::{ExportType, ExternType, FuncType, ImportType};
 use crate::vm::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
@@ -202,9 +202,9 @@ impl Module {
                     ImportKind::Function(type_index) => {
                         ExternType::Func(function_type(&func_types, *type_index)?)
                     }
-                    ImportKind::Table(t) => ExternType::Table(convert::table_type(t)),
-                    ImportKind::Memory(m) => ExternType::Memory(convert::memory_type(m)),
-                    ImportKind::Global(g) => ExternType::Global(convert::global_type(g)),
+                    ImportKind::Table(t) => ExternType::Table(*t),
+                    ImportKind::Memory(m) => ExternType::Memory(*m),
+                    ImportKind::Global(g) => ExternType::Global(*g),
                 };
                 Ok((import.module.clone(), import.name.clone(), ty))
             })
@@ -437,15 +437,11 @@ fn entity_type(
             let type_index = *info.functions.get(position).ok_or_else(missing)?;
             ExternType::Func(function_type(func_types, type_index)?)
         }
-        EntityKind::Table => ExternType::Table(convert::table_type(
-            &info.tables.get(position).ok_or_else(missing)?.ty,
-        )),
-        EntityKind::Memory => ExternType::Memory(convert::memory_type(
-            info.memories.get(position).ok_or_else(missing)?,
-        )),
-        EntityKind::Global => ExternType::Global(convert::global_type(
-            &info.globals.get(position).ok_or_else(missing)?.ty,
-        )),
+        EntityKind::Table => ExternType::Table(info.tables.get(position).ok_or_else(missing)?.ty),
+        EntityKind::Memory => ExternType::Memory(*info.memories.get(position).ok_or_else(missing)?),
+        EntityKind::Global => {
+            ExternType::Global(info.globals.get(position).ok_or_else(missing)?.ty)
+        }
     })
 }
 

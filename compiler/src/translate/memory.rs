@@ -12,7 +12,7 @@ use crate::bounds_checks;
 use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::func_environ::FuncEnvironment;
-use crate::module_info::IndexType;
+use crate::types::IndexType;
 use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::{MemArg, MemArgTarget, Operator};

@@ -3,7 +3,8 @@
 //! Value types ([`ValType`], [`RefType`], [`HeapType`]), the composite types a
 //! type section defines ([`FuncType`], [`StructType`], [`ArrayType`]), sub
 //! types with their declared supertype ([`SubType`]) and recursion groups
-//! ([`RecGroup`]). [`ModuleTypes`] (module.rs) holds one module's type
+//! ([`RecGroup`]), and the types of memories, tables and globals
+//! ([`MemoryType`], [`TableType`], [`GlobalType`], entity.rs). [`ModuleTypes`] (module.rs) holds one module's type
 //! section; [`TypeRegistry`] (registry.rs) canonicalizes rec groups across
 //! all modules of an engine; convert.rs turns wasmparser's types into these
 //! (a proposal the model does not hold is an error, never a panic).
@@ -23,9 +24,11 @@
 //! foreign index fails closed.
 
 mod convert;
+mod entity;
 mod module;
 mod registry;
 
+pub use entity::{GlobalType, IndexType, MemoryType, MemoryTypeError, Mutability, TableType};
 pub use module::ModuleTypes;
 pub use registry::{RegisteredType, RegisteredTypes, TypeRegistry};
 
