@@ -4,7 +4,10 @@
 //! and the next one traps. Sizes are in 1-byte pages for Wasm and the API.
 //! Both memory styles (such a memory is always dynamic), 32- and 64-bit.
 
-use remap::{Config, Engine, Instance, MemoryStyle, Module, Store, Trap, TrapKind};
+mod common;
+
+use common::{engines_for_every_bounds_check, expect_out_of_bounds};
+use remap::{Engine, Instance, Module, Store};
 
 fn module(index_type: &str) -> String {
     format!(
@@ -22,63 +25,47 @@ fn module(index_type: &str) -> String {
     )
 }
 
-fn expect_out_of_bounds(result: anyhow::Result<impl std::fmt::Debug>, what: &str) {
-    let error = result.expect_err(what);
-    assert_eq!(
-        error.downcast_ref::<Trap>().unwrap().kind(),
-        TrapKind::MemoryOutOfBounds,
-        "{what}"
-    );
-}
-
 #[test]
 fn one_byte_pages_bound_accesses_to_the_byte() {
-    for style in [MemoryStyle::Static, MemoryStyle::Dynamic] {
-        for spectre in [true, false] {
-            let mut config = Config::new();
-            config.memory_style(style).spectre_mitigations(spectre);
-            let engine = Engine::new(&config).unwrap();
-            let case = format!("{style:?}, spectre {spectre}");
+    for (case, engine) in engines_for_every_bounds_check() {
+        let module = Module::new(&engine, module("i32")).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let load = instance
+            .get_typed_func::<i32, i32>(&mut store, "load")
+            .unwrap();
+        let store8 = instance
+            .get_typed_func::<(i32, i32), ()>(&mut store, "store")
+            .unwrap();
+        let load_word = instance
+            .get_typed_func::<i32, i32>(&mut store, "load_word")
+            .unwrap();
+        let grow = instance
+            .get_typed_func::<i32, i32>(&mut store, "grow")
+            .unwrap();
+        let size = instance
+            .get_typed_func::<(), i32>(&mut store, "size")
+            .unwrap();
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        assert_eq!(memory.ty(&store).page_size(), 1);
+        assert_eq!(memory.size(&store), 10);
 
-            let module = Module::new(&engine, module("i32")).unwrap();
-            let mut store = Store::new(&engine, ());
-            let instance = Instance::new(&mut store, &module, &[]).unwrap();
-            let load = instance
-                .get_typed_func::<i32, i32>(&mut store, "load")
-                .unwrap();
-            let store8 = instance
-                .get_typed_func::<(i32, i32), ()>(&mut store, "store")
-                .unwrap();
-            let load_word = instance
-                .get_typed_func::<i32, i32>(&mut store, "load_word")
-                .unwrap();
-            let grow = instance
-                .get_typed_func::<i32, i32>(&mut store, "grow")
-                .unwrap();
-            let size = instance
-                .get_typed_func::<(), i32>(&mut store, "size")
-                .unwrap();
-            let memory = instance.get_memory(&mut store, "memory").unwrap();
-            assert_eq!(memory.ty(&store).page_size(), 1);
-            assert_eq!(memory.size(&store), 10);
+        store8.call(&mut store, (9, 0x5a)).unwrap();
+        assert_eq!(load.call(&mut store, 9).unwrap(), 0x5a, "{case}");
+        expect_out_of_bounds(load.call(&mut store, 10), &case);
+        expect_out_of_bounds(store8.call(&mut store, (10, 1)), &case);
+        assert_eq!(load_word.call(&mut store, 4).unwrap(), 0x5a00_0000);
+        expect_out_of_bounds(load_word.call(&mut store, 5), &case);
 
-            store8.call(&mut store, (9, 0x5a)).unwrap();
-            assert_eq!(load.call(&mut store, 9).unwrap(), 0x5a, "{case}");
-            expect_out_of_bounds(load.call(&mut store, 10), &case);
-            expect_out_of_bounds(store8.call(&mut store, (10, 1)), &case);
-            assert_eq!(load_word.call(&mut store, 4).unwrap(), 0x5a00_0000);
-            expect_out_of_bounds(load_word.call(&mut store, 5), &case);
-
-            assert_eq!(grow.call(&mut store, 1).unwrap(), 10, "{case}");
-            assert_eq!(size.call(&mut store, ()).unwrap(), 11);
-            assert_eq!(memory.size(&store), 11);
-            assert_eq!(memory.data_size(&store), 11);
-            assert_eq!(load.call(&mut store, 10).unwrap(), 0, "{case}");
-            store8.call(&mut store, (10, 0x7e)).unwrap();
-            assert_eq!(memory.data(&store)[9..], [0x5a, 0x7e]);
-            expect_out_of_bounds(load.call(&mut store, 11), &case);
-            assert_eq!(load_word.call(&mut store, 5).unwrap(), 0x7e5a_0000);
-        }
+        assert_eq!(grow.call(&mut store, 1).unwrap(), 10, "{case}");
+        assert_eq!(size.call(&mut store, ()).unwrap(), 11);
+        assert_eq!(memory.size(&store), 11);
+        assert_eq!(memory.data_size(&store), 11);
+        assert_eq!(load.call(&mut store, 10).unwrap(), 0, "{case}");
+        store8.call(&mut store, (10, 0x7e)).unwrap();
+        assert_eq!(memory.data(&store)[9..], [0x5a, 0x7e]);
+        expect_out_of_bounds(load.call(&mut store, 11), &case);
+        assert_eq!(load_word.call(&mut store, 5).unwrap(), 0x7e5a_0000);
     }
 }
 
