@@ -48,6 +48,10 @@ macro_rules! foreach_builtin {
             TableInit = table_init(vmctx, table: u32, element: u32, dst: u64, src: u32, len: u32);
             /// `elem.drop`.
             ElemDrop = elem_drop(vmctx, element: u32);
+            /// Whether engine type `actual` is a subtype of engine type
+            /// `expected` (1) or not (0): the slow path of a signature check
+            /// whose expected type is not final.
+            IsSubtype = is_subtype(vmctx, actual: u32, expected: u32) -> u32;
         }
     };
 }

@@ -15,7 +15,7 @@ use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::module_info::ModuleInfo;
 use crate::signature::{value_type, wasm_signature};
-use crate::types::{FuncType, Mutability};
+use crate::types::{FuncType, ModuleTypeIndex, Mutability};
 use crate::vmctx::{VMOffsets, field};
 use cranelift_codegen::ir::{
     AliasRegion, AliasRegionData, ExtFuncData, ExternalName, FuncRef, GlobalValueData, InstBuilder,
@@ -123,6 +123,19 @@ impl<'m> FuncEnvironment<'m> {
             .ok_or_else(|| CompileError::Invalid {
                 offset: 0,
                 message: format!("type {type_index} is not a function type"),
+            })
+    }
+
+    /// Whether module type `type_index` is final (no type can declare it
+    /// as its supertype), as subtype checks need to know.
+    pub fn type_is_final(&self, type_index: u32) -> Result<bool, CompileError> {
+        self.info
+            .types
+            .sub_type(ModuleTypeIndex::from_u32(type_index))
+            .map(|sub_type| sub_type.is_final)
+            .ok_or_else(|| CompileError::Invalid {
+                offset: 0,
+                message: format!("type {type_index} does not exist"),
             })
     }
 

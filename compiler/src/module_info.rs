@@ -334,7 +334,10 @@ pub fn supported_features() -> WasmFeatures {
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64
-        | WasmFeatures::CUSTOM_PAGE_SIZES)
+        | WasmFeatures::CUSTOM_PAGE_SIZES
+        | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::GC)
         - WasmFeatures::SIMD
 }
 

@@ -27,11 +27,17 @@ pub enum TrapKind {
     BadConversionToInteger = 9,
     /// The `unreachable` instruction.
     UnreachableCodeReached = 10,
+    /// `ref.as_non_null` of a null reference.
+    NullReference = 11,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    CallToNull = 12,
+    /// `ref.cast` of a value that does not have the target type.
+    CastFailure = 13,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 10] = [
+    pub const ALL: [TrapKind; 13] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -42,6 +48,9 @@ impl TrapKind {
         TrapKind::IntegerDivisionByZero,
         TrapKind::BadConversionToInteger,
         TrapKind::UnreachableCodeReached,
+        TrapKind::NullReference,
+        TrapKind::CallToNull,
+        TrapKind::CastFailure,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -57,6 +66,9 @@ impl TrapKind {
             TrapKind::IntegerDivisionByZero => "integer divide by zero",
             TrapKind::BadConversionToInteger => "invalid conversion to integer",
             TrapKind::UnreachableCodeReached => "unreachable",
+            TrapKind::NullReference => "null reference",
+            TrapKind::CallToNull => "null function reference",
+            TrapKind::CastFailure => "cast failure",
         }
     }
 

@@ -7,7 +7,8 @@
 //! is tracked until a reachable `else` or `end` restores translation.
 //!
 //! Each operator family is translated in its own file (`control`, `locals`,
-//! `memory`, `table`, `call`, `reference`, `numeric`, `conversion`, `simd`);
+//! `memory`, `table`, `call`, `reference`, `function_references`,
+//! `tail_call`, `casts`, `numeric`, `conversion`, `simd`);
 //! [`Translator::translate_operator`] offers an operator to each family in
 //! turn. A new family is a new file and one line there. Everything about
 //! the vmctx layout and the module's entities lives in the function
@@ -31,14 +32,17 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources};
 
 mod call;
+mod casts;
 mod control;
 mod conversion;
+mod function_references;
 mod locals;
 mod memory;
 mod numeric;
 mod reference;
 mod simd;
 mod table;
+mod tail_call;
 
 /// What kind of construct opened a control frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,6 +292,9 @@ impl Translator<'_> {
             || self.translate_conversion(builder, op)?
             || self.translate_table(builder, op)?
             || self.translate_reference(builder, op)?
+            || self.translate_function_references(builder, op)?
+            || self.translate_tail_call(builder, op)?
+            || self.translate_casts(builder, op, offset)?
             || self.translate_simd(builder, op)?;
         if translated {
             Ok(())
