@@ -175,6 +175,8 @@ mod tests {
         assert_eq!(Builtin::MemoryInit.params(), [I32, I32, I64, I32, I32]);
         assert!(Builtin::ElemDrop.results().is_empty());
         assert_eq!(Builtin::MemoryCopy.name(), "memory_copy");
-        assert_eq!(Builtin::COUNT, 10);
+        assert_eq!(Builtin::IsSubtype.params(), [I32, I32]);
+        assert_eq!(Builtin::IsSubtype.results(), [I32]);
+        assert_eq!(Builtin::COUNT, 11);
     }
 }

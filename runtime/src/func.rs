@@ -286,13 +286,8 @@ impl Func {
             &mut spilled
         };
         for (index, (param, &expected)) in params.iter().zip(ty.params()).enumerate() {
-            if param.ty() != expected {
-                bail!(
-                    "type mismatch: argument {index} expected {expected}, got {}",
-                    param.ty()
-                );
-            }
-            values[index] = param.to_raw(&store.opaque)?;
+            values[index] =
+                param.to_raw_checked(&store.opaque, expected, &format!("argument {index}"))?;
         }
         // SAFETY: `values` has `max(params, results)` slots holding valid
         // arguments of the function's type, all from this store.
@@ -501,8 +496,8 @@ pub(crate) fn val_host_fn<T: 'static>(
         func(caller.reborrow_caller(), &params, &mut results)?;
         let store = &mut caller.store.0.opaque;
         for (index, (result, &expected)) in results.iter().zip(ty.results()).enumerate() {
-            result.check_type(expected, &format!("host function result {index}"))?;
-            values[index] = result.to_raw(store)?;
+            values[index] =
+                result.to_raw_checked(store, expected, &format!("host function result {index}"))?;
         }
         Ok(())
     })

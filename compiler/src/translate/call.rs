@@ -222,3 +222,43 @@ impl Translator<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{count, translate, tunables};
+    use crate::MemoryStyle;
+    use cranelift_codegen::ir::Opcode;
+
+    fn call_indirect_of(ty: &str) -> usize {
+        let wat = format!(
+            r#"(module {ty} (table 1 funcref)
+                (func (param i32) (call_indirect (type $t) (local.get 0))))"#
+        );
+        let funcs = translate(&wat, &tunables(MemoryStyle::Static, None, true));
+        count(&funcs[0], Opcode::CallIndirect)
+    }
+
+    #[test]
+    fn a_final_signature_is_checked_by_type_id_alone() {
+        assert_eq!(call_indirect_of("(type $t (func))"), 1);
+        assert_eq!(call_indirect_of("(type $t (sub final (func)))"), 1);
+    }
+
+    #[test]
+    fn a_non_final_signature_asks_the_runtime_on_a_mismatch() {
+        // The call itself and the cold `is_subtype` builtin call.
+        assert_eq!(call_indirect_of("(type $t (sub (func)))"), 2);
+    }
+
+    #[test]
+    fn call_ref_checks_null_but_not_the_signature() {
+        let funcs = translate(
+            r#"(module (type $t (func))
+                (func (param (ref null $t)) (call_ref $t (local.get 0))))"#,
+            &tunables(MemoryStyle::Static, None, true),
+        );
+        assert_eq!(count(&funcs[0], Opcode::Trapz), 1);
+        assert_eq!(count(&funcs[0], Opcode::Icmp), 0);
+        assert_eq!(count(&funcs[0], Opcode::CallIndirect), 1);
+    }
+}

@@ -48,3 +48,32 @@ impl Translator<'_> {
         self.reachable = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{count, translate, tunables};
+    use crate::MemoryStyle;
+    use cranelift_codegen::ir::Opcode;
+
+    #[test]
+    fn tail_calls_replace_the_frame_instead_of_returning() {
+        let funcs = translate(
+            r#"(module (type $t (func (result i32)))
+                (import "m" "f" (func $imported (result i32)))
+                (table 1 funcref)
+                (func $direct (result i32) (return_call $direct))
+                (func (result i32) (return_call $imported))
+                (func (result i32) (return_call_indirect (type $t) (i32.const 0)))
+                (func (param (ref $t)) (result i32) (return_call_ref $t (local.get 0))))"#,
+            &tunables(MemoryStyle::Static, None, true),
+        );
+        assert_eq!(count(&funcs[0], Opcode::ReturnCall), 1);
+        for func in &funcs[1..] {
+            assert_eq!(count(func, Opcode::ReturnCallIndirect), 1);
+            assert_eq!(
+                count(func, Opcode::Call) + count(func, Opcode::CallIndirect),
+                0
+            );
+        }
+    }
+}
