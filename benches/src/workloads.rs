@@ -492,7 +492,7 @@ mod tests {
     fn every_workload_has_its_source() {
         for entry in WORKLOADS {
             let file = match entry.source {
-                Source::C(file) | Source::Wat(file) => file,
+                Source::C(file) | Source::TailCallC(file) | Source::Wat(file) => file,
                 Source::Sqlite => "sqlite.c",
             };
             assert!(
