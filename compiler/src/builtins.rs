@@ -52,6 +52,9 @@ macro_rules! foreach_builtin {
             /// `expected` (1) or not (0): the slow path of a signature check
             /// whose expected type is not final.
             IsSubtype = is_subtype(vmctx, actual: u32, expected: u32) -> u32;
+            /// The epoch deadline passed: traps (interrupt) or runs the
+            /// store's callback, which may move the deadline on or fail.
+            NewEpoch = new_epoch(vmctx);
         }
     };
 }
@@ -177,6 +180,6 @@ mod tests {
         assert_eq!(Builtin::MemoryCopy.name(), "memory_copy");
         assert_eq!(Builtin::IsSubtype.params(), [I32, I32]);
         assert_eq!(Builtin::IsSubtype.results(), [I32]);
-        assert_eq!(Builtin::COUNT, 11);
+        assert_eq!(Builtin::COUNT, 12);
     }
 }

@@ -164,6 +164,11 @@ impl<'m> FuncEnvironment<'m> {
         MemFlagsData::trusted().with_alias_region(Some(region))
     }
 
+    /// Flags for the fields of the store's `VMRuntimeLimits`.
+    pub fn limits_flags(builder: &mut FunctionBuilder<'_>) -> MemFlagsData {
+        Self::flags_in(builder, region::RUNTIME_LIMITS, "runtime limits")
+    }
+
     /// Flags for table definitions and table elements.
     pub fn table_flags(builder: &mut FunctionBuilder<'_>) -> MemFlagsData {
         Self::flags_in(builder, region::TABLES, "tables")
@@ -378,7 +383,7 @@ impl<'m> FuncEnvironment<'m> {
         args: &[Value],
     ) -> Vec<Value> {
         let limits = self.load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS);
-        let limits_flags = Self::flags_in(builder, region::RUNTIME_LIMITS, "runtime limits");
+        let limits_flags = Self::limits_flags(builder);
         let frame_pointer = builder.ins().get_frame_pointer(types::I64);
         builder
             .ins()

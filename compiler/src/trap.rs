@@ -33,11 +33,15 @@ pub enum TrapKind {
     CallToNull = 12,
     /// `ref.cast` of a value that does not have the target type.
     CastFailure = 13,
+    /// Code compiled to consume fuel ran out of it.
+    OutOfFuel = 14,
+    /// The store's epoch deadline passed and the store chose to interrupt.
+    Interrupt = 15,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 13] = [
+    pub const ALL: [TrapKind; 15] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -51,6 +55,8 @@ impl TrapKind {
         TrapKind::NullReference,
         TrapKind::CallToNull,
         TrapKind::CastFailure,
+        TrapKind::OutOfFuel,
+        TrapKind::Interrupt,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -69,6 +75,8 @@ impl TrapKind {
             TrapKind::NullReference => "null reference",
             TrapKind::CallToNull => "null function reference",
             TrapKind::CastFailure => "cast failure",
+            TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
+            TrapKind::Interrupt => "interrupt",
         }
     }
 

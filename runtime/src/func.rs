@@ -466,7 +466,7 @@ unsafe extern "C" fn host_array_call(
 /// A host function's error as it leaves Wasm: with the Wasm frames that were
 /// active as context (`error.downcast_ref::<WasmBacktrace>()`), unless it
 /// already describes them (a trap or an error from a nested call into Wasm).
-fn with_wasm_backtrace(error: anyhow::Error) -> anyhow::Error {
+pub(crate) fn with_wasm_backtrace(error: anyhow::Error) -> anyhow::Error {
     if error.is::<Trap>() || error.is::<WasmBacktrace>() {
         return error;
     }

@@ -41,7 +41,9 @@ fn subtyping_tail_calls_and_call_ref_survive_precompilation() {
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
     let call = |store: &mut Store<()>, name: &str| {
-        let func = instance.get_typed_func::<(), i32>(&mut *store, name).unwrap();
+        let func = instance
+            .get_typed_func::<(), i32>(&mut *store, name)
+            .unwrap();
         func.call(store, ())
     };
     assert_eq!(call(&mut store, "run").unwrap(), 80);

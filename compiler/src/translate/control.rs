@@ -210,6 +210,7 @@ impl Translator<'_> {
             // End of the function body.
             builder.switch_to_block(frame.next);
             let results = builder.block_params(frame.next).to_vec();
+            self.fuel_store(builder);
             builder.ins().return_(&results);
             self.reachable = false;
             return;

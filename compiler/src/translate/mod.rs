@@ -35,6 +35,8 @@ mod call;
 mod casts;
 mod control;
 mod conversion;
+mod epoch;
+mod fuel;
 mod function_references;
 mod locals;
 mod memory;
@@ -165,6 +167,8 @@ impl<'m> FuncTranslator<'m> {
             stack: Vec::new(),
             control: Vec::new(),
             reachable: true,
+            runtime_limits: None,
+            fuel: None,
         };
         state.env.set_stack_limit(&mut builder);
 
@@ -187,6 +191,8 @@ impl<'m> FuncTranslator<'m> {
                 state.locals.push(var);
             }
         }
+
+        state.instrument_function_entry(&mut builder);
 
         let exit = builder.create_block();
         for &result in ty.results() {
@@ -225,6 +231,11 @@ struct Translator<'m> {
     stack: Vec<Value>,
     control: Vec<Frame>,
     reachable: bool,
+    /// The store's `VMRuntimeLimits`, loaded at entry when the function is
+    /// instrumented for fuel or epochs.
+    runtime_limits: Option<Value>,
+    /// The fuel count, when the function consumes fuel (fuel.rs).
+    fuel: Option<fuel::Fuel>,
 }
 
 impl Translator<'_> {
@@ -263,6 +274,20 @@ impl Translator<'_> {
         self.stack.push(value);
     }
 
+    /// Loads what fuel and epoch checks need and runs the entry checks.
+    fn instrument_function_entry(&mut self, builder: &mut FunctionBuilder<'_>) {
+        let tunables = self.env.tunables();
+        if !tunables.consume_fuel && !tunables.epoch_interruption {
+            return;
+        }
+        self.runtime_limits = Some(
+            self.env
+                .load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS),
+        );
+        self.fuel_function_entry(builder);
+        self.epoch_check(builder);
+    }
+
     fn trap(&mut self, builder: &mut FunctionBuilder<'_>, kind: TrapKind) {
         builder.ins().trap(kind.trap_code());
         self.reachable = false;
@@ -283,6 +308,7 @@ impl Translator<'_> {
             self.translate_unreachable(builder, op);
             return Ok(());
         }
+        self.fuel_before_operator(builder, op);
         // Most frequent families first: each is one `match`.
         let translated = self.translate_locals(builder, op)?
             || self.translate_numeric(builder, op)?
@@ -297,6 +323,8 @@ impl Translator<'_> {
             || self.translate_casts(builder, op, offset)?
             || self.translate_simd(builder, op)?;
         if translated {
+            self.fuel_after_operator(builder, op);
+            self.epoch_after_operator(builder, op);
             Ok(())
         } else {
             Err(CompileError::Unsupported {

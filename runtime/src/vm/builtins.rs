@@ -256,3 +256,9 @@ unsafe extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u
         EngineTypeIndex::from_u32(expected),
     ))
 }
+
+unsafe extern "C" fn new_epoch(_vmctx: *mut u8) {
+    // SAFETY: called by compiled code of the entered store, inside
+    // `catch_traps`; this frame holds no reference to the store.
+    unsafe { crate::interruption::on_epoch_deadline(entered_store()) }
+}
