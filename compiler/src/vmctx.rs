@@ -391,7 +391,7 @@ mod tests {
         assert_eq!(field::FUNC_REF_WASM_CALL, 0);
         assert_eq!(field::FUNC_REF_VMCTX, 8);
         assert_eq!(field::FUNC_REF_TYPE_ID, 16);
-        assert_eq!(size_of::<VMRuntimeLimits>(), 32);
+        assert_eq!(size_of::<VMRuntimeLimits>(), 56);
         assert_eq!(field::LIMITS_STACK_LIMIT, 0);
         assert_eq!(field::LIMITS_EXIT_FP, 8);
         assert_eq!(field::LIMITS_EXIT_PC, 16);

@@ -72,3 +72,31 @@ impl Translator<'_> {
         builder.switch_to_block(resume);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{count, translate, tunables};
+    use crate::{MemoryStyle, Tunables};
+    use cranelift_codegen::ir::Opcode;
+
+    #[test]
+    fn the_epoch_is_checked_at_entry_and_loop_headers() {
+        const LOOPS: &str = r#"(module
+            (func (loop $a (br $a)))
+            (func (loop $a (loop $b (br $b)))))"#;
+        let interruptible = Tunables {
+            epoch_interruption: true,
+            ..tunables(MemoryStyle::Static, None, true)
+        };
+        let funcs = translate(LOOPS, &interruptible);
+        // Each check is one cold call of `new_epoch`.
+        assert_eq!(count(&funcs[0], Opcode::CallIndirect), 2);
+        assert_eq!(count(&funcs[1], Opcode::CallIndirect), 3);
+        let plain = translate(LOOPS, &tunables(MemoryStyle::Static, None, true));
+        assert!(
+            plain
+                .iter()
+                .all(|func| count(func, Opcode::CallIndirect) == 0)
+        );
+    }
+}

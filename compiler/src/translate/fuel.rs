@@ -209,3 +209,46 @@ impl Translator<'_> {
         builder.switch_to_block(resume);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{count, translate, tunables};
+    use crate::{MemoryStyle, Tunables};
+    use cranelift_codegen::ir::Opcode;
+
+    const LOOP_AND_CALL: &str = r#"(module
+        (func $callee)
+        (func (param i32)
+            (loop $again
+                (call $callee)
+                (br_if $again (local.get 0)))))"#;
+
+    fn fueled() -> Tunables {
+        Tunables {
+            consume_fuel: true,
+            ..tunables(MemoryStyle::Static, None, true)
+        }
+    }
+
+    #[test]
+    fn fuel_is_checked_at_entry_and_loop_headers_only_when_enabled() {
+        let funcs = translate(LOOP_AND_CALL, &fueled());
+        assert_eq!(count(&funcs[0], Opcode::Trap), 1, "entry");
+        assert_eq!(count(&funcs[1], Opcode::Trap), 2, "entry and loop");
+        let plain = translate(LOOP_AND_CALL, &tunables(MemoryStyle::Static, None, true));
+        assert!(plain.iter().all(|func| count(func, Opcode::Trap) == 0));
+        assert!(plain.iter().all(|func| count(func, Opcode::Store) == 0));
+    }
+
+    #[test]
+    fn the_count_is_written_back_around_calls_and_returns() {
+        let funcs = translate(LOOP_AND_CALL, &fueled());
+        // Before the call, at the return, and in each check's trap path.
+        assert_eq!(count(&funcs[1], Opcode::Store), 4);
+        // At entry and after the call.
+        assert_eq!(
+            count(&funcs[1], Opcode::Load) - count(&funcs[0], Opcode::Load),
+            1
+        );
+    }
+}
