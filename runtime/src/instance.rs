@@ -163,6 +163,8 @@ impl Instance {
         imports: &[Extern],
     ) -> Result<Instance> {
         let store = ctx.as_context_mut().0;
+        let (opaque, limiter) = store.split_limiter();
+        crate::limits::check_instantiation(opaque, limiter, module)?;
         let (instance, start) = instantiate(&mut store.opaque, module, imports)?;
         if let Some(start) = start {
             // Called with the whole store: the start function may call host functions.

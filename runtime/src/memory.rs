@@ -7,10 +7,11 @@
 //! `vm::vmctx::VmctxViewNotifier`.
 
 use crate::engine::Engine;
+use crate::limits::{self, Growth, ResourceLimiter};
 use crate::store::{AsContext, AsContextMut, StoreContextMut, StoreId, StoreOpaque};
 use crate::types::MemoryType;
 use crate::vm::registry::{self, ReservationRegistration};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use remap_compiler::MemoryStyle;
 use remap_memory::{LinearMemory, MemoryConfig, MemoryView};
 use std::mem::ManuallyDrop;
@@ -49,16 +50,46 @@ impl MemoryEntry {
         self.ty.with_minimum(self.memory.size_pages())
     }
 
-    /// Grows by `delta` pages; the old size in pages or `None` when refused
-    /// (over the type's maximum, the index type's limit or the engine's
-    /// `max_memory_size`), in which case nothing changed.
-    pub(crate) fn grow(&self, delta: u64) -> Option<u64> {
+    /// Grows by `delta` pages, asking `limiter` first (limits.rs has the
+    /// order of checks). A refusal changes nothing; an error is the
+    /// limiter's, and stops the guest.
+    pub(crate) fn grow(
+        &self,
+        delta: u64,
+        mut limiter: Option<&mut dyn ResourceLimiter>,
+    ) -> Result<Growth> {
         let maximum = self.ty.maximum().unwrap_or(self.ty.absolute_max_pages());
         let old = self.memory.size_pages();
-        if old.checked_add(delta)? > maximum {
-            return None;
+        let Some(new) = old.checked_add(delta).filter(|&new| new <= maximum) else {
+            return Ok(Growth::Refused(anyhow!(
+                "failed to grow memory by {delta} pages: the maximum is {maximum} pages"
+            )));
+        };
+        if let Some(limiter) = limiter.as_deref_mut() {
+            let page = self.ty.page_size();
+            let limit = self.ty.maximum().map(|pages| limits::bytes(pages, page));
+            if !limiter.memory_growing(limits::bytes(old, page), limits::bytes(new, page), limit)? {
+                return Ok(Growth::Refused(anyhow!(
+                    "failed to grow memory by {delta} pages: the store's limiter refused it"
+                )));
+            }
         }
-        self.memory.grow(delta).ok()
+        match self.memory.grow(delta) {
+            Ok(old) => Ok(Growth::Grew(old)),
+            Err(error) => {
+                let error = anyhow::Error::from(error)
+                    .context(format!("failed to grow memory by {delta} pages"));
+                match limiter {
+                    Some(limiter) => {
+                        limiter.memory_grow_failed(error)?;
+                        Ok(Growth::Refused(anyhow!(
+                            "failed to grow memory by {delta} pages"
+                        )))
+                    }
+                    None => Ok(Growth::Refused(error)),
+                }
+            }
+        }
     }
 }
 
@@ -161,19 +192,15 @@ impl Memory {
         self.entry(&ctx.as_context().0.opaque).memory.view().len
     }
 
-    /// Grows by `delta` pages and returns the old size in pages.
+    /// Grows by `delta` pages and returns the old size in pages; refused
+    /// (an error, nothing changed) past the maximum or by the store's
+    /// limiter.
     pub fn grow(&self, mut ctx: impl AsContextMut, delta: u64) -> Result<u64> {
-        let store = &ctx.as_context_mut().0.opaque;
-        let entry = self.entry(store);
-        let maximum = entry.ty.maximum().unwrap_or(entry.ty.absolute_max_pages());
-        let old = entry.memory.size_pages();
-        if old.checked_add(delta).is_none_or(|new| new > maximum) {
-            bail!("failed to grow memory by {delta} pages: the maximum is {maximum} pages");
+        let (store, limiter) = ctx.as_context_mut().0.split_limiter();
+        match self.entry(store).grow(delta, limiter)? {
+            Growth::Grew(old) => Ok(old),
+            Growth::Refused(why) => Err(why),
         }
-        entry
-            .memory
-            .grow(delta)
-            .with_context(|| format!("failed to grow memory by {delta} pages"))
     }
 
     /// The memory's contents.

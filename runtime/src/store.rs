@@ -8,8 +8,10 @@ use crate::func::HostFuncAllocation;
 use crate::global::GlobalEntry;
 use crate::instance::InstanceData;
 use crate::interruption::EpochCallback;
+use crate::limits::{self, Growth, LimiterAccessor, WithLimiter};
 use crate::memory::MemoryEntry;
 use crate::table::TableEntry;
+use anyhow::Result;
 use remap_compiler::vmctx::VMRuntimeLimits;
 use remap_memory::MemoryStats;
 use std::cell::UnsafeCell;
@@ -33,6 +35,8 @@ pub struct Store<T> {
 #[repr(C)]
 pub(crate) struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
+    /// Finds the embedder's limiter in `data` (limits.rs).
+    pub(crate) limiter: Option<LimiterAccessor<T>>,
     pub(crate) data: T,
 }
 
@@ -59,6 +63,9 @@ pub struct StoreOpaque {
     /// What happens when the epoch deadline passes: `None` traps
     /// (interruption.rs).
     pub(crate) epoch_callback: Option<EpochCallback>,
+    /// Runs a growth with the limiter of this store's `T` (limits.rs):
+    /// how code that only sees this part reaches it.
+    pub(crate) with_limiter: unsafe fn(*mut StoreOpaque, WithLimiter<'_>) -> Result<Growth>,
 }
 
 // SAFETY: the raw pointers inside a store (vmctx allocations, table storage,
@@ -129,7 +136,9 @@ impl<T> Store<T> {
                         ..VMRuntimeLimits::default()
                     })),
                     epoch_callback: None,
+                    with_limiter: limits::with_limiter::<T>,
                 },
+                limiter: None,
                 data,
             }),
         }
@@ -148,7 +157,12 @@ impl<T> Store<T> {
     /// Consumes the store and returns the embedder's data.
     pub fn into_data(self) -> T {
         let inner = *self.inner;
-        let StoreInner { opaque, data } = inner;
+        let StoreInner {
+            opaque,
+            limiter,
+            data,
+        } = inner;
+        drop(limiter);
         drop(opaque);
         data
     }

@@ -1,6 +1,7 @@
 //! Tables: arrays of 8-byte references owned by the store; instances point at
 //! the table's `VMTableDefinition`.
 
+use crate::limits::{self, Growth, ResourceLimiter};
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::trap::TrapKind;
 use crate::types::{RefType, TableType};
@@ -93,19 +94,42 @@ impl TableEntry {
         })
     }
 
-    /// Grows by `delta` elements set to `init`; the old size, or `None` when refused.
-    pub(crate) fn grow(&self, delta: u64, init: u64) -> Option<u64> {
+    /// Grows by `delta` elements set to `init`, asking `limiter` first. A
+    /// refusal changes nothing; an error is the limiter's.
+    pub(crate) fn grow(
+        &self,
+        delta: u64,
+        init: u64,
+        limiter: Option<&mut dyn ResourceLimiter>,
+    ) -> Result<Growth> {
+        let refused = |why: &str| {
+            Ok(Growth::Refused(anyhow!(
+                "failed to grow table by {delta} elements: {why}"
+            )))
+        };
         let old = self.size();
-        let new = old.checked_add(delta)?;
         let maximum = self.ty.maximum().unwrap_or(self.ty.absolute_max_elements());
-        if new > maximum || new > MAX_TABLE_ELEMENTS {
-            return None;
+        let Some(new) = old
+            .checked_add(delta)
+            .filter(|&new| new <= maximum && new <= MAX_TABLE_ELEMENTS)
+        else {
+            return refused("over the table's maximum");
+        };
+        if let Some(limiter) = limiter {
+            let limit = self.ty.maximum().map(limits::elements);
+            if !limiter.table_growing(limits::elements(old), limits::elements(new), limit)? {
+                return refused("the store's limiter refused it");
+            }
         }
-        self.with_elements(|elements| {
+        let grew = self.with_elements(|elements| {
             elements.try_reserve(delta as usize).ok()?;
             elements.resize(new as usize, init);
             Some(old)
-        })
+        });
+        match grew {
+            Some(old) => Ok(Growth::Grew(old)),
+            None => refused("out of memory"),
+        }
     }
 
     pub(crate) fn fill(&self, dst: u64, value: u64, len: u64) -> Result<(), TrapKind> {
@@ -222,11 +246,12 @@ impl Table {
 
     /// Grows by `delta` elements set to `init`; returns the old size.
     pub fn grow(&self, mut ctx: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
-        let store = &mut ctx.as_context_mut().0.opaque;
+        let (store, limiter) = ctx.as_context_mut().0.split_limiter();
         let raw = element_to_raw(*self.entry(store).ty.element(), init, store)?;
-        self.entry(store)
-            .grow(delta, raw)
-            .ok_or_else(|| anyhow!("failed to grow table by {delta} elements"))
+        match self.entry(store).grow(delta, raw, limiter)? {
+            Growth::Grew(old) => Ok(old),
+            Growth::Refused(why) => Err(why),
+        }
     }
 }
 
@@ -243,8 +268,8 @@ mod tests {
     fn table_entry_grows_and_checks_bounds() {
         let entry = TableEntry::new(TableType::new(RefType::FUNCREF, 2, Some(4)), 7).unwrap();
         assert_eq!(entry.size(), 2);
-        assert_eq!(entry.grow(2, 9), Some(2));
-        assert_eq!(entry.grow(1, 0), None);
+        assert!(matches!(entry.grow(2, 9, None), Ok(Growth::Grew(2))));
+        assert!(matches!(entry.grow(1, 0, None), Ok(Growth::Refused(_))));
         // SAFETY: reading the definition while nothing else uses the table.
         let definition = unsafe { *entry.definition() };
         assert_eq!(definition.current_elements, 4);

@@ -14,11 +14,13 @@
 //! sizes are u64 for 32- and 64-bit memories and tables alike (32-bit callers
 //! zero-extend), so every range check is done in u64 with checked adds.
 
+use crate::func::with_wasm_backtrace;
 use crate::instance::InstanceData;
+use crate::limits::{Growth, ResourceLimiter, WithLimiter};
 use crate::store::StoreOpaque;
 use crate::trap::TrapKind;
 use crate::vm::entered_store::entered_store;
-use crate::vm::traps;
+use crate::vm::traps::{self, Unwind};
 use crate::vm::vmctx::{instance_of_vmctx, store_address_of_vmctx};
 use remap_compiler::Builtin;
 use remap_compiler::types::EngineTypeIndex;
@@ -102,14 +104,40 @@ fn memory_range(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usi
     Ok(start as usize..end as usize)
 }
 
+/// Runs `grow` with the entered store and its limiter: the old size, or
+/// `u64::MAX` when refused; a limiter's error unwinds out of Wasm.
+///
+/// # Safety
+/// Called from a builtin that compiled code called, with no reference to
+/// the store live.
+unsafe fn grow_with_limiter(grow: WithLimiter<'_>) -> u64 {
+    let store = entered_store();
+    // SAFETY: Wasm of this store runs, so the entered store is it; the
+    // function pointer is copied out before the call borrows the store.
+    let with_limiter = unsafe { (*store).with_limiter };
+    // SAFETY: `store` is a whole `StoreInner<T>` of the `T` the pointer was
+    // made for, and nothing else borrows it now.
+    match unsafe { with_limiter(store, grow) } {
+        Ok(Growth::Grew(old)) => old,
+        Ok(Growth::Refused(_)) => u64::MAX,
+        // SAFETY: inside `catch_traps`; `error` is moved into the unwind and
+        // `grow` (a borrowed closure) owns nothing to drop.
+        Err(error) => unsafe { traps::raise(Unwind::Host(with_wasm_backtrace(error))) },
+    }
+}
+
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta_pages: u64) -> u64 {
-    // SAFETY: called by compiled code with its vmctx.
-    let (store, instance) = unsafe { context(vmctx) };
-    instance
-        .memory(memory)
-        .entry(store)
-        .grow(delta_pages)
-        .unwrap_or(u64::MAX)
+    // SAFETY: called by compiled code with its vmctx, whose instance lives
+    // while its code runs.
+    let instance = unsafe { &*instance_of_vmctx(vmctx) };
+    let mut grow = |store: &StoreOpaque, limiter: Option<&mut dyn ResourceLimiter>| {
+        instance
+            .memory(memory)
+            .entry(store)
+            .grow(delta_pages, limiter)
+    };
+    // SAFETY: called by compiled code; no reference to the store is live.
+    unsafe { grow_with_limiter(&mut grow) }
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, memory: u32, dst: u64, byte: u32, len: u64) {
@@ -188,13 +216,16 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u64, init: u64) -> u64 {
-    // SAFETY: called by compiled code with its vmctx.
-    let (store, instance) = unsafe { context(vmctx) };
-    instance
-        .table(table)
-        .entry(store)
-        .grow(delta, init)
-        .unwrap_or(u64::MAX)
+    // SAFETY: as in `memory_grow`.
+    let instance = unsafe { &*instance_of_vmctx(vmctx) };
+    let mut grow = |store: &StoreOpaque, limiter: Option<&mut dyn ResourceLimiter>| {
+        instance
+            .table(table)
+            .entry(store)
+            .grow(delta, init, limiter)
+    };
+    // SAFETY: as in `memory_grow`.
+    unsafe { grow_with_limiter(&mut grow) }
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, value: u64, len: u64) {
