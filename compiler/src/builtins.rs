@@ -48,6 +48,13 @@ macro_rules! foreach_builtin {
             TableInit = table_init(vmctx, table: u32, element: u32, dst: u64, src: u32, len: u32);
             /// `elem.drop`.
             ElemDrop = elem_drop(vmctx, element: u32);
+            /// Fused `a * b + c` of each f32 lane, for deterministic
+            /// `f32x4.relaxed_madd` on a CPU without FMA: `lanes` is the
+            /// address of `a`, `b` and `c` (16 bytes each, in that order);
+            /// the result replaces `a`.
+            FmaF32x4 = fma_f32x4(vmctx, lanes: u64);
+            /// Fused `a * b + c` of each f64 lane, as [`Builtin::FmaF32x4`].
+            FmaF64x2 = fma_f64x2(vmctx, lanes: u64);
         }
     };
 }
@@ -171,6 +178,7 @@ mod tests {
         assert_eq!(Builtin::MemoryInit.params(), [I32, I32, I64, I32, I32]);
         assert!(Builtin::ElemDrop.results().is_empty());
         assert_eq!(Builtin::MemoryCopy.name(), "memory_copy");
-        assert_eq!(Builtin::COUNT, 10);
+        assert_eq!(Builtin::FmaF64x2.params(), [I64]);
+        assert_eq!(Builtin::COUNT, 12);
     }
 }
