@@ -236,3 +236,167 @@ impl Translator<'_> {
         self.push_vector(builder, result);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{count, translate_for, tunables};
+    use crate::{MemoryStyle, Tunables};
+    use cranelift_codegen::ir::{Function, Opcode};
+    use cranelift_codegen::isa::{self, OwnedTargetIsa};
+    use cranelift_codegen::settings::{self, Configurable};
+
+    /// An x86-64 target with exactly the CPU features `features` beyond
+    /// SSE2, whatever the host has.
+    fn x86_64(features: &[&str]) -> OwnedTargetIsa {
+        let mut builder = isa::lookup_by_name("x86_64").expect("x86-64 backend");
+        for feature in features {
+            builder.enable(feature).expect("an x86 feature");
+        }
+        // Builtin calls record the frame pointer, as with Remap's own flags.
+        let mut flags = settings::builder();
+        flags.enable("preserve_frame_pointers").expect("a flag");
+        builder
+            .finish(settings::Flags::new(flags))
+            .expect("a valid ISA")
+    }
+
+    const ALL_FEATURES: &[&str] = &["has_ssse3", "has_sse41", "has_avx", "has_fma"];
+
+    /// The function computing `instruction` on `arity` v128 parameters,
+    /// translated for `isa` in native or deterministic mode.
+    fn translate(
+        instruction: &str,
+        arity: usize,
+        isa: &OwnedTargetIsa,
+        deterministic: bool,
+    ) -> Function {
+        let params = "(param v128) ".repeat(arity);
+        let args: String = (0..arity).map(|i| format!("(local.get {i}) ")).collect();
+        let wat = format!("(module (func {params}(result v128) ({instruction} {args})))");
+        let tunables = Tunables {
+            relaxed_simd_deterministic: deterministic,
+            ..tunables(MemoryStyle::Static, None, true)
+        };
+        translate_for(&wat, &tunables, &**isa).remove(0)
+    }
+
+    #[test]
+    fn native_mode_uses_x86_instructions_and_deterministic_mode_the_strict_ones() {
+        let isa = x86_64(ALL_FEATURES);
+        let cases = [
+            (
+                "i8x16.relaxed_swizzle",
+                2,
+                Opcode::X86Pshufb,
+                Opcode::Swizzle,
+            ),
+            (
+                "i32x4.relaxed_trunc_f32x4_s",
+                1,
+                Opcode::X86Cvtt2dq,
+                Opcode::FcvtToSintSat,
+            ),
+            (
+                "i32x4.relaxed_trunc_f64x2_s_zero",
+                1,
+                Opcode::X86Cvtt2dq,
+                Opcode::FcvtToSintSat,
+            ),
+            (
+                "i32x4.relaxed_laneselect",
+                3,
+                Opcode::Blendv,
+                Opcode::Bitselect,
+            ),
+            (
+                "i64x2.relaxed_laneselect",
+                3,
+                Opcode::Blendv,
+                Opcode::Bitselect,
+            ),
+            ("f32x4.relaxed_min", 2, Opcode::Fcmp, Opcode::Fmin),
+            ("f64x2.relaxed_max", 2, Opcode::Fcmp, Opcode::Fmax),
+            (
+                "i16x8.relaxed_q15mulr_s",
+                2,
+                Opcode::X86Pmulhrsw,
+                Opcode::SqmulRoundSat,
+            ),
+            (
+                "i16x8.relaxed_dot_i8x16_i7x16_s",
+                2,
+                Opcode::X86Pmaddubsw,
+                Opcode::Imul,
+            ),
+            (
+                "i32x4.relaxed_dot_i8x16_i7x16_add_s",
+                3,
+                Opcode::X86Pmaddubsw,
+                Opcode::Imul,
+            ),
+        ];
+        for (instruction, arity, native, deterministic) in cases {
+            let native_ir = translate(instruction, arity, &isa, false);
+            let deterministic_ir = translate(instruction, arity, &isa, true);
+            assert_eq!(count(&native_ir, native), 1, "{instruction} native");
+            assert_eq!(count(&native_ir, deterministic), 0, "{instruction} native");
+            assert!(count(&deterministic_ir, deterministic) > 0, "{instruction}");
+            assert_eq!(count(&deterministic_ir, native), 0, "{instruction}");
+        }
+        // The unsigned conversions and the 16-bit lane select have no x86
+        // form: both modes give the strict result.
+        for (instruction, arity, strict) in [
+            ("i32x4.relaxed_trunc_f32x4_u", 1, Opcode::FcvtToUintSat),
+            ("i32x4.relaxed_trunc_f64x2_u_zero", 1, Opcode::FcvtToUintSat),
+            ("i16x8.relaxed_laneselect", 3, Opcode::Bitselect),
+        ] {
+            for deterministic in [false, true] {
+                let ir = translate(instruction, arity, &isa, deterministic);
+                assert_eq!(count(&ir, strict), 1, "{instruction} {deterministic}");
+            }
+        }
+    }
+
+    #[test]
+    fn without_ssse3_and_sse41_native_mode_falls_back_to_the_strict_instructions() {
+        let isa = x86_64(&[]);
+        for (instruction, arity, strict) in [
+            ("i8x16.relaxed_swizzle", 2, Opcode::Swizzle),
+            ("i8x16.relaxed_laneselect", 3, Opcode::Bitselect),
+            ("i16x8.relaxed_q15mulr_s", 2, Opcode::SqmulRoundSat),
+            ("i16x8.relaxed_dot_i8x16_i7x16_s", 2, Opcode::Imul),
+        ] {
+            let ir = translate(instruction, arity, &isa, false);
+            assert!(count(&ir, strict) > 0, "{instruction}");
+        }
+    }
+
+    #[test]
+    fn multiply_add_is_fused_except_natively_without_fma() {
+        for instruction in ["f32x4.relaxed_madd", "f64x2.relaxed_nmadd"] {
+            let with_fma = x86_64(ALL_FEATURES);
+            for deterministic in [false, true] {
+                let ir = translate(instruction, 3, &with_fma, deterministic);
+                assert_eq!(count(&ir, Opcode::Fma), 1, "{instruction}");
+            }
+            let without_fma = x86_64(&["has_ssse3", "has_sse41", "has_avx"]);
+            let native = translate(instruction, 3, &without_fma, false);
+            assert_eq!(count(&native, Opcode::Fma), 0, "{instruction}");
+            assert_eq!(count(&native, Opcode::Fmul), 1, "{instruction}");
+            assert_eq!(count(&native, Opcode::Fadd), 1, "{instruction}");
+            // Cranelift's own fallback would be a libcall: the builtin is
+            // called instead, with the three vectors in a stack slot.
+            let deterministic = translate(instruction, 3, &without_fma, true);
+            assert_eq!(count(&deterministic, Opcode::Fma), 0, "{instruction}");
+            assert_eq!(
+                count(&deterministic, Opcode::CallIndirect),
+                1,
+                "{instruction}"
+            );
+            assert!(
+                count(&deterministic, Opcode::StackAddr) > 0,
+                "{instruction}"
+            );
+        }
+    }
+}
