@@ -22,19 +22,26 @@
 //! | `f32x4`/`f64x2.relaxed_nmadd` | `-a * b + c` as `relaxed_madd` (`vfnmadd`) | fused |
 //! | `i8x16`/`i32x4`/`i64x2.relaxed_laneselect` | `pblendvb`/`blendvps`/`blendvpd` (SSE4.1): the top bit of each mask lane picks the lane | `v128.bitselect`: each mask bit picks a bit |
 //! | `i16x8.relaxed_laneselect` | `v128.bitselect` (x86 has no 16-bit blend) | `v128.bitselect` |
-//! | `f32x4`/`f64x2.relaxed_min`, `relaxed_max` | `minps`/`maxps` (`minpd`/`maxpd`), i.e. `pmin`/`pmax`: a NaN operand or a `-0`/`+0` pair gives the first operand | `f32x4.min`/`max`: canonical NaN, `-0 < +0` |
+//! | `f32x4`/`f64x2.relaxed_min`, `relaxed_max` | `minps`/`maxps` (`minpd`/`maxpd`), i.e. `pmin`/`pmax`: a NaN operand or a `-0`/`+0` pair gives the first operand | `f32x4.min`/`max`: NaN if an operand is NaN, `-0 < +0` |
 //! | `i16x8.relaxed_q15mulr_s` | `pmulhrsw`: `-32768 * -32768` gives `-32768` | `i16x8.q15mulr_sat_s`: gives `32767` |
 //! | `i16x8.relaxed_dot_i8x16_i7x16_s` | `pmaddubsw`: the second operand's bytes are unsigned, pair sums saturate | both operands signed, pair sums wrap |
 //! | `i32x4.relaxed_dot_i8x16_i7x16_add_s` | `pmaddubsw`, then pairs of its (saturated) i16 sums added into i32, plus `c` | the exact sum of four signed products, plus `c` (wrapping) |
 //!
-//! Native results are the same on every x86-64 CPU with SSSE3, SSE4.1, AVX
-//! and FMA (Intel since Haswell, AMD since Piledriver), except that they
-//! depend on the CPU that compiled the code: `relaxed_madd`/`nmadd` round
-//! twice when it lacks FMA, `relaxed_laneselect` is a bitwise select when it
-//! lacks SSE4.1, and without SSSE3 swizzle, Q15 multiplication and the dot
-//! products take their deterministic results. Where the i7 operand really
-//! is in 0..=127 and inputs are in range, both modes agree. NaN bit patterns
-//! are outside this choice, as for every float instruction.
+//! Native results depend on the CPU features of the machine that compiled
+//! the code (a precompiled module records them and only loads where they
+//! exist): `relaxed_madd`/`nmadd` round twice without AVX and FMA,
+//! `relaxed_laneselect` selects bitwise without SSE4.1, and without SSSE3
+//! swizzle, Q15 multiplication and the dot products take their
+//! deterministic results. On every CPU with SSSE3, SSE4.1, AVX and FMA
+//! (Intel since Haswell, AMD since Piledriver) they are the same.
+//! Deterministic results are the same on every host. Both modes agree
+//! wherever the proposal fixes the result; NaN bit patterns are outside the
+//! choice, as for every float instruction.
+//!
+//! The deterministic choices follow the reference interpreter where the
+//! specification's prose differs: its notes call the deterministic
+//! `relaxed_madd` unfused and its 16-bit dot product sums saturating, while
+//! the interpreter (and Wasmtime) fuse and wrap.
 //!
 //! [`Tunables::relaxed_simd_deterministic`]: crate::Tunables::relaxed_simd_deterministic
 
