@@ -9,7 +9,7 @@ mod vectors;
 
 use remap::{Config, Engine, Module};
 use seeded::SplitMix;
-use vectors::{INSTRUCTIONS, Relaxed, lanes, v128};
+use vectors::{INSTRUCTIONS, Relaxed, lanes, mixed_masks, v128};
 
 /// The x86-64 features that pick native lowerings.
 struct Cpu {
@@ -181,32 +181,7 @@ fn multiply_add_is_fused_where_the_cpu_has_fma() {
 fn lane_select_uses_the_top_bit_of_8_32_and_64_bit_lanes_on_x86() {
     let mut relaxed = native();
     // Selecting from all ones and all zeros shows the mask that was used.
-    let cases = [
-        (
-            "i8x16.relaxed_laneselect",
-            1,
-            v128([
-                0x80u8, 0x7f, 0x0f, 0xf0, 0, 0xff, 1, 0x81, 0x80, 0x7f, 0x0f, 0xf0, 0, 0xff, 1,
-                0x81,
-            ]),
-        ),
-        (
-            "i16x8.relaxed_laneselect",
-            2,
-            v128([i16::MIN, 0x7fff, 0x00ff, -256, 0, -1, 1, -32767]),
-        ),
-        (
-            "i32x4.relaxed_laneselect",
-            4,
-            v128([i32::MIN, i32::MAX, 0x0000_ffff, -65536]),
-        ),
-        (
-            "i64x2.relaxed_laneselect",
-            8,
-            v128([i64::MIN, 0x0000_0000_ffff_ffff]),
-        ),
-    ];
-    for (instruction, lane_bytes, mask) in cases {
+    for (instruction, lane_bytes, mask) in mixed_masks() {
         let got = relaxed.call(instruction, &[u128::MAX, 0, mask]);
         // Each lane: the mask's bits, or its top bit copied to all bits.
         let top_bits = mask_from_top_bits(mask, lane_bytes);

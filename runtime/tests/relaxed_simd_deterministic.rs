@@ -9,7 +9,7 @@ mod vectors;
 
 use remap::{Config, Engine, Module};
 use seeded::SplitMix;
-use vectors::{INSTRUCTIONS, Lane, Relaxed, lanes, v128};
+use vectors::{INSTRUCTIONS, Lane, Relaxed, lanes, mixed_masks, v128};
 
 fn deterministic() -> Config {
     let mut config = Config::new();
@@ -101,28 +101,7 @@ fn edge_cases_get_the_strict_instructions_results() {
 
     // Selecting from all ones and all zeros shows the mask that was used:
     // bit by bit, whatever the lane's top bit.
-    let masks = [
-        (
-            "i8x16.relaxed_laneselect",
-            v128([
-                0x80u8, 0x7f, 0x0f, 0xf0, 0, 0xff, 1, 0x81, 0x80, 0x7f, 0x0f, 0xf0, 0, 0xff, 1,
-                0x81,
-            ]),
-        ),
-        (
-            "i16x8.relaxed_laneselect",
-            v128([i16::MIN, 0x7fff, 0x00ff, -256, 0, -1, 1, -32767]),
-        ),
-        (
-            "i32x4.relaxed_laneselect",
-            v128([i32::MIN, i32::MAX, 0x0000_ffff, -65536]),
-        ),
-        (
-            "i64x2.relaxed_laneselect",
-            v128([i64::MIN, 0x0000_0000_ffff_ffff]),
-        ),
-    ];
-    for (instruction, mask) in masks {
+    for (instruction, _, mask) in mixed_masks() {
         assert_eq!(
             relaxed.call(instruction, &[u128::MAX, 0, mask]),
             mask,

@@ -66,6 +66,34 @@ pub fn lanes<L: Lane, const N: usize>(value: u128) -> [L; N] {
     std::array::from_fn(|index| L::from_bytes(&bytes[index * L::BYTES..][..L::BYTES]))
 }
 
+/// For each `relaxed_laneselect`, its lane width in bytes and a mask whose
+/// lanes mix set and clear bits, with the top bit set in some lanes only.
+pub fn mixed_masks() -> [(&'static str, usize, u128); 4] {
+    let bytes = [0x80u8, 0x7f, 0x0f, 0xf0, 0, 0xff, 1, 0x81];
+    [
+        (
+            "i8x16.relaxed_laneselect",
+            1,
+            v128::<u8, 16>([bytes, bytes].concat().try_into().unwrap()),
+        ),
+        (
+            "i16x8.relaxed_laneselect",
+            2,
+            v128([i16::MIN, 0x7fff, 0x00ff, -256, 0, -1, 1, -32767]),
+        ),
+        (
+            "i32x4.relaxed_laneselect",
+            4,
+            v128([i32::MIN, i32::MAX, 0x0000_ffff, -65536]),
+        ),
+        (
+            "i64x2.relaxed_laneselect",
+            8,
+            v128([i64::MIN, 0x0000_0000_ffff_ffff]),
+        ),
+    ]
+}
+
 /// The module whose export named after each of [`INSTRUCTIONS`] applies it
 /// to its parameters.
 pub fn wat() -> String {
