@@ -24,9 +24,28 @@ pub enum Source {
     C(&'static str),
     /// `benches/workloads/sqlite.c` linked with the SQLite amalgamation.
     Sqlite,
+    /// One C file in `benches/workloads/` that needs guaranteed tail calls
+    /// (`musttail`): built with [`TAIL_CALL_CLANG`] on both sides,
+    /// `-mtail-call` for wasm32.
+    TailCallC(&'static str),
     /// A text module in `benches/workloads/` (no native counterpart).
     Wat(&'static str),
 }
+
+/// The clang that builds tail-call workloads: Debian's clang 22 (packages
+/// `clang-22 lld-22 libclang-rt-22-dev-wasm32`), the first with Wasm tail
+/// calls in its wasm32 backend and `musttail` in C; gcc 12 has neither.
+pub const TAIL_CALL_CLANG: &str = "clang-22";
+
+/// The flags that build a tail-call workload for wasm32-wasi with
+/// [`TAIL_CALL_CLANG`] and Debian's wasi-libc (found under the
+/// `wasm32-wasi` triple, hence the deprecated spelling).
+pub const TAIL_CALL_WASM_FLAGS: &[&str] = &[
+    "--target=wasm32-wasi",
+    "-Wno-deprecated",
+    "-O2",
+    "-mtail-call",
+];
 
 /// A program that prints a checksum, run by every runtime being compared.
 #[derive(Clone, Copy, Debug)]
@@ -77,6 +96,13 @@ pub const WORKLOADS: &[Workload] = &[
     Workload {
         name: "interp",
         source: Source::C("interp.c"),
+        compute: true,
+        wasmtime_features: &[],
+        only_when_named: false,
+    },
+    Workload {
+        name: "interp_tail",
+        source: Source::TailCallC("interp_tail.c"),
         compute: true,
         wasmtime_features: &[],
         only_when_named: false,
@@ -161,6 +187,24 @@ pub fn build(workload: &Workload) -> Result<Built> {
             let native = out.join(format!("{}.native", workload.name));
             clang_wasi(std::slice::from_ref(&source), &[], &wasm)?;
             gcc_native(&[source], &[], &native)?;
+            Ok(Built {
+                wasm,
+                native: Some(native),
+            })
+        }
+        Source::TailCallC(file) => {
+            let source = [sources.join(file)];
+            let wasm = out.join(format!("{}.wasm", workload.name));
+            let native = out.join(format!("{}.native", workload.name));
+            compile_with(
+                TAIL_CALL_CLANG,
+                TAIL_CALL_WASM_FLAGS,
+                &source,
+                &[],
+                &[],
+                &wasm,
+            )?;
+            compile_with(TAIL_CALL_CLANG, &["-O2"], &source, &[], &[], &native)?;
             Ok(Built {
                 wasm,
                 native: Some(native),
@@ -448,7 +492,7 @@ mod tests {
     fn every_workload_has_its_source() {
         for entry in WORKLOADS {
             let file = match entry.source {
-                Source::C(file) | Source::Wat(file) => file,
+                Source::C(file) | Source::TailCallC(file) | Source::Wat(file) => file,
                 Source::Sqlite => "sqlite.c",
             };
             assert!(

@@ -48,6 +48,13 @@ macro_rules! foreach_builtin {
             TableInit = table_init(vmctx, table: u32, element: u32, dst: u64, src: u32, len: u32);
             /// `elem.drop`.
             ElemDrop = elem_drop(vmctx, element: u32);
+            /// Whether engine type `actual` is a subtype of engine type
+            /// `expected` (1) or not (0): the slow path of a signature check
+            /// whose expected type is not final.
+            IsSubtype = is_subtype(vmctx, actual: u32, expected: u32) -> u32;
+            /// The epoch deadline passed: traps (interrupt) or runs the
+            /// store's callback, which may move the deadline on or fail.
+            NewEpoch = new_epoch(vmctx);
             /// Fused `a * b + c` of each f32 lane, for deterministic
             /// `f32x4.relaxed_madd` on a CPU without FMA: `lanes` is the
             /// address of `a`, `b` and `c` (16 bytes each, in that order);
@@ -178,7 +185,9 @@ mod tests {
         assert_eq!(Builtin::MemoryInit.params(), [I32, I32, I64, I32, I32]);
         assert!(Builtin::ElemDrop.results().is_empty());
         assert_eq!(Builtin::MemoryCopy.name(), "memory_copy");
+        assert_eq!(Builtin::IsSubtype.params(), [I32, I32]);
+        assert_eq!(Builtin::IsSubtype.results(), [I32]);
         assert_eq!(Builtin::FmaF64x2.params(), [I64]);
-        assert_eq!(Builtin::COUNT, 12);
+        assert_eq!(Builtin::COUNT, 14);
     }
 }

@@ -101,10 +101,10 @@ impl CodeCompatibility {
 }
 
 /// The first tunable that the code depends on (its bounds checks, their
-/// hardening, the relaxed SIMD results) and that differs between `compiled`
-/// and `host`. The dynamic reserve only changes when a memory moves, so it
-/// is not compared (the IR verifier is a Cranelift setting, compared with
-/// the others).
+/// hardening, fuel and epoch instrumentation, the relaxed SIMD results) and
+/// that differs between `compiled` and `host`. The dynamic reserve only
+/// changes when a memory moves, so it is not compared (the IR verifier is a
+/// Cranelift setting, compared with the others).
 fn tunables_mismatch(compiled: &Tunables, host: &Tunables) -> Option<String> {
     let style = |style: Option<MemoryStyle>| match style {
         Some(style) => format!("{style:?} memories"),
@@ -148,6 +148,24 @@ fn tunables_mismatch(compiled: &Tunables, host: &Tunables) -> Option<String> {
             on_off(compiled.relaxed_simd_deterministic),
             on_off(host.relaxed_simd_deterministic)
         ));
+    }
+    let instrumentation = [
+        ("fuel consumption", compiled.consume_fuel, host.consume_fuel),
+        (
+            "epoch interruption",
+            compiled.epoch_interruption,
+            host.epoch_interruption,
+        ),
+    ];
+    for (name, compiled, host) in instrumentation {
+        if compiled != host {
+            let with = |on: bool| if on { "with" } else { "without" };
+            return Some(format!(
+                "it was compiled {} {name}, this engine runs code {} it",
+                with(compiled),
+                with(host)
+            ));
+        }
     }
     None
 }
@@ -327,6 +345,29 @@ mod tests {
             ..Tunables::default()
         });
         assert_eq!(roomier.mismatch(&plain), None, "no effect on the code");
+    }
+
+    #[test]
+    fn fuel_and_epoch_instrumentation_are_compared() {
+        let plain = host();
+        let compile = |tunables: Tunables| Compiler::new(tunables).unwrap().compatibility();
+        let fueled = compile(Tunables {
+            consume_fuel: true,
+            ..Tunables::default()
+        });
+        let reason = fueled.mismatch(&plain).unwrap();
+        assert!(
+            reason.contains("compiled with fuel consumption"),
+            "{reason}"
+        );
+        let reason = plain.mismatch(&fueled).unwrap();
+        assert!(reason.contains("runs code with it"), "{reason}");
+        let interruptible = compile(Tunables {
+            epoch_interruption: true,
+            ..Tunables::default()
+        });
+        let reason = interruptible.mismatch(&plain).unwrap();
+        assert!(reason.contains("epoch interruption"), "{reason}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::module_info::ModuleInfo;
 use crate::signature::{value_type, wasm_signature};
-use crate::types::{FuncType, Mutability};
+use crate::types::{FuncType, ModuleTypeIndex, Mutability};
 use crate::vmctx::{VMOffsets, field};
 use cranelift_codegen::ir::{
     AliasRegion, AliasRegionData, ExtFuncData, ExternalName, FuncRef, GlobalValueData, InstBuilder,
@@ -126,6 +126,19 @@ impl<'m> FuncEnvironment<'m> {
             })
     }
 
+    /// Whether module type `type_index` is final (no type can declare it
+    /// as its supertype), as subtype checks need to know.
+    pub fn type_is_final(&self, type_index: u32) -> Result<bool, CompileError> {
+        self.info
+            .types
+            .sub_type(ModuleTypeIndex::from_u32(type_index))
+            .map(|sub_type| sub_type.is_final)
+            .ok_or_else(|| CompileError::Invalid {
+                offset: 0,
+                message: format!("type {type_index} does not exist"),
+            })
+    }
+
     fn region(
         builder: &mut FunctionBuilder<'_>,
         id: u32,
@@ -149,6 +162,11 @@ impl<'m> FuncEnvironment<'m> {
     ) -> MemFlagsData {
         let region = Self::region(builder, id, description);
         MemFlagsData::trusted().with_alias_region(Some(region))
+    }
+
+    /// Flags for the fields of the store's `VMRuntimeLimits`.
+    pub fn limits_flags(builder: &mut FunctionBuilder<'_>) -> MemFlagsData {
+        Self::flags_in(builder, region::RUNTIME_LIMITS, "runtime limits")
     }
 
     /// Flags for table definitions and table elements.
@@ -365,7 +383,7 @@ impl<'m> FuncEnvironment<'m> {
         args: &[Value],
     ) -> Vec<Value> {
         let limits = self.load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS);
-        let limits_flags = Self::flags_in(builder, region::RUNTIME_LIMITS, "runtime limits");
+        let limits_flags = Self::limits_flags(builder);
         let frame_pointer = builder.ins().get_frame_pointer(types::I64);
         builder
             .ins()

@@ -328,15 +328,20 @@ impl ModuleInfo {
 
 /// The Wasm features Remap compiles by default: Wasm 2.0 without SIMD, plus
 /// multi-memory, extended constant expressions, memory64 (64-bit memories
-/// and tables), custom page sizes, wide arithmetic and relaxed SIMD. SIMD is
-/// opt-in (`Compiler::with_simd`); relaxed SIMD only takes effect with it,
-/// since its instructions work on `v128` values.
+/// and tables), custom page sizes, typed function references, tail calls,
+/// GC (whose instructions Remap lacks are refused when translated), wide
+/// arithmetic and relaxed SIMD. SIMD is opt-in (`Compiler::with_simd`);
+/// relaxed SIMD only takes effect with it, since its instructions work on
+/// `v128` values.
 pub fn supported_features() -> WasmFeatures {
     (WasmFeatures::WASM2
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64
         | WasmFeatures::CUSTOM_PAGE_SIZES
+        | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::GC
         | WasmFeatures::WIDE_ARITHMETIC
         | WasmFeatures::RELAXED_SIMD)
         - WasmFeatures::SIMD

@@ -27,11 +27,21 @@ pub enum TrapKind {
     BadConversionToInteger = 9,
     /// The `unreachable` instruction.
     UnreachableCodeReached = 10,
+    /// `ref.as_non_null` of a null reference.
+    NullReference = 11,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    CallToNull = 12,
+    /// `ref.cast` of a value that does not have the target type.
+    CastFailure = 13,
+    /// Code compiled to consume fuel ran out of it.
+    OutOfFuel = 14,
+    /// The store's epoch deadline passed and the store chose to interrupt.
+    Interrupt = 15,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 10] = [
+    pub const ALL: [TrapKind; 15] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -42,6 +52,11 @@ impl TrapKind {
         TrapKind::IntegerDivisionByZero,
         TrapKind::BadConversionToInteger,
         TrapKind::UnreachableCodeReached,
+        TrapKind::NullReference,
+        TrapKind::CallToNull,
+        TrapKind::CastFailure,
+        TrapKind::OutOfFuel,
+        TrapKind::Interrupt,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -57,6 +72,11 @@ impl TrapKind {
             TrapKind::IntegerDivisionByZero => "integer divide by zero",
             TrapKind::BadConversionToInteger => "invalid conversion to integer",
             TrapKind::UnreachableCodeReached => "unreachable",
+            TrapKind::NullReference => "null reference",
+            TrapKind::CallToNull => "null function reference",
+            TrapKind::CastFailure => "cast failure",
+            TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
+            TrapKind::Interrupt => "interrupt",
         }
     }
 

@@ -57,6 +57,12 @@ pub struct Tunables {
     pub relaxed_simd_deterministic: bool,
     /// Run Cranelift's IR verifier on every function (slower; for tests).
     pub verify_ir: bool,
+    /// Charge every operator's fuel cost and trap when the store's fuel
+    /// runs out (translate/fuel.rs has the cost model).
+    pub consume_fuel: bool,
+    /// Check the engine's epoch against the store's deadline at every
+    /// function entry and loop header (translate/epoch.rs).
+    pub epoch_interruption: bool,
 }
 
 impl Default for Tunables {
@@ -69,6 +75,8 @@ impl Default for Tunables {
             spectre_mitigations: true,
             relaxed_simd_deterministic: false,
             verify_ir: false,
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 }

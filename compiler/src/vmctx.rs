@@ -147,6 +147,16 @@ pub struct VMRuntimeLimits {
     pub last_wasm_exit_pc: usize,
     /// Stack pointer recorded by the runtime when the host entered Wasm.
     pub last_wasm_entry_sp: usize,
+    /// Fuel consumed minus fuel given: negative while fuel is left. Code
+    /// compiled to consume fuel adds each operator's cost and traps once
+    /// this is no longer negative.
+    pub fuel_consumed: i64,
+    /// The epoch at which code compiled for epoch interruption stops to
+    /// ask the store what to do.
+    pub epoch_deadline: u64,
+    /// Address of the engine's epoch counter (an `AtomicU64`), read by
+    /// code compiled for epoch interruption.
+    pub epoch_counter: usize,
 }
 
 /// The compiler-visible head of a host function's context. The runtime
@@ -193,6 +203,12 @@ pub mod field {
     pub const LIMITS_EXIT_PC: i32 = offset_of!(VMRuntimeLimits, last_wasm_exit_pc) as i32;
     /// `VMRuntimeLimits::last_wasm_entry_sp`.
     pub const LIMITS_ENTRY_SP: i32 = offset_of!(VMRuntimeLimits, last_wasm_entry_sp) as i32;
+    /// `VMRuntimeLimits::fuel_consumed`.
+    pub const LIMITS_FUEL_CONSUMED: i32 = offset_of!(VMRuntimeLimits, fuel_consumed) as i32;
+    /// `VMRuntimeLimits::epoch_deadline`.
+    pub const LIMITS_EPOCH_DEADLINE: i32 = offset_of!(VMRuntimeLimits, epoch_deadline) as i32;
+    /// `VMRuntimeLimits::epoch_counter`.
+    pub const LIMITS_EPOCH_COUNTER: i32 = offset_of!(VMRuntimeLimits, epoch_counter) as i32;
     /// `VMHostFuncContext::magic`.
     pub const HOST_MAGIC: i32 = offset_of!(VMHostFuncContext, magic) as i32;
     /// `VMHostFuncContext::array_call`.
@@ -375,11 +391,14 @@ mod tests {
         assert_eq!(field::FUNC_REF_WASM_CALL, 0);
         assert_eq!(field::FUNC_REF_VMCTX, 8);
         assert_eq!(field::FUNC_REF_TYPE_ID, 16);
-        assert_eq!(size_of::<VMRuntimeLimits>(), 32);
+        assert_eq!(size_of::<VMRuntimeLimits>(), 56);
         assert_eq!(field::LIMITS_STACK_LIMIT, 0);
         assert_eq!(field::LIMITS_EXIT_FP, 8);
         assert_eq!(field::LIMITS_EXIT_PC, 16);
         assert_eq!(field::LIMITS_ENTRY_SP, 24);
+        assert_eq!(field::LIMITS_FUEL_CONSUMED, 32);
+        assert_eq!(field::LIMITS_EPOCH_DEADLINE, 40);
+        assert_eq!(field::LIMITS_EPOCH_COUNTER, 48);
         assert_eq!(field::HOST_MAGIC, 0);
         assert_eq!(field::HOST_ARRAY_CALL, 8);
         assert_eq!(field::HOST_TYPE_ID, 16);

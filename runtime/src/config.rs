@@ -91,6 +91,24 @@ impl Config {
         self
     }
 
+    /// Makes compiled code consume fuel (default false): each operator
+    /// costs fuel from the store's budget ([`Store::set_fuel`](crate::Store::set_fuel)),
+    /// and a guest traps with `TrapKind::OutOfFuel` when it is gone. Costs
+    /// about as much run time as Wasmtime's fuel.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.tunables.consume_fuel = enable;
+        self
+    }
+
+    /// Makes compiled code check the engine's epoch against the store's
+    /// deadline at every function entry and loop header (default false);
+    /// see [`Engine::increment_epoch`](crate::Engine::increment_epoch) and
+    /// [`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline).
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.tunables.epoch_interruption = enable;
+        self
+    }
+
     /// Bytes of guard before each memory (default 64 KiB).
     pub fn memory_pre_guard_size(&mut self, bytes: u64) -> &mut Self {
         self.memory_pre_guard_size = bytes;

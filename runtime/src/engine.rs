@@ -13,6 +13,7 @@ use remap_compiler::Compiler;
 use remap_compiler::types::{ModuleTypes, RegisteredType, RegisteredTypes, TypeRegistry};
 use remap_memory::{Accounting, MemoryStats, PinBudget, SlotCache};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Compiles modules and owns the settings every store created from it shares.
@@ -35,6 +36,9 @@ struct EngineInner {
     /// The one-thread pool that compiles when parallel compilation is off,
     /// made on first use and kept, so each module does not start a thread.
     serial_compilation: OnceLock<rayon::ThreadPool>,
+    /// The epoch counter code compiled for epoch interruption reads
+    /// (interruption.rs); it only ever grows.
+    epoch: AtomicU64,
 }
 
 impl std::fmt::Debug for Engine {
@@ -70,8 +74,27 @@ impl Engine {
                 memory_slots: SlotCache::new(config.memory_slot_cache, config.memory_keep_resident),
                 host_trampolines: Mutex::new(HashMap::new()),
                 serial_compilation: OnceLock::new(),
+                epoch: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Advances the epoch by one; callable from any thread. Guests of
+    /// stores whose deadline it reaches stop at their next check (with
+    /// `Config::epoch_interruption`).
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current epoch.
+    pub(crate) fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Acquire)
+    }
+
+    /// The address compiled code reads the epoch from; valid while the
+    /// engine lives (every store holds a clone of it).
+    pub(crate) fn epoch_counter(&self) -> *const AtomicU64 {
+        &self.inner.epoch
     }
 
     /// The configuration.

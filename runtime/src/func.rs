@@ -286,13 +286,8 @@ impl Func {
             &mut spilled
         };
         for (index, (param, &expected)) in params.iter().zip(ty.params()).enumerate() {
-            if param.ty() != expected {
-                bail!(
-                    "type mismatch: argument {index} expected {expected}, got {}",
-                    param.ty()
-                );
-            }
-            values[index] = param.to_raw(&store.opaque)?;
+            values[index] =
+                param.to_raw_checked(&store.opaque, expected, &format!("argument {index}"))?;
         }
         // SAFETY: `values` has `max(params, results)` slots holding valid
         // arguments of the function's type, all from this store.
@@ -471,7 +466,7 @@ unsafe extern "C" fn host_array_call(
 /// A host function's error as it leaves Wasm: with the Wasm frames that were
 /// active as context (`error.downcast_ref::<WasmBacktrace>()`), unless it
 /// already describes them (a trap or an error from a nested call into Wasm).
-fn with_wasm_backtrace(error: anyhow::Error) -> anyhow::Error {
+pub(crate) fn with_wasm_backtrace(error: anyhow::Error) -> anyhow::Error {
     if error.is::<Trap>() || error.is::<WasmBacktrace>() {
         return error;
     }
@@ -501,8 +496,8 @@ pub(crate) fn val_host_fn<T: 'static>(
         func(caller.reborrow_caller(), &params, &mut results)?;
         let store = &mut caller.store.0.opaque;
         for (index, (result, &expected)) in results.iter().zip(ty.results()).enumerate() {
-            result.check_type(expected, &format!("host function result {index}"))?;
-            values[index] = result.to_raw(store)?;
+            values[index] =
+                result.to_raw_checked(store, expected, &format!("host function result {index}"))?;
         }
         Ok(())
     })

@@ -34,8 +34,7 @@ impl Global {
     /// Creates a global of type `ty` holding `value`.
     pub fn new(mut ctx: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
         let store = &mut ctx.as_context_mut().0.opaque;
-        value.check_type(*ty.content(), "global value")?;
-        let raw = value.to_raw(store)?;
+        let raw = value.to_raw_checked(store, *ty.content(), "global value")?;
         Ok(Global::from_raw_parts(store, ty, raw))
     }
 
@@ -78,8 +77,7 @@ impl Global {
         if ty.mutability() == Mutability::Const {
             bail!("cannot set an immutable global");
         }
-        value.check_type(*ty.content(), "global value")?;
-        let raw = value.to_raw(store)?;
+        let raw = value.to_raw_checked(store, *ty.content(), "global value")?;
         // SAFETY: we hold the store exclusively, so nothing else reads the cell now.
         unsafe { *self.entry(store).cell.get() = raw };
         Ok(())

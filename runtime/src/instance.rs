@@ -18,7 +18,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use remap_compiler::module_info::{
     ConstExpr, ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind, ImportKind,
 };
-use remap_compiler::types::EngineTypeIndex;
+use remap_compiler::types::{EngineTypeIndex, Mutability};
 use remap_compiler::vmctx::{VMFuncRef, VMFunctionImport, VMTableDefinition};
 use remap_memory::NotifierRegistration;
 use std::cell::{Cell, Ref, RefCell};
@@ -265,7 +265,19 @@ fn check_import(
                     EngineTypeIndex::from_u32(expected),
                 )
             }),
-        (ExternType::Global(e), ExternType::Global(a), _) => e == a,
+        // An immutable global may have a subtype of the expected content
+        // (it is only read); a mutable one must match exactly, as must a
+        // table's elements (both are written through the import too).
+        // Types carry engine indices, so equal types are equal values.
+        (ExternType::Global(e), ExternType::Global(a), _) => {
+            e.mutability() == a.mutability()
+                && match e.mutability() {
+                    Mutability::Const => a
+                        .content()
+                        .is_subtype_of(e.content(), store.engine().type_registry()),
+                    Mutability::Var => e.content() == a.content(),
+                }
+        }
         (ExternType::Table(e), ExternType::Table(a), _) => {
             e.element() == a.element()
                 && e.is_64() == a.is_64()
@@ -414,7 +426,7 @@ pub(crate) fn instantiate(
                     .as_ref()
                     .context("defined global without an initialiser")?;
                 let value = data.eval(store, init)?;
-                Global::from_raw_parts(store, global.ty, value)
+                Global::from_raw_parts(store, module.global_type(global.ty), value)
             }
         };
         data.globals.push(handle);
@@ -453,7 +465,7 @@ pub(crate) fn instantiate(
                     Some(expr) => data.eval(store, expr)?.get_reference(),
                     None => 0,
                 };
-                let entry = TableEntry::new(table.ty, init)?;
+                let entry = TableEntry::new(module.table_type(table.ty), init)?;
                 Table::push(store, entry)
             }
         };

@@ -8,7 +8,7 @@ use crate::types::{ExportType, ExternType, FuncType, ImportType};
 use crate::vm::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
-use remap_compiler::types::{ModuleTypeIndex, RegisteredTypes};
+use remap_compiler::types::{GlobalType, ModuleTypeIndex, RegisteredTypes, TableType};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
 use remap_compiler::{FunctionLoc, Tunables};
 use remap_memory::CodeMemory;
@@ -202,9 +202,13 @@ impl Module {
                     ImportKind::Function(type_index) => {
                         ExternType::Func(function_type(&func_types, *type_index)?)
                     }
-                    ImportKind::Table(t) => ExternType::Table(*t),
+                    ImportKind::Table(t) => {
+                        ExternType::Table(registered_types.engine_table_type(*t))
+                    }
                     ImportKind::Memory(m) => ExternType::Memory(*m),
-                    ImportKind::Global(g) => ExternType::Global(*g),
+                    ImportKind::Global(g) => {
+                        ExternType::Global(registered_types.engine_global_type(*g))
+                    }
                 };
                 Ok((import.module.clone(), import.name.clone(), ty))
             })
@@ -215,7 +219,13 @@ impl Module {
             .map(|export| {
                 Ok((
                     export.name.clone(),
-                    entity_type(&info, &func_types, export.kind, export.index)?,
+                    entity_type(
+                        &info,
+                        &func_types,
+                        &registered_types,
+                        export.kind,
+                        export.index,
+                    )?,
                 ))
             })
             .collect::<Result<_>>()?;
@@ -355,6 +365,16 @@ impl Module {
             .map(|index| index.as_u32())
     }
 
+    /// A table type of this module, with engine indices.
+    pub(crate) fn table_type(&self, ty: TableType) -> TableType {
+        self.inner.registered_types.engine_table_type(ty)
+    }
+
+    /// The type of a global of this module, with engine indices.
+    pub(crate) fn global_type(&self, ty: GlobalType) -> GlobalType {
+        self.inner.registered_types.engine_global_type(ty)
+    }
+
     pub(crate) fn import_types(&self) -> &[(String, String, ExternType)] {
         &self.inner.imports
     }
@@ -427,6 +447,7 @@ fn function_type(func_types: &[Option<Arc<FuncType>>], type_index: u32) -> Resul
 fn entity_type(
     info: &ModuleInfo,
     func_types: &[Option<Arc<FuncType>>],
+    registered_types: &RegisteredTypes,
     kind: EntityKind,
     index: u32,
 ) -> Result<ExternType> {
@@ -437,10 +458,14 @@ fn entity_type(
             let type_index = *info.functions.get(position).ok_or_else(missing)?;
             ExternType::Func(function_type(func_types, type_index)?)
         }
-        EntityKind::Table => ExternType::Table(info.tables.get(position).ok_or_else(missing)?.ty),
+        EntityKind::Table => {
+            let ty = info.tables.get(position).ok_or_else(missing)?.ty;
+            ExternType::Table(registered_types.engine_table_type(ty))
+        }
         EntityKind::Memory => ExternType::Memory(*info.memories.get(position).ok_or_else(missing)?),
         EntityKind::Global => {
-            ExternType::Global(info.globals.get(position).ok_or_else(missing)?.ty)
+            let ty = info.globals.get(position).ok_or_else(missing)?.ty;
+            ExternType::Global(registered_types.engine_global_type(ty))
         }
     })
 }

@@ -7,6 +7,7 @@ use crate::func::Func;
 use crate::func::HostFuncAllocation;
 use crate::global::GlobalEntry;
 use crate::instance::InstanceData;
+use crate::interruption::EpochCallback;
 use crate::memory::MemoryEntry;
 use crate::table::TableEntry;
 use remap_compiler::vmctx::VMRuntimeLimits;
@@ -24,7 +25,7 @@ static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 /// Owns everything instances create and the embedder's state `T`.
 /// Dropping it frees them all.
 pub struct Store<T> {
-    inner: Box<StoreInner<T>>,
+    pub(crate) inner: Box<StoreInner<T>>,
 }
 
 /// The store's contents. `opaque` comes first so a pointer to this struct is
@@ -55,6 +56,9 @@ pub struct StoreOpaque {
     pub(crate) linker_funcs: HashMap<usize, Func>,
     pub(crate) externrefs: Vec<ExternRefEntry>,
     limits: Box<UnsafeCell<VMRuntimeLimits>>,
+    /// What happens when the epoch deadline passes: `None` traps
+    /// (interruption.rs).
+    pub(crate) epoch_callback: Option<EpochCallback>,
 }
 
 // SAFETY: the raw pointers inside a store (vmctx allocations, table storage,
@@ -120,7 +124,11 @@ impl<T> Store<T> {
                     host_funcs: Vec::new(),
                     linker_funcs: HashMap::new(),
                     externrefs: Vec::new(),
-                    limits: Box::new(UnsafeCell::new(VMRuntimeLimits::default())),
+                    limits: Box::new(UnsafeCell::new(VMRuntimeLimits {
+                        epoch_counter: engine.epoch_counter() as usize,
+                        ..VMRuntimeLimits::default()
+                    })),
+                    epoch_callback: None,
                 },
                 data,
             }),

@@ -232,13 +232,7 @@ impl Table {
 
 /// `value` as the bits a table of `element` references stores, after checking its type.
 fn element_to_raw(element: RefType, value: Ref, store: &StoreOpaque) -> Result<u64> {
-    if value.ty() != element {
-        bail!(
-            "type mismatch: table of {element} cannot hold a {} value",
-            value.ty()
-        );
-    }
-    value.to_raw(store)
+    value.to_raw_checked(store, element, "table element")
 }
 
 #[cfg(test)]

@@ -33,7 +33,10 @@ const TRAPS_WAT: &str = r#"
       (else (i32.add (i32.const 1) (call $deep (i32.sub (local.get 0) (i32.const 1)))))))
   (func $forever (export "forever") (call $forever))
   (func (export "fine") (result i32) (i32.const 42))
-  (func $outer (export "outer_forever") (call $forever)))
+  (func $outer (export "outer_forever") (call $forever))
+  (func (export "call_ref_null") (result i32) (call_ref $i32 (ref.null $i32)))
+  (func (export "as_non_null") (drop (ref.as_non_null (ref.null func))))
+  (func (export "cast_failure") (drop (ref.cast (ref $void) (ref.func $returns_one)))))
 "#;
 
 fn setup(style: MemoryStyle) -> (Store<()>, Instance) {
@@ -106,6 +109,9 @@ trap_tests! {
     unreachable: "unreachable" [] => UnreachableCodeReached;
     deep_recursion: "deep" [remap::Val::I32(10_000_000)] => StackOverflow;
     infinite_recursion: "forever" [] => StackOverflow;
+    call_ref_to_null: "call_ref_null" [] => CallToNull;
+    null_reference: "as_non_null" [] => NullReference;
+    cast_failure: "cast_failure" [] => CastFailure;
 }
 
 #[test]

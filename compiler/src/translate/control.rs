@@ -84,12 +84,7 @@ impl Translator<'_> {
             }
             O::BrIf { relative_depth } => {
                 let condition = self.pop();
-                let frame = self.frame_mut(relative_depth);
-                let arity = frame.branch_arity();
-                let target = frame.branch_target();
-                if !matches!(frame.kind, FrameKind::Loop { .. }) {
-                    frame.branched_to_next = true;
-                }
+                let (target, arity) = self.branch_target_and_arity(relative_depth);
                 let args = block_args(self.peek_n(arity));
                 let fallthrough = builder.create_block();
                 builder
@@ -215,6 +210,7 @@ impl Translator<'_> {
             // End of the function body.
             builder.switch_to_block(frame.next);
             let results = builder.block_params(frame.next).to_vec();
+            self.fuel_store(builder);
             builder.ins().return_(&results);
             self.reachable = false;
             return;
@@ -240,9 +236,15 @@ impl Translator<'_> {
         frame.branch_target()
     }
 
-    fn branch(&mut self, builder: &mut FunctionBuilder<'_>, depth: u32) {
+    /// The block a branch to `depth` jumps to and how many values it
+    /// carries; marks the frame's end as reached.
+    pub(super) fn branch_target_and_arity(&mut self, depth: u32) -> (ir::Block, usize) {
         let arity = self.frame_mut(depth).branch_arity();
-        let target = self.branch_target_marking(depth);
+        (self.branch_target_marking(depth), arity)
+    }
+
+    fn branch(&mut self, builder: &mut FunctionBuilder<'_>, depth: u32) {
+        let (target, arity) = self.branch_target_and_arity(depth);
         let args = block_args(self.peek_n(arity));
         builder.ins().jump(target, &args);
     }

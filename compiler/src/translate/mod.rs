@@ -7,8 +7,9 @@
 //! is tracked until a reachable `else` or `end` restores translation.
 //!
 //! Each operator family is translated in its own file (`control`, `locals`,
-//! `memory`, `table`, `call`, `reference`, `numeric`, `wide_arithmetic`,
-//! `conversion`, `simd`, `relaxed_simd`);
+//! `memory`, `table`, `call`, `reference`, `function_references`,
+//! `tail_call`, `casts`, `numeric`, `wide_arithmetic`, `conversion`,
+//! `simd`, `relaxed_simd`);
 //! [`Translator::translate_operator`] offers an operator to each family in
 //! turn. A new family is a new file and one line there. Everything about
 //! the vmctx layout and the module's entities lives in the function
@@ -32,8 +33,12 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources};
 
 mod call;
+mod casts;
 mod control;
 mod conversion;
+mod epoch;
+mod fuel;
+mod function_references;
 mod locals;
 mod memory;
 mod numeric;
@@ -41,6 +46,7 @@ mod reference;
 mod relaxed_simd;
 mod simd;
 mod table;
+mod tail_call;
 mod wide_arithmetic;
 
 /// What kind of construct opened a control frame.
@@ -165,6 +171,8 @@ impl<'m> FuncTranslator<'m> {
             stack: Vec::new(),
             control: Vec::new(),
             reachable: true,
+            runtime_limits: None,
+            fuel: None,
             isa: self.isa,
         };
         state.env.set_stack_limit(&mut builder);
@@ -188,6 +196,8 @@ impl<'m> FuncTranslator<'m> {
                 state.locals.push(var);
             }
         }
+
+        state.instrument_function_entry(&mut builder);
 
         let exit = builder.create_block();
         for &result in ty.results() {
@@ -226,6 +236,11 @@ struct Translator<'m> {
     stack: Vec<Value>,
     control: Vec<Frame>,
     reachable: bool,
+    /// The store's `VMRuntimeLimits`, loaded at entry when the function is
+    /// instrumented for fuel or epochs.
+    runtime_limits: Option<Value>,
+    /// The fuel count, when the function consumes fuel (fuel.rs).
+    fuel: Option<fuel::Fuel>,
     /// The target, for lowerings that depend on its CPU features.
     isa: &'m dyn TargetIsa,
 }
@@ -266,6 +281,20 @@ impl Translator<'_> {
         self.stack.push(value);
     }
 
+    /// Loads what fuel and epoch checks need and runs the entry checks.
+    fn instrument_function_entry(&mut self, builder: &mut FunctionBuilder<'_>) {
+        let tunables = self.env.tunables();
+        if !tunables.consume_fuel && !tunables.epoch_interruption {
+            return;
+        }
+        self.runtime_limits = Some(
+            self.env
+                .load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS),
+        );
+        self.fuel_function_entry(builder);
+        self.epoch_check(builder);
+    }
+
     fn trap(&mut self, builder: &mut FunctionBuilder<'_>, kind: TrapKind) {
         builder.ins().trap(kind.trap_code());
         self.reachable = false;
@@ -286,6 +315,7 @@ impl Translator<'_> {
             self.translate_unreachable(builder, op);
             return Ok(());
         }
+        self.fuel_before_operator(builder, op);
         // Most frequent families first: each is one `match`.
         let translated = self.translate_locals(builder, op)?
             || self.translate_numeric(builder, op)?
@@ -296,9 +326,14 @@ impl Translator<'_> {
             || self.translate_conversion(builder, op)?
             || self.translate_table(builder, op)?
             || self.translate_reference(builder, op)?
+            || self.translate_function_references(builder, op)?
+            || self.translate_tail_call(builder, op)?
+            || self.translate_casts(builder, op, offset)?
             || self.translate_simd(builder, op)?
             || self.translate_relaxed_simd(builder, op)?;
         if translated {
+            self.fuel_after_operator(builder, op);
+            self.epoch_after_operator(builder, op);
             Ok(())
         } else {
             Err(CompileError::Unsupported {

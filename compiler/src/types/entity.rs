@@ -7,7 +7,7 @@
 //! those pages. Building one from wasmparser never panics: what the model
 //! cannot hold is an error.
 
-use super::{RefType, ValType};
+use super::{RefType, TypeIndex, ValType};
 use crate::error::CompileError;
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +63,14 @@ impl GlobalType {
     /// The mutability.
     pub fn mutability(&self) -> Mutability {
         self.mutability
+    }
+
+    /// The same type with every concrete type index mapped by `map`.
+    pub(super) fn map_indices(self, map: &mut impl FnMut(TypeIndex) -> TypeIndex) -> GlobalType {
+        GlobalType {
+            content: self.content.map_index(map),
+            ..self
+        }
     }
 
     /// A validated global type from wasmparser; an error for a value type the
@@ -283,6 +291,14 @@ impl TableType {
     /// The element type.
     pub fn element(&self) -> &RefType {
         &self.element
+    }
+
+    /// The same type with every concrete type index mapped by `map`.
+    pub(super) fn map_indices(self, map: &mut impl FnMut(TypeIndex) -> TypeIndex) -> TableType {
+        TableType {
+            element: self.element.map_index(map),
+            ..self
+        }
     }
 
     /// The minimum number of elements.

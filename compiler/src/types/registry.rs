@@ -25,8 +25,8 @@
 //! consistent tables and is used as it is.
 
 use super::{
-    CompositeShape, ConcreteTypes, EngineTypeIndex, FuncType, ModuleTypeIndex, ModuleTypes,
-    RecGroup, SubType, TypeError, TypeIndex,
+    CompositeShape, ConcreteTypes, EngineTypeIndex, FuncType, GlobalType, ModuleTypeIndex,
+    ModuleTypes, RecGroup, SubType, TableType, TypeError, TypeIndex, ValType,
 };
 use cranelift_codegen::entity::{EntityRef, entity_impl};
 use std::collections::HashMap;
@@ -395,6 +395,33 @@ impl RegisteredTypes {
     /// The registry the types are registered in.
     pub fn registry(&self) -> &TypeRegistry {
         &self.registry
+    }
+
+    /// `index` as an engine index when it is one of the module's types;
+    /// any other index is kept, and so matches nothing registered.
+    fn to_engine(&self, index: TypeIndex) -> TypeIndex {
+        match index {
+            TypeIndex::Module(module_index) => self
+                .engine_index(module_index)
+                .map_or(index, TypeIndex::Engine),
+            other => other,
+        }
+    }
+
+    /// A global type of the module with engine indices, comparable with
+    /// every other module's and the host's.
+    pub fn engine_global_type(&self, ty: GlobalType) -> GlobalType {
+        ty.map_indices(&mut |index| self.to_engine(index))
+    }
+
+    /// A table type of the module with engine indices.
+    pub fn engine_table_type(&self, ty: TableType) -> TableType {
+        ty.map_indices(&mut |index| self.to_engine(index))
+    }
+
+    /// A value type of the module with engine indices.
+    pub fn engine_val_type(&self, ty: ValType) -> ValType {
+        ty.map_index(&mut |index| self.to_engine(index))
     }
 }
 

@@ -21,6 +21,7 @@ use crate::vm::entered_store::entered_store;
 use crate::vm::traps;
 use crate::vm::vmctx::{instance_of_vmctx, store_address_of_vmctx};
 use remap_compiler::Builtin;
+use remap_compiler::types::EngineTypeIndex;
 
 /// Builtin function addresses, indexed by `Builtin::index`.
 pub(crate) struct BuiltinArray([*const u8; Builtin::COUNT]);
@@ -244,6 +245,22 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, element: u32) {
     // SAFETY: called by compiled code with its vmctx.
     let (_, instance) = unsafe { context(vmctx) };
     instance.drop_element(element);
+}
+
+unsafe extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u32 {
+    // SAFETY: called by compiled code with its vmctx.
+    let (store, _) = unsafe { context(vmctx) };
+    let registry = store.engine().type_registry();
+    u32::from(registry.is_subtype(
+        EngineTypeIndex::from_u32(actual),
+        EngineTypeIndex::from_u32(expected),
+    ))
+}
+
+unsafe extern "C" fn new_epoch(_vmctx: *mut u8) {
+    // SAFETY: called by compiled code of the entered store, inside
+    // `catch_traps`; this frame holds no reference to the store.
+    unsafe { crate::interruption::on_epoch_deadline(entered_store()) }
 }
 
 /// Replaces the first vector of `lanes` with the fused `a * b + c` of the

@@ -1,0 +1,102 @@
+//! Epoch interruption: code compiled with `Tunables::epoch_interruption`
+//! compares the engine's epoch counter with the store's deadline at every
+//! function entry and loop header, so no loop and no recursion escapes it.
+//! When the deadline has passed, a cold call of the `new_epoch` builtin asks
+//! the store what to do: trap with `TrapKind::Interrupt`, or run the
+//! embedder's callback, which may move the deadline on (execution resumes)
+//! or fail (the error unwinds like a trap).
+//!
+//! The counter is read with a plain load each time (the engine increments
+//! it atomically from any thread; a load of an aligned u64 is atomic on the
+//! targets Remap supports, and seeing an increment a little late only
+//! delays the interrupt to the next check). The deadline is read each time
+//! too: a host call or the callback may have moved it.
+
+use super::Translator;
+use crate::builtins::Builtin;
+use crate::func_environ::FuncEnvironment;
+use crate::vmctx::field;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, types};
+use cranelift_frontend::FunctionBuilder;
+use wasmparser::Operator;
+
+impl Translator<'_> {
+    /// After `op`: checks the deadline at a loop header.
+    pub(super) fn epoch_after_operator(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        op: &Operator<'_>,
+    ) {
+        if matches!(op, Operator::Loop { .. }) && self.reachable {
+            self.epoch_check(builder);
+        }
+    }
+
+    /// Compares the epoch with the deadline; calls `new_epoch` when it has
+    /// passed. Nothing is emitted unless the function is instrumented.
+    pub(super) fn epoch_check(&mut self, builder: &mut FunctionBuilder<'_>) {
+        let Some(limits) = self.runtime_limits else {
+            return;
+        };
+        if !self.env.tunables().epoch_interruption {
+            return;
+        }
+        let flags = FuncEnvironment::limits_flags(builder);
+        let counter_address =
+            builder
+                .ins()
+                .load(types::I64, flags, limits, field::LIMITS_EPOCH_COUNTER);
+        // The counter is the engine's, outside every alias region.
+        let epoch = builder
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), counter_address, 0);
+        let deadline = builder
+            .ins()
+            .load(types::I64, flags, limits, field::LIMITS_EPOCH_DEADLINE);
+        let passed = builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        let new_epoch = builder.create_block();
+        let resume = builder.create_block();
+        builder.set_cold_block(new_epoch);
+        builder.ins().brif(passed, new_epoch, &[], resume, &[]);
+        builder.seal_block(new_epoch);
+        builder.switch_to_block(new_epoch);
+        // The callback may read or add fuel: the count goes through the store.
+        self.fuel_store(builder);
+        self.env.call_builtin(builder, Builtin::NewEpoch, &[]);
+        self.fuel_reload(builder);
+        builder.ins().jump(resume, &[]);
+        builder.seal_block(resume);
+        builder.switch_to_block(resume);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{count, translate, tunables};
+    use crate::{MemoryStyle, Tunables};
+    use cranelift_codegen::ir::Opcode;
+
+    #[test]
+    fn the_epoch_is_checked_at_entry_and_loop_headers() {
+        const LOOPS: &str = r#"(module
+            (func (loop $a (br $a)))
+            (func (loop $a (loop $b (br $b)))))"#;
+        let interruptible = Tunables {
+            epoch_interruption: true,
+            ..tunables(MemoryStyle::Static, None, true)
+        };
+        let funcs = translate(LOOPS, &interruptible);
+        // Each check is one cold call of `new_epoch`.
+        assert_eq!(count(&funcs[0], Opcode::CallIndirect), 2);
+        assert_eq!(count(&funcs[1], Opcode::CallIndirect), 3);
+        let plain = translate(LOOPS, &tunables(MemoryStyle::Static, None, true));
+        assert!(
+            plain
+                .iter()
+                .all(|func| count(func, Opcode::CallIndirect) == 0)
+        );
+    }
+}
