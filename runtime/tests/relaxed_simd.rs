@@ -110,8 +110,8 @@ fn signed_truncation_gives_i32_min_for_nan_and_out_of_range_on_x86() {
             assert_eq!(got, cvtt, "{instruction}: cvttps2dq/cvttpd2dq");
         }
     }
-    // The unsigned ones saturate everywhere (x86-64 has no unsigned
-    // conversion before AVX-512), which the proposal allows.
+    // The unsigned ones saturate in both modes (SSE has no unsigned
+    // conversion to use instead), which the proposal allows.
     let got: [u32; 4] = lanes(relaxed.call(
         "i32x4.relaxed_trunc_f32x4_u",
         &[v128([f32::NAN, 5e9, -3e9, 4294967040.0])],

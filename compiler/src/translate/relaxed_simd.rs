@@ -17,7 +17,7 @@
 //! | `i8x16.relaxed_swizzle` | `pshufb`: an index 16..=127 picks lane `index % 16`, 128..=255 gives 0 | `i8x16.swizzle`: an index >= 16 gives 0 |
 //! | `i32x4.relaxed_trunc_f32x4_s` | `cvttps2dq`: NaN and out-of-range lanes give `i32::MIN` | `i32x4.trunc_sat_f32x4_s`: NaN gives 0, out of range saturates |
 //! | `i32x4.relaxed_trunc_f64x2_s_zero` | `cvttpd2dq`: as `cvttps2dq` | `i32x4.trunc_sat_f64x2_s_zero` |
-//! | `i32x4.relaxed_trunc_f32x4_u`, `..._f64x2_u_zero` | the saturating conversion (x86-64 before AVX-512 has no unsigned one) | `i32x4.trunc_sat_f32x4_u`, `..._f64x2_u_zero` |
+//! | `i32x4.relaxed_trunc_f32x4_u`, `..._f64x2_u_zero` | the saturating conversion (SSE has no unsigned conversion to use instead) | `i32x4.trunc_sat_f32x4_u`, `..._f64x2_u_zero` |
 //! | `f32x4`/`f64x2.relaxed_madd` | fused (`vfmadd`, one rounding) with AVX and FMA; without them `mul` then `add` (two roundings) | fused: `vfmadd`, or without FMA a runtime builtin that rounds once in software |
 //! | `f32x4`/`f64x2.relaxed_nmadd` | `-a * b + c` as `relaxed_madd` (`vfnmadd`) | fused |
 //! | `i8x16`/`i32x4`/`i64x2.relaxed_laneselect` | `pblendvb`/`blendvps`/`blendvpd` (SSE4.1): the top bit of each mask lane picks the lane | `v128.bitselect`: each mask bit picks a bit |
