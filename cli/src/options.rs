@@ -1,4 +1,4 @@
-//! Engine options shared by `remap run` and `remap wast`.
+//! Engine options shared by `remap run`, `remap wast` and `remap compile`.
 
 use crate::size::parse_size;
 use clap::{Args, ValueEnum};
@@ -24,6 +24,11 @@ pub struct CodeOptions {
     /// (speculative out-of-bounds accesses); on by default.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub spectre_mitigations: bool,
+    /// Whether relaxed SIMD instructions give the deterministic profile's
+    /// results, the same on every host, instead of this CPU's fastest
+    /// (off by default).
+    #[arg(long, value_name = "BOOL", default_value_t = false, action = clap::ArgAction::Set)]
+    pub relaxed_simd_deterministic: bool,
 }
 
 impl CodeOptions {
@@ -31,6 +36,7 @@ impl CodeOptions {
     pub fn config(&self) -> Config {
         let mut config = Config::new();
         config.spectre_mitigations(self.spectre_mitigations);
+        config.relaxed_simd_deterministic(self.relaxed_simd_deterministic);
         if let Some(style) = self.memory_style {
             config.memory_style(match style {
                 StyleArg::Static => MemoryStyle::Static,
@@ -95,6 +101,19 @@ mod tests {
             MemoryCommand::try_parse_from(std::iter::once("remap").chain(args.iter().copied()))
                 .expect("valid options");
         format!("{:?}", command.memory.config())
+    }
+
+    #[test]
+    fn relaxed_simd_deterministic_takes_a_value() {
+        let off = "relaxed_simd_deterministic: false";
+        assert!(config_of(&[]).contains(off));
+        assert!(config_of(&["--relaxed-simd-deterministic=false"]).contains(off));
+        let on = "relaxed_simd_deterministic: true";
+        assert!(config_of(&["--relaxed-simd-deterministic=true"]).contains(on));
+        assert!(config_of(&["--relaxed-simd-deterministic", "true"]).contains(on));
+        assert!(
+            MemoryCommand::try_parse_from(["remap", "--relaxed-simd-deterministic=maybe"]).is_err()
+        );
     }
 
     #[test]

@@ -239,3 +239,39 @@ fn a_damaged_precompiled_file_is_an_error_not_a_crash() {
     std::fs::write(&compiled, &flipped).unwrap();
     assert_error(&run(&compiled), "corrupt");
 }
+
+#[test]
+fn deterministic_relaxed_simd_must_match_between_compile_and_run() {
+    let relaxed = fixture("tests/wat/relaxed.wat");
+    let output = remap(&["run", "--invoke", "swizzled", path(&relaxed)]);
+    assert!(
+        ["0\n", "7\n"].contains(&stdout(&output).as_str()),
+        "{}",
+        stderr(&output)
+    );
+    let deterministic = "--relaxed-simd-deterministic=true";
+    let output = remap(&["run", deterministic, "--invoke", "swizzled", path(&relaxed)]);
+    assert_eq!(stdout(&output), "0\n", "{}", stderr(&output));
+
+    let dir = tempfile::tempdir().unwrap();
+    let compiled = dir.path().join("relaxed.cwasm");
+    let output = remap(&[
+        "compile",
+        deterministic,
+        "-o",
+        path(&compiled),
+        path(&relaxed),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let run = |flags: &[&str]| {
+        let args = [
+            &["run", "--allow-precompiled"],
+            flags,
+            &["--invoke", "swizzled", path(&compiled)],
+        ];
+        remap(&args.concat())
+    };
+    assert_error(&run(&[]), "relaxed_simd_deterministic on");
+    let output = run(&[deterministic]);
+    assert_eq!(stdout(&output), "0\n", "{}", stderr(&output));
+}

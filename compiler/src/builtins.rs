@@ -55,6 +55,13 @@ macro_rules! foreach_builtin {
             /// The epoch deadline passed: traps (interrupt) or runs the
             /// store's callback, which may move the deadline on or fail.
             NewEpoch = new_epoch(vmctx);
+            /// Fused `a * b + c` of each f32 lane, for deterministic
+            /// `f32x4.relaxed_madd` on a CPU without FMA: `lanes` is the
+            /// address of `a`, `b` and `c` (16 bytes each, in that order);
+            /// the result replaces `a`.
+            FmaF32x4 = fma_f32x4(vmctx, lanes: u64);
+            /// Fused `a * b + c` of each f64 lane, as [`Builtin::FmaF32x4`].
+            FmaF64x2 = fma_f64x2(vmctx, lanes: u64);
         }
     };
 }
@@ -180,6 +187,7 @@ mod tests {
         assert_eq!(Builtin::MemoryCopy.name(), "memory_copy");
         assert_eq!(Builtin::IsSubtype.params(), [I32, I32]);
         assert_eq!(Builtin::IsSubtype.results(), [I32]);
-        assert_eq!(Builtin::COUNT, 12);
+        assert_eq!(Builtin::FmaF64x2.params(), [I64]);
+        assert_eq!(Builtin::COUNT, 14);
     }
 }

@@ -100,9 +100,10 @@ impl CodeCompatibility {
     }
 }
 
-/// The first tunable that the code's bounds checks or instrumentation
-/// (fuel, epochs) depend on and that differs between `compiled` and `host`. The dynamic reserve only changes
-/// when a memory moves, so it is not compared (the IR verifier is a
+/// The first tunable that the code depends on (its bounds checks, their
+/// hardening, fuel and epoch instrumentation, the relaxed SIMD results) and
+/// that differs between `compiled` and `host`. The dynamic reserve only
+/// changes when a memory moves, so it is not compared (the IR verifier is a
 /// Cranelift setting, compared with the others).
 fn tunables_mismatch(compiled: &Tunables, host: &Tunables) -> Option<String> {
     let style = |style: Option<MemoryStyle>| match style {
@@ -133,12 +134,19 @@ fn tunables_mismatch(compiled: &Tunables, host: &Tunables) -> Option<String> {
             guard(host.memory_guard_size)
         ));
     }
+    let on_off = |on: bool| if on { "on" } else { "off" };
     if compiled.spectre_mitigations != host.spectre_mitigations {
-        let on_off = |on: bool| if on { "on" } else { "off" };
         return Some(format!(
             "it was compiled with Spectre mitigations {}, this engine has them {}",
             on_off(compiled.spectre_mitigations),
             on_off(host.spectre_mitigations)
+        ));
+    }
+    if compiled.relaxed_simd_deterministic != host.relaxed_simd_deterministic {
+        return Some(format!(
+            "it was compiled with relaxed_simd_deterministic {}, this engine has it {}",
+            on_off(compiled.relaxed_simd_deterministic),
+            on_off(host.relaxed_simd_deterministic)
         ));
     }
     let instrumentation = [
@@ -304,7 +312,7 @@ mod tests {
     }
 
     #[test]
-    fn memory_layout_and_spectre_tunables_are_compared() {
+    fn memory_layout_spectre_and_relaxed_simd_tunables_are_compared() {
         let plain = host();
         let compile = |tunables: Tunables| Compiler::new(tunables).unwrap().compatibility();
         let guard = compile(Tunables {
@@ -323,6 +331,15 @@ mod tests {
         });
         let reason = unhardened.mismatch(&plain).unwrap();
         assert!(reason.contains("Spectre mitigations off"), "{reason}");
+        let deterministic = compile(Tunables {
+            relaxed_simd_deterministic: true,
+            ..Tunables::default()
+        });
+        let reason = deterministic.mismatch(&plain).unwrap();
+        assert!(
+            reason.contains("relaxed_simd_deterministic on, this engine has it off"),
+            "{reason}"
+        );
         let roomier = compile(Tunables {
             dynamic_memory_reserve: 1 << 30,
             ..Tunables::default()

@@ -114,6 +114,20 @@ impl Compiler {
         self
     }
 
+    /// Also accepts the relaxed SIMD instructions when `enabled` (on by
+    /// default; they need SIMD, see [`Compiler::with_simd`]).
+    pub fn with_relaxed_simd(mut self, enabled: bool) -> Self {
+        self.features.set(WasmFeatures::RELAXED_SIMD, enabled);
+        self
+    }
+
+    /// Also accepts the wide-arithmetic instructions (`i64.add128`, ...)
+    /// when `enabled` (on by default).
+    pub fn with_wide_arithmetic(mut self, enabled: bool) -> Self {
+        self.features.set(WasmFeatures::WIDE_ARITHMETIC, enabled);
+        self
+    }
+
     /// The Wasm features this compiler accepts.
     pub fn features(&self) -> WasmFeatures {
         self.features
@@ -239,14 +253,8 @@ impl Compiler {
         body: PendingBody<'_>,
     ) -> Result<CompiledFunction, CompileError> {
         let validator = body.validator.into_validator(Default::default());
-        let translator = FuncTranslator::new(
-            info,
-            offsets,
-            &self.tunables,
-            heaps,
-            func_index,
-            self.isa.frontend_config(),
-        );
+        let translator =
+            FuncTranslator::new(info, offsets, &self.tunables, heaps, func_index, &*self.isa);
         let func = translator
             .translate(builder_context, validator, &body.body)
             .inspect_err(|_| {

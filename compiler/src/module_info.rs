@@ -328,7 +328,11 @@ impl ModuleInfo {
 
 /// The Wasm features Remap compiles by default: Wasm 2.0 without SIMD, plus
 /// multi-memory, extended constant expressions, memory64 (64-bit memories
-/// and tables) and custom page sizes. SIMD is opt-in (`Compiler::with_simd`).
+/// and tables), custom page sizes, typed function references, tail calls,
+/// GC (whose instructions Remap lacks are refused when translated), wide
+/// arithmetic and relaxed SIMD. SIMD is opt-in (`Compiler::with_simd`);
+/// relaxed SIMD only takes effect with it, since its instructions work on
+/// `v128` values.
 pub fn supported_features() -> WasmFeatures {
     (WasmFeatures::WASM2
         | WasmFeatures::MULTI_MEMORY
@@ -337,7 +341,9 @@ pub fn supported_features() -> WasmFeatures {
         | WasmFeatures::CUSTOM_PAGE_SIZES
         | WasmFeatures::FUNCTION_REFERENCES
         | WasmFeatures::TAIL_CALL
-        | WasmFeatures::GC)
+        | WasmFeatures::GC
+        | WasmFeatures::WIDE_ARITHMETIC
+        | WasmFeatures::RELAXED_SIMD)
         - WasmFeatures::SIMD
 }
 

@@ -1,10 +1,12 @@
-//! The memory policy shared by the compiler and the runtime.
+//! The memory and code-generation policy shared by the compiler and the
+//! runtime.
 //!
 //! [`Tunables`] is the engine-wide *policy* (a forced style, reservation and
-//! guard sizes, Spectre hardening). [`Tunables::memory_plan`] turns it into
-//! one [`MemoryPlan`] per memory type. The compiler derives each memory's
-//! bounds checks from that plan and the runtime lays the memory out from the
-//! very same plan, so code and layout cannot disagree.
+//! guard sizes, Spectre hardening, deterministic relaxed SIMD).
+//! [`Tunables::memory_plan`] turns it into one [`MemoryPlan`] per memory
+//! type. The compiler derives each memory's bounds checks from that plan and
+//! the runtime lays the memory out from the very same plan, so code and
+//! layout cannot disagree.
 
 use crate::types::{IndexType, MemoryType};
 use serde::{Deserialize, Serialize};
@@ -49,6 +51,10 @@ pub struct Tunables {
     /// Harden explicit bounds checks against speculative execution: an
     /// out-of-bounds access computes a null address instead of branching.
     pub spectre_mitigations: bool,
+    /// Give every relaxed SIMD instruction the result of the Wasm
+    /// deterministic profile instead of what this CPU computes fastest, so
+    /// the results are the same on every host (see `translate/relaxed_simd.rs`).
+    pub relaxed_simd_deterministic: bool,
     /// Run Cranelift's IR verifier on every function (slower; for tests).
     pub verify_ir: bool,
     /// Charge every operator's fuel cost and trap when the store's fuel
@@ -67,6 +73,7 @@ impl Default for Tunables {
             memory_guard_size: None,
             dynamic_memory_reserve: DEFAULT_DYNAMIC_MEMORY_RESERVE,
             spectre_mitigations: true,
+            relaxed_simd_deterministic: false,
             verify_ir: false,
             consume_fuel: false,
             epoch_interruption: false,

@@ -3,7 +3,7 @@
 //! that use a disabled feature must be rejected with a named feature.
 
 use arbitrary::Unstructured;
-use remap_compiler::{CompileError, MemoryStyle, Tunables, compile_module};
+use remap_compiler::{CompileError, Compiler, MemoryStyle, Tunables, compile_module};
 
 /// A small deterministic generator, so every run tests the same modules.
 struct SplitMix(u64);
@@ -31,7 +31,7 @@ fn supported_config() -> wasm_smith::Config {
         gc_enabled: false,
         tail_call_enabled: true,
         memory64_enabled: true,
-        wide_arithmetic_enabled: false,
+        wide_arithmetic_enabled: true,
         custom_page_sizes_enabled: true,
         max_memories: 3,
         max_tables: 3,
@@ -77,6 +77,34 @@ fn random_supported_modules_compile() {
     }
     assert!(compiled > 400, "only {compiled} modules generated");
     assert!(functions > 1000, "only {functions} functions generated");
+}
+
+#[test]
+fn random_simd_modules_compile_in_both_relaxed_simd_modes() {
+    let mut random = SplitMix(0x51d);
+    let mut compiled = 0;
+    for index in 0..100 {
+        let data = random.bytes(16 << 10);
+        let mut unstructured = Unstructured::new(&data);
+        let config = wasm_smith::Config {
+            simd_enabled: true,
+            relaxed_simd_enabled: true,
+            ..supported_config()
+        };
+        let Ok(module) = wasm_smith::Module::new(config, &mut unstructured) else {
+            continue;
+        };
+        let tunables = Tunables {
+            relaxed_simd_deterministic: index % 2 == 1,
+            ..tunables(index / 2)
+        };
+        let compiler = Compiler::new(tunables).unwrap().with_simd(true);
+        if let Err(error) = compiler.compile_module(&module.to_bytes()) {
+            panic!("random SIMD module {index} failed to compile: {error}");
+        }
+        compiled += 1;
+    }
+    assert!(compiled > 60, "only {compiled} modules generated");
 }
 
 #[test]

@@ -18,6 +18,8 @@ pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) wasm_simd: bool,
+    pub(crate) wasm_relaxed_simd: bool,
+    pub(crate) wasm_wide_arithmetic: bool,
 }
 
 /// Retired memory reservations an engine keeps for reuse. Each holds address
@@ -41,6 +43,8 @@ impl Default for Config {
             max_wasm_stack: 512 * 1024,
             parallel_compilation: true,
             wasm_simd: true,
+            wasm_relaxed_simd: true,
+            wasm_wide_arithmetic: true,
         }
     }
 }
@@ -170,6 +174,34 @@ impl Config {
     /// when it is compiled.
     pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
         self.wasm_simd = enable;
+        self
+    }
+
+    /// Accepts the relaxed SIMD instructions of Wasm 3.0 (default true, as
+    /// in Wasmtime); they need [`Config::wasm_simd`]. When false, a module
+    /// using them is rejected when it is compiled.
+    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
+        self.wasm_relaxed_simd = enable;
+        self
+    }
+
+    /// Gives every relaxed SIMD instruction the result of the Wasm
+    /// deterministic profile, the same on every host, instead of what this
+    /// CPU computes fastest (default false, as in Wasmtime). The compiler
+    /// documents both choices per instruction (`translate/relaxed_simd.rs`
+    /// in remap-compiler); a module precompiled with the other setting is
+    /// refused.
+    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
+        self.tunables.relaxed_simd_deterministic = enable;
+        self
+    }
+
+    /// Accepts the wide-arithmetic instructions (`i64.add128`,
+    /// `i64.sub128`, `i64.mul_wide_s`, `i64.mul_wide_u`; default true, where
+    /// Wasmtime 48 defaults to false). When false, a module using them is
+    /// rejected when it is compiled.
+    pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
+        self.wasm_wide_arithmetic = enable;
         self
     }
 

@@ -60,7 +60,10 @@ impl Engine {
     pub fn new(config: &Config) -> Result<Engine> {
         config.validate()?;
         crate::vm::signals::install_handlers();
-        let compiler = Compiler::new(crate::module::tunables(config))?.with_simd(config.wasm_simd);
+        let compiler = Compiler::new(crate::module::tunables(config))?
+            .with_simd(config.wasm_simd)
+            .with_relaxed_simd(config.wasm_simd && config.wasm_relaxed_simd)
+            .with_wide_arithmetic(config.wasm_wide_arithmetic);
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),

@@ -8,7 +8,8 @@
 //!
 //! Each operator family is translated in its own file (`control`, `locals`,
 //! `memory`, `table`, `call`, `reference`, `function_references`,
-//! `tail_call`, `casts`, `numeric`, `conversion`, `simd`);
+//! `tail_call`, `casts`, `numeric`, `wide_arithmetic`, `conversion`,
+//! `simd`, `relaxed_simd`);
 //! [`Translator::translate_operator`] offers an operator to each family in
 //! turn. A new family is a new file and one line there. Everything about
 //! the vmctx layout and the module's entities lives in the function
@@ -26,7 +27,7 @@ use crate::types::ValType;
 use crate::vmctx::VMOffsets;
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, UserFuncName, Value, types};
-use cranelift_codegen::isa::TargetFrontendConfig;
+use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::packed_option::ReservedValue;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources};
@@ -42,9 +43,11 @@ mod locals;
 mod memory;
 mod numeric;
 mod reference;
+mod relaxed_simd;
 mod simd;
 mod table;
 mod tail_call;
+mod wide_arithmetic;
 
 /// What kind of construct opened a control frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,19 +108,20 @@ pub(crate) struct FuncTranslator<'m> {
     tunables: &'m Tunables,
     heaps: &'m [Heap],
     func_index: u32,
-    frontend: TargetFrontendConfig,
+    isa: &'m dyn TargetIsa,
 }
 
 impl<'m> FuncTranslator<'m> {
     /// A translator for function `func_index` of `info`, whose memories
-    /// have the descriptors `heaps` (see [`Heap::for_module`]).
+    /// have the descriptors `heaps` (see [`Heap::for_module`]), generating
+    /// code for `isa` (whose CPU features pick some lowerings).
     pub fn new(
         info: &'m ModuleInfo,
         offsets: &'m VMOffsets,
         tunables: &'m Tunables,
         heaps: &'m [Heap],
         func_index: u32,
-        frontend: TargetFrontendConfig,
+        isa: &'m dyn TargetIsa,
     ) -> Self {
         Self {
             info,
@@ -125,7 +129,7 @@ impl<'m> FuncTranslator<'m> {
             tunables,
             heaps,
             func_index,
-            frontend,
+            isa,
         }
     }
 
@@ -169,6 +173,7 @@ impl<'m> FuncTranslator<'m> {
             reachable: true,
             runtime_limits: None,
             fuel: None,
+            isa: self.isa,
         };
         state.env.set_stack_limit(&mut builder);
 
@@ -218,7 +223,7 @@ impl<'m> FuncTranslator<'m> {
         reader.finish()?;
 
         builder.seal_all_blocks();
-        builder.finalize(self.frontend);
+        builder.finalize(self.isa.frontend_config());
         Ok(func)
     }
 }
@@ -236,6 +241,8 @@ struct Translator<'m> {
     runtime_limits: Option<Value>,
     /// The fuel count, when the function consumes fuel (fuel.rs).
     fuel: Option<fuel::Fuel>,
+    /// The target, for lowerings that depend on its CPU features.
+    isa: &'m dyn TargetIsa,
 }
 
 impl Translator<'_> {
@@ -312,6 +319,7 @@ impl Translator<'_> {
         // Most frequent families first: each is one `match`.
         let translated = self.translate_locals(builder, op)?
             || self.translate_numeric(builder, op)?
+            || self.translate_wide_arithmetic(builder, op)?
             || self.translate_memory(builder, op)?
             || self.translate_control(builder, op, offset)?
             || self.translate_call(builder, op)?
@@ -321,7 +329,8 @@ impl Translator<'_> {
             || self.translate_function_references(builder, op)?
             || self.translate_tail_call(builder, op)?
             || self.translate_casts(builder, op, offset)?
-            || self.translate_simd(builder, op)?;
+            || self.translate_simd(builder, op)?
+            || self.translate_relaxed_simd(builder, op)?;
         if translated {
             self.fuel_after_operator(builder, op);
             self.epoch_after_operator(builder, op);
@@ -375,14 +384,21 @@ pub(crate) mod testing {
         }
     }
 
-    /// Translates every defined function of `wat` and verifies the IR.
+    /// Translates every defined function of `wat` (SIMD allowed) for the
+    /// host and verifies the IR.
     pub fn translate(wat: &str, tunables: &Tunables) -> Vec<ir::Function> {
+        let compiler = crate::Compiler::new(tunables.clone()).expect("host ISA");
+        translate_for(wat, tunables, &*compiler.isa)
+    }
+
+    /// Translates every defined function of `wat` (SIMD allowed) for `isa`
+    /// and verifies the IR.
+    pub fn translate_for(wat: &str, tunables: &Tunables, isa: &dyn TargetIsa) -> Vec<ir::Function> {
         let wasm = wat::parse_str(wat).expect("valid wat");
-        let parsed = ParsedModule::parse(&wasm, crate::supported_features()).expect("valid module");
+        let features = crate::supported_features() | wasmparser::WasmFeatures::SIMD;
+        let parsed = ParsedModule::parse(&wasm, features).expect("valid module");
         let offsets = VMOffsets::new(&parsed.info);
         let heaps = Heap::for_module(&parsed.info, tunables);
-        let compiler = crate::Compiler::new(tunables.clone()).expect("host ISA");
-        let frontend = compiler.isa.frontend_config();
         let mut context = FunctionBuilderContext::new();
         parsed
             .bodies
@@ -390,19 +406,13 @@ pub(crate) mod testing {
             .enumerate()
             .map(|(index, body)| {
                 let func_index = parsed.info.num_imported_functions + index as u32;
-                let translator = FuncTranslator::new(
-                    &parsed.info,
-                    &offsets,
-                    tunables,
-                    &heaps,
-                    func_index,
-                    frontend,
-                );
+                let translator =
+                    FuncTranslator::new(&parsed.info, &offsets, tunables, &heaps, func_index, isa);
                 let validator = body.validator.into_validator(Default::default());
                 let func = translator
                     .translate(&mut context, validator, &body.body)
                     .expect("translates");
-                cranelift_codegen::verify_function(&func, &*compiler.isa).expect("verifies");
+                cranelift_codegen::verify_function(&func, isa).expect("verifies");
                 func
             })
             .collect()

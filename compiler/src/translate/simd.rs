@@ -15,6 +15,19 @@ use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData,
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::{MemArg, Operator};
 
+/// The signed dot product of `x` and `y`: each lane of the result (twice
+/// as wide, half as many) is the wrapping sum of the products of two
+/// adjacent signed lanes.
+pub(super) fn signed_dot(builder: &mut FunctionBuilder<'_>, x: Value, y: Value) -> Value {
+    let x_low = builder.ins().swiden_low(x);
+    let y_low = builder.ins().swiden_low(y);
+    let low = builder.ins().imul(x_low, y_low);
+    let x_high = builder.ins().swiden_high(x);
+    let y_high = builder.ins().swiden_high(y);
+    let high = builder.ins().imul(x_high, y_high);
+    builder.ins().iadd_pairwise(low, high)
+}
+
 /// Flags for bitcasts between vector types: lanes are little endian.
 fn lane_flags() -> MemFlagsData {
     MemFlagsData::new().with_endianness(Endianness::Little)
@@ -29,23 +42,27 @@ fn cast(builder: &mut FunctionBuilder<'_>, value: Value, ty: Type) -> Value {
 }
 
 impl Translator<'_> {
-    fn pop_vector(&mut self, builder: &mut FunctionBuilder<'_>, ty: Type) -> Value {
+    pub(super) fn pop_vector(&mut self, builder: &mut FunctionBuilder<'_>, ty: Type) -> Value {
         let value = self.pop();
         cast(builder, value, ty)
     }
 
-    fn pop_vector2(&mut self, builder: &mut FunctionBuilder<'_>, ty: Type) -> (Value, Value) {
+    pub(super) fn pop_vector2(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        ty: Type,
+    ) -> (Value, Value) {
         let b = self.pop_vector(builder, ty);
         let a = self.pop_vector(builder, ty);
         (a, b)
     }
 
-    fn push_vector(&mut self, builder: &mut FunctionBuilder<'_>, value: Value) {
+    pub(super) fn push_vector(&mut self, builder: &mut FunctionBuilder<'_>, value: Value) {
         let value = cast(builder, value, I8X16);
         self.push(value);
     }
 
-    fn vector_unary(
+    pub(super) fn vector_unary(
         &mut self,
         builder: &mut FunctionBuilder<'_>,
         ty: Type,
@@ -56,7 +73,7 @@ impl Translator<'_> {
         self.push_vector(builder, result);
     }
 
-    fn vector_binary(
+    pub(super) fn vector_binary(
         &mut self,
         builder: &mut FunctionBuilder<'_>,
         ty: Type,
@@ -522,17 +539,7 @@ impl Translator<'_> {
             O::I64x2ExtMulHighI32x4S => self.extmul(builder, I32X4, true, true),
             O::I64x2ExtMulLowI32x4U => self.extmul(builder, I32X4, false, false),
             O::I64x2ExtMulHighI32x4U => self.extmul(builder, I32X4, false, true),
-            O::I32x4DotI16x8S => {
-                self.vector_binary(builder, I16X8, |b, x, y| {
-                    let x_low = b.ins().swiden_low(x);
-                    let y_low = b.ins().swiden_low(y);
-                    let low = b.ins().imul(x_low, y_low);
-                    let x_high = b.ins().swiden_high(x);
-                    let y_high = b.ins().swiden_high(y);
-                    let high = b.ins().imul(x_high, y_high);
-                    b.ins().iadd_pairwise(low, high)
-                });
-            }
+            O::I32x4DotI16x8S => self.vector_binary(builder, I16X8, signed_dot),
 
             O::F32x4Ceil => self.vector_unary(builder, F32X4, |b, x| b.ins().ceil(x)),
             O::F64x2Ceil => self.vector_unary(builder, F64X2, |b, x| b.ins().ceil(x)),

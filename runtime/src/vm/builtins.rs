@@ -293,3 +293,58 @@ unsafe extern "C" fn new_epoch(_vmctx: *mut u8) {
     // `catch_traps`; this frame holds no reference to the store.
     unsafe { crate::interruption::on_epoch_deadline(entered_store()) }
 }
+
+/// Replaces the first vector of `lanes` with the fused `a * b + c` of the
+/// three, lane by lane.
+fn fused_madd<T: Copy, const N: usize>(lanes: &mut [[T; N]; 3], fma: impl Fn(T, T, T) -> T) {
+    let [a, b, c] = *lanes;
+    lanes[0] = std::array::from_fn(|lane| fma(a[lane], b[lane], c[lane]));
+}
+
+unsafe extern "C" fn fma_f32x4(_vmctx: *mut u8, lanes: u64) {
+    // SAFETY: compiled code passes the address of a 16-byte aligned stack
+    // slot of its own frame that holds the three vectors; nothing else
+    // accesses it during the call.
+    let lanes = unsafe { &mut *(lanes as usize as *mut [[f32; 4]; 3]) };
+    // `mul_add` rounds once, with the FMA instruction or in software.
+    fused_madd(lanes, f32::mul_add);
+}
+
+unsafe extern "C" fn fma_f64x2(_vmctx: *mut u8, lanes: u64) {
+    // SAFETY: as in `fma_f32x4`.
+    let lanes = unsafe { &mut *(lanes as usize as *mut [[f64; 2]; 3]) };
+    fused_madd(lanes, f64::mul_add);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fma_builtins_round_once() {
+        // x * y is 1 + 2^-15 + 2^-22 + 2^-37: rounding it first loses the
+        // 2^-37 that a fused multiply-add keeps.
+        let x = f32::from_bits(0x3f80_0002);
+        let y = f32::from_bits(0x3f80_0100);
+        let z = -f32::from_bits(0x3f80_0102);
+        assert_eq!(x * y + z, 0.0);
+        let mut lanes = [
+            [x, f32::MAX, 1.0, 0.0],
+            [y, 2.0, 1.0, 0.0],
+            [z, -f32::MAX, 1.0, 0.0],
+        ];
+        // SAFETY: `lanes` is three f32x4 vectors, as compiled code passes them.
+        unsafe { fma_f32x4(std::ptr::null_mut(), &raw mut lanes as u64) };
+        assert_eq!(lanes[0], [2f32.powi(-37), f32::MAX, 2.0, 0.0]);
+
+        let x = 1.0 + f64::EPSILON;
+        let mut lanes = [
+            [x, f64::MAX],
+            [x, 2.0],
+            [-(1.0 + 2.0 * f64::EPSILON), -f64::MAX],
+        ];
+        // SAFETY: `lanes` is three f64x2 vectors, as compiled code passes them.
+        unsafe { fma_f64x2(std::ptr::null_mut(), &raw mut lanes as u64) };
+        assert_eq!(lanes[0], [f64::EPSILON * f64::EPSILON, f64::MAX]);
+    }
+}
