@@ -237,12 +237,15 @@ fn unsupported_features_are_named() {
         unsupported_feature("(module (memory 1 1 shared))"),
         "threads"
     );
-    assert_eq!(
-        unsupported_feature("(module (func $f (return_call $f)))"),
-        "tail-call"
-    );
     assert_eq!(unsupported_feature("(module (tag))"), "exceptions");
-    assert_eq!(unsupported_feature("(module (type (struct)))"), "gc");
+    assert_eq!(
+        unsupported_feature("(module (type $s (struct)) (func (drop (struct.new $s))))"),
+        "gc"
+    );
+    assert_eq!(
+        unsupported_feature("(module (func (result i32) (ref.i31 (i32.const 1)) (i31.get_s)))"),
+        "gc"
+    );
     let error = compile_module(
         &wat::parse_str("(module (func (drop (v128.const i64x2 0 0))))").unwrap(),
         &Tunables::default(),

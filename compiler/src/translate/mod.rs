@@ -337,7 +337,7 @@ impl Translator<'_> {
             Ok(())
         } else {
             Err(CompileError::Unsupported {
-                feature: "operator".into(),
+                feature: operator_proposal(op).replace('_', "-"),
                 offset,
                 message: format!("operator {op:?} is not supported"),
             })
@@ -362,6 +362,21 @@ impl Translator<'_> {
             _ => {}
         }
     }
+}
+
+/// The proposal `op` comes from, as wasmparser names it (`gc`,
+/// `exceptions`, `threads`, ...): what an unsupported operator's error
+/// names as the missing feature.
+fn operator_proposal(op: &Operator<'_>) -> &'static str {
+    macro_rules! proposal_of {
+        ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+            match op {
+                $( Operator::$op { .. } => stringify!($proposal), )*
+                _ => "unknown",
+            }
+        };
+    }
+    wasmparser::for_each_operator!(proposal_of)
 }
 
 /// Helpers for the IR-inspection tests of the compiler's modules.
