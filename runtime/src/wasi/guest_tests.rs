@@ -942,14 +942,35 @@ fn exit_raise_yield_and_sockets() {
     assert_eq!(g.try_call("proc_exit", &[3]).unwrap_err(), I32Exit(3));
     assert_eq!(g.call("proc_raise", &[2]), errno(Errno::NoSys));
     assert_eq!(g.call("sched_yield", &[]), 0);
-    // No socket was preopened: the sock_* calls are not supported at all.
-    assert_eq!(g.call("sock_accept", &[1, 0, 0]), errno(Errno::NotSup));
-    assert_eq!(g.call("sock_shutdown", &[42, 0]), errno(Errno::NotSup));
-    assert_eq!(g.call("sock_send", &[1, 0, 0, 0, 0]), errno(Errno::NotSup));
-    assert_eq!(
-        g.call("sock_recv", &[0, 0, 0, 0, 0, 0]),
-        errno(Errno::NotSup)
-    );
+}
+
+#[test]
+fn socket_calls_without_sockets_name_the_descriptor_problem() {
+    // No socket is preopened: a descriptor that is not open is EBADF, and one
+    // that is open but no socket (stdio, a directory) is ENOTSOCK, as the
+    // WASI test suite expects (sock_shutdown-invalid_fd, sock_shutdown-not_sock).
+    let (mut g, _root) = Guest::with_dir();
+    let out = g.reserve(4).into();
+    let buf = g.reserve(8);
+    let iov = g.iovec_table([(buf, 8)]).into();
+    let (datalen, roflags) = (g.reserve(4).into(), g.reserve(4).into());
+    for (fd, expected) in [
+        (42, Errno::Badf),
+        (0, Errno::NotSock),
+        (1, Errno::NotSock),
+        (PREOPEN, Errno::NotSock),
+    ] {
+        assert_eq!(g.call("sock_accept", &[fd, 0, out]), errno(expected));
+        assert_eq!(g.call("sock_shutdown", &[fd, 2]), errno(expected));
+        assert_eq!(
+            g.call("sock_send", &[fd, iov, 1, 0, datalen]),
+            errno(expected)
+        );
+        assert_eq!(
+            g.call("sock_recv", &[fd, iov, 1, 0, datalen, roflags]),
+            errno(expected)
+        );
+    }
 }
 
 /// A guest with a listening socket on a free loopback port preopened as fd 3,
