@@ -1,0 +1,119 @@
+//! At the limits of the process, a failed mapping says which limit was hit
+//! and what to change: `vm.max_map_count` when the process has used up its
+//! mappings (where the kernel's own error is only "Cannot allocate memory"),
+//! the address space when reservations have filled it.
+
+mod common;
+
+use common::{dynamic, in_child};
+use remap_memory::{
+    LinearMemory, MemoryConfig, MemoryError, MemoryStyle, ProcessLimit, Syscall, WASM_PAGE_SIZE,
+    fault_injection,
+};
+
+const PAGE: u64 = WASM_PAGE_SIZE;
+
+/// The limit a failed mapping reports, if any.
+fn limit_of(error: &MemoryError) -> Option<ProcessLimit> {
+    match error {
+        MemoryError::MapFailed { limit, .. } | MemoryError::SyscallFailed { limit, .. } => *limit,
+        _ => None,
+    }
+}
+
+#[test]
+fn memories_past_vm_max_map_count_fail_naming_the_limit() {
+    // Using up the mappings would starve every other test of this binary
+    // (a new thread's stack is a mapping): it runs in a child process.
+    if !in_child("memories_past_vm_max_map_count_fail_naming_the_limit") {
+        return;
+    }
+    let mut memories = Vec::new();
+    let error = loop {
+        // Each memory is at least two mappings (accessible and not), so the
+        // kernel's limit (65,530 by default) is reached within its number.
+        assert!(memories.len() < 1 << 20, "no limit on mappings was reached");
+        match LinearMemory::new(dynamic(PAGE, PAGE, PAGE)) {
+            Ok(memory) => memories.push(memory),
+            Err(error) => break error,
+        }
+    };
+    let message = error.to_string();
+    drop(memories);
+    assert!(
+        matches!(limit_of(&error), Some(ProcessLimit::MappingCount { .. })),
+        "{error:?}"
+    );
+    assert!(message.contains("limit on memory mappings"), "{message}");
+    assert!(message.contains("sysctl -w vm.max_map_count="), "{message}");
+}
+
+#[test]
+fn static_memories_past_the_address_space_fail_naming_it() {
+    // Filling the address space would starve every other test of this
+    // binary: it runs in a child process. 8 GiB reservations of inaccessible,
+    // uncommitted address space fill 128 TiB after about 16,000 memories.
+    if !in_child("static_memories_past_the_address_space_fail_naming_it") {
+        return;
+    }
+    let config = MemoryConfig {
+        style: MemoryStyle::WASM32_STATIC,
+        initial_bytes: 0,
+        ..MemoryConfig::default()
+    };
+    let mut memories = Vec::new();
+    let error = loop {
+        assert!(memories.len() < 1 << 20, "the address space never ran out");
+        match LinearMemory::new(config.clone()) {
+            Ok(memory) => memories.push(memory),
+            Err(error) => break error,
+        }
+    };
+    let message = error.to_string();
+    drop(memories);
+    // The kernel places a reservation below the 4 GiB floor when nothing
+    // is free above it, or refuses it outright: either way the message says so.
+    assert!(
+        matches!(
+            error,
+            MemoryError::LowAddress { .. }
+                | MemoryError::MapFailed {
+                    limit: Some(ProcessLimit::AddressSpaceFull { .. }),
+                    ..
+                }
+        ),
+        "{error:?}"
+    );
+    assert!(message.contains("address space"), "{message}");
+    assert!(message.contains("use fewer memories at once"), "{message}");
+}
+
+#[test]
+fn an_enomem_from_mprotect_names_the_mapping_limit() {
+    let memory = LinearMemory::new(dynamic(PAGE, 4 * PAGE, PAGE)).unwrap();
+    let _fault = fault_injection::fail(Syscall::Mprotect, 0, libc::ENOMEM);
+    let error = memory.grow(1).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            MemoryError::SyscallFailed {
+                call: Syscall::Mprotect,
+                limit: Some(ProcessLimit::Undetermined { .. }),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.starts_with("mprotect failed: "), "{message}");
+    assert!(message.contains("vm.max_map_count"), "{message}");
+}
+
+#[test]
+fn other_errors_from_mprotect_name_no_limit() {
+    let memory = LinearMemory::new(dynamic(PAGE, 4 * PAGE, PAGE)).unwrap();
+    let _fault = fault_injection::fail(Syscall::Mprotect, 0, libc::EACCES);
+    let error = memory.grow(1).unwrap_err();
+    assert_eq!(limit_of(&error), None, "{error:?}");
+    assert_eq!(error.to_string(), "mprotect failed");
+}
