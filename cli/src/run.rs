@@ -15,7 +15,7 @@ use crate::stats::format_stats;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use remap::wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
-use remap::{Engine, Instance, Linker, Store, Val};
+use remap::{Engine, Instance, Linker, ProcessMemory, Store, Val};
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::TcpListener;
@@ -131,7 +131,10 @@ impl RunCommand {
         let mut store = Store::new(&engine, self.wasi_context(&program)?);
         let outcome = self.instantiate_and_call(&mut store, &module, &program);
         if self.stats {
-            eprintln!("{}", format_stats(&engine.memory_stats()));
+            eprintln!(
+                "{}",
+                format_stats(&engine.memory_stats(), &ProcessMemory::read())
+            );
         }
         match outcome {
             Err(err) => match err.downcast_ref::<I32Exit>() {
