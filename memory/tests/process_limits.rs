@@ -21,6 +21,24 @@ fn limit_of(error: &MemoryError) -> Option<ProcessLimit> {
     }
 }
 
+/// Creates memories from `config` until one fails, frees them and returns
+/// the failure (whose diagnosis was made at the limit).
+fn fill_until_failure(config: MemoryConfig) -> MemoryError {
+    let mut memories = Vec::new();
+    loop {
+        // A memory takes a mapping or more and a few KiB of address space
+        // at least, so a million of them reach any limit of a default system.
+        assert!(
+            memories.len() < 1 << 20,
+            "no limit of the process was reached"
+        );
+        match LinearMemory::new(config.clone()) {
+            Ok(memory) => memories.push(memory),
+            Err(error) => return error,
+        }
+    }
+}
+
 #[test]
 fn memories_past_vm_max_map_count_fail_naming_the_limit() {
     // Using up the mappings would starve every other test of this binary
@@ -28,18 +46,10 @@ fn memories_past_vm_max_map_count_fail_naming_the_limit() {
     if !in_child("memories_past_vm_max_map_count_fail_naming_the_limit") {
         return;
     }
-    let mut memories = Vec::new();
-    let error = loop {
-        // Each memory is at least two mappings (accessible and not), so the
-        // kernel's limit (65,530 by default) is reached within its number.
-        assert!(memories.len() < 1 << 20, "no limit on mappings was reached");
-        match LinearMemory::new(dynamic(PAGE, PAGE, PAGE)) {
-            Ok(memory) => memories.push(memory),
-            Err(error) => break error,
-        }
-    };
+    // Each memory is two mappings or more (accessible and not): the
+    // kernel's limit (65,530 by default) comes first.
+    let error = fill_until_failure(dynamic(PAGE, PAGE, PAGE));
     let message = error.to_string();
-    drop(memories);
     assert!(
         matches!(limit_of(&error), Some(ProcessLimit::MappingCount { .. })),
         "{error:?}"
@@ -56,21 +66,12 @@ fn static_memories_past_the_address_space_fail_naming_it() {
     if !in_child("static_memories_past_the_address_space_fail_naming_it") {
         return;
     }
-    let config = MemoryConfig {
+    let error = fill_until_failure(MemoryConfig {
         style: MemoryStyle::WASM32_STATIC,
         initial_bytes: 0,
         ..MemoryConfig::default()
-    };
-    let mut memories = Vec::new();
-    let error = loop {
-        assert!(memories.len() < 1 << 20, "the address space never ran out");
-        match LinearMemory::new(config.clone()) {
-            Ok(memory) => memories.push(memory),
-            Err(error) => break error,
-        }
-    };
+    });
     let message = error.to_string();
-    drop(memories);
     // The kernel places a reservation below the 4 GiB floor when nothing
     // is free above it, or refuses it outright: either way the message says so.
     assert!(
