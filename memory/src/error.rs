@@ -194,18 +194,20 @@ fn display_limit(limit: Option<u64>) -> String {
 
 impl MemoryError {
     pub(crate) fn syscall(call: Syscall, source: io::Error) -> MemoryError {
-        let maps = matches!(
-            call,
-            Syscall::Mmap | Syscall::Mprotect | Syscall::Mremap | Syscall::Munmap
-        );
+        // From madvise, ENOMEM means a range that is not mapped; every other
+        // call here maps memory or may split a mapping, and may hit a limit.
+        let limit = match call {
+            Syscall::Madvise => None,
+            _ => out_of_memory(&source, 0),
+        };
         MemoryError::SyscallFailed {
             call,
-            limit: maps.then(|| out_of_memory(&source, 0)).flatten(),
+            limit,
             source,
         }
     }
 
-    pub(crate) fn map(bytes: u64, source: io::Error) -> MemoryError {
+    pub(crate) fn map_failed(bytes: u64, source: io::Error) -> MemoryError {
         MemoryError::MapFailed {
             bytes,
             limit: out_of_memory(&source, bytes),

@@ -92,7 +92,7 @@ fn place_above_floor(
     mut map: impl FnMut(usize) -> std::io::Result<usize>,
     mut unmap: impl FnMut(usize),
 ) -> Result<usize, MemoryError> {
-    let to_error = |source| MemoryError::map(len as u64, source);
+    let to_error = |source| MemoryError::map_failed(len as u64, source);
     let first = map(0).map_err(to_error)?;
     if first >= RESERVATION_FLOOR {
         return Ok(first);

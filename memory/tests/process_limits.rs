@@ -111,10 +111,26 @@ fn an_enomem_from_mprotect_names_the_mapping_limit() {
 }
 
 #[test]
-fn other_errors_from_mprotect_name_no_limit() {
+fn other_errors_name_no_limit() {
     let memory = LinearMemory::new(dynamic(PAGE, 4 * PAGE, PAGE)).unwrap();
-    let _fault = fault_injection::fail(Syscall::Mprotect, 0, libc::EACCES);
+    let fault = fault_injection::fail(Syscall::Mprotect, 0, libc::EACCES);
     let error = memory.grow(1).unwrap_err();
     assert_eq!(limit_of(&error), None, "{error:?}");
     assert_eq!(error.to_string(), "mprotect failed");
+    drop(fault);
+    // From madvise, ENOMEM means an unmapped range: no limit of the process.
+    let memory = LinearMemory::new(dynamic(3 * PAGE, 0, PAGE)).unwrap();
+    let _fault = fault_injection::fail(Syscall::Madvise, 0, libc::ENOMEM);
+    let error = memory.reset(1).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            MemoryError::SyscallFailed {
+                call: Syscall::Madvise,
+                limit: None,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
