@@ -1,32 +1,49 @@
 //! `--invoke`: turning command-line words into Wasm arguments, and results
 //! into the lines Wasmtime prints.
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use remap::{Val, ValType};
+use std::num::IntErrorKind;
 
-/// Parses `word` as a value of type `ty`. Integers may be written signed or
-/// unsigned (`4294967295` is the i32 `-1`); floats accept `inf` and `nan`.
+/// Parses `word` as a value of type `ty`. Integers are signed decimal and
+/// must fit the type, as in Wasmtime (`4294967295` is no i32: `-1` is);
+/// floats accept `inf` and `nan`.
 pub fn parse_argument(word: &str, ty: ValType) -> Result<Val> {
     let value = match ty {
-        ValType::I32 => word
-            .parse::<i32>()
-            .ok()
-            .or_else(|| word.parse::<u32>().ok().map(|bits| bits as i32))
-            .map(Val::I32),
-        ValType::I64 => word
-            .parse::<i64>()
-            .ok()
-            .or_else(|| word.parse::<u64>().ok().map(|bits| bits as i64))
-            .map(Val::I64),
-        ValType::F32 => word.parse::<f32>().ok().map(|v| Val::F32(v.to_bits())),
-        ValType::F64 => word.parse::<f64>().ok().map(|v| Val::F64(v.to_bits())),
+        // In range for i32, so the cast is exact.
+        ValType::I32 => Val::I32(parse_integer(word, ty, i32::MIN.into(), i32::MAX.into())? as i32),
+        ValType::I64 => Val::I64(parse_integer(word, ty, i64::MIN, i64::MAX)?),
+        ValType::F32 => match word.parse::<f32>() {
+            Ok(value) => Val::F32(value.to_bits()),
+            Err(_) => bail!("`{word}` is not a valid {ty}"),
+        },
+        ValType::F64 => match word.parse::<f64>() {
+            Ok(value) => Val::F64(value.to_bits()),
+            Err(_) => bail!("`{word}` is not a valid {ty}"),
+        },
         ValType::V128 | ValType::Ref(_) => {
             bail!("parameters of type {ty} cannot be given on the command line")
         }
     };
-    match value {
-        Some(value) => Ok(value),
-        None => bail!("`{word}` is not a valid {ty}"),
+    Ok(value)
+}
+
+/// Parses a signed decimal integer in `min..=max`: a number outside the
+/// range is refused, never wrapped into it.
+fn parse_integer(word: &str, ty: ValType, min: i64, max: i64) -> Result<i64> {
+    let out_of_range = || anyhow!("`{word}` is out of range for {ty} ({min} to {max})");
+    match word.parse::<i64>() {
+        Ok(value) if (min..=max).contains(&value) => Ok(value),
+        Ok(_) => Err(out_of_range()),
+        Err(error)
+            if matches!(
+                error.kind(),
+                IntErrorKind::PosOverflow | IntErrorKind::NegOverflow
+            ) =>
+        {
+            Err(out_of_range())
+        }
+        Err(_) => bail!("`{word}` is not a valid {ty}"),
     }
 }
 
@@ -53,8 +70,12 @@ mod tests {
     fn parses_each_numeric_type() {
         assert_eq!(parse_argument("-7", ValType::I32).unwrap().i32(), Some(-7));
         assert_eq!(
-            parse_argument("4294967295", ValType::I32).unwrap().i32(),
-            Some(-1)
+            parse_argument("2147483647", ValType::I32).unwrap().i32(),
+            Some(i32::MAX)
+        );
+        assert_eq!(
+            parse_argument("-2147483648", ValType::I32).unwrap().i32(),
+            Some(i32::MIN)
         );
         assert_eq!(
             parse_argument("-9000000000", ValType::I64).unwrap().i64(),
@@ -84,12 +105,33 @@ mod tests {
             Some(1 << 32)
         );
         assert_eq!(
-            parse_argument("18446744073709551615", ValType::I64)
+            parse_argument("-9223372036854775808", ValType::I64)
                 .unwrap()
                 .i64(),
-            Some(-1)
+            Some(i64::MIN)
         );
-        assert!(parse_argument("18446744073709551616", ValType::I64).is_err());
+    }
+
+    #[test]
+    fn integers_outside_the_signed_range_are_refused_not_wrapped() {
+        for (word, ty, range) in [
+            ("4294967295", ValType::I32, "-2147483648 to 2147483647"),
+            ("2147483648", ValType::I32, "-2147483648 to 2147483647"),
+            ("-2147483649", ValType::I32, "-2147483648 to 2147483647"),
+            (
+                "18446744073709551615",
+                ValType::I64,
+                "-9223372036854775808 to 9223372036854775807",
+            ),
+            (
+                "-9223372036854775809",
+                ValType::I64,
+                "-9223372036854775808 to 9223372036854775807",
+            ),
+        ] {
+            let err = parse_argument(word, ty).unwrap_err().to_string();
+            assert_eq!(err, format!("`{word}` is out of range for {ty} ({range})"));
+        }
     }
 
     #[test]

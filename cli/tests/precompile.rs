@@ -1,35 +1,9 @@
 //! `remap compile` and `remap run --allow-precompiled`, run as a user runs them.
 
+mod common;
+
+use common::{assert_error, fixture, remap, stderr, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
-fn remap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_remap"))
-        .args(args)
-        .output()
-        .expect("the remap binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Asserts a clean failure: exit code 1 and one `error:` message containing `needle`.
-fn assert_error(output: &Output, needle: &str) {
-    let err = stderr(output);
-    assert_eq!(output.status.code(), Some(1), "stderr: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(needle), "expected `{needle}` in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
 
 /// Copies fixture `relative` into `dir` and returns the copy's path.
 fn copy_fixture(dir: &Path, relative: &str) -> PathBuf {

@@ -342,6 +342,7 @@ mod tests {
             Err(MemoryError::SyscallFailed {
                 call: Syscall::Mprotect,
                 source,
+                ..
             }) => assert_eq!(source.raw_os_error(), Some(libc::EACCES)),
             other => panic!("unexpected {other:?}"),
         }

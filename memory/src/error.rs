@@ -1,7 +1,14 @@
 //! The typed errors of the memory subsystem.
 
+use crate::process::ProcessLimit;
 use crate::sys::Syscall;
 use std::io;
+
+/// For an `ENOMEM` from a call that asked for `requested` more bytes of
+/// address space: which limit the process reached.
+fn out_of_memory(source: &io::Error, requested: u64) -> Option<ProcessLimit> {
+    (source.raw_os_error() == Some(libc::ENOMEM)).then(|| ProcessLimit::diagnose(requested))
+}
 
 /// Why an `mlock` was refused by the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,27 +117,40 @@ pub enum MemoryError {
         source: io::Error,
     },
     /// Reserving address space failed.
-    #[error("could not reserve {bytes} bytes of address space")]
+    #[error("could not reserve {bytes} bytes of address space{}", limit_hit(.limit))]
     MapFailed {
         /// Size of the reservation.
         bytes: u64,
+        /// For `ENOMEM`: which limit of the process was reached.
+        limit: Option<ProcessLimit>,
         /// The underlying error (with errno).
         #[source]
         source: io::Error,
     },
-    /// The kernel placed a reservation in the low part of the address space.
-    #[error("the kernel placed a reservation at {address:#x}, below the floor of {floor:#x}")]
+    /// The address space above [`crate::RESERVATION_FLOOR`] is exhausted:
+    /// the kernel could only place a reservation below it.
+    #[error(
+        "the address space above {floor:#x} is exhausted: the kernel could only place a \
+         reservation of {bytes} bytes at {address:#x}, below that floor (which keeps small \
+         and null pointers out of linear memories); use fewer memories at once, or dynamic \
+         memories, which reserve far less address space than static ones (8 GiB each)"
+    )]
     LowAddress {
+        /// Size of the reservation.
+        bytes: u64,
         /// Where it was placed.
         address: usize,
         /// The lowest acceptable address.
         floor: usize,
     },
     /// Another system call failed.
-    #[error("{call} failed")]
+    #[error("{call} failed{}", limit_hit(.limit))]
     SyscallFailed {
         /// Which call.
         call: Syscall,
+        /// For `ENOMEM` from a call that maps or splits mappings: which
+        /// limit of the process was reached.
+        limit: Option<ProcessLimit>,
         /// The underlying error (with errno).
         #[source]
         source: io::Error,
@@ -157,6 +177,14 @@ pub enum MemoryError {
     CodePublished,
 }
 
+/// `: WHICH LIMIT AND WHAT TO CHANGE` for an error that has hit one.
+fn limit_hit(limit: &Option<ProcessLimit>) -> String {
+    limit
+        .as_ref()
+        .map(|limit| format!(": {limit}"))
+        .unwrap_or_default()
+}
+
 fn display_limit(limit: Option<u64>) -> String {
     match limit {
         Some(bytes) => format!("{bytes} bytes"),
@@ -166,7 +194,25 @@ fn display_limit(limit: Option<u64>) -> String {
 
 impl MemoryError {
     pub(crate) fn syscall(call: Syscall, source: io::Error) -> MemoryError {
-        MemoryError::SyscallFailed { call, source }
+        // From madvise, ENOMEM means a range that is not mapped; every other
+        // call here maps memory or may split a mapping, and may hit a limit.
+        let limit = match call {
+            Syscall::Madvise => None,
+            _ => out_of_memory(&source, 0),
+        };
+        MemoryError::SyscallFailed {
+            call,
+            limit,
+            source,
+        }
+    }
+
+    pub(crate) fn map_failed(bytes: u64, source: io::Error) -> MemoryError {
+        MemoryError::MapFailed {
+            bytes,
+            limit: out_of_memory(&source, bytes),
+            source,
+        }
     }
 
     pub(crate) fn pin(bytes: u64, source: io::Error) -> MemoryError {

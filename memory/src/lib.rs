@@ -8,8 +8,12 @@
 //! against a shared budget. Whatever caches a memory's base or bound
 //! subscribes to its invalidation notifier. Protection changes can be
 //! batched. Statistics are kept per memory and per owner. A [`SlotCache`]
-//! lets a new memory take over a retired one's reservation. The crate knows
-//! nothing of WebAssembly beyond the default page size.
+//! lets a new memory take over a retired one's reservation. When the kernel
+//! refuses a mapping (`ENOMEM`), the error names the limit of the process
+//! that was reached and what to change ([`ProcessLimit`]): its mapping count
+//! (`vm.max_map_count`), its address-space limit (`ulimit -v`), or a full
+//! address space. The crate knows nothing of WebAssembly beyond the default
+//! page size.
 //!
 //! All system calls live in the `sys` module.
 //!
@@ -38,6 +42,7 @@ mod error;
 mod linear_memory;
 mod notifier;
 mod pin;
+mod process;
 mod published_range;
 mod reservation;
 mod slot_cache;
@@ -52,6 +57,7 @@ pub use error::{MemoryError, PinFailure};
 pub use linear_memory::LinearMemory;
 pub use notifier::{InvalidationNotifier, MAX_NOTIFIERS, NotifierRegistration};
 pub use pin::PinBudget;
+pub use process::{ProcessLimit, ProcessMemory};
 pub use reservation::RESERVATION_FLOOR;
 pub use slot_cache::SlotCache;
 pub use stats::{Accounting, MemoryStats};

@@ -42,8 +42,9 @@ impl PublishedRange {
     }
 
     /// The current range, or an empty one if a publication stayed in flight
-    /// for [`READ_ATTEMPTS`] retries (only possible when the reader
-    /// interrupted the writer on its own thread, e.g. an asynchronous signal).
+    /// for [`READ_ATTEMPTS`] retries: the reader interrupted the writer on
+    /// its own thread (an asynchronous signal), or the writer's thread was
+    /// descheduled mid-publication for that long.
     pub(crate) fn read(&self) -> Range<usize> {
         for _ in 0..READ_ATTEMPTS {
             let before = self.sequence.load(Ordering::Acquire);
@@ -78,27 +79,49 @@ mod tests {
 
     #[test]
     fn concurrent_readers_never_see_a_mixed_pair() {
-        // Every published range has length 1000, so a torn read shows up as
-        // any other length.
+        // Reads racing with publications. Nothing here depends on how the
+        // threads are scheduled: the writer starts once the reader has read,
+        // and the reader reads a fixed number of times and on until it has
+        // seen the writer publish, so the two always overlap.
+        const READS: u64 = 200_000;
+        // Every published range starts at a multiple of 4096 and is 1000
+        // long, so a torn read (one range's start, another's end) shows up
+        // as any other length.
         let range = Arc::new(PublishedRange::new(0..1000));
-        let stop = Arc::new(AtomicBool::new(false));
+        let reading = Arc::new(AtomicBool::new(false));
         let reader = {
-            let (range, stop) = (range.clone(), stop.clone());
+            let (range, reading) = (range.clone(), reading.clone());
             std::thread::spawn(move || {
-                let mut reads = 0u64;
-                while !stop.load(Ordering::Relaxed) {
+                let mut last = range.read();
+                reading.store(true, Ordering::Release);
+                let (mut reads, mut changes) = (1u64, 0u64);
+                while reads < READS || changes == 0 {
                     let seen = range.read();
-                    assert_eq!(seen.len(), 1000, "torn read {seen:?}");
                     reads += 1;
+                    // Empty: the reader gave up on a publication that stayed
+                    // in flight (the writer was descheduled mid-way), as
+                    // `read` may; that is no mixed pair.
+                    if seen.is_empty() {
+                        continue;
+                    }
+                    assert_eq!(seen.len(), 1000, "torn read {seen:?}");
+                    if seen != last {
+                        changes += 1;
+                        last = seen;
+                    }
                 }
-                reads
             })
         };
-        for start in (0..200_000usize).map(|i| i * 4096) {
+        while !reading.load(Ordering::Acquire) && !reader.is_finished() {
+            std::thread::yield_now();
+        }
+        let mut publication = 0usize;
+        while !reader.is_finished() {
+            publication = (publication + 1) % (1 << 20);
+            let start = publication * 4096;
             range.publish(start..start + 1000);
         }
-        stop.store(true, Ordering::Relaxed);
-        assert!(reader.join().unwrap() > 0);
+        reader.join().unwrap();
     }
 
     #[test]

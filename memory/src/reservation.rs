@@ -92,10 +92,7 @@ fn place_above_floor(
     mut map: impl FnMut(usize) -> std::io::Result<usize>,
     mut unmap: impl FnMut(usize),
 ) -> Result<usize, MemoryError> {
-    let to_error = |source| MemoryError::MapFailed {
-        bytes: len as u64,
-        source,
-    };
+    let to_error = |source| MemoryError::map_failed(len as u64, source);
     let first = map(0).map_err(to_error)?;
     if first >= RESERVATION_FLOOR {
         return Ok(first);
@@ -107,6 +104,7 @@ fn place_above_floor(
     }
     unmap(second);
     Err(MemoryError::LowAddress {
+        bytes: len as u64,
         address: second,
         floor: RESERVATION_FLOOR,
     })
@@ -153,25 +151,38 @@ mod tests {
     fn a_persistently_low_placement_is_an_error() {
         let unmapped = RefCell::new(Vec::new());
         let result = place_above_floor(4096, |_| Ok(0x20000), |a| unmapped.borrow_mut().push(a));
+        let error = result.unwrap_err();
         assert!(matches!(
-            result,
-            Err(MemoryError::LowAddress {
+            error,
+            MemoryError::LowAddress {
+                bytes: 4096,
                 address: 0x20000,
-                ..
-            })
+                floor: RESERVATION_FLOOR,
+            }
         ));
         assert_eq!(unmapped.borrow().len(), 2, "both low mappings are undone");
+        // The message names the limit that was hit and what to change.
+        let message = error.to_string();
+        assert!(
+            message.starts_with("the address space above 0x100000000 is exhausted"),
+            "{message}"
+        );
+        assert!(message.contains("at 0x20000"), "{message}");
+        assert!(message.contains("use fewer memories at once"), "{message}");
     }
 
     #[cfg(feature = "fault-injection")]
     #[test]
     fn a_failed_mmap_is_a_typed_error() {
         let _fault = sys::fault_injection::fail(Syscall::Mmap, 0, libc::ENOMEM);
-        match Reservation::new(sys::host_page_size()) {
-            Err(MemoryError::MapFailed { source, .. }) => {
-                assert_eq!(source.raw_os_error(), Some(libc::ENOMEM))
+        let error = Reservation::new(sys::host_page_size()).unwrap_err();
+        match &error {
+            MemoryError::MapFailed { source, limit, .. } => {
+                assert_eq!(source.raw_os_error(), Some(libc::ENOMEM));
+                assert!(limit.is_some(), "an ENOMEM is diagnosed");
             }
             other => panic!("unexpected {other:?}"),
         }
+        assert!(error.to_string().contains("vm.max_map_count"), "{error}");
     }
 }

@@ -242,12 +242,21 @@ pub unsafe fn unlock(address: usize, len: usize) -> io::Result<()> {
 
 /// The process's `RLIMIT_MEMLOCK` soft limit in bytes (`None` = unlimited or unknown).
 pub fn memlock_limit() -> Option<u64> {
+    soft_limit(libc::RLIMIT_MEMLOCK)
+}
+
+/// The process's `RLIMIT_AS` soft limit in bytes (`None` = unlimited or unknown).
+pub(crate) fn address_space_limit() -> Option<u64> {
+    soft_limit(libc::RLIMIT_AS)
+}
+
+fn soft_limit(resource: libc::__rlimit_resource_t) -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes only into the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0 {
+    if unsafe { libc::getrlimit(resource, &mut limit) } != 0 {
         return None;
     }
     (limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)

@@ -8,7 +8,8 @@
 mod common;
 
 use common::{
-    can_pin, dynamic, locked_bytes_in, page_is_accessible, pinning_unavailable, status_bytes,
+    can_pin, dynamic, in_child, locked_bytes_in, page_is_accessible, pinning_unavailable,
+    status_bytes,
 };
 use remap_memory::fault_injection;
 use remap_memory::{
@@ -193,28 +194,6 @@ fn a_failed_mlock_leaves_the_memory_unchanged() {
         assert_eq!(after.pinned_bytes, stats.pinned_bytes);
         assert_eq!(after.grows, 0);
     }
-}
-
-/// Runs the calling test's body in a fresh child process (returns `true`
-/// there); in the parent, runs the child and asserts it passed (returns `false`).
-fn in_child(test: &str) -> bool {
-    if std::env::var_os("REMAP_PIN_CHILD").is_some() {
-        return true;
-    }
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env("REMAP_PIN_CHILD", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("1 passed"),
-        "child did not run the test:\n{stdout}"
-    );
-    eprint!("{stderr}");
-    false
 }
 
 #[test]

@@ -60,7 +60,7 @@ pub use linker::Linker;
 pub use memory::Memory;
 pub use module::Module;
 pub use remap_compiler::MemoryStyle;
-pub use remap_memory::MemoryStats;
+pub use remap_memory::{MemoryStats, ProcessMemory};
 pub use serialize::Precompiled;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;

@@ -15,4 +15,4 @@ mod values;
 pub use expected_failures::{ExpectedFailure, ExpectedFailures};
 pub use report::{DirectiveResult, FileReport, Mismatch};
 pub use runner::{run_file, run_script};
-pub use suite::{SUITE_ENV, list_scripts, locate_suite};
+pub use suite::{SUITE_ENV, SuiteLocation, list_scripts, locate_suite};

@@ -12,37 +12,78 @@ pub const SUITE_ENV: &str = "WASM_TESTSUITE";
 /// submodule), else `../shared/wasm-testsuite` beside the workspace. A missing
 /// or empty directory (an uninitialised submodule) does not count.
 pub fn locate_suite(workspace_root: &Path) -> Result<PathBuf> {
-    locate_suite_from(env::var_os(SUITE_ENV).map(PathBuf::from), workspace_root)
+    spec_suite(workspace_root).locate()
 }
 
-fn locate_suite_from(from_env: Option<PathBuf>, workspace_root: &Path) -> Result<PathBuf> {
-    if let Some(dir) = &from_env {
-        if has_entries(dir) {
-            return Ok(dir.clone());
+fn spec_suite(workspace_root: &Path) -> SuiteLocation<'static> {
+    SuiteLocation {
+        name: "the WebAssembly spec test suite",
+        variable: SUITE_ENV,
+        checkout: "a checkout of https://github.com/WebAssembly/testsuite",
+        candidates: vec![
+            workspace_root.join("spec-tests").join("testsuite"),
+            workspace_root
+                .join("..")
+                .join("shared")
+                .join("wasm-testsuite"),
+        ],
+        how_to_get: "fetch it with `git submodule update --init spec-tests/testsuite`",
+    }
+}
+
+/// Where a test suite may be on disk, and what to tell a user who has none.
+#[derive(Clone, Debug)]
+pub struct SuiteLocation<'a> {
+    /// The suite's name in messages, e.g. "the WebAssembly spec test suite".
+    pub name: &'a str,
+    /// The environment variable that names the suite's directory; when set,
+    /// nothing else is looked at.
+    pub variable: &'a str,
+    /// What the variable must name, e.g. "a checkout of https://...".
+    pub checkout: &'a str,
+    /// The directories to try in order when the variable is unset.
+    pub candidates: Vec<PathBuf>,
+    /// How to get the suite when no candidate has it.
+    pub how_to_get: &'a str,
+}
+
+impl SuiteLocation<'_> {
+    /// The directory the variable names, else the first candidate; a missing
+    /// or empty directory does not count, and an error says where to put or
+    /// point to the suite.
+    pub fn locate(&self) -> Result<PathBuf> {
+        self.locate_from(env::var_os(self.variable).map(PathBuf::from))
+    }
+
+    fn locate_from(&self, from_env: Option<PathBuf>) -> Result<PathBuf> {
+        let variable = self.variable;
+        if let Some(dir) = &from_env {
+            if has_entries(dir) {
+                return Ok(dir.clone());
+            }
+            bail!(
+                "{variable} is set to {}, which is not a non-empty directory; \
+                 point it at {}",
+                dir.display(),
+                self.checkout
+            );
         }
+        if let Some(found) = self.candidates.iter().find(|dir| has_entries(dir)) {
+            return Ok(found.clone());
+        }
+        let looked: Vec<String> = self
+            .candidates
+            .iter()
+            .map(|dir| dir.display().to_string())
+            .collect();
         bail!(
-            "{SUITE_ENV} is set to {}, which is not a non-empty directory; \
-             point it at a checkout of https://github.com/WebAssembly/testsuite",
-            dir.display()
-        );
+            "{} was not found (looked in {}); {}, or set {variable} to {}",
+            self.name,
+            looked.join(" and "),
+            self.how_to_get,
+            self.checkout
+        )
     }
-    let candidates = [
-        workspace_root.join("spec-tests").join("testsuite"),
-        workspace_root
-            .join("..")
-            .join("shared")
-            .join("wasm-testsuite"),
-    ];
-    if let Some(found) = candidates.iter().find(|dir| has_entries(dir)) {
-        return Ok(found.clone());
-    }
-    bail!(
-        "the WebAssembly spec test suite was not found (looked in {} and {}); \
-         fetch it with `git submodule update --init spec-tests/testsuite`, \
-         or set {SUITE_ENV} to a checkout of https://github.com/WebAssembly/testsuite",
-        candidates[0].display(),
-        candidates[1].display()
-    )
 }
 
 fn has_entries(dir: &Path) -> bool {
@@ -102,26 +143,24 @@ mod tests {
         fs::create_dir_all(&submodule).unwrap();
         fs::create_dir_all(&shared).unwrap();
 
-        let missing = locate_suite_from(None, &workspace).unwrap_err().to_string();
+        let suite = spec_suite(&workspace);
+        let missing = suite.locate_from(None).unwrap_err().to_string();
         assert!(missing.contains("git submodule update --init"), "{missing}");
         assert!(missing.contains(SUITE_ENV), "{missing}");
 
         fs::write(shared.join("a.wast"), "").unwrap();
-        let found = locate_suite_from(None, &workspace).unwrap();
+        let found = suite.locate_from(None).unwrap();
         assert_eq!(found, workspace.join("../shared/wasm-testsuite"));
 
         fs::write(submodule.join("a.wast"), "").unwrap();
-        assert_eq!(locate_suite_from(None, &workspace).unwrap(), submodule);
+        assert_eq!(suite.locate_from(None).unwrap(), submodule);
 
         let custom = root.path().join("custom");
-        let empty = locate_suite_from(Some(custom.clone()), &workspace).unwrap_err();
+        let empty = suite.locate_from(Some(custom.clone())).unwrap_err();
         assert!(empty.to_string().contains(SUITE_ENV), "{empty}");
         fs::create_dir_all(&custom).unwrap();
         fs::write(custom.join("a.wast"), "").unwrap();
-        assert_eq!(
-            locate_suite_from(Some(custom.clone()), &workspace).unwrap(),
-            custom
-        );
+        assert_eq!(suite.locate_from(Some(custom.clone())).unwrap(), custom);
     }
 
     #[test]

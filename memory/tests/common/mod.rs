@@ -158,3 +158,27 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Runs the calling test's body in a fresh child process, for a test that
+/// changes the process for good (drops a capability, lowers a limit, uses up
+/// its mappings): returns `true` in the child, which then runs the body; in
+/// the parent, runs the child, asserts it passed and returns `false`.
+pub fn in_child(test: &str) -> bool {
+    if std::env::var_os("REMAP_TEST_CHILD").is_some() {
+        return true;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("REMAP_TEST_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "child did not run the test:\n{stdout}"
+    );
+    eprint!("{stderr}");
+    false
+}

@@ -17,9 +17,6 @@ pub struct WasiCtx {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<String>,
     pub(crate) fds: FdTable,
-    /// Whether the embedder preopened any socket: without one, the `sock_*`
-    /// calls are not supported at all (`ENOTSUP`).
-    pub(crate) sockets_preopened: bool,
 }
 
 /// Configures a [`WasiCtx`]: arguments, environment, standard streams, preopened
@@ -156,7 +153,6 @@ impl WasiCtxBuilder {
     /// sockets and then preopened directories follow from 3.
     pub fn build(self) -> WasiCtx {
         let mut fds = FdTable::default();
-        let sockets_preopened = !self.sockets.is_empty();
         let streams = [
             (Handle::Input(self.stdin), Rights::INPUT_STREAM),
             (Handle::Output(self.stdout), Rights::OUTPUT_STREAM),
@@ -206,7 +202,6 @@ impl WasiCtxBuilder {
                 .map(|(key, value)| format!("{key}={value}"))
                 .collect(),
             fds,
-            sockets_preopened,
         }
     }
 }

@@ -12,6 +12,8 @@ use super::{I32Exit, ReadPipe, WasiCtx, WasiCtxBuilder, WritePipe};
 const PREOPEN: u64 = 3;
 const MEMORY_SIZE: usize = 1 << 20;
 const ALL: u64 = u64::MAX;
+/// Every right a directory can have (no FD_WRITE: writing a directory is EISDIR).
+const DIRECTORY_RIGHTS: u64 = Rights::DIRECTORY.bits();
 
 struct Guest {
     ctx: WasiCtx,
@@ -641,7 +643,10 @@ fn a_trailing_slash_does_not_turn_name_calls_onto_a_symlinks_target() {
         g.filestat(PREOPEN, "link/", false).unwrap().0,
         filetype::DIRECTORY
     );
-    assert!(g.open(PREOPEN, "link/", oflags::DIRECTORY, ALL, 0).is_ok());
+    assert!(
+        g.open(PREOPEN, "link/", oflags::DIRECTORY, DIRECTORY_RIGHTS, 0)
+            .is_ok()
+    );
     assert_eq!(
         g.rename("real/", "real-moved/"),
         0,
@@ -745,6 +750,42 @@ fn sandbox_escapes_are_refused() {
 }
 
 #[test]
+fn a_directory_opened_for_writing_is_eisdir() {
+    let (mut g, root) = Guest::with_dir();
+    std::fs::create_dir(root.join("d")).unwrap();
+    std::fs::write(root.join("f"), b"x").unwrap();
+    let write = Rights::FD_WRITE.bits();
+    let read_write = write | Rights::FD_READ.bits();
+    for path in [".", "d"] {
+        for rights in [write, read_write, ALL] {
+            assert_eq!(
+                g.open(PREOPEN, path, oflags::DIRECTORY, rights, 0),
+                Err(errno(Errno::IsDir)),
+                "{path} with rights {rights:#x}"
+            );
+            assert_eq!(
+                g.open(PREOPEN, path, 0, rights, 0),
+                Err(errno(Errno::IsDir)),
+                "{path} without OFLAGS_DIRECTORY"
+            );
+        }
+        // Reading, or the rights a directory has, is fine.
+        assert!(g.open(PREOPEN, path, oflags::DIRECTORY, 0, 0).is_ok());
+        let read = Rights::FD_READ.bits();
+        assert!(g.open(PREOPEN, path, oflags::DIRECTORY, read, 0).is_ok());
+        assert!(
+            g.open(PREOPEN, path, oflags::DIRECTORY, DIRECTORY_RIGHTS, 0)
+                .is_ok()
+        );
+    }
+    // A file named as a directory is ENOTDIR, whatever the rights.
+    assert_eq!(
+        g.open(PREOPEN, "f", oflags::DIRECTORY, write, 0),
+        Err(errno(Errno::NotDir))
+    );
+}
+
+#[test]
 fn rights_are_honoured() {
     let (mut g, root) = Guest::with_dir();
     std::fs::write(root.join("ro"), b"data").unwrap();
@@ -772,7 +813,9 @@ fn rights_are_honoured() {
         errno(Errno::NotCapable)
     );
     // A directory stripped of PATH_OPEN can no longer open anything.
-    let sub = g.open(PREOPEN, ".", oflags::DIRECTORY, ALL, 0).unwrap();
+    let sub = g
+        .open(PREOPEN, ".", oflags::DIRECTORY, DIRECTORY_RIGHTS, 0)
+        .unwrap();
     let without_open = Rights::DIRECTORY.bits() & !Rights::PATH_OPEN.bits();
     assert_eq!(
         g.call(
@@ -786,7 +829,9 @@ fn rights_are_honoured() {
     assert!(g.open(PREOPEN, "ro", 0, read_only, fdflags::DSYNC).is_ok());
     let no_sync = Rights::DIRECTORY_INHERITING.bits()
         & !(Rights::FD_SYNC.bits() | Rights::FD_DATASYNC.bits());
-    let sub = g.open(PREOPEN, ".", oflags::DIRECTORY, ALL, 0).unwrap();
+    let sub = g
+        .open(PREOPEN, ".", oflags::DIRECTORY, DIRECTORY_RIGHTS, 0)
+        .unwrap();
     assert_eq!(
         g.call(
             "fd_fdstat_set_rights",
@@ -942,14 +987,35 @@ fn exit_raise_yield_and_sockets() {
     assert_eq!(g.try_call("proc_exit", &[3]).unwrap_err(), I32Exit(3));
     assert_eq!(g.call("proc_raise", &[2]), errno(Errno::NoSys));
     assert_eq!(g.call("sched_yield", &[]), 0);
-    // No socket was preopened: the sock_* calls are not supported at all.
-    assert_eq!(g.call("sock_accept", &[1, 0, 0]), errno(Errno::NotSup));
-    assert_eq!(g.call("sock_shutdown", &[42, 0]), errno(Errno::NotSup));
-    assert_eq!(g.call("sock_send", &[1, 0, 0, 0, 0]), errno(Errno::NotSup));
-    assert_eq!(
-        g.call("sock_recv", &[0, 0, 0, 0, 0, 0]),
-        errno(Errno::NotSup)
-    );
+}
+
+#[test]
+fn socket_calls_without_sockets_name_the_descriptor_problem() {
+    // No socket is preopened: a descriptor that is not open is EBADF, and one
+    // that is open but no socket (stdio, a directory) is ENOTSOCK, as the
+    // WASI test suite expects (sock_shutdown-invalid_fd, sock_shutdown-not_sock).
+    let (mut g, _root) = Guest::with_dir();
+    let out = g.reserve(4).into();
+    let buf = g.reserve(8);
+    let iov = g.iovec_table([(buf, 8)]).into();
+    let (datalen, roflags) = (g.reserve(4).into(), g.reserve(4).into());
+    for (fd, expected) in [
+        (42, Errno::Badf),
+        (0, Errno::NotSock),
+        (1, Errno::NotSock),
+        (PREOPEN, Errno::NotSock),
+    ] {
+        assert_eq!(g.call("sock_accept", &[fd, 0, out]), errno(expected));
+        assert_eq!(g.call("sock_shutdown", &[fd, 2]), errno(expected));
+        assert_eq!(
+            g.call("sock_send", &[fd, iov, 1, 0, datalen]),
+            errno(expected)
+        );
+        assert_eq!(
+            g.call("sock_recv", &[fd, iov, 1, 0, datalen, roflags]),
+            errno(expected)
+        );
+    }
 }
 
 /// A guest with a listening socket on a free loopback port preopened as fd 3,

@@ -163,13 +163,18 @@ pub(crate) fn path_open(
     let resolved = resolve(dir_fd, path, final_symlink(dirflags))?;
     let mut flags = OFlags::CLOEXEC | OFlags::NOFOLLOW;
     let reads = base.intersects(Rights::FD_READ.union(Rights::FD_READDIR));
-    // A directory is never opened for writing on the host: its rights are path rights.
-    let writes = open_flags & oflags::DIRECTORY == 0
-        && base.intersects(
+    let writes = if open_flags & oflags::DIRECTORY == 0 {
+        base.intersects(
             Rights::FD_WRITE
                 .union(Rights::FD_ALLOCATE)
                 .union(Rights::FD_FILESTAT_SET_SIZE),
-        );
+        )
+    } else {
+        // A directory's other write rights are path rights, but asking to
+        // write it is opening it for writing: the host answers EISDIR (or
+        // ENOTDIR for a file), as Wasmtime does.
+        base.contains(Rights::FD_WRITE)
+    };
     flags |= match (reads, writes) {
         (_, false) => OFlags::RDONLY,
         (false, true) => OFlags::WRONLY,

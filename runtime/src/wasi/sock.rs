@@ -1,8 +1,9 @@
 //! `sock_*`: accept connections on listening TCP sockets the embedder preopened
 //! ([`WasiCtxBuilder::preopened_socket`](super::WasiCtxBuilder::preopened_socket)),
 //! and receive, send and shut down on the connections. Preview 1 cannot create,
-//! bind or connect sockets, so a guest reaches the network only through those;
-//! without any, every `sock_*` call is `ENOTSUP`.
+//! bind or connect sockets, so a guest reaches the network only through those.
+//! A descriptor that is not open is `EBADF` and one that is no socket is
+//! `ENOTSOCK`, whether or not any socket was preopened.
 
 use std::io::{self, Read};
 use std::net::{Shutdown, TcpStream};
@@ -13,20 +14,9 @@ use super::errno::{Errno, WasiResult};
 use super::fd_table::{Descriptor, Handle};
 use super::memory::GuestMemory;
 
-/// `ENOTSUP` when the embedder preopened no socket: the guest has no
-/// network at all, whatever descriptor it names.
-fn require_sockets(ctx: &WasiCtx) -> WasiResult<()> {
-    if ctx.sockets_preopened {
-        Ok(())
-    } else {
-        Err(Errno::NotSup)
-    }
-}
-
 /// The connected stream behind `fd`, after checking it holds `needed`:
 /// `ENOTSOCK` for anything that is not a socket, `ENOTCONN` for a listener.
 fn stream(ctx: &WasiCtx, fd: u32, needed: Rights) -> WasiResult<&TcpStream> {
-    require_sockets(ctx)?;
     let descriptor = ctx.fds.get(fd)?;
     let stream = match &descriptor.handle {
         Handle::TcpStream(stream) => stream,
@@ -51,7 +41,6 @@ pub(crate) fn sock_accept(
         .filter(|f| f & !fdflags::NONBLOCK == 0)
         .ok_or(Errno::Inval)?;
     mem.slice(fd_out, 4)?;
-    require_sockets(ctx)?;
     let descriptor = ctx.fds.get(fd)?;
     let Handle::TcpListener(listener) = &descriptor.handle else {
         return Err(Errno::NotSock);
