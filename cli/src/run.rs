@@ -229,9 +229,8 @@ fn invoke(
     let Some(func) = instance.get_func(&mut *store, name) else {
         let exported: Vec<String> = instance
             .exports(&mut *store)
-            .into_iter()
-            .filter(|(_, item)| item.into_func().is_some())
-            .map(|(export, _)| export)
+            .filter(|export| export.clone().into_func().is_some())
+            .map(|export| export.name().to_owned())
             .collect();
         bail!(
             "`{}` exports no function named `{name}` (its exported functions: {})",
