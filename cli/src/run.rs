@@ -126,7 +126,10 @@ impl RunCommand {
     /// Runs the module; the exit code is the program's (`proc_exit`) or 0.
     pub fn execute(self) -> Result<ExitCode> {
         let program = Program::from_words(&self.file_and_args)?;
-        let engine = Engine::new(&self.memory.config()).context("cannot configure the engine")?;
+        let mut config = self.memory.config();
+        // As `wasmtime run`: compiled code is cached between runs.
+        config.code_cache(remap::default_code_cache_dir());
+        let engine = Engine::new(&config).context("cannot configure the engine")?;
         let module = load_module(&engine, &program.file, self.allow_precompiled)?;
         let mut store = Store::new(&engine, self.wasi_context(&program)?);
         let outcome = self.instantiate_and_call(&mut store, &module, &program);

@@ -25,6 +25,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod code_cache;
 mod config;
 mod engine;
 mod externals;
@@ -47,6 +48,7 @@ mod values;
 mod vm;
 pub mod wasi;
 
+pub use code_cache::default_code_cache_dir;
 pub use config::Config;
 pub use engine::Engine;
 pub use externals::Extern;
