@@ -84,12 +84,87 @@ fn wasmtime_rows(group: &mut criterion::BenchmarkGroup<'_, criterion::measuremen
     }
 }
 
+/// A module with host-function imports, as a server's per-request guest
+/// has: what `InstancePre` saves is the name lookups and type checks.
+const WITH_IMPORTS: &str = r#"
+(module
+  (import "host" "log" (func $log (param i32 i32)))
+  (import "host" "now" (func $now (result i64)))
+  (import "host" "random" (func $random (result i32)))
+  (memory (export "memory") 1)
+  (global (export "counter") (mut i32) (i32.const 0))
+  (func (export "handle") (param i32) (result i32)
+    (call $log (i32.const 0) (local.get 0))
+    (drop (call $now))
+    (call $random))
+  (data (i32.const 0) "request"))
+"#;
+
+/// Store + instance + drop through the linker (`linker`) and through an
+/// `InstancePre` (`pre`); Wasmtime's same two paths with `wasmtime-peer`.
+fn instantiate_pre(c: &mut Criterion) {
+    let mut group = c.benchmark_group("instantiate_pre");
+    let engine = Engine::default();
+    let module = Module::new(&engine, WITH_IMPORTS).expect("compiling the module");
+    let mut linker = remap::Linker::<()>::new(&engine);
+    linker
+        .func_wrap("host", "log", |_: i32, _: i32| {})
+        .and_then(|linker| linker.func_wrap("host", "now", || 0i64))
+        .and_then(|linker| linker.func_wrap("host", "random", || 4i32))
+        .expect("defining host functions");
+    let pre = linker.instantiate_pre(&module).expect("pre-instantiating");
+    group.bench_function("remap/linker", |b| {
+        b.iter(|| {
+            let mut store = Store::new(&engine, ());
+            linker
+                .instantiate(&mut store, &module)
+                .expect("instantiating")
+        })
+    });
+    group.bench_function("remap/pre", |b| {
+        b.iter(|| {
+            let mut store = Store::new(&engine, ());
+            pre.instantiate(&mut store).expect("instantiating")
+        })
+    });
+    #[cfg(feature = "wasmtime-peer")]
+    {
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, WITH_IMPORTS).expect("compiling in Wasmtime");
+        let mut linker = wasmtime::Linker::<()>::new(&engine);
+        linker
+            .func_wrap("host", "log", |_: i32, _: i32| {})
+            .and_then(|linker| linker.func_wrap("host", "now", || 0i64))
+            .and_then(|linker| linker.func_wrap("host", "random", || 4i32))
+            .expect("defining host functions in Wasmtime");
+        let pre = linker
+            .instantiate_pre(&module)
+            .expect("pre-instantiating in Wasmtime");
+        group.bench_function("wasmtime/linker", |b| {
+            b.iter(|| {
+                let mut store = wasmtime::Store::new(&engine, ());
+                linker
+                    .instantiate(&mut store, &module)
+                    .expect("instantiating in Wasmtime")
+            })
+        });
+        group.bench_function("wasmtime/pre", |b| {
+            b.iter(|| {
+                let mut store = wasmtime::Store::new(&engine, ());
+                pre.instantiate(&mut store)
+                    .expect("instantiating in Wasmtime")
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = instantiate
+    targets = instantiate, instantiate_pre
 }
 criterion_main!(benches);

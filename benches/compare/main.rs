@@ -6,7 +6,8 @@
 //! load of a shared machine touches every row alike), and
 //! prints the median wall time and peak RSS of each with the ratios
 //! remap/wasmtime and remap/native, in two modes: including compilation
-//! (Wasmtime with `-C cache=n`) and execution only (precompiled code). Each
+//! (both runtimes with `-C cache=n`, so nothing comes from their code
+//! caches) and execution only (precompiled code). Each
 //! row names the memory setup, the Wasmtime options that give Wasmtime the
 //! same linear-memory layout, and whether both runtimes hardened their
 //! bounds checks against Spectre (always the same on both sides).
@@ -527,7 +528,8 @@ fn remap_run(
     module: &Path,
     precompiled: bool,
 ) -> CommandLine {
-    let mut args = vec!["run".to_owned()];
+    // `remap run` caches compiled code by default, as Wasmtime does.
+    let mut args = vec!["run".to_owned(), "-C".to_owned(), "cache=n".to_owned()];
     if precompiled {
         args.push("--allow-precompiled".to_owned());
     }

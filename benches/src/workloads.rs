@@ -326,7 +326,15 @@ fn compile_with(
     libraries: &[&str],
     output: &Path,
 ) -> Result<()> {
-    if up_to_date(output, sources) {
+    // A header beside a source (e.g. interp_programs.h) may be included by it.
+    let headers = sources
+        .iter()
+        .filter_map(|source| source.parent())
+        .filter_map(|dir| fs::read_dir(dir).ok())
+        .flat_map(|listing| listing.flatten().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "h"));
+    let inputs: Vec<PathBuf> = sources.iter().cloned().chain(headers).collect();
+    if up_to_date(output, &inputs) {
         return Ok(());
     }
     let partial = output.with_extension("partial");

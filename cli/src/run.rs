@@ -69,8 +69,10 @@ pub struct RunCommand {
     /// (descriptors from 3, before `--dir` directories), as Wasmtime's `-S tcplisten`.
     #[arg(long = "tcplisten", value_name = "ADDRESS:PORT")]
     tcp_listen: Vec<String>,
-    /// Instantiate the module at PATH first and let the main module import
-    /// its exports from NAME (repeatable; later ones may import earlier ones).
+    /// Load the module at PATH first and let the main module import its
+    /// exports from NAME (repeatable; later ones may import earlier ones). As
+    /// in Wasmtime, a reactor is instantiated once (and `_initialize`d); a
+    /// command (it exports `_start`) is instantiated anew for every call.
     #[arg(long = "preload", value_name = "NAME=PATH", value_parser = parse_preload)]
     preloads: Vec<(String, PathBuf)>,
     /// The program's name, its argv[0] (default: FILE as given).
@@ -178,8 +180,12 @@ impl RunCommand {
             return Ok(ExitCode::SUCCESS);
         };
         let program = Program::from_words(&self.file_and_args)?;
-        let engine =
-            Engine::new(&self.memory.config(&settings)?).context("cannot configure the engine")?;
+        let mut config = self.memory.config(&settings)?;
+        // As `wasmtime run`: compiled code is cached between runs, unless `-C cache=n`.
+        if settings.code_cache != Some(false) {
+            config.code_cache(remap::default_code_cache_dir());
+        }
+        let engine = Engine::new(&config).context("cannot configure the engine")?;
         let module = load_module(&engine, &program.file, self.allow_precompiled)?;
         let preloads = self
             .preloads
@@ -315,9 +321,8 @@ impl RunCommand {
             remap::wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
         }
         for preload in preloads {
-            let instance = linker
-                .instantiate(&mut *store, &preload.module)
-                .and_then(|instance| initialize(store, instance).map(|()| instance))
+            linker
+                .module(&mut *store, &preload.name, &preload.module)
                 .with_context(|| {
                     format!(
                         "cannot instantiate --preload {}={}",
@@ -325,7 +330,9 @@ impl RunCommand {
                         preload.path.display()
                     )
                 })?;
-            linker.instance(&mut *store, &preload.name, instance)?;
+        }
+        if settings.unknown_imports_trap == Some(true) {
+            linker.define_unknown_imports_as_traps(module)?;
         }
         let instance = linker
             .instantiate(&mut *store, module)
@@ -393,9 +400,8 @@ fn invoke(
     let Some(func) = instance.get_func(&mut *store, name) else {
         let exported: Vec<String> = instance
             .exports(&mut *store)
-            .into_iter()
-            .filter(|(_, item)| item.into_func().is_some())
-            .map(|(export, _)| export)
+            .filter(|export| export.clone().into_func().is_some())
+            .map(|export| export.name().to_owned())
             .collect();
         bail!(
             "`{}` exports no function named `{name}` (its exported functions: {})",

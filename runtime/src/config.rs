@@ -1,7 +1,9 @@
 //! Engine configuration: memory layout, pinning, stack size, compilation.
 
+use crate::code_cache::{CodeCache, DEFAULT_CODE_CACHE_MAX_BYTES};
 use anyhow::{Result, bail};
 use remap_compiler::{MemoryStyle, Tunables};
+use std::path::PathBuf;
 
 /// Settings shared by everything an [`Engine`](crate::Engine) compiles and runs.
 #[derive(Clone, Debug)]
@@ -20,6 +22,8 @@ pub struct Config {
     pub(crate) wasm_simd: bool,
     pub(crate) wasm_relaxed_simd: bool,
     pub(crate) wasm_wide_arithmetic: bool,
+    /// Where compiled modules are cached, if anywhere (code_cache.rs).
+    pub(crate) code_cache: Option<CodeCache>,
 }
 
 /// Retired memory reservations an engine keeps for reuse. Each holds address
@@ -45,6 +49,7 @@ impl Default for Config {
             wasm_simd: true,
             wasm_relaxed_simd: true,
             wasm_wide_arithmetic: true,
+            code_cache: None,
         }
     }
 }
@@ -166,6 +171,29 @@ impl Config {
     /// Compiles a module's functions on all cores (default true).
     pub fn parallel_compilation(&mut self, parallel: bool) -> &mut Self {
         self.parallel_compilation = parallel;
+        self
+    }
+
+    /// Caches compiled modules in `dir` (created when needed), so compiling
+    /// the same module with the same settings again loads it instead; `None`
+    /// (the default for embedders) compiles every time. The directory is
+    /// trusted like a precompiled file: keep it private to the user
+    /// ([`default_code_cache_dir`](crate::default_code_cache_dir) is).
+    pub fn code_cache(&mut self, dir: Option<PathBuf>) -> &mut Self {
+        let max_bytes = self
+            .code_cache
+            .as_ref()
+            .map_or(DEFAULT_CODE_CACHE_MAX_BYTES, |cache| cache.max_bytes);
+        self.code_cache = dir.map(|dir| CodeCache { dir, max_bytes });
+        self
+    }
+
+    /// Bounds the code cache's total size (default 1 GiB); the least
+    /// recently used entries go first.
+    pub fn code_cache_max_size(&mut self, bytes: u64) -> &mut Self {
+        if let Some(cache) = &mut self.code_cache {
+            cache.max_bytes = bytes;
+        }
         self
     }
 

@@ -3,7 +3,7 @@
 use crate::func::Func;
 use crate::global::Global;
 use crate::memory::Memory;
-use crate::store::AsContext;
+use crate::store::{AsContext, StoreId};
 use crate::table::Table;
 use crate::types::ExternType;
 
@@ -50,6 +50,16 @@ impl Extern {
         match self {
             Extern::Global(g) => Some(g),
             _ => None,
+        }
+    }
+
+    /// The store the item belongs to.
+    pub(crate) fn store_id(&self) -> StoreId {
+        match self {
+            Extern::Func(f) => f.store_id(),
+            Extern::Memory(m) => m.store_id(),
+            Extern::Table(t) => t.store_id(),
+            Extern::Global(g) => g.store_id(),
         }
     }
 

@@ -97,6 +97,11 @@ impl Drop for HostFuncAllocation {
 }
 
 impl Func {
+    /// The store this handle belongs to.
+    pub(crate) fn store_id(&self) -> StoreId {
+        self.store
+    }
+
     /// A host function of type `ty` that works on `Val`s.
     ///
     /// # Panics

@@ -31,6 +31,11 @@ pub struct Global {
 }
 
 impl Global {
+    /// The store this handle belongs to.
+    pub(crate) fn store_id(&self) -> StoreId {
+        self.store
+    }
+
     /// Creates a global of type `ty` holding `value`.
     pub fn new(mut ctx: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
         let store = &mut ctx.as_context_mut().0.opaque;

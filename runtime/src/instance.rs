@@ -157,15 +157,22 @@ fn uninstantiable(kind: TrapKind) -> anyhow::Error {
 
 impl Instance {
     /// Instantiates `module` with `imports` given in the module's import order.
-    pub fn new(
+    pub fn new(ctx: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        Instance::new_with_checks(ctx, module, imports, &[])
+    }
+
+    /// [`Instance::new`] where `prechecked[i]` says import `i`'s type was
+    /// already proven (by [`crate::InstancePre`]) and is not checked again.
+    pub(crate) fn new_with_checks(
         mut ctx: impl AsContextMut,
         module: &Module,
         imports: &[Extern],
+        prechecked: &[bool],
     ) -> Result<Instance> {
         let store = ctx.as_context_mut().0;
         let (opaque, limiter) = store.split_limiter();
         crate::limits::check_instantiation(opaque, limiter, module)?;
-        let (instance, start) = instantiate(&mut store.opaque, module, imports)?;
+        let (instance, start) = instantiate(&mut store.opaque, module, imports, prechecked)?;
         if let Some(start) = start {
             // Called with the whole store: the start function may call host functions.
             start.call(StoreContextMut(store), &[], &mut [])?;
@@ -192,15 +199,16 @@ impl Instance {
     }
 
     /// Every export, in declaration order.
-    pub fn exports(&self, mut ctx: impl AsContextMut) -> Vec<(String, Extern)> {
-        let store = &ctx.as_context_mut().0.opaque;
+    pub fn exports<'a, C: AsContextMut>(
+        &self,
+        ctx: &'a mut C,
+    ) -> impl ExactSizeIterator<Item = Export<'a>> + 'a {
+        let store: &'a StoreOpaque = &ctx.as_context_mut().0.opaque;
         let data = self.data(store);
-        data.module
-            .info()
-            .exports
-            .iter()
-            .map(|e| (e.name.clone(), export_of(store, data, e.kind, e.index)))
-            .collect()
+        data.module.info().exports.iter().map(move |export| Export {
+            name: &export.name,
+            item: export_of(store, data, export.kind, export.index),
+        })
     }
 
     /// The exported function called `name`.
@@ -235,6 +243,30 @@ impl Instance {
     /// The exported global called `name`.
     pub fn get_global(&self, ctx: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(ctx, name)?.into_global()
+    }
+}
+
+/// One export of an instance: its name and the item.
+#[derive(Clone, Debug)]
+pub struct Export<'instance> {
+    name: &'instance str,
+    item: Extern,
+}
+
+impl<'instance> Export<'instance> {
+    /// The export's name.
+    pub fn name(&self) -> &'instance str {
+        self.name
+    }
+
+    /// The exported item.
+    pub fn into_extern(self) -> Extern {
+        self.item
+    }
+
+    /// The exported function, if the item is one.
+    pub fn into_func(self) -> Option<Func> {
+        self.item.into_func()
     }
 }
 
@@ -320,6 +352,7 @@ pub(crate) fn instantiate(
     store: &mut StoreOpaque,
     module: &Module,
     imports: &[Extern],
+    prechecked: &[bool],
 ) -> Result<(Instance, Option<Func>)> {
     if !crate::Engine::same(module.engine(), store.engine()) {
         bail!("cross-engine instantiation is not supported");
@@ -333,9 +366,18 @@ pub(crate) fn instantiate(
         );
     }
     let import_infos = &module.info().imports;
-    for ((item, (module_name, name, expected)), import) in
-        imports.iter().zip(import_types).zip(import_infos)
+    for (index, ((item, (module_name, name, expected)), import)) in imports
+        .iter()
+        .zip(import_types)
+        .zip(import_infos)
+        .enumerate()
     {
+        if item.store_id() != store.id() {
+            bail!("import `{module_name}::{name}` is an item of another store");
+        }
+        if prechecked.get(index).copied().unwrap_or(false) {
+            continue;
+        }
         let expected_type_id = match import.kind {
             ImportKind::Function(type_index) => module.engine_type_index(type_index),
             _ => None,

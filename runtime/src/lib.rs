@@ -25,6 +25,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod code_cache;
 mod config;
 mod engine;
 mod externals;
@@ -47,16 +48,17 @@ mod values;
 mod vm;
 pub mod wasi;
 
+pub use code_cache::default_code_cache_dir;
 pub use config::Config;
 pub use engine::Engine;
 pub use externals::Extern;
 pub use externref::ExternRef;
 pub use func::{Caller, Func};
 pub use global::Global;
-pub use instance::Instance;
+pub use instance::{Export, Instance};
 pub use interruption::UpdateDeadline;
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
-pub use linker::Linker;
+pub use linker::{InstancePre, Linker};
 pub use memory::Memory;
 pub use module::Module;
 pub use remap_compiler::MemoryStyle;

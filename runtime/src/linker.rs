@@ -8,10 +8,13 @@ use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut};
 use crate::typed::IntoFunc;
-use crate::types::FuncType;
+use crate::types::{ExternType, FuncType};
 use crate::values::Val;
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
+use remap_compiler::module_info::ImportKind;
+use remap_compiler::types::EngineTypeIndex;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What a name is bound to.
 enum Definition<T> {
@@ -126,7 +129,11 @@ impl<T: 'static> Linker<T> {
         module_name: &str,
         instance: Instance,
     ) -> Result<&mut Self> {
-        for (name, item) in instance.exports(&mut ctx) {
+        let exports: Vec<(String, Extern)> = instance
+            .exports(&mut ctx)
+            .map(|export| (export.name().to_owned(), export.into_extern()))
+            .collect();
+        for (name, item) in exports {
             self.insert(module_name, &name, Definition::Extern(item))?;
         }
         Ok(self)
@@ -142,12 +149,24 @@ impl<T: 'static> Linker<T> {
         let definition = self
             .definitions
             .get(&(module.to_string(), name.to_string()))?;
-        Some(match definition {
-            Definition::Extern(item) => *item,
-            Definition::HostFunc(ty, host) => {
-                Extern::Func(Func::from_linker(ctx.as_context_mut().0, ty, host))
-            }
-        })
+        Some(definition.to_extern(&mut ctx))
+    }
+
+    /// The definition of each import of `module`, in import order.
+    fn resolve(&self, module: &Module) -> Result<Vec<Definition<T>>> {
+        module
+            .imports()
+            .map(|import| {
+                let key = (import.module().to_string(), import.name().to_string());
+                self.definitions.get(&key).cloned().ok_or_else(|| {
+                    anyhow!(
+                        "unknown import: `{}::{}` has not been defined",
+                        import.module(),
+                        import.name()
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Instantiates `module`, resolving each import by name.
@@ -156,28 +175,194 @@ impl<T: 'static> Linker<T> {
         mut ctx: impl AsContextMut<Data = T>,
         module: &Module,
     ) -> Result<Instance> {
-        let mut imports = Vec::with_capacity(module.imports().len());
-        for import in module.imports() {
-            match self.get(&mut ctx, import.module(), import.name()) {
-                Some(item) => imports.push(item),
-                None => bail!(
-                    "unknown import: `{}::{}` has not been defined",
-                    import.module(),
-                    import.name()
-                ),
-            }
-        }
+        let imports: Vec<Extern> = self
+            .resolve(module)?
+            .iter()
+            .map(|definition| definition.to_extern(&mut ctx))
+            .collect();
         Instance::new(&mut ctx, module, &imports)
     }
 
-    /// Instantiates `module` and defines its exports under `module_name`.
+    /// Resolves `module`'s imports by name and type-checks every host
+    /// function among them once, for instantiating it many times
+    /// ([`InstancePre::instantiate`]).
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        if !Engine::same(&self.engine, module.engine()) {
+            bail!("the module was compiled for another engine than the linker's");
+        }
+        let definitions = self.resolve(module)?;
+        let mut prechecked = Vec::with_capacity(definitions.len());
+        for (index, (definition, import)) in definitions.iter().zip(module.imports()).enumerate() {
+            let Definition::HostFunc(ty, _) = definition else {
+                // An item of a store is checked when a store is given.
+                prechecked.push(false);
+                continue;
+            };
+            let ExternType::Func(expected) = import.ty() else {
+                bail!(
+                    "incompatible import type for `{}::{}`: a function cannot satisfy it",
+                    import.module(),
+                    import.name()
+                );
+            };
+            if !self.host_func_matches(ty, module, index)? {
+                bail!(
+                    "incompatible import type for `{}::{}`: expected {expected}, found {ty}",
+                    import.module(),
+                    import.name()
+                );
+            }
+            prechecked.push(true);
+        }
+        Ok(InstancePre {
+            module: module.clone(),
+            definitions: definitions.into(),
+            prechecked: prechecked.into(),
+        })
+    }
+
+    /// Whether a host function of type `ty` can satisfy import `index` of
+    /// `module`: its (final) type must be a subtype of the import's, by
+    /// engine index, as `Instance::new` checks it.
+    fn host_func_matches(&self, ty: &FuncType, module: &Module, index: usize) -> Result<bool> {
+        let expected = match module.info().imports.get(index).map(|import| &import.kind) {
+            Some(ImportKind::Function(type_index)) => module.engine_type_index(*type_index),
+            _ => None,
+        };
+        let Some(expected) = expected else {
+            return Ok(false);
+        };
+        let actual = self.engine.register_func_type(ty)?;
+        Ok(self
+            .engine
+            .type_registry()
+            .is_subtype(actual.index(), EngineTypeIndex::from_u32(expected)))
+    }
+
+    /// Defines `module`'s exports under `module_name`, as Wasmtime does. A
+    /// *command* (it exports `_start`) gets a fresh instance for every call
+    /// of one of its exported functions, which is dropped after the call
+    /// (its other exports are not defined); a *reactor* (no `_start`) is
+    /// instantiated once, its `_initialize` run, and all its exports defined.
     pub fn module(
         &mut self,
         mut ctx: impl AsContextMut<Data = T>,
         module_name: &str,
         module: &Module,
     ) -> Result<&mut Self> {
-        let instance = self.instantiate(&mut ctx, module)?;
-        self.instance(&mut ctx, module_name, instance)
+        let is_command = module.exports().any(|export| export.name() == "_start");
+        if !is_command {
+            let instance = self.instantiate(&mut ctx, module)?;
+            if let Some(initialize) = instance.get_func(&mut ctx, "_initialize") {
+                initialize.call(&mut ctx, &[], &mut [])?;
+            }
+            return self.instance(&mut ctx, module_name, instance);
+        }
+        let pre = self.instantiate_pre(module)?;
+        for export in module.exports() {
+            let ExternType::Func(ty) = export.ty() else {
+                continue;
+            };
+            let pre = pre.clone();
+            let name = export.name().to_owned();
+            let host = crate::func::val_host_fn(ty.clone(), move |mut caller, params, results| {
+                let instance = pre.instantiate(&mut caller)?;
+                let func = instance
+                    .get_func(&mut caller, &name)
+                    .ok_or_else(|| anyhow!("the command module lost its export `{name}`"))?;
+                func.call(&mut caller, params, results)
+            });
+            self.insert(module_name, export.name(), Definition::HostFunc(ty, host))?;
+        }
+        Ok(self)
+    }
+
+    /// The default function of `module_name`: its export named `""`, else
+    /// `_start`, else a function that does nothing (as in Wasmtime).
+    pub fn get_default(
+        &self,
+        mut ctx: impl AsContextMut<Data = T>,
+        module_name: &str,
+    ) -> Result<Func> {
+        for name in ["", "_start"] {
+            if let Some(item) = self.get(&mut ctx, module_name, name) {
+                return item
+                    .into_func()
+                    .ok_or_else(|| anyhow!("`{module_name}::{name}` is not a function"));
+            }
+        }
+        Ok(Func::wrap(&mut ctx, || {}))
+    }
+
+    /// Defines every function import of `module` that has no definition yet
+    /// as a host function that fails when called, naming the import. Other
+    /// kinds of imports are left undefined.
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<&mut Self> {
+        for import in module.imports() {
+            let key = (import.module().to_string(), import.name().to_string());
+            let ExternType::Func(ty) = import.ty() else {
+                continue;
+            };
+            if self.definitions.contains_key(&key) {
+                continue;
+            }
+            let description = format!("`{}::{}`", import.module(), import.name());
+            let host = crate::func::val_host_fn(ty.clone(), move |_, _, _| {
+                bail!("unknown import {description} was called (defined as a trap)")
+            });
+            self.insert(&key.0, &key.1, Definition::HostFunc(ty, host))?;
+        }
+        Ok(self)
+    }
+}
+
+impl<T: 'static> Definition<T> {
+    /// The item this definition stands for in the store of `ctx`: a host
+    /// function is made there once and reused.
+    fn to_extern(&self, mut ctx: impl AsContextMut<Data = T>) -> Extern {
+        match self {
+            Definition::Extern(item) => *item,
+            Definition::HostFunc(ty, host) => {
+                Extern::Func(Func::from_linker(ctx.as_context_mut().0, ty, host))
+            }
+        }
+    }
+}
+
+/// A module whose imports a [`Linker`] has resolved and whose host-function
+/// imports are type-checked: instantiating it repeats neither the name
+/// lookups nor those checks (items of a store are checked against each
+/// store given, which is cheap).
+pub struct InstancePre<T> {
+    module: Module,
+    definitions: Arc<[Definition<T>]>,
+    /// Per import: its type was proven at `instantiate_pre`.
+    prechecked: Arc<[bool]>,
+}
+
+impl<T> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            module: self.module.clone(),
+            definitions: Arc::clone(&self.definitions),
+            prechecked: Arc::clone(&self.prechecked),
+        }
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// A new instance of the module in the store of `ctx`.
+    pub fn instantiate(&self, mut ctx: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let imports: Vec<Extern> = self
+            .definitions
+            .iter()
+            .map(|definition| definition.to_extern(&mut ctx))
+            .collect();
+        Instance::new_with_checks(&mut ctx, &self.module, &imports, &self.prechecked)
     }
 }

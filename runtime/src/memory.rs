@@ -157,6 +157,11 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// The store this handle belongs to.
+    pub(crate) fn store_id(&self) -> StoreId {
+        self.store
+    }
+
     /// Creates a memory of type `ty`.
     pub fn new(mut ctx: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut ctx.as_context_mut().0.opaque;

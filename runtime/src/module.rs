@@ -133,6 +133,9 @@ impl Module {
     /// refused, as by [`Module::new`]).
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         serialize::refuse_precompiled(wasm)?;
+        if let Some(cache) = &engine.config().code_cache {
+            return cache.compile(engine, wasm);
+        }
         let compiled = compile(engine, wasm)?;
         Module::from_compiled(engine, compiled)
     }

@@ -186,6 +186,11 @@ pub struct Table {
 }
 
 impl Table {
+    /// The store this handle belongs to.
+    pub(crate) fn store_id(&self) -> StoreId {
+        self.store
+    }
+
     /// Creates a table of type `ty` with every element set to `init`.
     pub fn new(mut ctx: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
         let store = &mut ctx.as_context_mut().0.opaque;

@@ -51,6 +51,16 @@ fn trap_kind(error: anyhow::Error) -> TrapKind {
         .kind()
 }
 
+/// Calls export `name` (no parameters or results) and checks that it
+/// traps out of fuel.
+fn assert_runs_out_of_fuel(store: &mut Store<()>, instance: Instance, name: &str) {
+    let func = instance
+        .get_typed_func::<(), ()>(&mut *store, name)
+        .unwrap();
+    let error = func.call(&mut *store, ()).unwrap_err();
+    assert_eq!(trap_kind(error), TrapKind::OutOfFuel, "{name}");
+}
+
 /// Fuel `sum(n)` consumes, run with a large budget.
 fn fuel_of_sum(module: &Module, n: i32) -> u64 {
     let (mut store, instance) = instantiate(module, 0);
@@ -89,13 +99,7 @@ fn an_endless_loop_runs_out_of_fuel() {
         let module = Module::new(&engine(style), WAT).unwrap();
         let (mut store, instance) = instantiate(&module, 0);
         store.set_fuel(10_000).unwrap();
-        let spin = instance
-            .get_typed_func::<(), ()>(&mut store, "spin")
-            .unwrap();
-        assert_eq!(
-            trap_kind(spin.call(&mut store, ()).unwrap_err()),
-            TrapKind::OutOfFuel
-        );
+        assert_runs_out_of_fuel(&mut store, instance, "spin");
         assert_eq!(store.get_fuel().unwrap(), 0);
         // Refuelled, the store runs code again.
         store.set_fuel(1_000_000).unwrap();
@@ -126,23 +130,11 @@ fn a_host_call_that_takes_the_fuel_stops_its_caller() {
         let module = Module::new(&engine(style), WAT).unwrap();
         let (mut store, instance) = instantiate(&module, 0);
         store.set_fuel(1_000_000).unwrap();
-        let run = instance
-            .get_typed_func::<(), ()>(&mut store, "poke_then_spin")
-            .unwrap();
-        assert_eq!(
-            trap_kind(run.call(&mut store, ()).unwrap_err()),
-            TrapKind::OutOfFuel
-        );
+        assert_runs_out_of_fuel(&mut store, instance, "poke_then_spin");
         // A host call that gives fuel lets its caller go on (until it runs out).
         let (mut store, instance) = instantiate(&module, 500);
         store.set_fuel(100).unwrap();
-        let run = instance
-            .get_typed_func::<(), ()>(&mut store, "poke_then_spin")
-            .unwrap();
-        assert_eq!(
-            trap_kind(run.call(&mut store, ()).unwrap_err()),
-            TrapKind::OutOfFuel
-        );
+        assert_runs_out_of_fuel(&mut store, instance, "poke_then_spin");
     }
 }
 

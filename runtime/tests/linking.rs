@@ -98,10 +98,9 @@ fn instances_link_through_the_linker() {
         .unwrap();
     assert_eq!(results[0].i32(), Some(21));
 
-    let exports: Vec<String> = instance
+    let exports: Vec<&str> = instance
         .exports(&mut store)
-        .into_iter()
-        .map(|(name, _)| name)
+        .map(|export| export.name())
         .collect();
     assert_eq!(exports, ["run", "first_byte", "grow_table"]);
 }

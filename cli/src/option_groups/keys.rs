@@ -61,6 +61,13 @@ pub static WASM: Group = Group {
                    (default 512KiB)",
         },
         Key {
+            name: "unknown-imports-trap",
+            kind: Kind::Flag(|settings, on| settings.unknown_imports_trap = Some(on)),
+            applies: Applies::Run,
+            help: "define every function import nothing else defines as one that fails when \
+                   called",
+        },
+        Key {
             name: "max-memory-size",
             kind: Kind::Size(|settings, bytes| settings.limits.memory_size = Some(bytes)),
             applies: Applies::Run,
@@ -222,12 +229,9 @@ pub static WASM: Group = Group {
             why: "Remap has no async support",
         },
         WasmtimeOnly {
-            names: &[
-                "unknown-exports-allow",
-                "unknown-imports-trap",
-                "unknown-imports-default",
-            ],
-            why: "Remap links WASI and --preload modules only",
+            names: &["unknown-exports-allow", "unknown-imports-default"],
+            why: "Remap links WASI, --preload modules and, with -W unknown-imports-trap, \
+                  trapping functions only",
         },
         WasmtimeOnly {
             names: &["wmemcheck"],
@@ -508,12 +512,13 @@ pub static CODEGEN: Group = Group {
             applies: Applies::Everywhere,
             help: "accepted as cranelift, Remap's only compiler",
         },
-        not_yet(
-            "cache",
-            "the compiled-code cache (only =n: Remap has no code cache yet; precompile with \
-             remap compile instead)",
-            "Remap has no code cache yet: it compiles every run (precompile with `remap compile`)",
-        ),
+        Key {
+            name: "cache",
+            kind: Kind::Flag(|settings, on| settings.code_cache = Some(on)),
+            applies: Applies::Run,
+            help: "cache compiled code between runs in $XDG_CACHE_HOME/remap (else \
+                   ~/.cache/remap; default y)",
+        },
         Key {
             name: "parallel-compilation",
             kind: Kind::Flag(|settings, on| settings.parallel_compilation = Some(on)),
@@ -533,7 +538,8 @@ pub static CODEGEN: Group = Group {
         },
         WasmtimeOnly {
             names: &["cache-config"],
-            why: "Remap has no code cache yet",
+            why: "Remap's code cache has no configuration file: it lives in \
+                  $XDG_CACHE_HOME/remap (else ~/.cache/remap)",
         },
         WasmtimeOnly {
             names: &[

@@ -47,12 +47,17 @@ pub struct Settings {
     pub max_wasm_stack: Option<u64>,
     /// `-W max-*` and `trap-on-grow-failure`.
     pub limits: Limits,
+    /// `-W unknown-imports-trap`: imports nothing defines become functions
+    /// that fail when called.
+    pub unknown_imports_trap: Option<bool>,
     /// `-W` feature switches Remap can turn.
     pub features: Features,
     /// `-O` memory layout keys.
     pub layout: Layout,
     /// `-C parallel-compilation`.
     pub parallel_compilation: Option<bool>,
+    /// `-C cache`: whether `remap run` caches compiled code (default yes).
+    pub code_cache: Option<bool>,
     /// `-S` keys.
     pub wasi: Wasi,
 }

@@ -50,7 +50,11 @@ fn every_value_kind_parses_into_its_setting() {
                 "inherit-stdin=no",
             ],
             &["memory-guard-size=65536", "memory-may-move=n"],
-            &["parallel-compilation=false", "compiler=cranelift"],
+            &[
+                "parallel-compilation=false",
+                "compiler=cranelift",
+                "cache=n",
+            ],
         ),
     )
     .unwrap();
@@ -65,6 +69,7 @@ fn every_value_kind_parses_into_its_setting() {
     assert_eq!(settings.layout.guard_size, Some(65536));
     assert_eq!(settings.layout.style(), Some(MemoryStyle::Static));
     assert_eq!(settings.parallel_compilation, Some(false));
+    assert_eq!(settings.code_cache, Some(false));
 }
 
 #[test]
@@ -165,9 +170,11 @@ fn fixed_features_take_what_remap_does_and_refuse_the_rest() {
     );
     assert!(error(wasm(&["threads"])).contains("threads proposal yet"));
     assert!(error(wasm(&["memory64=n"])).contains("always accepts 64-bit memories"));
-    let err = error(settings(Command::Run, args(&[], &[], &[], &["cache=y"])));
-    assert!(err.contains("no code cache yet"), "{err}");
-    assert!(settings(Command::Run, args(&[], &[], &[], &["cache=n"])).is_ok());
+    let err = error(settings(
+        Command::Run,
+        args(&[], &[], &["signals-based-traps=n"], &[]),
+    ));
+    assert!(err.contains("rely on signal handlers"), "{err}");
 }
 
 #[test]
