@@ -65,33 +65,15 @@ fn instantiation_past_a_count_is_refused() {
         "the store's limiter refused a memory of 65536 bytes",
     );
     let library = format!("lib={}", fixture("tests/wat/preload_lib.wat").display());
-    let output = run_fixture(
-        &[
-            "-W",
-            "max-instances=1",
-            "--preload",
-            &library,
-            "--invoke",
-            "quadruple",
-        ],
-        "tests/wat/preload_main.wat",
-        &["3"],
-    );
+    let with_instances = |limit: &str| {
+        let limit = format!("max-instances={limit}");
+        let options = ["-W", &limit, "--preload", &library, "--invoke", "quadruple"];
+        run_fixture(&options, "tests/wat/preload_main.wat", &["3"])
+    };
     assert_error(
-        &output,
+        &with_instances("1"),
         "instantiation would make 2 instances in the store, over its limit of 1",
     );
-    let output = run_fixture(
-        &[
-            "-W",
-            "max-instances=2",
-            "--preload",
-            &library,
-            "--invoke",
-            "quadruple",
-        ],
-        "tests/wat/preload_main.wat",
-        &["3"],
-    );
+    let output = with_instances("2");
     assert_eq!(stdout(&output), "12\n", "{}", stderr(&output));
 }

@@ -52,22 +52,19 @@ fn a_wasmtime_command_line_runs_unchanged() {
     .collect();
 
     let remap = run(env!("CARGO_BIN_EXE_remap"), &args).expect("remap runs");
-    let expected = "argc=3 argv0=cat\ngreeting=hello\na note from the host\n";
-    assert_eq!(
-        String::from_utf8_lossy(&remap.stdout),
-        expected,
-        "stderr: {}",
-        String::from_utf8_lossy(&remap.stderr)
-    );
-    assert_eq!(remap.status.code(), Some(5));
-
+    assert_ran_cat("remap", &remap);
     if let Some(wasmtime) = run("wasmtime", &args) {
-        assert_eq!(
-            String::from_utf8_lossy(&wasmtime.stdout),
-            expected,
-            "wasmtime's stderr: {}",
-            String::from_utf8_lossy(&wasmtime.stderr)
-        );
-        assert_eq!(wasmtime.status.code(), Some(5));
+        assert_ran_cat("wasmtime", &wasmtime);
     }
+}
+
+/// What cat.c prints and its exit code for the command line above.
+fn assert_ran_cat(runtime: &str, output: &Output) {
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "argc=3 argv0=cat\ngreeting=hello\na note from the host\n",
+        "{runtime}'s stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(5), "{runtime}");
 }
