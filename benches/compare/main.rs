@@ -6,10 +6,14 @@
 //! load of a shared machine touches every row alike), and
 //! prints the median wall time and peak RSS of each with the ratios
 //! remap/wasmtime and remap/native, in two modes: including compilation
-//! (Wasmtime with `-C cache=n`) and execution only (precompiled code). Each
+//! (both runtimes with `-C cache=n`, so nothing comes from their code
+//! caches) and execution only (precompiled code). Each
 //! row names the memory setup, the Wasmtime options that give Wasmtime the
 //! same linear-memory layout, and whether both runtimes hardened their
 //! bounds checks against Spectre (always the same on both sides).
+//! `--instrument fuel,epoch` adds rows with fuel or epoch checks compiled
+//! into both runtimes' code (the same `-W` options for both), interleaved
+//! with the uninstrumented rows, and prints each runtime's cost of them.
 //!
 //! Needs clang (wasm32-wasi) and gcc to build the workloads, the `remap`
 //! binary (by default the one beside this executable) and `wasmtime` on PATH.
@@ -20,7 +24,7 @@ mod setups;
 use anyhow::{Context, Result, bail};
 use measure::{CommandLine, Run, medians, own_rss_kib, wall_spread};
 use remap_benches::workloads::{self, Built, WORKLOADS, code_section_bytes};
-use setups::Setup;
+use setups::{Instrument, Setup};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -65,6 +69,11 @@ struct Cli {
     /// grow1g]; grow8g64 always runs in dynamic-256m
     #[arg(long, value_delimiter = ',', value_parser = setups::ALL.map(|setup| setup.name))]
     setup: Option<Vec<String>>,
+    /// Also run every row with this instrumentation compiled into both
+    /// runtimes' code (fuel: `-W fuel=<10^18>`; epoch: `-W epoch-interruption=y`,
+    /// run with a far `-W timeout`), interleaved with the uninstrumented rows
+    #[arg(long, value_enum, value_delimiter = ',')]
+    instrument: Vec<Instrument>,
 }
 
 /// Command-line options.
@@ -76,6 +85,8 @@ struct Options {
     compile_mode: bool,
     exec_mode: bool,
     setups: Option<Vec<Setup>>,
+    /// Instrumentations of every row: `None` first, then those asked for.
+    instruments: Vec<Instrument>,
 }
 
 fn parse_options() -> Options {
@@ -90,6 +101,13 @@ fn parse_options() -> Options {
         setups: cli
             .setup
             .map(|names| names.iter().filter_map(|name| Setup::named(name)).collect()),
+        instruments: std::iter::once(Instrument::None)
+            .chain(
+                cli.instrument
+                    .into_iter()
+                    .filter(|instrument| *instrument != Instrument::None),
+            )
+            .collect(),
     }
 }
 
@@ -131,6 +149,7 @@ struct Cell {
 struct Row {
     case: String,
     setup: Setup,
+    instrument: Instrument,
     mode: &'static str,
     remap: Result<Cell, String>,
     wasmtime: Result<Cell, String>,
@@ -281,8 +300,24 @@ enum Mode {
 /// The commands of one row, before it runs.
 struct PreparedRow {
     setup: Setup,
+    instrument: Instrument,
     remap: Option<CommandLine>,
     wasmtime: CommandLine,
+}
+
+impl PreparedRow {
+    /// The setup, and the instrumentation when there is one.
+    fn name(&self) -> String {
+        row_name(self.setup, self.instrument)
+    }
+}
+
+/// A row's setup, then `+fuel` or `+epoch` when it is instrumented.
+fn row_name(setup: Setup, instrument: Instrument) -> String {
+    match instrument {
+        Instrument::None => setup.name.to_owned(),
+        other => format!("{}+{}", setup.name, other.name()),
+    }
 }
 
 /// One command being measured, with its samples so far.
@@ -307,15 +342,21 @@ impl Contender<'_> {
     }
 }
 
-/// Measures `case` in `mode` in every one of its setups at once: each round
-/// runs every setup's remap and wasmtime (and the native build) in turn, so
-/// a change in the machine's load touches every row alike and the rows of
-/// two setups (e.g. Spectre mitigations on and off) compare fairly.
+/// Measures `case` in `mode` in every one of its setups and
+/// instrumentations at once: each round runs every row's remap and wasmtime
+/// (and the native build) in turn, so a change in the machine's load
+/// touches every row alike and the rows of two setups (e.g. Spectre
+/// mitigations on and off) or instrumentations compare fairly.
 fn measure_rows(options: &Options, case: &Case, mode: Mode, out: &Path) -> Result<Vec<Row>> {
     let prepared = case
         .setups
         .iter()
-        .map(|setup| prepare_row(options, case, *setup, mode, out))
+        .flat_map(|setup| {
+            options
+                .instruments
+                .iter()
+                .map(|instrument| prepare_row(options, case, *setup, *instrument, mode, out))
+        })
         .collect::<Result<Vec<_>>>()?;
     // Native code has no compilation step: it runs in the first mode only.
     let native = case
@@ -343,11 +384,11 @@ fn measure_rows(options: &Options, case: &Case, mode: Mode, out: &Path) -> Resul
         failure: None,
     }));
     let (runs, label) = (options.runs, mode_label(mode));
-    let setup_names: Vec<&str> = case.setups.iter().map(|setup| setup.name).collect();
+    let row_names: Vec<String> = prepared.iter().map(PreparedRow::name).collect();
     eprintln!(
-        "{} [{} {label}]: 1 warm-up + {runs} runs each, setups interleaved",
+        "{} [{} {label}]: 1 warm-up + {runs} runs each, rows interleaved",
         case.name,
-        setup_names.join(", ")
+        row_names.join(", ")
     );
     for round in 0..=runs {
         for contender in &mut contenders {
@@ -385,6 +426,7 @@ fn measure_rows(options: &Options, case: &Case, mode: Mode, out: &Path) -> Resul
         rows.push(Row {
             case: case.name.clone(),
             setup: row.setup,
+            instrument: row.instrument,
             mode: label,
             remap,
             wasmtime,
@@ -402,6 +444,7 @@ fn prepare_row(
     options: &Options,
     case: &Case,
     setup: Setup,
+    instrument: Instrument,
     mode: Mode,
     out: &Path,
 ) -> Result<PreparedRow> {
@@ -409,7 +452,7 @@ fn prepare_row(
         .invoke
         .map(|name| vec!["--invoke".to_owned(), name.to_owned()])
         .unwrap_or_default();
-    let stem = format!("{}.{}", case.name, setup.name);
+    let stem = format!("{}.{}.{}", case.name, setup.name, instrument.name());
     let features: Vec<String> = case
         .wasmtime_features
         .iter()
@@ -422,6 +465,7 @@ fn prepare_row(
             let mut args = vec!["compile".to_owned()];
             args.extend(features.iter().cloned());
             args.extend(setup.wasmtime_args());
+            args.extend(instrument.compile_args());
             args.extend([
                 case.wasm.display().to_string(),
                 "-o".to_owned(),
@@ -437,28 +481,40 @@ fn prepare_row(
     }
     wasmtime_args.extend(features);
     wasmtime_args.extend(setup.wasmtime_args());
+    wasmtime_args.extend(instrument.run_args());
     wasmtime_args.extend(invoke.iter().cloned());
     wasmtime_args.push(wasmtime_module.display().to_string());
     let wasmtime = CommandLine::new(&options.wasmtime, wasmtime_args);
 
     let remap = match mode {
         Mode::WasmtimeExecutionOnly => None,
-        Mode::WithCompilation => Some(remap_run(options, setup, &invoke, &case.wasm, false)),
+        Mode::WithCompilation => Some(remap_run(
+            options, setup, instrument, &invoke, &case.wasm, false,
+        )),
         Mode::ExecutionOnly => {
             let precompiled = out.join(format!("{stem}.remap-cwasm"));
             let mut args = vec!["compile".to_owned()];
             args.extend(setup.remap_compile_args());
+            args.extend(instrument.compile_args());
             args.extend([
                 case.wasm.display().to_string(),
                 "-o".to_owned(),
                 precompiled.display().to_string(),
             ]);
             CommandLine::new(&options.remap, args).run()?;
-            Some(remap_run(options, setup, &invoke, &precompiled, true))
+            Some(remap_run(
+                options,
+                setup,
+                instrument,
+                &invoke,
+                &precompiled,
+                true,
+            ))
         }
     };
     Ok(PreparedRow {
         setup,
+        instrument,
         remap,
         wasmtime,
     })
@@ -467,15 +523,18 @@ fn prepare_row(
 fn remap_run(
     options: &Options,
     setup: Setup,
+    instrument: Instrument,
     invoke: &[String],
     module: &Path,
     precompiled: bool,
 ) -> CommandLine {
-    let mut args = vec!["run".to_owned()];
+    // `remap run` caches compiled code by default, as Wasmtime does.
+    let mut args = vec!["run".to_owned(), "-C".to_owned(), "cache=n".to_owned()];
     if precompiled {
         args.push("--allow-precompiled".to_owned());
     }
     args.extend(setup.remap_run_args());
+    args.extend(instrument.run_args());
     args.extend(invoke.iter().cloned());
     args.push(module.display().to_string());
     CommandLine::new(&options.remap, args)
@@ -551,42 +610,73 @@ fn render_growth(text: &mut String, rows: &[Row]) {
 /// `dynamic-no-spectre`: each runtime's time with the mitigations over its
 /// time without (the two rows ran interleaved, round by round).
 fn render_spectre_cost(text: &mut String, rows: &[Row]) {
-    let find = |setup: &str, case: &str, mode: &str| {
-        rows.iter()
-            .find(|row| row.setup.name == setup && row.case == case && row.mode == mode)
+    let lines = cost_lines(rows, |row| {
+        (row.setup.name == setups::DYNAMIC.name).then(|| {
+            rows.iter().find(|plain| {
+                plain.setup.name == setups::DYNAMIC_NO_SPECTRE.name
+                    && plain.instrument == row.instrument
+                    && plain.case == row.case
+                    && plain.mode == row.mode
+            })
+        })?
+    });
+    render_cost(
+        text,
+        "Cost of the Spectre mitigations in the dynamic layout (time with / time without; \
+         setups interleaved round by round)",
+        &lines,
+    );
+}
+
+/// For each instrumented row: each runtime's time with the instrumentation
+/// over its time without, in the same setup (the rows ran interleaved).
+fn render_instrument_cost(text: &mut String, rows: &[Row]) {
+    let lines = cost_lines(rows, |row| {
+        (row.instrument != Instrument::None).then(|| {
+            rows.iter().find(|plain| {
+                plain.instrument == Instrument::None
+                    && plain.setup.name == row.setup.name
+                    && plain.case == row.case
+                    && plain.mode == row.mode
+            })
+        })?
+    });
+    render_cost(
+        text,
+        "Cost of fuel and epoch instrumentation (time with / time without, each runtime \
+         against itself; rows interleaved round by round)",
+        &lines,
+    );
+}
+
+/// One line per row that `baseline_of` pairs with a baseline row: each
+/// runtime's time in the row over its time in the baseline.
+fn cost_lines<'a>(rows: &'a [Row], baseline_of: impl Fn(&Row) -> Option<&'a Row>) -> Vec<String> {
+    let cost = |on: &Result<Cell, String>, off: &Result<Cell, String>| match (on, off) {
+        (Ok(on), Ok(off)) => format_ratio(on.wall.as_secs_f64() / off.wall.as_secs_f64()),
+        _ => "n/a".to_owned(),
     };
-    let mut lines = Vec::new();
-    for hardened in rows
-        .iter()
-        .filter(|row| row.setup.name == setups::DYNAMIC.name)
-    {
-        let Some(plain) = find(
-            setups::DYNAMIC_NO_SPECTRE.name,
-            &hardened.case,
-            hardened.mode,
-        ) else {
-            continue;
-        };
-        let cost = |on: &Result<Cell, String>, off: &Result<Cell, String>| match (on, off) {
-            (Ok(on), Ok(off)) => format_ratio(on.wall.as_secs_f64() / off.wall.as_secs_f64()),
-            _ => "n/a".to_owned(),
-        };
-        lines.push(format!(
-            "- {} [{}]: remap {}, wasmtime {}",
-            hardened.case,
-            hardened.mode,
-            cost(&hardened.remap, &plain.remap),
-            cost(&hardened.wasmtime, &plain.wasmtime)
-        ));
-    }
+    rows.iter()
+        .filter_map(|row| {
+            let baseline = baseline_of(row)?;
+            Some(format!(
+                "- {} [{}, {}]: remap {}, wasmtime {}",
+                row.case,
+                row_name(row.setup, row.instrument),
+                row.mode,
+                cost(&row.remap, &baseline.remap),
+                cost(&row.wasmtime, &baseline.wasmtime)
+            ))
+        })
+        .collect()
+}
+
+/// `lines` under `title`, unless there are none.
+fn render_cost(text: &mut String, title: &str, lines: &[String]) {
     if lines.is_empty() {
         return;
     }
-    let _ = writeln!(
-        text,
-        "\nCost of the Spectre mitigations in the dynamic layout (time with / time without; \
-         setups interleaved round by round):\n"
-    );
+    let _ = writeln!(text, "\n{title}:\n");
     for line in lines {
         let _ = writeln!(text, "{line}");
     }
@@ -665,7 +755,7 @@ fn render(rows: &[Row], options: &Options) -> String {
             text,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} |",
             row.case,
-            row.setup.name,
+            row_name(row.setup, row.instrument),
             spectre_label(row.setup),
             row.mode,
             time(&row.remap),
@@ -684,7 +774,12 @@ fn render(rows: &[Row], options: &Options) -> String {
             if let Err(reason) = cell
                 && !reason.is_empty()
             {
-                let what = format!("{runtime} {} [{} {}]", row.case, row.setup.name, row.mode);
+                let what = format!(
+                    "{runtime} {} [{} {}]",
+                    row.case,
+                    row_name(row.setup, row.instrument),
+                    row.mode
+                );
                 match unavailable.iter_mut().find(|(known, _)| known == reason) {
                     Some((_, rows)) => rows.push(what),
                     None => unavailable.push((reason.clone(), vec![what])),
@@ -694,6 +789,7 @@ fn render(rows: &[Row], options: &Options) -> String {
     }
     render_growth(&mut text, rows);
     render_spectre_cost(&mut text, rows);
+    render_instrument_cost(&mut text, rows);
     let throughput: Vec<&Row> = rows.iter().filter(|row| row.code_bytes.is_some()).collect();
     if !throughput.is_empty() {
         let _ = writeln!(
@@ -744,7 +840,10 @@ fn render(rows: &[Row], options: &Options) -> String {
         let _ = writeln!(
             text,
             "- {} [{} {}]: {}",
-            row.case, row.setup.name, row.mode, row.wasmtime_command
+            row.case,
+            row_name(row.setup, row.instrument),
+            row.mode,
+            row.wasmtime_command
         );
     }
     if !unavailable.is_empty() {

@@ -1,5 +1,7 @@
 //! Memory setups: the `remap` flags and the Wasmtime options that give both
-//! runtimes the same linear-memory layout and the same Spectre hardening.
+//! runtimes the same linear-memory layout and the same Spectre hardening;
+//! and instrumentations: fuel or epoch checks compiled into both runtimes'
+//! code with the same `-W` options.
 //!
 //! Every setup compares like with like: the layouts match, and the Spectre
 //! mitigations of explicit bounds checks are on in both runtimes (each
@@ -138,6 +140,60 @@ impl Setup {
     }
 }
 
+/// Fuel for an instrumented run: far more than any workload uses (about
+/// 10^18 operators), and within the signed 64-bit range both runtimes keep
+/// their budget in.
+const UNLIMITED_FUEL: &str = "fuel=1000000000000000000";
+
+/// A timeout that never expires during a run (a day): what keeps the epoch
+/// deadline out of reach in both runtimes, whose timer thread then waits.
+const FAR_TIMEOUT: &str = "timeout=86400s";
+
+/// Code instrumentation that lets an embedder stop a guest, measured
+/// against its absence: the same `-W` options go to both runtimes (Remap
+/// takes Wasmtime's spelling).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Instrument {
+    /// No instrumentation: each runtime's default.
+    None,
+    /// Every operator consumes fuel from a budget that never runs out.
+    Fuel,
+    /// Epoch checks at function entries and loop headers, with a deadline
+    /// a day away (a timer thread waits for it).
+    Epoch,
+}
+
+impl Instrument {
+    /// The name in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Instrument::None => "none",
+            Instrument::Fuel => "fuel",
+            Instrument::Epoch => "epoch",
+        }
+    }
+
+    /// `-W` options for `remap compile` and `wasmtime compile`.
+    pub fn compile_args(self) -> Vec<String> {
+        match self {
+            Instrument::None => Vec::new(),
+            Instrument::Fuel => to_args(&["-W", UNLIMITED_FUEL]),
+            Instrument::Epoch => to_args(&["-W", "epoch-interruption=y"]),
+        }
+    }
+
+    /// `-W` options for `remap run` and `wasmtime run`. Wasmtime's CLI
+    /// traps at the first epoch check without a timeout, so epochs come
+    /// with a far one in both.
+    pub fn run_args(self) -> Vec<String> {
+        match self {
+            Instrument::None => Vec::new(),
+            Instrument::Fuel => to_args(&["-W", UNLIMITED_FUEL]),
+            Instrument::Epoch => to_args(&["-W", FAR_TIMEOUT]),
+        }
+    }
+}
+
 fn to_args(flags: &[&str]) -> Vec<String> {
     flags.iter().map(|flag| (*flag).to_owned()).collect()
 }
@@ -193,6 +249,18 @@ mod tests {
                 setup.name
             );
         }
+    }
+
+    #[test]
+    fn instrumentation_goes_to_compile_and_run_alike() {
+        assert!(Instrument::None.compile_args().is_empty());
+        assert!(Instrument::None.run_args().is_empty());
+        assert_eq!(Instrument::Fuel.compile_args(), Instrument::Fuel.run_args());
+        assert_eq!(
+            Instrument::Epoch.compile_args(),
+            ["-W", "epoch-interruption=y"]
+        );
+        assert_eq!(Instrument::Epoch.run_args(), ["-W", "timeout=86400s"]);
     }
 
     #[test]

@@ -9,8 +9,10 @@
 
 mod compile;
 mod errors;
+mod interrupt;
 mod invoke;
 mod load;
+mod option_groups;
 mod options;
 mod run;
 mod size;

@@ -1,8 +1,17 @@
-//! Engine options shared by `remap run`, `remap wast` and `remap compile`.
+//! Engine options shared by `remap run`, `remap wast` and `remap compile`:
+//! Remap's own long options, combined with the option groups' [`Settings`].
+//! Where a long option and a group key mean the same thing (`--memory-style`
+//! and the `-O` memory keys, `--memory-reserve` and
+//! `-O memory-reservation-for-growth`, `--relaxed-simd-deterministic` and
+//! `-W relaxed-simd-deterministic`), either may be given, or both when they
+//! agree; a contradiction is an error naming the two.
 
+use crate::option_groups::{Settings, agree};
 use crate::size::parse_size;
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use remap::{Config, MemoryStyle};
+use std::fmt;
 
 /// How linear memories are laid out (see DESIGN.md, "Two memory styles").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -27,23 +36,59 @@ pub struct CodeOptions {
     /// Whether relaxed SIMD instructions give the deterministic profile's
     /// results, the same on every host, instead of this CPU's fastest
     /// (off by default).
-    #[arg(long, value_name = "BOOL", default_value_t = false, action = clap::ArgAction::Set)]
-    pub relaxed_simd_deterministic: bool,
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub relaxed_simd_deterministic: Option<bool>,
+}
+
+impl StyleArg {
+    fn style(self) -> MemoryStyle {
+        match self {
+            StyleArg::Static => MemoryStyle::Static,
+            StyleArg::Dynamic => MemoryStyle::Dynamic,
+        }
+    }
+
+    fn of(style: MemoryStyle) -> StyleArg {
+        match style {
+            MemoryStyle::Static => StyleArg::Static,
+            MemoryStyle::Dynamic => StyleArg::Dynamic,
+        }
+    }
+}
+
+/// As `--memory-style` spells it.
+impl fmt::Display for StyleArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StyleArg::Static => "static",
+            StyleArg::Dynamic => "dynamic",
+        })
+    }
 }
 
 impl CodeOptions {
-    /// The engine configuration these options ask for.
-    pub fn config(&self) -> Config {
+    /// The engine configuration these options and `settings` ask for.
+    pub fn config(&self, settings: &Settings) -> Result<Config> {
         let mut config = Config::new();
+        settings.configure(&mut config);
         config.spectre_mitigations(self.spectre_mitigations);
-        config.relaxed_simd_deterministic(self.relaxed_simd_deterministic);
-        if let Some(style) = self.memory_style {
-            config.memory_style(match style {
-                StyleArg::Static => MemoryStyle::Static,
-                StyleArg::Dynamic => MemoryStyle::Dynamic,
-            });
+        let deterministic = agree(
+            "--relaxed-simd-deterministic",
+            self.relaxed_simd_deterministic,
+            "-W relaxed-simd-deterministic",
+            settings.features.relaxed_simd_deterministic,
+        )?;
+        config.relaxed_simd_deterministic(deterministic.unwrap_or(false));
+        let style = agree(
+            "--memory-style",
+            self.memory_style,
+            "the -O memory keys",
+            settings.layout.style().map(StyleArg::of),
+        )?;
+        if let Some(style) = style {
+            config.memory_style(style.style());
         }
-        config
+        Ok(config)
     }
 }
 
@@ -69,18 +114,24 @@ pub struct MemoryOptions {
 }
 
 impl MemoryOptions {
-    /// The engine configuration these options ask for.
-    pub fn config(&self) -> Config {
-        let mut config = self.code.config();
+    /// The engine configuration these options and `settings` ask for.
+    pub fn config(&self, settings: &Settings) -> Result<Config> {
+        let mut config = self.code.config(settings)?;
         config.pin_memory(self.pin);
         if let Some(budget) = self.pin_budget {
             config.pin_budget(budget);
         }
         config.max_memory_size(self.max_memory);
-        if let Some(reserve) = self.memory_reserve {
+        let reserve = agree(
+            "--memory-reserve",
+            self.memory_reserve,
+            "-O memory-reservation-for-growth",
+            settings.layout.reservation_for_growth,
+        )?;
+        if let Some(reserve) = reserve {
             config.dynamic_memory_reserve(reserve);
         }
-        config
+        Ok(config)
     }
 }
 
@@ -100,7 +151,7 @@ mod tests {
         let command =
             MemoryCommand::try_parse_from(std::iter::once("remap").chain(args.iter().copied()))
                 .expect("valid options");
-        format!("{:?}", command.memory.config())
+        format!("{:?}", command.memory.config(&Settings::default()).unwrap())
     }
 
     #[test]

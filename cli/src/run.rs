@@ -7,15 +7,28 @@
 //! A program's `proc_exit` status becomes the exit code when it is 0 to 125;
 //! any other status is refused with a message and exit code 1 (see
 //! [`exit_code`]).
+//!
+//! `-W fuel=N` gives the store N units of fuel; `-W timeout=` starts a timer
+//! thread that advances the engine's epoch once the time is up, past the
+//! store's deadline of one tick, so the guest traps at its next function
+//! entry or loop header (a host call in progress, e.g. a blocking read,
+//! finishes first). Either trap exits like any other (status 134), with a
+//! message naming the option. `-W epoch-interruption` without a timeout
+//! compiles the checks with a deadline that is never reached (Wasmtime's
+//! CLI traps at the first check instead).
 
+use crate::interrupt::Timeout;
 use crate::invoke::{format_result, parse_argument};
 use crate::load::load_module;
+use crate::option_groups::{self, Command, GroupArgs, Settings};
 use crate::options::MemoryOptions;
 use crate::stats::format_stats;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use remap::wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
-use remap::{Engine, Instance, Linker, ProcessMemory, Store, Val};
+use remap::{
+    Engine, Instance, Linker, Module, ProcessMemory, Store, StoreLimits, Trap, TrapKind, Val,
+};
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::net::TcpListener;
@@ -33,6 +46,8 @@ const PROGRAM_EXIT_STATUSES: std::ops::Range<i32> = 0..126;
 pub struct RunCommand {
     #[command(flatten)]
     memory: MemoryOptions,
+    #[command(flatten)]
+    groups: GroupArgs,
     /// Call this exported function (with ARGS as its arguments) instead of
     /// the default export `""` or `_start`.
     #[arg(long, value_name = "NAME")]
@@ -54,11 +69,38 @@ pub struct RunCommand {
     /// (descriptors from 3, before `--dir` directories), as Wasmtime's `-S tcplisten`.
     #[arg(long = "tcplisten", value_name = "ADDRESS:PORT")]
     tcp_listen: Vec<String>,
+    /// Load the module at PATH first and let the main module import its
+    /// exports from NAME (repeatable; later ones may import earlier ones). As
+    /// in Wasmtime, a reactor is instantiated once (and `_initialize`d); a
+    /// command (it exports `_start`) is instantiated anew for every call.
+    #[arg(long = "preload", value_name = "NAME=PATH", value_parser = parse_preload)]
+    preloads: Vec<(String, PathBuf)>,
+    /// The program's name, its argv[0] (default: FILE as given).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
     /// The .wasm or .wat file to run (or a .cwasm file with --allow-precompiled),
     /// then the program's arguments, or the invoked function's. Everything
     /// after FILE goes to the program, even words that look like options.
-    #[arg(required = true, trailing_var_arg = true, value_name = "FILE [ARGS]")]
+    #[arg(
+        required_unless_present_any = option_groups::GROUP_IDS,
+        trailing_var_arg = true,
+        value_name = "FILE [ARGS]"
+    )]
     file_and_args: Vec<OsString>,
+}
+
+/// What the store holds for the host: the program's WASI state and the
+/// store's limits (in force only when a `-W max-*` key asked for them).
+struct Host {
+    wasi: WasiCtx,
+    limits: StoreLimits,
+}
+
+/// A module given with `--preload`, and the name its exports go under.
+struct Preload {
+    name: String,
+    path: PathBuf,
+    module: Module,
 }
 
 fn parse_dir(text: &str) -> Result<(PathBuf, String), String> {
@@ -67,6 +109,15 @@ fn parse_dir(text: &str) -> Result<(PathBuf, String), String> {
         return Err(format!("`{text}` should be HOST or HOST::GUEST"));
     }
     Ok((PathBuf::from(host), guest.to_owned()))
+}
+
+fn parse_preload(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_owned(), PathBuf::from(path)))
+        }
+        _ => Err(format!("`{text}` should be NAME=PATH")),
+    }
 }
 
 fn parse_env(text: &str) -> Result<(String, Option<String>), String> {
@@ -125,14 +176,52 @@ fn exit_code(status: i32) -> Result<ExitCode> {
 impl RunCommand {
     /// Runs the module; the exit code is the program's (`proc_exit`) or 0.
     pub fn execute(self) -> Result<ExitCode> {
+        let Some(settings) = self.groups.settings_or_help(Command::Run)? else {
+            return Ok(ExitCode::SUCCESS);
+        };
         let program = Program::from_words(&self.file_and_args)?;
-        let mut config = self.memory.config();
-        // As `wasmtime run`: compiled code is cached between runs.
-        config.code_cache(remap::default_code_cache_dir());
+        let mut config = self.memory.config(&settings)?;
+        // As `wasmtime run`: compiled code is cached between runs, unless `-C cache=n`.
+        if settings.code_cache != Some(false) {
+            config.code_cache(remap::default_code_cache_dir());
+        }
         let engine = Engine::new(&config).context("cannot configure the engine")?;
         let module = load_module(&engine, &program.file, self.allow_precompiled)?;
-        let mut store = Store::new(&engine, self.wasi_context(&program)?);
-        let outcome = self.instantiate_and_call(&mut store, &module, &program);
+        let preloads = self
+            .preloads
+            .iter()
+            .map(|(name, path)| {
+                Ok(Preload {
+                    name: name.clone(),
+                    path: path.clone(),
+                    module: load_module(&engine, path, self.allow_precompiled)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let limits = settings.store_limits();
+        let limited = limits.is_some();
+        let host = Host {
+            wasi: self.wasi_context(&program, &settings)?,
+            limits: limits.unwrap_or_default(),
+        };
+        let mut store = Store::new(&engine, host);
+        if limited {
+            store.limiter(|host| &mut host.limits);
+        }
+        if let Some(fuel) = settings.fuel {
+            store.set_fuel(fuel)?;
+        }
+        if settings.epochs() {
+            // One tick is the timer's; without a timer, nothing ever reaches u64::MAX.
+            store.set_epoch_deadline(settings.timeout.map_or(u64::MAX, |_| 1));
+        }
+        let timer = settings
+            .timeout
+            .map(|after| Timeout::start(&engine, after))
+            .transpose()?;
+        let outcome =
+            self.instantiate_and_call(&mut store, &module, &preloads, &program, &settings);
+        drop(timer);
         if self.stats {
             eprintln!(
                 "{}",
@@ -142,40 +231,78 @@ impl RunCommand {
         match outcome {
             Err(err) => match err.downcast_ref::<I32Exit>() {
                 Some(&I32Exit(status)) => exit_code(status),
-                None => Err(err),
+                None => Err(name_the_stopping_option(err, &settings)),
             },
             Ok(()) => Ok(ExitCode::SUCCESS),
         }
     }
 
-    /// The program's environment: each `--env`, with `--env NAME` taking the
-    /// host's value (and left out when the host has none).
-    fn environment(&self) -> Vec<(String, String)> {
-        self.envs
-            .iter()
-            .filter_map(|(name, value)| {
-                let value = value.clone().or_else(|| std::env::var(name).ok())?;
-                Some((name.clone(), value))
-            })
-            .collect()
+    /// The program's environment: the host's with `-S inherit-env`, then
+    /// each `--env` (replacing an inherited value), with `--env NAME` taking
+    /// the host's value (and left out when the host has none). Host
+    /// variables that are not valid UTF-8 are skipped.
+    fn environment(&self, settings: &Settings) -> Vec<(String, String)> {
+        let mut environment: Vec<(String, String)> = if settings.wasi.inherit_env == Some(true) {
+            std::env::vars_os()
+                .filter_map(|(name, value)| {
+                    Some((name.into_string().ok()?, value.into_string().ok()?))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for (name, value) in &self.envs {
+            let Some(value) = value.clone().or_else(|| std::env::var(name).ok()) else {
+                continue;
+            };
+            match environment.iter_mut().find(|(known, _)| known == name) {
+                Some(entry) => entry.1 = value,
+                None => environment.push((name.clone(), value)),
+            }
+        }
+        environment
     }
 
-    fn wasi_context(&self, program: &Program) -> Result<WasiCtx> {
-        let argv: Vec<String> = std::iter::once(program.file.display().to_string())
+    fn wasi_context(&self, program: &Program, settings: &Settings) -> Result<WasiCtx> {
+        let argv0 = self
+            .argv0
+            .clone()
+            .unwrap_or_else(|| program.file.display().to_string());
+        let argv: Vec<String> = std::iter::once(argv0)
             .chain(program.args.iter().cloned())
             .collect();
         let mut builder = WasiCtxBuilder::new()
-            .inherit_stdio()
             .args(&argv)
-            .envs(&self.environment());
+            .envs(&self.environment(settings));
+        let inherit: [fn(WasiCtxBuilder) -> WasiCtxBuilder; 3] = [
+            WasiCtxBuilder::inherit_stdin,
+            WasiCtxBuilder::inherit_stdout,
+            WasiCtxBuilder::inherit_stderr,
+        ];
+        for (asked, inherit) in settings.wasi.inherit_stdio.iter().zip(inherit) {
+            if asked.unwrap_or(true) {
+                builder = inherit(builder);
+            }
+        }
         for (host, guest) in &self.dirs {
             builder = builder
                 .preopened_dir(host, guest)
                 .with_context(|| format!("cannot open --dir {}", host.display()))?;
         }
-        for address in &self.tcp_listen {
+        let listens = (self
+            .tcp_listen
+            .iter()
+            .map(|address| ("--tcplisten ", address)))
+        .chain(
+            settings
+                .wasi
+                .tcp_listen
+                .iter()
+                .map(|address| ("-S tcplisten=", address)),
+        );
+        for (option, address) in listens {
             let listener = TcpListener::bind(address.as_str())
-                .with_context(|| format!("cannot listen on --tcplisten {address}"))?;
+                .with_context(|| format!("cannot listen on {option}{address}"))?;
             builder = builder.preopened_socket(listener);
         }
         Ok(builder.build())
@@ -183,19 +310,34 @@ impl RunCommand {
 
     fn instantiate_and_call(
         &self,
-        store: &mut Store<WasiCtx>,
-        module: &remap::Module,
+        store: &mut Store<Host>,
+        module: &Module,
+        preloads: &[Preload],
         program: &Program,
+        settings: &Settings,
     ) -> Result<()> {
         let mut linker = Linker::new(store.engine());
-        remap::wasi::add_to_linker(&mut linker, |wasi: &mut WasiCtx| wasi)?;
+        if settings.wasi.cli != Some(false) {
+            remap::wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+        }
+        for preload in preloads {
+            linker
+                .module(&mut *store, &preload.name, &preload.module)
+                .with_context(|| {
+                    format!(
+                        "cannot instantiate --preload {}={}",
+                        preload.name,
+                        preload.path.display()
+                    )
+                })?;
+        }
+        if settings.unknown_imports_trap == Some(true) {
+            linker.define_unknown_imports_as_traps(module)?;
+        }
         let instance = linker
             .instantiate(&mut *store, module)
             .with_context(|| format!("cannot instantiate `{}`", program.file.display()))?;
-        // A WASI reactor sets itself up in `_initialize` before any export is used.
-        if let Some(initialize) = instance.get_func(&mut *store, "_initialize") {
-            initialize.call(&mut *store, &[], &mut [])?;
-        }
+        initialize(store, instance)?;
         match &self.invoke {
             Some(name) => invoke(store, instance, program, name),
             None => call_default(store, instance, program),
@@ -203,10 +345,36 @@ impl RunCommand {
     }
 }
 
+/// Runs a WASI reactor's `_initialize`, with which it sets itself up before
+/// any export is used.
+fn initialize(store: &mut Store<Host>, instance: Instance) -> Result<()> {
+    match instance.get_func(&mut *store, "_initialize") {
+        Some(initialize) => initialize.call(&mut *store, &[], &mut []),
+        None => Ok(()),
+    }
+}
+
+/// Says which option stopped the guest when `-W fuel` or `-W timeout` did.
+fn name_the_stopping_option(err: anyhow::Error, settings: &Settings) -> anyhow::Error {
+    let option = match err.downcast_ref::<Trap>().map(Trap::kind) {
+        Some(TrapKind::Interrupt) => settings
+            .timeout
+            .map(|after| format!("the guest ran longer than -W timeout={after:?} allows")),
+        Some(TrapKind::OutOfFuel) => settings
+            .fuel
+            .map(|fuel| format!("the guest used up the fuel of -W fuel={fuel}")),
+        _ => None,
+    };
+    match option {
+        Some(option) => err.context(option),
+        None => err,
+    }
+}
+
 /// Calls the module's default function: the export named `""` if there is
 /// one, else `_start` (the order Wasmtime uses; packaged WASI tools export
 /// `_initialize` and `""` without `_start`).
-fn call_default(store: &mut Store<WasiCtx>, instance: Instance, program: &Program) -> Result<()> {
+fn call_default(store: &mut Store<Host>, instance: Instance, program: &Program) -> Result<()> {
     let default = instance
         .get_func(&mut *store, "")
         .or_else(|| instance.get_func(&mut *store, "_start"));
@@ -224,7 +392,7 @@ fn call_default(store: &mut Store<WasiCtx>, instance: Instance, program: &Progra
 /// Calls export `name` with the program's arguments parsed by its parameter
 /// types, and prints its results one per line.
 fn invoke(
-    store: &mut Store<WasiCtx>,
+    store: &mut Store<Host>,
     instance: Instance,
     program: &Program,
     name: &str,

@@ -1,7 +1,12 @@
 //! `remap wast`: run spec scripts and report every failed directive.
+//!
+//! It takes the group keys that configure the engine (features, memory
+//! layout, stack, parallel compilation); fuel, timeouts, store limits and
+//! WASI are `remap run`'s, since a script's stores get none of them.
 
+use crate::option_groups::{self, Command, GroupArgs};
 use crate::options::MemoryOptions;
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Args;
 use remap_spec_tests::run_file;
 use std::io::{self, Write};
@@ -13,15 +18,23 @@ use std::process::ExitCode;
 pub struct WastCommand {
     #[command(flatten)]
     memory: MemoryOptions,
+    #[command(flatten)]
+    groups: GroupArgs,
     /// The .wast scripts to run.
-    #[arg(required = true)]
+    #[arg(required_unless_present_any = option_groups::GROUP_IDS)]
     files: Vec<PathBuf>,
 }
 
 impl WastCommand {
     /// Runs every script; fails (exit code 1) when any directive failed.
     pub fn execute(self) -> Result<ExitCode> {
-        let config = self.memory.config();
+        let Some(settings) = self.groups.settings_or_help(Command::Wast)? else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        if self.files.is_empty() {
+            bail!("no .wast script to run");
+        }
+        let config = self.memory.config(&settings)?;
         let (mut passed, mut failed) = (0, 0);
         for file in &self.files {
             // Locked per report, never across a run: the scripts' `spectest.print`

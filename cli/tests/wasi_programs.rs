@@ -6,37 +6,11 @@
 //! libclang-rt-14-dev-wasm32 (CI installs them); the test fails saying so
 //! when they are missing.
 
+mod common;
+
+use common::compile_cat;
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
-
-const MISSING_TOOLCHAIN: &str = "this test needs clang with the wasm32-wasi target: \
-    install the Debian packages clang lld wasi-libc libclang-rt-14-dev-wasm32";
-
-/// Builds the program once for all tests.
-fn compile_cat() -> PathBuf {
-    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
-    PROGRAM.get_or_init(build_cat).clone()
-}
-
-fn build_cat() -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasi/cat.c");
-    let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("remap-cli-cat.wasm");
-    let result = Command::new("clang")
-        .args(["--target=wasm32-wasi", "-O2", "-Wall"])
-        .arg(&source)
-        .arg("-o")
-        .arg(&output)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run clang ({err}); {MISSING_TOOLCHAIN}"));
-    assert!(
-        result.status.success(),
-        "clang failed:\n{}\n{MISSING_TOOLCHAIN}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    output
-}
 
 #[test]
 fn a_c_program_sees_args_env_dirs_and_sets_the_exit_code() {

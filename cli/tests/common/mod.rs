@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// The path of `relative` inside the cli crate (`examples/add.wat`, `tests/wat/...`).
 pub fn fixture(relative: &str) -> PathBuf {
@@ -46,4 +47,34 @@ pub fn assert_error(output: &Output, needle: &str) {
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains(needle), "expected `{needle}` in: {err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+const MISSING_TOOLCHAIN: &str = "this test needs clang with the wasm32-wasi target: \
+    install the Debian packages clang lld wasi-libc libclang-rt-14-dev-wasm32";
+
+/// `tests/wasi/cat.c` built for wasm32-wasi with the system clang, once per
+/// test binary. Needs the Debian packages clang, lld, wasi-libc and
+/// libclang-rt-14-dev-wasm32 (CI installs them); fails saying so when they
+/// are missing.
+pub fn compile_cat() -> PathBuf {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(build_cat).clone()
+}
+
+fn build_cat() -> PathBuf {
+    let source = fixture("tests/wasi/cat.c");
+    let output = Path::new(env!("CARGO_TARGET_TMPDIR")).join("remap-cli-cat.wasm");
+    let result = Command::new("clang")
+        .args(["--target=wasm32-wasi", "-O2", "-Wall"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run clang ({err}); {MISSING_TOOLCHAIN}"));
+    assert!(
+        result.status.success(),
+        "clang failed:\n{}\n{MISSING_TOOLCHAIN}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    output
 }
