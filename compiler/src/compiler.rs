@@ -2,9 +2,12 @@
 //! linking into one code blob.
 
 use crate::bounds_checks::Heap;
+use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::module_info::{ModuleInfo, ParsedModule, PendingBody, supported_features};
-use crate::trampolines::{build_entry_trampoline, build_host_trampoline};
+use crate::trampolines::{
+    build_entry_trampoline, build_host_trampoline, build_preserve_all_trampoline,
+};
 use crate::translate::FuncTranslator;
 use crate::types::FuncType;
 use crate::vmctx::VMOffsets;
@@ -232,6 +235,15 @@ impl Compiler {
         ty: &FuncType,
     ) -> Result<CompiledTrampoline, CompileError> {
         self.standalone(build_host_trampoline(ty, self.isa.frontend_config()))
+    }
+
+    /// Compiles the `preserve_all` trampoline to the `new_epoch` builtin
+    /// that epoch checks call (`VMRuntimeLimits::epoch_trampoline`).
+    pub fn compile_epoch_trampoline(&self) -> Result<CompiledTrampoline, CompileError> {
+        self.standalone(build_preserve_all_trampoline(
+            Builtin::NewEpoch,
+            self.isa.frontend_config(),
+        ))
     }
 
     fn standalone(&self, func: ir::Function) -> Result<CompiledTrampoline, CompileError> {

@@ -374,15 +374,10 @@ impl<'m> FuncEnvironment<'m> {
         Ok(sig_ref)
     }
 
-    /// Records the exit frame (this function's frame pointer and address, for
-    /// backtraces) and calls `builtin` with `vmctx` prepended to `args`.
-    pub fn call_builtin(
-        &mut self,
-        builder: &mut FunctionBuilder<'_>,
-        builtin: Builtin,
-        args: &[Value],
-    ) -> Vec<Value> {
-        let limits = self.load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS);
+    /// Records this function's frame pointer and address in the store's
+    /// `limits` as the last Wasm frame before a call out of Wasm, where
+    /// backtraces start.
+    pub fn record_exit_frame(&mut self, builder: &mut FunctionBuilder<'_>, limits: Value) {
         let limits_flags = Self::limits_flags(builder);
         let frame_pointer = builder.ins().get_frame_pointer(types::I64);
         builder
@@ -393,6 +388,18 @@ impl<'m> FuncEnvironment<'m> {
         builder
             .ins()
             .store(limits_flags, own_address, limits, field::LIMITS_EXIT_PC);
+    }
+
+    /// Records the exit frame (this function's frame pointer and address, for
+    /// backtraces) and calls `builtin` with `vmctx` prepended to `args`.
+    pub fn call_builtin(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let limits = self.load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS);
+        self.record_exit_frame(builder, limits);
 
         let builtins = self.load_vmctx_pointer(builder, VMOffsets::BUILTINS);
         let code = builder.ins().load(

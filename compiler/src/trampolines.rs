@@ -1,5 +1,6 @@
 //! Entry trampolines (host -> Wasm) and host trampolines (Wasm -> host).
 
+use crate::builtins::Builtin;
 use crate::signature::{value_type, wasm_signature};
 use crate::types::FuncType;
 use crate::vmctx::{VMOffsets, field};
@@ -136,6 +137,46 @@ pub(crate) fn build_host_trampoline(ty: &FuncType, frontend: TargetFrontendConfi
         })
         .collect();
     builder.ins().return_(&results);
+    builder.finalize(frontend);
+    func
+}
+
+/// The signature of a `preserve_all` builtin trampoline: `(vmctx)`, no
+/// results, and no register clobbered at the call site.
+pub(crate) fn preserve_all_signature() -> Signature {
+    let mut signature = Signature::new(CallConv::PreserveAll);
+    signature.params.push(AbiParam::new(types::I64));
+    signature
+}
+
+/// Builds a `preserve_all` trampoline to `builtin` (which takes only the
+/// vmctx and returns nothing): it saves every register the System V call
+/// may clobber, so compiled code can call it from a cold path without
+/// spilling the values a hot loop keeps in registers. The caller records
+/// the exit frame before the call.
+pub(crate) fn build_preserve_all_trampoline(
+    builtin: Builtin,
+    frontend: TargetFrontendConfig,
+) -> ir::Function {
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::default(), preserve_all_signature());
+    let mut context = FunctionBuilderContext::new();
+    let mut builder = FunctionBuilder::new(&mut func, &mut context);
+    let block = builder.create_block();
+    builder.append_block_params_for_function_params(block);
+    builder.switch_to_block(block);
+    builder.seal_block(block);
+    let vmctx = builder.block_params(block)[0];
+    let flags = MemFlagsData::trusted().with_readonly();
+    let builtins = builder
+        .ins()
+        .load(types::I64, flags, vmctx, VMOffsets::BUILTINS as i32);
+    let code = builder
+        .ins()
+        .load(types::I64, flags, builtins, (builtin.index() * 8) as i32);
+    let signature = builder.import_signature(builtin.signature());
+    builder.ins().call_indirect(signature, code, &[vmctx]);
+    builder.ins().return_(&[]);
     builder.finalize(frontend);
     func
 }

@@ -157,6 +157,10 @@ pub struct VMRuntimeLimits {
     /// Address of the engine's epoch counter (an `AtomicU64`), read by
     /// code compiled for epoch interruption.
     pub epoch_counter: usize,
+    /// The engine's `preserve_all` trampoline to the `new_epoch` builtin,
+    /// which epoch checks call: it clobbers no register, so the hot path of
+    /// a loop keeps its values in registers.
+    pub epoch_trampoline: usize,
 }
 
 /// The compiler-visible head of a host function's context. The runtime
@@ -209,6 +213,8 @@ pub mod field {
     pub const LIMITS_EPOCH_DEADLINE: i32 = offset_of!(VMRuntimeLimits, epoch_deadline) as i32;
     /// `VMRuntimeLimits::epoch_counter`.
     pub const LIMITS_EPOCH_COUNTER: i32 = offset_of!(VMRuntimeLimits, epoch_counter) as i32;
+    /// `VMRuntimeLimits::epoch_trampoline`.
+    pub const LIMITS_EPOCH_TRAMPOLINE: i32 = offset_of!(VMRuntimeLimits, epoch_trampoline) as i32;
     /// `VMHostFuncContext::magic`.
     pub const HOST_MAGIC: i32 = offset_of!(VMHostFuncContext, magic) as i32;
     /// `VMHostFuncContext::array_call`.
@@ -391,7 +397,7 @@ mod tests {
         assert_eq!(field::FUNC_REF_WASM_CALL, 0);
         assert_eq!(field::FUNC_REF_VMCTX, 8);
         assert_eq!(field::FUNC_REF_TYPE_ID, 16);
-        assert_eq!(size_of::<VMRuntimeLimits>(), 56);
+        assert_eq!(size_of::<VMRuntimeLimits>(), 64);
         assert_eq!(field::LIMITS_STACK_LIMIT, 0);
         assert_eq!(field::LIMITS_EXIT_FP, 8);
         assert_eq!(field::LIMITS_EXIT_PC, 16);
@@ -399,6 +405,7 @@ mod tests {
         assert_eq!(field::LIMITS_FUEL_CONSUMED, 32);
         assert_eq!(field::LIMITS_EPOCH_DEADLINE, 40);
         assert_eq!(field::LIMITS_EPOCH_COUNTER, 48);
+        assert_eq!(field::LIMITS_EPOCH_TRAMPOLINE, 56);
         assert_eq!(field::HOST_MAGIC, 0);
         assert_eq!(field::HOST_ARRAY_CALL, 8);
         assert_eq!(field::HOST_TYPE_ID, 16);

@@ -39,6 +39,9 @@ struct EngineInner {
     /// The epoch counter code compiled for epoch interruption reads
     /// (interruption.rs); it only ever grows.
     epoch: AtomicU64,
+    /// The `preserve_all` trampoline epoch checks call, when the engine
+    /// compiles code for epoch interruption.
+    epoch_trampoline: Option<crate::module::HostTrampoline>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -64,6 +67,12 @@ impl Engine {
             .with_simd(config.wasm_simd)
             .with_relaxed_simd(config.wasm_simd && config.wasm_relaxed_simd)
             .with_wide_arithmetic(config.wasm_wide_arithmetic);
+        let epoch_trampoline = if config.tunables.epoch_interruption {
+            let compiled = compiler.compile_epoch_trampoline()?;
+            Some(crate::module::HostTrampoline::publish(compiled)?)
+        } else {
+            None
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
@@ -75,6 +84,7 @@ impl Engine {
                 host_trampolines: Mutex::new(HashMap::new()),
                 serial_compilation: OnceLock::new(),
                 epoch: AtomicU64::new(0),
+                epoch_trampoline,
             }),
         })
     }
@@ -89,6 +99,16 @@ impl Engine {
     /// The current epoch.
     pub(crate) fn current_epoch(&self) -> u64 {
         self.inner.epoch.load(Ordering::Acquire)
+    }
+
+    /// The `preserve_all` trampoline epoch checks call (0 when the engine
+    /// does not compile for epoch interruption); valid while the engine
+    /// lives.
+    pub(crate) fn epoch_trampoline(&self) -> usize {
+        self.inner
+            .epoch_trampoline
+            .as_ref()
+            .map_or(0, |trampoline| trampoline.address() as usize)
     }
 
     /// The address compiled code reads the epoch from; valid while the

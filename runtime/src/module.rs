@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::types::{GlobalType, ModuleTypeIndex, RegisteredTypes, TableType};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
-use remap_compiler::{FunctionLoc, Tunables};
+use remap_compiler::{CompiledTrampoline, FunctionLoc, Tunables};
 use remap_memory::CodeMemory;
 use std::borrow::Cow;
 use std::path::Path;
@@ -482,7 +482,11 @@ pub(crate) struct HostTrampoline {
 
 impl HostTrampoline {
     pub(crate) fn compile(engine: &Engine, ty: &FuncType) -> Result<HostTrampoline> {
-        let compiled = engine.compiler().compile_host_trampoline(ty)?;
+        HostTrampoline::publish(engine.compiler().compile_host_trampoline(ty)?)
+    }
+
+    /// Publishes a standalone trampoline the compiler made.
+    pub(crate) fn publish(compiled: CompiledTrampoline) -> Result<HostTrampoline> {
         if !compiled.trap_table.is_empty() {
             bail!("a host trampoline must not contain trapping instructions");
         }

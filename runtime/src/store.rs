@@ -133,6 +133,7 @@ impl<T> Store<T> {
                     externrefs: Vec::new(),
                     limits: Box::new(UnsafeCell::new(VMRuntimeLimits {
                         epoch_counter: engine.epoch_counter() as usize,
+                        epoch_trampoline: engine.epoch_trampoline(),
                         ..VMRuntimeLimits::default()
                     })),
                     epoch_callback: None,

@@ -149,3 +149,60 @@ fn a_panicking_callback_resumes_on_the_host_side() {
     let error = spin.call(&mut store, ()).unwrap_err();
     assert_eq!(trap_kind(&error), TrapKind::Interrupt);
 }
+
+#[test]
+fn values_live_across_a_deadline_survive_the_callback() {
+    // Floats, vectors and integers stay live in registers across every loop
+    // header while the callback, called at each, clobbers them in Rust.
+    const MATH: &str = r#"
+    (module
+      (func (export "mix") (param $n i32) (result f64)
+        (local $x f64) (local $y f64) (local $v v128) (local $i i32) (local $k i64)
+        (local.set $x (f64.const 1.5))
+        (local.set $y (f64.const -0.25))
+        (local.set $v (v128.const f32x4 1 2 3 4))
+        (loop $next
+          (local.set $x (f64.add (f64.mul (local.get $x) (f64.const 0.5)) (local.get $y)))
+          (local.set $y (f64.sub (local.get $y) (f64.const 0.125)))
+          (local.set $v (f32x4.add (local.get $v) (v128.const f32x4 0.5 0.25 1 2)))
+          (local.set $k (i64.add (local.get $k) (i64.extend_i32_u (local.get $i))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+        (f64.add
+          (f64.add (local.get $x) (local.get $y))
+          (f64.add
+            (f64.convert_i64_u (local.get $k))
+            (f64.promote_f32 (f32x4.extract_lane 3 (local.get $v)))))))
+    "#;
+    let plain = Engine::default();
+    let module = Module::new(&plain, MATH).unwrap();
+    let mut store = Store::new(&plain, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let mix = instance
+        .get_typed_func::<i32, f64>(&mut store, "mix")
+        .unwrap();
+    let expected = mix.call(&mut store, 1000).unwrap();
+
+    for style in [MemoryStyle::Static, MemoryStyle::Dynamic] {
+        let engine = engine(style);
+        let module = Module::new(&engine, MATH).unwrap();
+        let mut store = Store::new(&engine, 0.0f64);
+        store.epoch_deadline_callback(|mut store| {
+            // Work in every float register class the guest uses.
+            let noise = (*store.data() + 1.0).sqrt() * std::f64::consts::PI;
+            *store.data_mut() = noise.sin();
+            Ok(UpdateDeadline::Continue(0))
+        });
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let mix = instance
+            .get_typed_func::<i32, f64>(&mut store, "mix")
+            .unwrap();
+        // A deadline of 0 ticks: the callback runs at every check.
+        store.set_epoch_deadline(0);
+        assert_eq!(
+            mix.call(&mut store, 1000).unwrap().to_bits(),
+            expected.to_bits()
+        );
+        assert_ne!(*store.data(), 0.0, "the callback ran");
+    }
+}

@@ -1,8 +1,9 @@
 //! Epoch interruption: code compiled with `Tunables::epoch_interruption`
 //! compares the engine's epoch counter with the store's deadline at every
 //! function entry and loop header, so no loop and no recursion escapes it.
-//! When the deadline has passed, a cold call of the `new_epoch` builtin asks
-//! the store what to do: trap with `TrapKind::Interrupt`, or run the
+//! When the deadline has passed, a cold call of the `new_epoch` builtin (through
+//! the engine's `preserve_all` trampoline, so the check costs the hot path no
+//! spilled registers) asks the store what to do: trap with `TrapKind::Interrupt`, or run the
 //! embedder's callback, which may move the deadline on (execution resumes)
 //! or fail (the error unwinds like a trap).
 //!
@@ -13,8 +14,8 @@
 //! too: a host call or the callback may have moved it.
 
 use super::Translator;
-use crate::builtins::Builtin;
 use crate::func_environ::FuncEnvironment;
+use crate::trampolines::preserve_all_signature;
 use crate::vmctx::field;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, types};
@@ -65,7 +66,17 @@ impl Translator<'_> {
         builder.switch_to_block(new_epoch);
         // The callback may read or add fuel: the count goes through the store.
         self.fuel_store(builder);
-        self.env.call_builtin(builder, Builtin::NewEpoch, &[]);
+        // Through the engine's `preserve_all` trampoline: the call clobbers
+        // no register, so values live across the check stay in registers on
+        // the hot path as well.
+        self.env.record_exit_frame(builder, limits);
+        let trampoline =
+            builder
+                .ins()
+                .load(types::I64, flags, limits, field::LIMITS_EPOCH_TRAMPOLINE);
+        let signature = builder.import_signature(preserve_all_signature());
+        let vmctx = self.env.vmctx();
+        builder.ins().call_indirect(signature, trampoline, &[vmctx]);
         self.fuel_reload(builder);
         builder.ins().jump(resume, &[]);
         builder.seal_block(resume);
