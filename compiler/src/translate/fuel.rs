@@ -78,7 +78,7 @@ fn ends_run(op: &Operator<'_>) -> bool {
 }
 
 /// Whether `op` runs other code (the count must be in the store around it).
-fn is_call(op: &Operator<'_>) -> bool {
+pub(super) fn is_call(op: &Operator<'_>) -> bool {
     use Operator as O;
     matches!(
         op,

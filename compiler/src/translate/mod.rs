@@ -173,6 +173,7 @@ impl<'m> FuncTranslator<'m> {
             reachable: true,
             runtime_limits: None,
             fuel: None,
+            epoch: None,
             isa: self.isa,
         };
         state.env.set_stack_limit(&mut builder);
@@ -241,6 +242,8 @@ struct Translator<'m> {
     runtime_limits: Option<Value>,
     /// The fuel count, when the function consumes fuel (fuel.rs).
     fuel: Option<fuel::Fuel>,
+    /// The epoch deadline, when the function checks epochs (epoch.rs).
+    epoch: Option<epoch::Epoch>,
     /// The target, for lowerings that depend on its CPU features.
     isa: &'m dyn TargetIsa,
 }
@@ -292,7 +295,7 @@ impl Translator<'_> {
                 .load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS),
         );
         self.fuel_function_entry(builder);
-        self.epoch_check(builder);
+        self.epoch_function_entry(builder);
     }
 
     fn trap(&mut self, builder: &mut FunctionBuilder<'_>, kind: TrapKind) {
