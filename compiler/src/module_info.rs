@@ -77,9 +77,11 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                // Everything else the validator lets into a constant
+                // expression makes or converts a GC object.
                 other => {
                     return Err(CompileError::Unsupported {
-                        feature: "constant-expressions".into(),
+                        feature: "gc".into(),
                         offset,
                         message: format!("{other:?} in a constant expression"),
                     });

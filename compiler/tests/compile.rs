@@ -460,3 +460,20 @@ fn compact_imports_encoding_is_refused() {
     assert!(compile_module(&wasm, &verified(STATIC)).is_err());
     assert!(ModuleInfo::from_wasm(&wasm, remap_compiler::supported_features()).is_err());
 }
+
+/// Issue 17, malformed target: GC operators in constant expressions were
+/// refused as an unsupported feature `constant-expressions`; like every
+/// other GC object operator they name the `gc` proposal.
+#[test]
+fn gc_operators_in_constant_expressions_name_gc() {
+    assert_eq!(
+        unsupported_feature("(module (global anyref (any.convert_extern (ref.null extern))))"),
+        "gc"
+    );
+    assert_eq!(
+        unsupported_feature(
+            "(module (type $a (array i8)) (global (ref $a) (array.new_default $a (i32.const 1))))"
+        ),
+        "gc"
+    );
+}
