@@ -236,7 +236,9 @@ impl Case {
             }
             (Err(_), false) => Ok(false),
             (Ok(_), false) => Err("grow succeeded, the model expected a refusal".into()),
-            (Err(error), true) => Err(format!("grow refused ({error}), the model expected success")),
+            (Err(error), true) => Err(format!(
+                "grow refused ({error}), the model expected success"
+            )),
         }
     }
 
@@ -260,7 +262,9 @@ impl Case {
             }
             (Err(_), false) => Ok(false),
             (Ok(()), false) => Err("reset succeeded, the model expected a refusal".into()),
-            (Err(error), true) => Err(format!("reset refused ({error}), the model expected success")),
+            (Err(error), true) => Err(format!(
+                "reset refused ({error}), the model expected success"
+            )),
         }
     }
 
@@ -277,9 +281,13 @@ impl Case {
         };
         let len = len.min(m.contents.len() - offset);
         let bytes = self.rng.bytes(len);
-        self.log.push(format!("write #{index} {len} bytes at {offset}"));
+        self.log
+            .push(format!("write #{index} {len} bytes at {offset}"));
         let view = m.memory.view();
-        assert!(offset + len <= view.len, "the view is checked before writes");
+        assert!(
+            offset + len <= view.len,
+            "the view is checked before writes"
+        );
         // SAFETY: `[offset, offset + len)` lies inside the memory's current
         // view (checked above, and the view's length was compared with the
         // model's after the last operation); nothing else uses the memory
@@ -305,8 +313,13 @@ impl Case {
             return Err(format!("size_pages {}", m.memory.size_pages()));
         }
         let reservation = m.memory.reservation();
-        if view.len > 0 && !(reservation.start <= view.base as usize && view.range().end <= reservation.end) {
-            return Err(format!("view {:?} outside reservation {reservation:?}", view.range()));
+        if view.len > 0
+            && !(reservation.start <= view.base as usize && view.range().end <= reservation.end)
+        {
+            return Err(format!(
+                "view {:?} outside reservation {reservation:?}",
+                view.range()
+            ));
         }
         if view.len > 0 {
             // SAFETY: the view is the memory's current accessible extent and
@@ -342,9 +355,10 @@ impl Case {
         }
         for (recorder, _) in &m.subscribers {
             let events = recorder.take();
-            let pairs = events.chunks(2).all(|pair| {
-                matches!(pair, [Event::Start, Event::End(..)])
-            }) && events.len() % 2 == 0;
+            let pairs = events
+                .chunks(2)
+                .all(|pair| matches!(pair, [Event::Start, Event::End(..)]))
+                && events.len() % 2 == 0;
             if !pairs {
                 return Err(format!("unbalanced notifier calls {events:?}"));
             }
@@ -354,7 +368,9 @@ impl Case {
             if let Some(Event::End(base, len)) = events.last()
                 && (*base, *len) != (view.base as usize, view.len)
             {
-                return Err(format!("notifier's last view {base:#x}+{len}, memory's {view:?}"));
+                return Err(format!(
+                    "notifier's last view {base:#x}+{len}, memory's {view:?}"
+                ));
             }
         }
         for recorder in &m.former {
@@ -379,7 +395,12 @@ impl Case {
             .map(|m| round_host(m.contents.len() as u64))
             .sum();
         let stats = self.accounting.stats();
-        let actual = (stats.committed_bytes, stats.grows, stats.relocations, stats.pinned_bytes);
+        let actual = (
+            stats.committed_bytes,
+            stats.grows,
+            stats.relocations,
+            stats.pinned_bytes,
+        );
         let expected = (committed, self.total_grows, self.total_relocations, pinned);
         if actual != expected {
             return Err(format!(
@@ -387,7 +408,10 @@ impl Case {
             ));
         }
         if self.budget.used() != pinned {
-            return Err(format!("pin budget used {}, model {pinned}", self.budget.used()));
+            return Err(format!(
+                "pin budget used {}, model {pinned}",
+                self.budget.used()
+            ));
         }
         Ok(())
     }
@@ -417,7 +441,9 @@ impl Case {
                     .register_notifier(recorder.clone())
                     .map_err(|e| format!("register_notifier: {e}"))?;
                 self.log.push(format!("subscribe to #{index}"));
-                self.memories[index].subscribers.push((recorder, registration));
+                self.memories[index]
+                    .subscribers
+                    .push((recorder, registration));
                 self.check(index, false)
             }
             9 => {
@@ -434,8 +460,10 @@ impl Case {
             _ => {
                 let m = self.memories.remove(index);
                 let recycle = self.rng.one_in(2);
-                self.log
-                    .push(format!("{} #{index}", if recycle { "recycle" } else { "drop" }));
+                self.log.push(format!(
+                    "{} #{index}",
+                    if recycle { "recycle" } else { "drop" }
+                ));
                 let recorders: Vec<Arc<Recorder>> =
                     m.subscribers.iter().map(|(r, _)| r.clone()).collect();
                 let Modelled {

@@ -9,12 +9,12 @@ impl SplitMix {
     /// targets' streams apart for the same seed.
     pub fn new(seed: u64, tag: u64) -> SplitMix {
         let mut rng = SplitMix(seed ^ tag.rotate_left(32));
-        rng.next();
+        rng.next_u64();
         rng
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -24,7 +24,7 @@ impl SplitMix {
 
     /// A number below `bound` (which must not be 0).
     pub fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
+        self.next_u64() % bound
     }
 
     /// True with probability `1 / n`.
@@ -44,7 +44,7 @@ impl SplitMix {
 
     /// `len` random bytes.
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
+        (0..len).map(|_| self.next_u64() as u8).collect()
     }
 
     /// An `i64` that is often a boundary value (0, ±1, the extremes, a
@@ -58,7 +58,7 @@ impl SplitMix {
             4 => i64::MAX,
             5 => 1i64 << self.below(63),
             6 => self.below(0x1_0000) as i64,
-            _ => self.next() as i64,
+            _ => self.next_u64() as i64,
         }
     }
 
@@ -72,7 +72,7 @@ impl SplitMix {
             4 => i32::MAX,
             5 => 1i32 << self.below(31),
             6 => self.below(0x1_0000) as i32,
-            _ => self.next() as i32,
+            _ => self.next_u64() as i32,
         }
     }
 
@@ -87,7 +87,7 @@ impl SplitMix {
             4 => f32::NAN.to_bits() | (self.below(2) as u32) << 31,
             5 => 1,
             6 => (self.below(2000) as f32 - 1000.0).to_bits(),
-            _ => self.next() as u32,
+            _ => self.next_u64() as u32,
         }
     }
 
@@ -101,7 +101,7 @@ impl SplitMix {
             4 => f64::NAN.to_bits() | self.below(2) << 63,
             5 => 1,
             6 => (self.below(2000) as f64 - 1000.0).to_bits(),
-            _ => self.next(),
+            _ => self.next_u64(),
         }
     }
 }

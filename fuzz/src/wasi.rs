@@ -98,7 +98,11 @@ fn module_text() -> String {
     let (mut imports, mut wrappers) = (String::new(), String::new());
     for (name, roles) in FUNCTIONS {
         let params: Vec<&str> = roles.bytes().map(wasm_type).collect();
-        let result = if *name == "proc_exit" { "" } else { "(result i32)" };
+        let result = if *name == "proc_exit" {
+            ""
+        } else {
+            "(result i32)"
+        };
         imports += &format!(
             "  (import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} (param {}) {result}))\n",
             params.join(" ")
@@ -137,8 +141,10 @@ struct Sandbox {
 
 impl Sandbox {
     fn new(rng: &mut SplitMix) -> std::io::Result<Sandbox> {
-        let dir = tempfile::Builder::new().prefix("remap-fuzz-wasi").tempdir()?;
-        let token = format!("{:016x}", rng.next());
+        let dir = tempfile::Builder::new()
+            .prefix("remap-fuzz-wasi")
+            .tempdir()?;
+        let token = format!("{:016x}", rng.next_u64());
         let secret = format!("SECRET-{token}").into_bytes();
         let root = dir.path().join("root");
         fs::create_dir_all(root.join("dir/sub"))?;
@@ -146,10 +152,7 @@ impl Sandbox {
         fs::create_dir(dir.path().join("outside"))?;
         fs::write(dir.path().join("outside/secret.txt"), &secret)?;
         std::os::unix::fs::symlink("../outside", root.join("link_out"))?;
-        std::os::unix::fs::symlink(
-            dir.path().join("outside/secret.txt"),
-            root.join("abs_link"),
-        )?;
+        std::os::unix::fs::symlink(dir.path().join("outside/secret.txt"), root.join("abs_link"))?;
         std::os::unix::fs::symlink("file.txt", root.join("link_in"))?;
         Ok(Sandbox { dir, secret, token })
     }
@@ -266,7 +269,7 @@ impl Case {
             1 => MEMORY_BYTES - self.rng.below(16) as u32,
             2 => u32::MAX - self.rng.below(16) as u32,
             3 => 0,
-            4 => self.rng.next() as u32,
+            4 => self.rng.next_u64() as u32,
             _ => BUFFERS_AT + 8 * self.rng.below(0x200) as u32,
         }
     }
@@ -278,7 +281,7 @@ impl Case {
             let r = &mut self.rng;
             let random = r.one_in(10);
             let value: u64 = match role {
-                _ if random && wasm_type(role) == "i32" => u64::from(r.next() as u32),
+                _ if random && wasm_type(role) == "i32" => u64::from(r.next_u64() as u32),
                 b'F' => r.pick(&[0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 8, u64::from(u32::MAX)]),
                 b'P' => {
                     let which = r.below(self.paths.len() as u64) as usize;
@@ -305,10 +308,10 @@ impl Case {
                 b'X' => match r.below(3) {
                     0 => r.below(16),
                     1 => 1 << r.below(16),
-                    _ => u64::from(r.next() as u16),
+                    _ => u64::from(r.next_u64() as u16),
                 },
                 b'R' => {
-                    let random = r.next();
+                    let random = r.next_u64();
                     r.pick(&[u64::MAX, 0, 1, 2, 0x1ff_ffff, random])
                 }
                 b'C' => r.below(5),
@@ -360,8 +363,13 @@ impl Case {
             Err(error) => return Err(format!("{name} failed: {error:#}")),
         }
         let memory = self.memory.data(&self.store);
-        if memory.windows(self.secret.len()).any(|w| w == &self.secret[..]) {
-            return Err(format!("{name} put the secret outside the sandbox in guest memory"));
+        if memory
+            .windows(self.secret.len())
+            .any(|w| w == &self.secret[..])
+        {
+            return Err(format!(
+                "{name} put the secret outside the sandbox in guest memory"
+            ));
         }
         Ok(())
     }

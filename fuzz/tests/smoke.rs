@@ -25,27 +25,27 @@ fn smoke(target: Target, seeds: std::ops::Range<u64>) -> (u64, u64) {
 
 #[test]
 fn differential_smoke() {
-    let (ran, steps) = smoke(Target::Differential, 0..400);
-    assert!(ran >= 300, "only {ran} differential cases ran");
-    assert!(steps >= 2000, "only {steps} steps compared");
+    let (ran, steps) = smoke(Target::Differential, 0..1200);
+    assert!(ran >= 1050, "only {ran} differential cases ran");
+    assert!(steps >= 10_000, "only {steps} steps compared");
 }
 
 #[test]
 fn malformed_smoke() {
-    let (ran, _) = smoke(Target::Malformed, 0..1500);
-    assert!(ran >= 1400, "only {ran} malformed cases ran");
+    let (ran, _) = smoke(Target::Malformed, 0..3000);
+    assert!(ran >= 2900, "only {ran} malformed cases ran");
 }
 
 #[test]
 fn memory_smoke() {
-    let (ran, steps) = smoke(Target::Memory, 0..600);
-    assert_eq!(ran, 600);
-    assert!(steps >= 10_000, "only {steps} memory operations");
+    let (ran, steps) = smoke(Target::Memory, 0..1500);
+    assert_eq!(ran, 1500);
+    assert!(steps >= 25_000, "only {steps} memory operations");
 }
 
 #[test]
 fn wasi_smoke() {
-    let (ran, steps) = smoke(Target::Wasi, 0..150);
-    assert_eq!(ran, 150);
-    assert!(steps >= 5000, "only {steps} WASI calls");
+    let (ran, steps) = smoke(Target::Wasi, 0..300);
+    assert_eq!(ran, 300);
+    assert!(steps >= 10_000, "only {steps} WASI calls");
 }

@@ -158,7 +158,10 @@ impl Subject for RemapSubject {
                 }
             }
             Step::Grow { memory, delta } => {
-                let memory = self.instance.get_memory(&mut *store, memory).expect("memory");
+                let memory = self
+                    .instance
+                    .get_memory(&mut *store, memory)
+                    .expect("memory");
                 Outcome::Grew(memory.grow(&mut *store, *delta).ok())
             }
             Step::Write {
@@ -166,13 +169,19 @@ impl Subject for RemapSubject {
                 offset,
                 bytes,
             } => {
-                let memory = self.instance.get_memory(&mut *store, memory).expect("memory");
+                let memory = self
+                    .instance
+                    .get_memory(&mut *store, memory)
+                    .expect("memory");
                 let ok = usize::try_from(*offset)
                     .is_ok_and(|offset| memory.write(&mut *store, offset, bytes).is_ok());
                 Outcome::Done(ok)
             }
             Step::SetGlobal { global, value } => {
-                let global = self.instance.get_global(&mut *store, global).expect("global");
+                let global = self
+                    .instance
+                    .get_global(&mut *store, global)
+                    .expect("global");
                 let ty = *global.ty(&*store).content();
                 Outcome::Done(global.set(&mut *store, to_val(*value, ty)).is_ok())
             }

@@ -154,7 +154,11 @@ impl Subject for WasmiSubject {
                 let table = self.instance.get_table(&*store, name).expect("table");
                 let size = table.size(&*store);
                 let nulls = (0..size)
-                    .map(|i| table.get(&*store, i).is_none_or(|v| from_val(&v) == Value::Ref { null: true }))
+                    .map(|i| {
+                        table
+                            .get(&*store, i)
+                            .is_none_or(|v| from_val(&v) == Value::Ref { null: true })
+                    })
                     .collect();
                 (size, nulls)
             })
