@@ -106,13 +106,48 @@ pub struct Exports {
 
 /// A runtime running one case's module.
 pub trait Subject {
-    /// Performs one step of the script. `fuel` is the budget given before
-    /// a call when the case meters fuel.
-    fn step(&mut self, step: &Step, fuel: Option<u64>) -> Outcome;
-    /// The exported state.
-    fn snapshot(&mut self, exports: &Exports) -> Snapshot;
+    /// Calls an exported function; `fuel` is the budget given first when
+    /// the case meters fuel.
+    fn call(&mut self, export: &str, args: &[Value], fuel: Option<u64>) -> Outcome;
+    /// Grows an exported memory from the host: the old size, or refused.
+    fn grow(&mut self, memory: &str, delta: u64) -> Option<u64>;
+    /// Writes into an exported memory from the host: whether it was in bounds.
+    fn write(&mut self, memory: &str, offset: usize, bytes: &[u8]) -> bool;
+    /// Sets an exported global from the host: whether it was accepted.
+    fn set_global(&mut self, global: &str, value: Value) -> bool;
+    /// An exported memory's size in bytes and the hash of its contents.
+    fn memory(&mut self, name: &str) -> (u64, u64);
+    /// An exported global's value.
+    fn global(&mut self, name: &str) -> Value;
+    /// An exported table's size and which of its elements are null.
+    fn table(&mut self, name: &str) -> (u64, Vec<bool>);
     /// Fuel left after the last call, when metered.
     fn fuel_left(&mut self) -> Option<u64>;
+}
+
+/// Performs one step of the script in `subject`.
+fn step(subject: &mut dyn Subject, step: &Step, fuel: Option<u64>) -> Outcome {
+    match step {
+        Step::Call { export, args } => subject.call(export, args, fuel),
+        Step::Grow { memory, delta } => Outcome::Grew(subject.grow(memory, *delta)),
+        Step::Write {
+            memory,
+            offset,
+            bytes,
+        } => Outcome::Done(
+            usize::try_from(*offset).is_ok_and(|offset| subject.write(memory, offset, bytes)),
+        ),
+        Step::SetGlobal { global, value } => Outcome::Done(subject.set_global(global, *value)),
+    }
+}
+
+/// The exported state of `subject`.
+fn snapshot(subject: &mut dyn Subject, exports: &Exports) -> Snapshot {
+    Snapshot {
+        memories: exports.memories.iter().map(|m| subject.memory(m)).collect(),
+        globals: exports.globals.iter().map(|g| subject.global(g)).collect(),
+        tables: exports.tables.iter().map(|t| subject.table(t)).collect(),
+    }
 }
 
 /// What instantiating a module in one runtime gave.
@@ -281,7 +316,7 @@ impl Differential {
         // Instantiation is step 0; its snapshot is taken when it succeeded.
         for (participant, observation) in live.iter_mut().zip(&mut observations) {
             if let Some(subject) = &mut participant.subject {
-                observation.snapshot = Some(subject.snapshot(&exports));
+                observation.snapshot = Some(snapshot(subject.as_mut(), &exports));
             }
         }
         let describe = |live: &[Participant], observations: &[Observation], steps: &[Step]| {
@@ -312,10 +347,10 @@ impl Differential {
             let is_call = matches!(step, Step::Call { .. });
             for (participant, observation) in live.iter_mut().zip(&mut observations) {
                 let subject = participant.subject.as_mut().expect("all instantiated");
-                let outcome = subject.step(&step, fuel_budget);
+                let outcome = self::step(subject.as_mut(), &step, fuel_budget);
                 *observation = Observation {
                     outcome,
-                    snapshot: Some(subject.snapshot(&exports)),
+                    snapshot: Some(snapshot(subject.as_mut(), &exports)),
                 };
             }
             if is_call {

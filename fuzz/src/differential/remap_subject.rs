@@ -1,6 +1,6 @@
 //! Remap as a subject of the differential target.
 
-use super::{ExportTypes, Exports, Instantiated, Outcome, RemapSetup, Snapshot, Step, Subject};
+use super::{ExportTypes, Instantiated, Outcome, RemapSetup, Subject};
 use super::{TrapClass, Value};
 use remap::{Config, Engine, Instance, Linker, Module, Store, Trap, TrapKind, Val, ValType};
 use remap_compiler::CompileError;
@@ -133,97 +133,80 @@ fn from_val(val: &Val) -> Value {
 }
 
 impl Subject for RemapSubject {
-    fn step(&mut self, step: &Step, fuel: Option<u64>) -> Outcome {
+    fn call(&mut self, export: &str, args: &[Value], fuel: Option<u64>) -> Outcome {
         let store = &mut self.store;
-        match step {
-            Step::Call { export, args } => {
-                let func = self
-                    .instance
-                    .get_func(&mut *store, export)
-                    .expect("exported function");
-                let ty = func.ty(&*store);
-                let params: Vec<Val> = args
-                    .iter()
-                    .zip(ty.params())
-                    .map(|(v, t)| to_val(*v, *t))
-                    .collect();
-                let mut results: Vec<Val> =
-                    ty.results().iter().map(|t| Val::default_for(*t)).collect();
-                if let (Some(fuel), true) = (fuel, self.fuel) {
-                    store.set_fuel(fuel).expect("fuel is on");
-                }
-                match func.call(&mut *store, &params, &mut results) {
-                    Ok(()) => Outcome::Returned(results.iter().map(from_val).collect()),
-                    Err(error) => outcome_of_error(&error),
-                }
-            }
-            Step::Grow { memory, delta } => {
-                let memory = self
-                    .instance
-                    .get_memory(&mut *store, memory)
-                    .expect("memory");
-                Outcome::Grew(memory.grow(&mut *store, *delta).ok())
-            }
-            Step::Write {
-                memory,
-                offset,
-                bytes,
-            } => {
-                let memory = self
-                    .instance
-                    .get_memory(&mut *store, memory)
-                    .expect("memory");
-                let ok = usize::try_from(*offset)
-                    .is_ok_and(|offset| memory.write(&mut *store, offset, bytes).is_ok());
-                Outcome::Done(ok)
-            }
-            Step::SetGlobal { global, value } => {
-                let global = self
-                    .instance
-                    .get_global(&mut *store, global)
-                    .expect("global");
-                let ty = *global.ty(&*store).content();
-                Outcome::Done(global.set(&mut *store, to_val(*value, ty)).is_ok())
-            }
+        let func = self
+            .instance
+            .get_func(&mut *store, export)
+            .expect("function");
+        let ty = func.ty(&*store);
+        let params: Vec<Val> = args
+            .iter()
+            .zip(ty.params())
+            .map(|(v, t)| to_val(*v, *t))
+            .collect();
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        if let (Some(fuel), true) = (fuel, self.fuel) {
+            store.set_fuel(fuel).expect("fuel is on");
+        }
+        match func.call(&mut *store, &params, &mut results) {
+            Ok(()) => Outcome::Returned(results.iter().map(from_val).collect()),
+            Err(error) => outcome_of_error(&error),
         }
     }
 
-    fn snapshot(&mut self, exports: &Exports) -> Snapshot {
-        let store = &mut self.store;
-        let memories = exports
-            .memories
-            .iter()
-            .map(|name| {
-                let memory = self.instance.get_memory(&mut *store, name).expect("memory");
-                let data = memory.data(&*store);
-                (data.len() as u64, super::hash_bytes(data))
-            })
+    fn grow(&mut self, memory: &str, delta: u64) -> Option<u64> {
+        let memory = self
+            .instance
+            .get_memory(&mut self.store, memory)
+            .expect("memory");
+        memory.grow(&mut self.store, delta).ok()
+    }
+
+    fn write(&mut self, memory: &str, offset: usize, bytes: &[u8]) -> bool {
+        let memory = self
+            .instance
+            .get_memory(&mut self.store, memory)
+            .expect("memory");
+        memory.write(&mut self.store, offset, bytes).is_ok()
+    }
+
+    fn set_global(&mut self, global: &str, value: Value) -> bool {
+        let global = self
+            .instance
+            .get_global(&mut self.store, global)
+            .expect("global");
+        let ty = *global.ty(&self.store).content();
+        global.set(&mut self.store, to_val(value, ty)).is_ok()
+    }
+
+    fn memory(&mut self, name: &str) -> (u64, u64) {
+        let memory = self
+            .instance
+            .get_memory(&mut self.store, name)
+            .expect("memory");
+        let data = memory.data(&self.store);
+        (data.len() as u64, super::hash_bytes(data))
+    }
+
+    fn global(&mut self, name: &str) -> Value {
+        let global = self
+            .instance
+            .get_global(&mut self.store, name)
+            .expect("global");
+        from_val(&global.get(&mut self.store))
+    }
+
+    fn table(&mut self, name: &str) -> (u64, Vec<bool>) {
+        let table = self
+            .instance
+            .get_table(&mut self.store, name)
+            .expect("table");
+        let size = table.size(&self.store);
+        let nulls = (0..size)
+            .map(|i| table.get(&mut self.store, i).is_none_or(|r| r.is_null()))
             .collect();
-        let globals = exports
-            .globals
-            .iter()
-            .map(|name| {
-                let global = self.instance.get_global(&mut *store, name).expect("global");
-                from_val(&global.get(&mut *store))
-            })
-            .collect();
-        let tables = exports
-            .tables
-            .iter()
-            .map(|name| {
-                let table = self.instance.get_table(&mut *store, name).expect("table");
-                let size = table.size(&*store);
-                let nulls = (0..size)
-                    .map(|i| table.get(&mut *store, i).is_none_or(|r| r.is_null()))
-                    .collect();
-                (size, nulls)
-            })
-            .collect();
-        Snapshot {
-            memories,
-            globals,
-            tables,
-        }
+        (size, nulls)
     }
 
     fn fuel_left(&mut self) -> Option<u64> {

@@ -1,6 +1,6 @@
 //! wasmi 1.1.0, the interpreter oracle of the differential target.
 
-use super::{Exports, Instantiated, Outcome, Snapshot, Step, Subject, TrapClass, Value};
+use super::{Instantiated, Outcome, Subject, TrapClass, Value};
 use wasmi::{Config, Engine, Instance, Linker, Module, Ref, Store, TrapCode, Val, ValType};
 
 /// The one wasmi engine, with every proposal a core case may use.
@@ -86,88 +86,69 @@ fn from_val(val: &Val) -> Value {
 }
 
 impl Subject for WasmiSubject {
-    fn step(&mut self, step: &Step, _fuel: Option<u64>) -> Outcome {
+    fn call(&mut self, export: &str, args: &[Value], _fuel: Option<u64>) -> Outcome {
         let store = &mut self.store;
-        match step {
-            Step::Call { export, args } => {
-                let func = self
-                    .instance
-                    .get_func(&*store, export)
-                    .expect("exported function");
-                let ty = func.ty(&*store);
-                let params: Vec<Val> = args
-                    .iter()
-                    .zip(ty.params())
-                    .map(|(v, t)| to_val(*v, *t))
-                    .collect();
-                let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default(*t)).collect();
-                match func.call(&mut *store, &params, &mut results) {
-                    Ok(()) => Outcome::Returned(results.iter().map(from_val).collect()),
-                    Err(error) => outcome_of_error(&error),
-                }
-            }
-            Step::Grow { memory, delta } => {
-                let memory = self.instance.get_memory(&*store, memory).expect("memory");
-                Outcome::Grew(memory.grow(&mut *store, *delta).ok())
-            }
-            Step::Write {
-                memory,
-                offset,
-                bytes,
-            } => {
-                let memory = self.instance.get_memory(&*store, memory).expect("memory");
-                let ok = usize::try_from(*offset)
-                    .is_ok_and(|offset| memory.write(&mut *store, offset, bytes).is_ok());
-                Outcome::Done(ok)
-            }
-            Step::SetGlobal { global, value } => {
-                let global = self.instance.get_global(&*store, global).expect("global");
-                let ty = global.ty(&*store).content();
-                Outcome::Done(global.set(&mut *store, to_val(*value, ty)).is_ok())
-            }
+        let func = self.instance.get_func(&*store, export).expect("function");
+        let ty = func.ty(&*store);
+        let params: Vec<Val> = args
+            .iter()
+            .zip(ty.params())
+            .map(|(v, t)| to_val(*v, *t))
+            .collect();
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default(*t)).collect();
+        match func.call(&mut *store, &params, &mut results) {
+            Ok(()) => Outcome::Returned(results.iter().map(from_val).collect()),
+            Err(error) => outcome_of_error(&error),
         }
     }
 
-    fn snapshot(&mut self, exports: &Exports) -> Snapshot {
-        let store = &mut self.store;
-        let memories = exports
-            .memories
-            .iter()
-            .map(|name| {
-                let memory = self.instance.get_memory(&*store, name).expect("memory");
-                let data = memory.data(&*store);
-                (data.len() as u64, super::hash_bytes(data))
+    fn grow(&mut self, memory: &str, delta: u64) -> Option<u64> {
+        let memory = self
+            .instance
+            .get_memory(&self.store, memory)
+            .expect("memory");
+        memory.grow(&mut self.store, delta).ok()
+    }
+
+    fn write(&mut self, memory: &str, offset: usize, bytes: &[u8]) -> bool {
+        let memory = self
+            .instance
+            .get_memory(&self.store, memory)
+            .expect("memory");
+        memory.write(&mut self.store, offset, bytes).is_ok()
+    }
+
+    fn set_global(&mut self, global: &str, value: Value) -> bool {
+        let global = self
+            .instance
+            .get_global(&self.store, global)
+            .expect("global");
+        let ty = global.ty(&self.store).content();
+        global.set(&mut self.store, to_val(value, ty)).is_ok()
+    }
+
+    fn memory(&mut self, name: &str) -> (u64, u64) {
+        let memory = self.instance.get_memory(&self.store, name).expect("memory");
+        let data = memory.data(&self.store);
+        (data.len() as u64, super::hash_bytes(data))
+    }
+
+    fn global(&mut self, name: &str) -> Value {
+        let global = self.instance.get_global(&self.store, name).expect("global");
+        from_val(&global.get(&self.store))
+    }
+
+    fn table(&mut self, name: &str) -> (u64, Vec<bool>) {
+        let table = self.instance.get_table(&self.store, name).expect("table");
+        let size = table.size(&self.store);
+        let nulls = (0..size)
+            .map(|i| {
+                table
+                    .get(&self.store, i)
+                    .is_none_or(|v| from_val(&v) == Value::Ref { null: true })
             })
             .collect();
-        let globals = exports
-            .globals
-            .iter()
-            .map(|name| {
-                let global = self.instance.get_global(&*store, name).expect("global");
-                from_val(&global.get(&*store))
-            })
-            .collect();
-        let tables = exports
-            .tables
-            .iter()
-            .map(|name| {
-                let table = self.instance.get_table(&*store, name).expect("table");
-                let size = table.size(&*store);
-                let nulls = (0..size)
-                    .map(|i| {
-                        table
-                            .get(&*store, i)
-                            .is_none_or(|v| from_val(&v) == Value::Ref { null: true })
-                    })
-                    .collect();
-                (size, nulls)
-            })
-            .collect();
-        Snapshot {
-            memories,
-            globals,
-            tables,
-        }
+        (size, nulls)
     }
 
     fn fuel_left(&mut self) -> Option<u64> {
