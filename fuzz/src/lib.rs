@@ -41,14 +41,6 @@ pub enum Target {
 }
 
 impl Target {
-    /// Every target.
-    pub const ALL: [Target; 4] = [
-        Target::Differential,
-        Target::Malformed,
-        Target::Memory,
-        Target::Wasi,
-    ];
-
     /// The name the command line uses.
     pub fn name(self) -> &'static str {
         match self {

@@ -216,11 +216,6 @@ impl Differential {
         }
     }
 
-    /// Whether Wasmtime runs as the second oracle (the `wasmtime-oracle` feature).
-    pub fn has_wasmtime() -> bool {
-        cfg!(feature = "wasmtime-oracle")
-    }
-
     /// Runs the case `seed`.
     pub fn run(&mut self, seed: u64) -> Result<CaseReport, Box<Finding>> {
         let mut rng = SplitMix::new(seed, Target::Differential as u64);
