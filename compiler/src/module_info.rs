@@ -77,9 +77,11 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                // Everything else the validator lets into a constant
+                // expression makes or converts a GC object.
                 other => {
                     return Err(CompileError::Unsupported {
-                        feature: "constant-expressions".into(),
+                        feature: "gc".into(),
                         offset,
                         message: format!("{other:?} in a constant expression"),
                     });
@@ -364,7 +366,12 @@ impl<'a> ParsedModule<'a> {
         let mut validator = Validator::new_with_features(features);
         let mut info = ModuleInfo::default();
         let mut bodies = Vec::new();
-        for payload in Parser::new(0).parse_all(wasm) {
+        // The parser decodes with the same features the validator checks:
+        // left at its default (every feature) it would accept encodings of
+        // proposals Remap does not support, such as compact imports.
+        let mut parser = Parser::new(0);
+        parser.set_features(features);
+        for payload in parser.parse_all(wasm) {
             let payload = payload?;
             if let ValidPayload::Func(validator, body) = validator.payload(&payload)? {
                 bodies.push(PendingBody { validator, body });

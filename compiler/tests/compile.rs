@@ -435,3 +435,45 @@ fn simd_is_opt_in() {
     let module = compiler.compile_module(&wasm).unwrap();
     assert_eq!(module.functions.len(), 1);
 }
+
+/// Issue 17, malformed target (seed 39 and others): the module parser read
+/// with every wasmparser feature on, so an import section in the compact
+/// imports encoding (a proposal Remap does not support) was accepted,
+/// while the validator with Remap's features refuses it.
+#[test]
+fn compact_imports_encoding_is_refused() {
+    #[rustfmt::skip]
+    let wasm = [
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+        // type section: (func)
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+        // import section, one compact group: module "m", field "", 0x7f,
+        // then one item: "f" (func 0)
+        0x02, 0x0a, 0x01, 0x01, b'm', 0x00, 0x7f, 0x01, 0x01, b'f', 0x00, 0x00,
+    ];
+    let mut everything = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+    everything
+        .validate_all(&wasm)
+        .expect("valid with the compact imports proposal");
+    let mut remap = wasmparser::Validator::new_with_features(remap_compiler::supported_features());
+    assert!(remap.validate_all(&wasm).is_err());
+    assert!(compile_module(&wasm, &verified(STATIC)).is_err());
+    assert!(ModuleInfo::from_wasm(&wasm, remap_compiler::supported_features()).is_err());
+}
+
+/// Issue 17, malformed target: GC operators in constant expressions were
+/// refused as an unsupported feature `constant-expressions`; like every
+/// other GC object operator they name the `gc` proposal.
+#[test]
+fn gc_operators_in_constant_expressions_name_gc() {
+    assert_eq!(
+        unsupported_feature("(module (global anyref (any.convert_extern (ref.null extern))))"),
+        "gc"
+    );
+    assert_eq!(
+        unsupported_feature(
+            "(module (type $a (array i8)) (global (ref $a) (array.new_default $a (i32.const 1))))"
+        ),
+        "gc"
+    );
+}

@@ -29,6 +29,8 @@ fn supported_config() -> wasm_smith::Config {
         threads_enabled: false,
         exceptions_enabled: false,
         gc_enabled: false,
+        // Not a Remap feature (compact import sections are refused).
+        compact_imports_enabled: false,
         tail_call_enabled: true,
         memory64_enabled: true,
         wide_arithmetic_enabled: true,

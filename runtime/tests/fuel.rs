@@ -177,3 +177,33 @@ fn a_precompiled_module_with_other_fuel_settings_is_refused() {
         "{error:#}"
     );
 }
+
+/// Issue 17, differential target (seed 512 and the wasm-smith loop bound):
+/// the fuel a call consumed before it reached `unreachable` was never
+/// charged, so a store's fuel was unchanged after any call that trapped
+/// that way. Now charged like Wasmtime 48 charges it: 1000 iterations of
+/// 8 operators. (Wasmtime reports 91999 left: it charges one more unit per
+/// call from the host, also for a call that returns normally.)
+#[test]
+fn fuel_run_before_unreachable_is_charged() {
+    let module = Module::new(
+        &engine(MemoryStyle::Dynamic),
+        r#"(module
+             (func (export "loop_then_trap")
+               (local $i i32)
+               (loop $l
+                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                 (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))
+               unreachable))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(module.engine(), ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let run = instance
+        .get_typed_func::<(), ()>(&mut store, "loop_then_trap")
+        .unwrap();
+    store.set_fuel(100_000).unwrap();
+    let error = run.call(&mut store, ()).unwrap_err();
+    assert_eq!(trap_kind(error), TrapKind::UnreachableCodeReached);
+    assert_eq!(store.get_fuel().unwrap(), 100_000 - 8 * 1000);
+}

@@ -10,12 +10,14 @@
 //! (negative while fuel is left). Within a function it is kept in an SSA
 //! variable: the costs of a straight run of operators are added at compile
 //! time and added to the variable once, before the operator that ends the
-//! run (a branch, block boundary or call). Before a call or a return the
-//! variable is written back, so callees, host functions and the embedder see
-//! the true count, and after a call it is read again (a host function may
-//! have added fuel). The count is checked at function entry and at every
-//! loop header, so no loop and no recursion runs unchecked; between checks a
-//! straight run may overshoot, so a store can end slightly below zero fuel.
+//! run (a branch, block boundary or call). Before a call, a return or an
+//! `unreachable` the variable is written back, so callees, host functions
+//! and the embedder see the true count, also after a guest's explicit trap
+//! (a trap in the middle of a run, such as an out-of-bounds access, leaves
+//! that run's cost uncharged, as in Wasmtime); after a call it is read
+//! again (a host function may have added fuel). The count is checked at
+//! function entry and at every loop header, so no loop and no recursion
+//! runs unchecked; between checks a straight run may overshoot, so a store can end slightly below zero fuel.
 //! The result is deterministic: the same code, input and fuel consume the
 //! same fuel and trap at the same operator, in both memory styles and
 //! precompiled or not.
@@ -124,7 +126,10 @@ impl Translator<'_> {
         if ends_run(op) {
             self.fuel_flush(builder);
         }
-        if is_call(op) {
+        // `unreachable` leaves the function by trapping: the run that ends
+        // there is charged to the store as a call's would be (as in
+        // Wasmtime), so a guest that traps pays for what it ran.
+        if is_call(op) || matches!(op, Operator::Unreachable) {
             self.fuel_store(builder);
         }
     }
