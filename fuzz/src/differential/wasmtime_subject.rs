@@ -22,6 +22,7 @@ fn engine(fuel: bool) -> Engine {
         .wasm_gc(true)
         .wasm_relaxed_simd(true)
         .relaxed_simd_deterministic(true)
+        .parallel_compilation(false)
         .consume_fuel(fuel);
     Engine::new(&config).expect("a valid Wasmtime configuration")
 }
