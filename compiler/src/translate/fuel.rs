@@ -1,10 +1,13 @@
 //! Fuel: code compiled with `Tunables::consume_fuel` charges every operator
 //! its cost and traps (`TrapKind::OutOfFuel`) once the store's fuel is gone.
 //!
-//! Cost model (the same as Wasmtime's, so a budget means the same in
-//! both): every operator costs 1, except `nop`, `drop`, `block`, `loop`,
-//! `unreachable`, `return`, `else` and `end`, which cost 0. Operators in
-//! unreachable code are never run and cost nothing.
+//! Cost model (Wasmtime's per-operator costs): every operator costs 1,
+//! except `nop`, `drop`, `block`, `loop`, `unreachable`, `return`, `else`
+//! and `end`, which cost 0. Operators in unreachable code are never run and
+//! cost nothing. Known difference: Wasmtime 48 also charges the bulk
+//! operators (`memory.copy/fill/init`, `table.copy/fill/init/grow`) per byte
+//! or element they touch; Remap charges them the flat 1 for now, so a
+//! budget bounds their count, not their length.
 //!
 //! The count lives in the store's `VMRuntimeLimits::fuel_consumed`
 //! (negative while fuel is left). Within a function it is kept in an SSA
