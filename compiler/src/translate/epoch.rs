@@ -1,6 +1,7 @@
 //! Epoch interruption: code compiled with `Tunables::epoch_interruption`
 //! compares the engine's epoch counter with the store's deadline at every
-//! function entry and loop header, so no loop and no recursion escapes it.
+//! function entry and loop header, so no loop and no recursion escapes it,
+//! and before every bulk operation that is not small (see `fuel.rs`).
 //! When the deadline has passed, a cold call of the `new_epoch` builtin (through
 //! the engine's `preserve_all` trampoline, so the check costs the hot path no
 //! spilled registers) asks the store what to do: trap with `TrapKind::Interrupt`, or run the
@@ -95,7 +96,7 @@ impl Translator<'_> {
 
     /// Compares the epoch with the deadline; calls `new_epoch` when it has
     /// passed. Nothing is emitted unless the function is instrumented.
-    fn epoch_check(&mut self, builder: &mut FunctionBuilder<'_>) {
+    pub(super) fn epoch_check(&mut self, builder: &mut FunctionBuilder<'_>) {
         let Some(epoch) = &self.epoch else {
             return;
         };

@@ -4,10 +4,14 @@
 //! Cost model (Wasmtime's per-operator costs): every operator costs 1,
 //! except `nop`, `drop`, `block`, `loop`, `unreachable`, `return`, `else`
 //! and `end`, which cost 0. Operators in unreachable code are never run and
-//! cost nothing. Known difference: Wasmtime 48 also charges the bulk
-//! operators (`memory.copy/fill/init`, `table.copy/fill/init/grow`) per byte
-//! or element they touch; Remap charges them the flat 1 for now, so a
-//! budget bounds their count, not their length.
+//! cost nothing. The bulk operators cost 1 more per unit of work they are
+//! asked for, charged before they run (so a budget bounds their length,
+//! and an operation the fuel left cannot pay for traps out of fuel before
+//! touching anything): `memory.copy`, `memory.fill` and `memory.init` per
+//! byte, `table.copy`, `table.fill`, `table.init` and `table.grow` per
+//! element; `memory.grow` nothing per page. A bulk operator whose size is
+//! not a constant of at most 128 units is also a check point for fuel and
+//! epochs, as a loop header is (`bulk_operation_checkpoint`).
 //!
 //! The count lives in the store's `VMRuntimeLimits::fuel_consumed`
 //! (negative while fuel is left). Within a function it is kept in an SSA
@@ -30,7 +34,7 @@ use crate::func_environ::FuncEnvironment;
 use crate::trap::TrapKind;
 use crate::vmctx::field;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{InstBuilder, Value, types};
+use cranelift_codegen::ir::{InstBuilder, InstructionData, Opcode, Value, types};
 use cranelift_frontend::{FunctionBuilder, Variable};
 use wasmparser::Operator;
 
@@ -43,6 +47,10 @@ pub(super) struct Fuel {
     /// The store's `VMRuntimeLimits`.
     limits: Value,
 }
+
+/// Bulk operations of a constant size that costs at most this much are not
+/// check points (Wasmtime's threshold: a small copy is straight-line code).
+const SMALL_BULK_OPERATION: i64 = 128;
 
 /// What an operator costs (module docs).
 fn cost(op: &Operator<'_>) -> i64 {
@@ -154,6 +162,46 @@ impl Translator<'_> {
         }
     }
 
+    /// Before a bulk operator runs, once its size `units` (an i32 or i64
+    /// operand) is known: charges 1 per unit and, unless the size is a small
+    /// constant, checks fuel and the epoch, as at a loop header.
+    pub(super) fn bulk_operation_checkpoint(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        units: Value,
+    ) {
+        if self.fuel.is_none() && self.epoch.is_none() {
+            return;
+        }
+        let constant = constant_units(builder, units);
+        if let Some(fuel) = &mut self.fuel {
+            match constant {
+                Some(units) => fuel.pending = fuel.pending.saturating_add(units),
+                None => {
+                    let cost = units_as_cost(builder, units);
+                    self.fuel_flush(builder);
+                    self.fuel_add(builder, cost);
+                }
+            }
+        }
+        if constant.is_some_and(|units| units <= SMALL_BULK_OPERATION) {
+            return;
+        }
+        self.fuel_flush(builder);
+        self.fuel_check(builder);
+        self.epoch_check(builder);
+    }
+
+    /// Adds a cost computed at run time to the variable.
+    fn fuel_add(&mut self, builder: &mut FunctionBuilder<'_>, cost: Value) {
+        let Some(fuel) = &self.fuel else {
+            return;
+        };
+        let consumed = builder.use_var(fuel.consumed);
+        let consumed = builder.ins().iadd(consumed, cost);
+        builder.def_var(fuel.consumed, consumed);
+    }
+
     /// Adds the pending cost to the variable.
     fn fuel_flush(&mut self, builder: &mut FunctionBuilder<'_>) {
         let Some(fuel) = &mut self.fuel else {
@@ -218,6 +266,38 @@ impl Translator<'_> {
     }
 }
 
+/// The value of `units` when it is a constant, as an unsigned count
+/// clamped to `i64::MAX`.
+fn constant_units(builder: &FunctionBuilder<'_>, units: Value) -> Option<i64> {
+    let dfg = &builder.func.dfg;
+    let instruction = dfg.value_def(units).inst()?;
+    let InstructionData::UnaryImm {
+        opcode: Opcode::Iconst,
+        imm,
+    } = dfg.insts[instruction]
+    else {
+        return None;
+    };
+    let bits = imm.bits();
+    let unsigned = if dfg.value_type(units) == types::I32 {
+        u64::from(bits as u32)
+    } else {
+        bits as u64
+    };
+    Some(i64::try_from(unsigned).unwrap_or(i64::MAX))
+}
+
+/// `units` (i32 or i64, unsigned) as an i64 cost, clamped to `i64::MAX` so
+/// that an untrusted 64-bit size cannot make the count go backwards.
+fn units_as_cost(builder: &mut FunctionBuilder<'_>, units: Value) -> Value {
+    if builder.func.dfg.value_type(units) == types::I32 {
+        return builder.ins().uextend(types::I64, units);
+    }
+    let negative_as_signed = builder.ins().icmp_imm_s(IntCC::SignedLessThan, units, 0);
+    let max = builder.ins().iconst(types::I64, i64::MAX);
+    builder.ins().select(negative_as_signed, max, units)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{count, translate, tunables};
@@ -258,5 +338,19 @@ mod tests {
             count(&funcs[1], Opcode::Load) - count(&funcs[0], Opcode::Load),
             1
         );
+    }
+
+    #[test]
+    fn bulk_operations_are_check_points_unless_small_and_constant() {
+        let funcs = translate(
+            r#"(module (memory 1)
+                (func (param i32) (memory.fill (i32.const 0) (i32.const 0) (local.get 0)))
+                (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 128)))
+                (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 129))))"#,
+            &fueled(),
+        );
+        assert_eq!(count(&funcs[0], Opcode::Trap), 2, "dynamic size");
+        assert_eq!(count(&funcs[1], Opcode::Trap), 1, "small constant");
+        assert_eq!(count(&funcs[2], Opcode::Trap), 2, "large constant");
     }
 }

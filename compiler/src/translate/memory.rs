@@ -84,6 +84,7 @@ impl Translator<'_> {
             }
             O::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
+                self.bulk_operation_checkpoint(builder, len);
                 let dst = widen_to_u64(builder, dst);
                 let mem = builder.ins().iconst(types::I32, i64::from(mem));
                 let data = builder.ins().iconst(types::I32, i64::from(data_index));
@@ -98,6 +99,7 @@ impl Translator<'_> {
                 // Each address has its memory's index type; the length is an
                 // i64 only when both memories are 64-bit.
                 let (dst, src, len) = self.pop3();
+                self.bulk_operation_checkpoint(builder, len);
                 let dst = widen_to_u64(builder, dst);
                 let src = widen_to_u64(builder, src);
                 let len = widen_to_u64(builder, len);
@@ -111,6 +113,7 @@ impl Translator<'_> {
             }
             O::MemoryFill { mem } => {
                 let (dst, byte, len) = self.pop3();
+                self.bulk_operation_checkpoint(builder, len);
                 let dst = widen_to_u64(builder, dst);
                 let len = widen_to_u64(builder, len);
                 let mem = builder.ins().iconst(types::I32, i64::from(mem));

@@ -59,6 +59,7 @@ impl Translator<'_> {
             O::TableGrow { table } => {
                 let index_type = self.table_index_type(table);
                 let (init, delta) = self.pop2();
+                self.bulk_operation_checkpoint(builder, delta);
                 let delta = widen_to_u64(builder, delta);
                 let table = builder.ins().iconst(types::I32, i64::from(table));
                 let old = self
@@ -71,6 +72,7 @@ impl Translator<'_> {
             }
             O::TableFill { table } => {
                 let (dst, value, len) = self.pop3();
+                self.bulk_operation_checkpoint(builder, len);
                 let dst = widen_to_u64(builder, dst);
                 let len = widen_to_u64(builder, len);
                 let table = builder.ins().iconst(types::I32, i64::from(table));
@@ -84,6 +86,7 @@ impl Translator<'_> {
                 // Each index has its table's index type; the length is an
                 // i64 only when both tables are 64-bit.
                 let (dst, src, len) = self.pop3();
+                self.bulk_operation_checkpoint(builder, len);
                 let dst = widen_to_u64(builder, dst);
                 let src = widen_to_u64(builder, src);
                 let len = widen_to_u64(builder, len);
@@ -97,6 +100,7 @@ impl Translator<'_> {
             }
             O::TableInit { elem_index, table } => {
                 let (dst, src, len) = self.pop3();
+                self.bulk_operation_checkpoint(builder, len);
                 let dst = widen_to_u64(builder, dst);
                 let table = builder.ins().iconst(types::I32, i64::from(table));
                 let elem = builder.ins().iconst(types::I32, i64::from(elem_index));
