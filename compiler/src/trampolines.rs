@@ -83,33 +83,8 @@ pub(crate) fn build_host_trampoline(ty: &FuncType, frontend: TargetFrontendConfi
         builder.ins().store(values_flags(), param, values, offset);
     }
 
-    // The exit frame is the Wasm caller's: its frame pointer and the return
-    // address into it, so a backtrace starts in Wasm code.
+    record_caller_as_exit_frame(&mut builder, caller_vmctx);
     let vmctx_flags = MemFlagsData::trusted().with_readonly();
-    let limits = builder.ins().load(
-        types::I64,
-        vmctx_flags,
-        caller_vmctx,
-        VMOffsets::RUNTIME_LIMITS as i32,
-    );
-    let frame_pointer = builder.ins().get_frame_pointer(types::I64);
-    let caller_frame_pointer =
-        builder
-            .ins()
-            .load(types::I64, MemFlagsData::trusted(), frame_pointer, 0);
-    let return_address = builder.ins().get_return_address(types::I64);
-    builder.ins().store(
-        MemFlagsData::trusted(),
-        caller_frame_pointer,
-        limits,
-        field::LIMITS_EXIT_FP,
-    );
-    builder.ins().store(
-        MemFlagsData::trusted(),
-        return_address,
-        limits,
-        field::LIMITS_EXIT_PC,
-    );
 
     let mut array_call_signature = Signature::new(CallConv::SystemV);
     array_call_signature
@@ -149,11 +124,44 @@ pub(crate) fn preserve_all_signature() -> Signature {
     signature
 }
 
+/// Records the calling Wasm function's frame as the store's exit frame: its
+/// frame pointer and the return address into it, so a backtrace taken while
+/// the trampoline's callee runs starts in Wasm code, at the call.
+fn record_caller_as_exit_frame(builder: &mut FunctionBuilder<'_>, caller_vmctx: ir::Value) {
+    let vmctx_flags = MemFlagsData::trusted().with_readonly();
+    let limits = builder.ins().load(
+        types::I64,
+        vmctx_flags,
+        caller_vmctx,
+        VMOffsets::RUNTIME_LIMITS as i32,
+    );
+    let frame_pointer = builder.ins().get_frame_pointer(types::I64);
+    let caller_frame_pointer =
+        builder
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), frame_pointer, 0);
+    let return_address = builder.ins().get_return_address(types::I64);
+    builder.ins().store(
+        MemFlagsData::trusted(),
+        caller_frame_pointer,
+        limits,
+        field::LIMITS_EXIT_FP,
+    );
+    builder.ins().store(
+        MemFlagsData::trusted(),
+        return_address,
+        limits,
+        field::LIMITS_EXIT_PC,
+    );
+}
+
 /// Builds a `preserve_all` trampoline to `builtin` (which takes only the
 /// vmctx and returns nothing): it saves every register the System V call
 /// may clobber, so compiled code can call it from a cold path without
-/// spilling the values a hot loop keeps in registers. The caller records
-/// the exit frame before the call.
+/// spilling the values a hot loop keeps in registers. It records the exit
+/// frame itself, so the caller's cold path computes nothing (a frame pointer
+/// or function address computed there is hoisted out of the loop and kept
+/// live across it).
 pub(crate) fn build_preserve_all_trampoline(
     builtin: Builtin,
     frontend: TargetFrontendConfig,
@@ -167,6 +175,7 @@ pub(crate) fn build_preserve_all_trampoline(
     builder.switch_to_block(block);
     builder.seal_block(block);
     let vmctx = builder.block_params(block)[0];
+    record_caller_as_exit_frame(&mut builder, vmctx);
     let flags = MemFlagsData::trusted().with_readonly();
     let builtins = builder
         .ins()

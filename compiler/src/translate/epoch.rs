@@ -119,8 +119,7 @@ impl Translator<'_> {
         self.fuel_store(builder);
         // Through the engine's `preserve_all` trampoline: the call clobbers
         // no register, so values live across the check stay in registers on
-        // the hot path as well.
-        self.env.record_exit_frame(builder, limits);
+        // the hot path as well; the trampoline records the exit frame.
         let flags = FuncEnvironment::limits_flags(builder);
         let trampoline =
             builder
