@@ -11,8 +11,7 @@ const WASM_MAGIC: &[u8] = b"\0asm";
 /// Reads and compiles the `.wasm` or `.wat` file at `path`; with
 /// `allow_precompiled`, a file written by `remap compile` is loaded instead.
 pub fn load_module(engine: &Engine, path: &Path, allow_precompiled: bool) -> Result<Module> {
-    let bytes = read(path)?;
-    if Engine::detect_precompiled(&bytes).is_some() {
+    if is_precompiled(path)? {
         if !allow_precompiled {
             bail!(
                 "`{}` is a precompiled module (from `remap compile`); running one runs its \
@@ -21,12 +20,13 @@ pub fn load_module(engine: &Engine, path: &Path, allow_precompiled: bool) -> Res
             );
         }
         // SAFETY: the user vouched for the file with --allow-precompiled: it
-        // was written by `remap compile`. The loader still checks its header,
-        // checksum and that it was compiled for this engine.
-        return unsafe { Module::deserialize(engine, &bytes) }
+        // was written by `remap compile` and is not modified while it runs.
+        // The loader still checks its header, checksum and that it was
+        // compiled for this engine.
+        return unsafe { Module::deserialize_file(engine, path) }
             .with_context(|| format!("cannot load `{}`", path.display()));
     }
-    let wasm = to_wasm(path, bytes)?;
+    let wasm = to_wasm(path, read(path)?)?;
     Module::new(engine, &wasm)
         .with_context(|| format!("`{}` is not a valid WebAssembly module", path.display()))
 }
@@ -42,6 +42,17 @@ pub fn read_wasm(path: &Path) -> Result<Vec<u8>> {
         );
     }
     to_wasm(path, bytes)
+}
+
+/// Whether the file at `path` starts like a precompiled module (reads only
+/// its first bytes: a precompiled module is mapped, not read).
+fn is_precompiled(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut start = Vec::with_capacity(8);
+    fs::File::open(path)
+        .and_then(|file| file.take(8).read_to_end(&mut start))
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok(Engine::detect_precompiled(&start).is_some())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -159,6 +159,31 @@ fn mmap_anonymous(
     }
 }
 
+/// Maps the first `len` bytes of the open file `fd` read-only and private
+/// (a write would copy the page, never reach the file), with its pages read
+/// in at once (`MAP_POPULATE`). Returns the mapping's address.
+pub fn map_file_read_only(fd: std::os::fd::BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    fault_point(Syscall::Mmap)?;
+    // SAFETY: without MAP_FIXED the kernel picks a free range, so no
+    // existing mapping is replaced; `fd` is open for the call's duration.
+    let address = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE | libc::MAP_POPULATE,
+            fd.as_raw_fd(),
+            0,
+        )
+    };
+    if address == libc::MAP_FAILED {
+        Err(last_error())
+    } else {
+        Ok(address as usize)
+    }
+}
+
 /// Unmaps `[address, address + len)`.
 ///
 /// # Safety

@@ -145,11 +145,12 @@ impl CodeCache {
 /// The module in the entry at `path`, refreshing its use time; `None` (and
 /// the entry removed) when it is missing or cannot be loaded.
 fn load(engine: &Engine, path: &Path) -> Option<Module> {
-    let bytes = fs::read(path).ok()?;
     // SAFETY: the entry was written by `CodeCache::store` from code this
     // process's compiler produced, in a directory the embedder trusts (module
     // docs); the precompiled format's checks reject damaged or stale entries.
-    match unsafe { Module::deserialize(engine, &bytes) } {
+    // Entries are only ever replaced by a rename, never modified in place,
+    // so the mapping stays what was checked.
+    match unsafe { Module::deserialize_file(engine, path) } {
         Ok(module) => {
             if let Ok(file) = fs::File::options().write(true).open(path) {
                 let _ = file.set_modified(SystemTime::now());

@@ -11,7 +11,7 @@ use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::types::{GlobalType, ModuleTypeIndex, RegisteredTypes, TableType};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
 use remap_compiler::{CompiledTrampoline, FunctionLoc, Tunables};
-use remap_memory::CodeMemory;
+use remap_memory::{CodeMemory, MappedFile};
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
@@ -83,6 +83,22 @@ impl PublishedCode {
         })
     }
 
+    /// Publishes `code`, which lies in `file`, where it lies when it starts
+    /// at a page boundary (as the precompiled format places it), else a copy.
+    fn in_place(file: &Arc<MappedFile>, code: &[u8]) -> Result<PublishedCode> {
+        let offset = code.as_ptr() as usize - file.as_slice().as_ptr() as usize;
+        if code.is_empty() || !offset.is_multiple_of(remap_memory::host_page_size()) {
+            return PublishedCode::publish(code);
+        }
+        let memory = CodeMemory::in_mapped_file(Arc::clone(file), offset..offset + code.len())
+            .context("publishing code in the mapped file")?;
+        Ok(PublishedCode {
+            _registration: None,
+            memory,
+            len: code.len(),
+        })
+    }
+
     fn address(&self, offset: u32) -> usize {
         self.memory.as_ptr() as usize + offset as usize
     }
@@ -143,7 +159,16 @@ impl Module {
     /// Publishes compiled code and builds the module around it: the one path
     /// shared by compiling and by loading a precompiled module.
     pub(crate) fn from_compiled(engine: &Engine, compiled: CompiledArtifact<'_>) -> Result<Module> {
-        let mut code = PublishedCode::publish(&compiled.code)?;
+        let code = PublishedCode::publish(&compiled.code)?;
+        Module::from_published(engine, compiled, code)
+    }
+
+    /// Builds the module around its code, already published.
+    fn from_published(
+        engine: &Engine,
+        compiled: CompiledArtifact<'_>,
+        mut code: PublishedCode,
+    ) -> Result<Module> {
         let info = compiled.info;
         let start = code.memory.as_ptr() as usize;
         let functions: Vec<FunctionRange> = compiled
@@ -292,19 +317,30 @@ impl Module {
         Module::from_compiled(engine, artifact)
     }
 
-    /// Loads a precompiled module from a file (see [`Module::deserialize`]).
+    /// Loads a precompiled module from a file (see [`Module::deserialize`])
+    /// without reading it into a buffer: the file is mapped, and its machine
+    /// code runs where it lies (made read+execute in place; nothing is
+    /// copied), so loading costs little more than checking it.
     ///
     /// # Safety
     /// As for [`Module::deserialize`]: the file must come from
     /// [`Module::serialize`] or [`Engine::precompile_module`] (e.g. written
-    /// by `remap compile`) and must not be writable by anyone you do not trust.
+    /// by `remap compile`) and must not be writable by anyone you do not
+    /// trust. In addition it must not be modified while the module lives
+    /// (replacing it by a rename is fine): the module reads it through the
+    /// mapping.
     pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        // SAFETY: forwarded from the caller.
-        unsafe { Module::deserialize(engine, bytes) }
-            .with_context(|| format!("cannot load precompiled module {}", path.display()))
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("cannot read precompiled module {}", path.display()))?;
+        let load = || -> Result<Module> {
+            let mapped = Arc::new(MappedFile::map(&file)?);
+            let artifact =
+                serialize::decode(&engine.compiler().compatibility(), mapped.as_slice())?;
+            let code = PublishedCode::in_place(&mapped, &artifact.code)?;
+            Module::from_published(engine, artifact, code)
+        };
+        load().with_context(|| format!("cannot load precompiled module {}", path.display()))
     }
 
     /// The module's name from the name section.

@@ -15,8 +15,12 @@
 //!
 //! The payload is the metadata ([`Metadata`], postcard-encoded), then the
 //! address map (8 bytes per entry: code offset, Wasm offset), the trap table
-//! (5 bytes per entry: code offset, trap kind) and the machine code, raw: the
-//! big parts are copied, not decoded element by element.
+//! (5 bytes per entry: code offset, trap kind), zero bytes up to the next
+//! multiple of [`CODE_ALIGNMENT`] from the start of the file, and the machine
+//! code, raw: the big parts are copied, not decoded element by element, and
+//! the code starts at a page boundary of the file and is its last part, so
+//! [`Module::deserialize_file`](crate::Module::deserialize_file) runs it
+//! where it lies in the mapped file.
 //!
 //! The header is checked field by field so that each kind of mismatch gets its
 //! own message; the metadata starts with the [`CodeCompatibility`] of the
@@ -41,6 +45,14 @@ const FORMAT_VERSION: u32 = 5;
 
 /// The version of Remap that writes and reads artifacts.
 const REMAP_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The code's alignment in the file: a host page size of every host of the
+/// architecture (x86-64 pages are 4 KiB; others may have up to 64 KiB).
+pub(crate) const CODE_ALIGNMENT: usize = if cfg!(target_arch = "x86_64") {
+    4096
+} else {
+    65536
+};
 
 /// Bytes of one address-map entry in the payload.
 const ADDRESS_MAP_ENTRY_BYTES: usize = 8;
@@ -154,10 +166,14 @@ pub(crate) fn encode(
         trap_table_len: artifact.trap_table.len() as u64,
         code_len: artifact.code.len() as u64,
     };
+    let version =
+        u8::try_from(REMAP_VERSION.len()).context("Remap's version string is too long")?;
+    let header_len = MAGIC.len() + 4 + 1 + REMAP_VERSION.len() + 8 + 4;
     let mut payload = postcard::to_allocvec(&metadata).context("encoding the compiled module")?;
     payload.reserve(
         artifact.address_map.len() * ADDRESS_MAP_ENTRY_BYTES
             + artifact.trap_table.len() * TRAP_ENTRY_BYTES
+            + CODE_ALIGNMENT
             + artifact.code.len(),
     );
     for entry in &artifact.address_map {
@@ -168,10 +184,10 @@ pub(crate) fn encode(
         payload.extend_from_slice(&trap.offset.to_le_bytes());
         payload.push(trap.kind as u8);
     }
+    let code_start = (header_len + payload.len()).next_multiple_of(CODE_ALIGNMENT);
+    payload.resize(code_start - header_len, 0);
     payload.extend_from_slice(&artifact.code);
 
-    let version =
-        u8::try_from(REMAP_VERSION.len()).context("Remap's version string is too long")?;
     let mut bytes = Vec::with_capacity(payload.len() + 64);
     bytes.extend_from_slice(&MAGIC);
     bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -180,6 +196,7 @@ pub(crate) fn encode(
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     bytes.extend_from_slice(&payload);
+    debug_assert_eq!(bytes.len() - artifact.code.len(), code_start);
     Ok(bytes)
 }
 
@@ -258,13 +275,16 @@ pub(crate) fn decode<'a>(
             "the precompiled module does not fit this engine: {reason}; compile it again with the same settings"
         );
     }
-    let artifact = raw_sections(metadata, raw).context("the precompiled module is corrupt")?;
+    let raw_offset = bytes.len() - raw.len();
+    let artifact =
+        raw_sections(metadata, raw, raw_offset).context("the precompiled module is corrupt")?;
     check_consistency(&artifact).context("the precompiled module is corrupt")?;
     Ok(artifact)
 }
 
-/// Splits the raw sections after the metadata.
-fn raw_sections(metadata: Metadata, raw: &[u8]) -> Result<CompiledArtifact<'_>> {
+/// Splits the raw sections after the metadata; `raw_offset` is where they
+/// start in the file (the code's padding depends on it).
+fn raw_sections(metadata: Metadata, raw: &[u8], raw_offset: usize) -> Result<CompiledArtifact<'_>> {
     let section = |len: u64, entry_bytes: usize| {
         usize::try_from(len)
             .ok()
@@ -277,15 +297,18 @@ fn raw_sections(metadata: Metadata, raw: &[u8]) -> Result<CompiledArtifact<'_>> 
     ) else {
         bail!("its section sizes overflow");
     };
-    if map_bytes
+    let code_start = map_bytes
         .checked_add(trap_bytes)
-        .and_then(|sum| sum.checked_add(code_bytes))
-        != Some(raw.len())
-    {
+        .and_then(|tables| tables.checked_add(raw_offset))
+        .and_then(|end| end.checked_next_multiple_of(CODE_ALIGNMENT))
+        .map(|start| start - raw_offset);
+    if code_start.and_then(|start| start.checked_add(code_bytes)) != Some(raw.len()) {
         bail!("its sections do not add up to its length");
     }
+    let code_start = code_start.expect("checked above");
     let (map, rest) = raw.split_at(map_bytes);
-    let (traps, code) = rest.split_at(trap_bytes);
+    let traps = &rest[..trap_bytes];
+    let code = &raw[code_start..];
     let u32_at = |bytes: &[u8]| u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"));
     let address_map = map
         .chunks_exact(ADDRESS_MAP_ENTRY_BYTES)
