@@ -13,7 +13,8 @@
 //! | 4 | CRC-32 of the payload |
 //! | rest | payload |
 //!
-//! The payload is the metadata ([`Metadata`], postcard-encoded), then the
+//! The payload is the metadata ([`Metadata`], postcard-encoded, with the
+//! exception table of the call sites that have handlers), then the
 //! address map (8 bytes per entry: code offset, Wasm offset), the trap table
 //! (5 bytes per entry: code offset, trap kind) and the machine code, raw: the
 //! big parts are copied, not decoded element by element.
@@ -27,7 +28,8 @@ use crate::module::compile;
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::{
-    AddressMapEntry, CodeCompatibility, FunctionLoc, TrapKind, TrapRecord, VMOffsets,
+    AddressMapEntry, CodeCompatibility, ExceptionCallSite, FunctionLoc, TrapKind, TrapRecord,
+    VMOffsets,
 };
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -37,7 +39,7 @@ use std::borrow::Cow;
 pub(crate) const MAGIC: [u8; 8] = *b"\x7fREMAP\x01\n";
 
 /// Version of the layout above and of [`Metadata`]; bump on any change.
-const FORMAT_VERSION: u32 = 4;
+const FORMAT_VERSION: u32 = 5;
 
 /// The version of Remap that writes and reads artifacts.
 const REMAP_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -66,6 +68,8 @@ pub(crate) struct CompiledArtifact<'code> {
     pub trap_table: Vec<TrapRecord>,
     /// Code offset -> Wasm offset, sorted by code offset.
     pub address_map: Vec<AddressMapEntry>,
+    /// Call sites with exception handlers, sorted by return offset.
+    pub exception_table: Vec<ExceptionCallSite>,
     /// Byte offset of each defined function's body in the module binary
     /// (backtraces use it where the exact instruction is unknown).
     pub function_body_offsets: Vec<u32>,
@@ -81,6 +85,7 @@ struct MetadataRef<'a> {
     entry_trampolines: &'a [Option<FunctionLoc>],
     host_trampolines: &'a [Option<FunctionLoc>],
     function_body_offsets: &'a [u32],
+    exception_table: &'a [ExceptionCallSite],
     address_map_len: u64,
     trap_table_len: u64,
     code_len: u64,
@@ -96,6 +101,7 @@ struct Metadata {
     entry_trampolines: Vec<Option<FunctionLoc>>,
     host_trampolines: Vec<Option<FunctionLoc>>,
     function_body_offsets: Vec<u32>,
+    exception_table: Vec<ExceptionCallSite>,
     address_map_len: u64,
     trap_table_len: u64,
     code_len: u64,
@@ -150,6 +156,7 @@ pub(crate) fn encode(
         entry_trampolines: &artifact.entry_trampolines,
         host_trampolines: &artifact.host_trampolines,
         function_body_offsets: &artifact.function_body_offsets,
+        exception_table: &artifact.exception_table,
         address_map_len: artifact.address_map.len() as u64,
         trap_table_len: artifact.trap_table.len() as u64,
         code_len: artifact.code.len() as u64,
@@ -316,6 +323,7 @@ fn raw_sections(metadata: Metadata, raw: &[u8]) -> Result<CompiledArtifact<'_>> 
         host_trampolines: metadata.host_trampolines,
         trap_table,
         address_map,
+        exception_table: metadata.exception_table,
         function_body_offsets: metadata.function_body_offsets,
     })
 }
@@ -369,12 +377,31 @@ fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
     {
         bail!("a function has an unknown type");
     }
+    if info.tags.iter().any(|&ty| info.signature(ty).is_none()) {
+        bail!("a tag has an unknown type");
+    }
+    // The unwinder resumes at handler offsets and binary-searches the sites.
+    let handlers_in_code = module.exception_table.iter().all(|site| {
+        u64::from(site.return_offset) <= code_len
+            && site
+                .handlers
+                .iter()
+                .all(|handler| u64::from(handler.code_offset) < code_len)
+    });
+    if !handlers_in_code
+        || !module
+            .exception_table
+            .is_sorted_by(|a, b| a.return_offset < b.return_offset)
+    {
+        bail!("its exception table does not fit its code");
+    }
     for export in &info.exports {
         let count = match export.kind {
             EntityKind::Function => info.functions.len(),
             EntityKind::Table => info.tables.len(),
             EntityKind::Memory => info.memories.len(),
             EntityKind::Global => info.globals.len(),
+            EntityKind::Tag => info.tags.len(),
         };
         if export.index as usize >= count {
             bail!(
@@ -384,7 +411,7 @@ fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
         }
     }
     for import in &info.imports {
-        if let ImportKind::Function(ty) = import.kind
+        if let ImportKind::Function(ty) | ImportKind::Tag(ty) = import.kind
             && info.signature(ty).is_none()
         {
             bail!("import {:?} has an unknown type", import.name);

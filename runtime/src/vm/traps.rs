@@ -16,6 +16,7 @@
 //! a trap in Wasm code of this thread is left to the signal handler's
 //! fallback (the handler that was installed before Remap's).
 
+use crate::exception::ThrownException;
 use crate::trap::{
     FrameInfo, KEPT_INNERMOST_FRAMES, KEPT_OUTERMOST_FRAMES, Trap, TrapKind, WasmBacktrace,
 };
@@ -50,6 +51,8 @@ pub(crate) enum Unwind {
     Host(anyhow::Error),
     /// A host function panicked; the payload is resumed on the host side.
     Panic(Box<dyn Any + Send>),
+    /// No Wasm handler caught this exception (vm::throw).
+    Exception(ThrownException),
 }
 
 /// One host->Wasm call in progress on this thread.
@@ -128,6 +131,7 @@ pub(crate) unsafe fn catch_traps(
         Some(Unwind::Trap(trap)) => Err(anyhow::Error::new(trap)),
         Some(Unwind::Host(error)) => Err(error),
         Some(Unwind::Panic(payload)) => std::panic::resume_unwind(payload),
+        Some(Unwind::Exception(exception)) => Err(anyhow::Error::new(exception)),
         None => unreachable!("jumped back without a reason"),
     }
 }
@@ -358,6 +362,7 @@ mod tests {
             address_map: Vec::new(),
             names: [(0, "outermost".to_string())].into(),
             module_name: None,
+            exception_table: Vec::new(),
         });
         // Innermost first: depth `count - 1 - i` calls function `count - 1 - i`.
         (0..count)
