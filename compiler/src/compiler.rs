@@ -138,6 +138,14 @@ impl Compiler {
         self
     }
 
+    /// Also accepts exception handling (tags, `throw`, `try_table`, ... and
+    /// the legacy `try` form) when `enabled` (on by default).
+    pub fn with_exceptions(mut self, enabled: bool) -> Self {
+        self.features.set(WasmFeatures::EXCEPTIONS, enabled);
+        self.features.set(WasmFeatures::LEGACY_EXCEPTIONS, enabled);
+        self
+    }
+
     /// The Wasm features this compiler accepts.
     pub fn features(&self) -> WasmFeatures {
         self.features

@@ -273,17 +273,39 @@ impl ExnRef {
 }
 
 /// A Wasm exception in flight through the host: the error a call into
-/// Wasm returns when no handler caught the exception, and the error a host
-/// function returns to throw one into its Wasm caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Wasm returns when no handler caught the exception (with the Wasm
+/// backtrace of the throw as its context), and the error a host function
+/// returns to throw one into its Wasm caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrownException {
     exception: ExnRef,
+    /// The payload as text, for messages once the store may be gone.
+    payload: Option<String>,
 }
 
 impl ThrownException {
     /// An error that throws `exception` when a host function returns it.
     pub fn new(exception: ExnRef) -> ThrownException {
-        ThrownException { exception }
+        ThrownException {
+            exception,
+            payload: None,
+        }
+    }
+
+    /// The error of `exception` reaching the host uncaught, its payload
+    /// described for messages.
+    pub(crate) fn uncaught(store: &StoreOpaque, exception: ExnRef) -> ThrownException {
+        let object = exception.object(store);
+        let params = object.tag.ty_in(store).params();
+        let values: Vec<String> = params
+            .iter()
+            .zip(object.payload.iter())
+            .map(|(&ty, raw)| describe_raw(ty, raw))
+            .collect();
+        ThrownException {
+            exception,
+            payload: Some(values.join(", ")),
+        }
     }
 
     /// The exception: read its tag and payload with the store.
@@ -294,7 +316,25 @@ impl ThrownException {
 
 impl fmt::Display for ThrownException {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("uncaught Wasm exception")
+        f.write_str("uncaught Wasm exception")?;
+        match &self.payload {
+            Some(payload) if payload.is_empty() => f.write_str(" (no payload)"),
+            Some(payload) => write!(f, " with payload ({payload})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A payload value as messages show it: its type and value.
+fn describe_raw(ty: ValType, raw: &ValRaw) -> String {
+    match ty {
+        ValType::I32 => format!("i32 {}", raw.get_i32()),
+        ValType::I64 => format!("i64 {}", raw.get_i64()),
+        ValType::F32 => format!("f32 {}", f32::from_bits(raw.get_f32_bits())),
+        ValType::F64 => format!("f64 {}", f64::from_bits(raw.get_f64_bits())),
+        ValType::V128 => format!("v128 {:#034x}", raw.get_u128()),
+        ValType::Ref(ty) if raw.get_reference() == 0 => format!("{ty} null"),
+        ValType::Ref(ty) => format!("{ty}"),
     }
 }
 

@@ -21,9 +21,10 @@
 //!
 //! Failure behaviour: no handler before the host boundary unwinds to the
 //! innermost host->Wasm call, which returns the exception as a
-//! `ThrownException` error.
+//! `ThrownException` error (with the throw's Wasm backtrace as context).
 
 use crate::exception::{ExnRef, ThrownException};
+use crate::func::with_wasm_backtrace;
 use crate::store::StoreOpaque;
 use crate::values::ValRaw;
 use crate::vm::builtins::context;
@@ -173,8 +174,13 @@ unsafe fn unwind(exception: u64, pc: usize, fp: usize) -> ! {
         None => {
             // SAFETY: the exception belongs to the store.
             let exception = unsafe { ExnRef::from_raw(store, exception) }.expect("non-null");
-            // SAFETY: inside `catch_traps`, from frames that own nothing.
-            unsafe { traps::raise(Unwind::Exception(ThrownException::new(exception))) }
+            // The Wasm frames of the throw, as a host error's, are its context.
+            let error = with_wasm_backtrace(anyhow::Error::new(ThrownException::uncaught(
+                store, exception,
+            )));
+            // SAFETY: inside `catch_traps`, from frames that own nothing
+            // (the error moves into the unwind reason).
+            unsafe { traps::raise(Unwind::Host(error)) }
         }
     }
 }

@@ -16,7 +16,6 @@
 //! a trap in Wasm code of this thread is left to the signal handler's
 //! fallback (the handler that was installed before Remap's).
 
-use crate::exception::ThrownException;
 use crate::trap::{
     FrameInfo, KEPT_INNERMOST_FRAMES, KEPT_OUTERMOST_FRAMES, Trap, TrapKind, WasmBacktrace,
 };
@@ -51,8 +50,6 @@ pub(crate) enum Unwind {
     Host(anyhow::Error),
     /// A host function panicked; the payload is resumed on the host side.
     Panic(Box<dyn Any + Send>),
-    /// No Wasm handler caught this exception (vm::throw).
-    Exception(ThrownException),
 }
 
 /// One host->Wasm call in progress on this thread.
@@ -131,7 +128,6 @@ pub(crate) unsafe fn catch_traps(
         Some(Unwind::Trap(trap)) => Err(anyhow::Error::new(trap)),
         Some(Unwind::Host(error)) => Err(error),
         Some(Unwind::Panic(payload)) => std::panic::resume_unwind(payload),
-        Some(Unwind::Exception(exception)) => Err(anyhow::Error::new(exception)),
         None => unreachable!("jumped back without a reason"),
     }
 }
