@@ -6,8 +6,8 @@ use remap_compiler::module_info::{
 };
 use remap_compiler::types::Mutability;
 use remap_compiler::{
-    CompileError, CompiledModule, FuncType, MemoryStyle, ModuleInfo, RefType, TrapKind, Tunables,
-    ValType, compile_entry_trampoline, compile_host_trampoline, compile_module,
+    CompileError, CompiledModule, Compiler, FuncType, MemoryStyle, ModuleInfo, RefType, TrapKind,
+    Tunables, ValType, compile_entry_trampoline, compile_host_trampoline, compile_module,
 };
 
 /// Tunables forcing `style`, with the IR verifier on.
@@ -237,7 +237,14 @@ fn unsupported_features_are_named() {
         unsupported_feature("(module (memory 1 1 shared))"),
         "threads"
     );
-    assert_eq!(unsupported_feature("(module (tag))"), "exceptions");
+    let without_exceptions = Compiler::new(Tunables::default())
+        .unwrap()
+        .with_exceptions(false)
+        .compile_module(&wat::parse_str("(module (tag))").unwrap());
+    assert!(
+        matches!(&without_exceptions, Err(CompileError::Unsupported { feature, .. }) if feature == "exceptions"),
+        "{without_exceptions:?}"
+    );
     assert_eq!(
         unsupported_feature("(module (type $s (struct)) (func (drop (struct.new $s))))"),
         "gc"

@@ -15,8 +15,9 @@
 //! finds the handler by walking the frames and resumes there. They too are
 //! `try_call`s, so handlers of the throwing frame itself apply.
 //!
-//! Invariant: a handler list ends at the first catch-all, since nothing
-//! after it can match.
+//! Invariants: a handler list ends at the first catch-all, since nothing
+//! after it can match; a throw writes the fuel count back like a call, and
+//! a handler reads it and the epoch deadline again.
 
 use super::call::Callee;
 use super::{Frame, FrameKind, Translator, block_args};
@@ -292,6 +293,7 @@ impl Translator<'_> {
         builder.set_cold_block(landing);
         let exception = builder.append_block_param(landing, types::I64);
         builder.switch_to_block(landing);
+        self.reload_after_unwind(builder);
         let mut values = match tag {
             Some(tag) => self.unpack_payload(builder, exception, tag)?,
             None => Vec::new(),
@@ -302,6 +304,13 @@ impl Translator<'_> {
         let target = self.branch_target_marking(label);
         builder.ins().jump(target, &block_args(&values));
         Ok(HandlerClause { tag, landing })
+    }
+
+    /// At a handler: the frames unwound may have charged fuel or moved the
+    /// epoch deadline, so the variables caching them are read again.
+    pub(super) fn reload_after_unwind(&mut self, builder: &mut FunctionBuilder<'_>) {
+        self.fuel_reload(builder);
+        self.epoch_reload_deadline(builder);
     }
 
     /// Loads the payload of `exception`, an exception of tag `tag_index`.

@@ -126,6 +126,7 @@ impl Translator<'_> {
         builder.set_cold_block(clause);
         let exception = builder.append_block_param(clause, types::I64);
         builder.switch_to_block(clause);
+        self.reload_after_unwind(builder);
         self.stack.truncate(height);
         self.reachable = true;
         if let Some(tag) = tag {
