@@ -484,3 +484,29 @@ fn gc_operators_in_constant_expressions_name_gc() {
         "gc"
     );
 }
+
+#[test]
+fn exception_tables_list_each_call_sites_handlers_innermost_first() {
+    let compiled = compile(
+        r#"(module (tag $a) (tag $b) (func $f)
+             (func
+               (block $outer
+                 (try_table (catch $b $outer)
+                   (block $inner
+                     (try_table (catch $a $inner) (catch_all $inner)
+                       (call $f)))))))"#,
+        MemoryStyle::Static,
+    );
+    assert_eq!(compiled.exception_table.len(), 1);
+    let site = &compiled.exception_table[0];
+    let tags: Vec<Option<u32>> = site.handlers.iter().map(|handler| handler.tag).collect();
+    // The outer `catch $b` is unreachable behind the inner catch-all.
+    assert_eq!(tags, [Some(0), None]);
+    let run = compiled.function(1).unwrap();
+    assert!(run.contains(site.return_offset - 1));
+    assert!(
+        site.handlers
+            .iter()
+            .all(|handler| run.contains(handler.code_offset))
+    );
+}
