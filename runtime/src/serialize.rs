@@ -380,13 +380,16 @@ fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
     if info.tags.iter().any(|&ty| info.signature(ty).is_none()) {
         bail!("a tag has an unknown type");
     }
-    // The unwinder resumes at handler offsets and binary-searches the sites.
+    // The unwinder resumes at handler offsets, resolves handler tags in the
+    // instance's tags and binary-searches the sites.
     let handlers_in_code = module.exception_table.iter().all(|site| {
         u64::from(site.return_offset) <= code_len
-            && site
-                .handlers
-                .iter()
-                .all(|handler| u64::from(handler.code_offset) < code_len)
+            && site.handlers.iter().all(|handler| {
+                u64::from(handler.code_offset) < code_len
+                    && handler
+                        .tag
+                        .is_none_or(|tag| (tag as usize) < info.tags.len())
+            })
     });
     if !handlers_in_code
         || !module
