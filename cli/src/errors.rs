@@ -1,7 +1,9 @@
 //! How `remap` reports an error: one message; for a trap, its kind and the
-//! Wasm backtrace, with runs of identical frames (deep recursion) folded.
+//! Wasm backtrace, with runs of identical frames (deep recursion) folded;
+//! for an uncaught Wasm exception, its payload and the backtrace of the
+//! throw.
 
-use remap::{FrameInfo, Trap};
+use remap::{FrameInfo, ThrownException, Trap, WasmBacktrace};
 use std::fmt::Write as _;
 
 /// Most backtrace lines printed before the rest is summarised.
@@ -9,6 +11,9 @@ const MAX_BACKTRACE_LINES: usize = 64;
 
 /// The message printed for `err`, starting with `error: `.
 pub fn error_message(err: &anyhow::Error) -> String {
+    if let Some(thrown) = err.downcast_ref::<ThrownException>() {
+        return exception_message(err, thrown);
+    }
     let Some(trap) = err.downcast_ref::<Trap>() else {
         return format!("error: {err:#}");
     };
@@ -21,6 +26,30 @@ pub fn error_message(err: &anyhow::Error) -> String {
     if !frames.is_empty() {
         message.push_str("\nwasm backtrace:");
         message.push_str(&format_frames(frames));
+    }
+    message
+}
+
+/// The message of an uncaught exception: its payload, and the Wasm frames
+/// it was thrown from.
+fn exception_message(err: &anyhow::Error, thrown: &ThrownException) -> String {
+    let mut message = String::from("error: ");
+    let backtrace = err.downcast_ref::<WasmBacktrace>();
+    // The backtrace is a context of the exception: printed below, folded.
+    let backtrace_text = backtrace.map(ToString::to_string);
+    for context in err
+        .chain()
+        .take_while(|cause| !cause.is::<ThrownException>())
+        .filter(|cause| Some(cause.to_string()) != backtrace_text)
+    {
+        let _ = write!(message, "{context}: ");
+    }
+    let _ = write!(message, "wasm exception: {thrown}");
+    if let Some(backtrace) = backtrace
+        && !backtrace.frames().is_empty()
+    {
+        message.push_str("\nwasm backtrace:");
+        message.push_str(&format_frames(backtrace.frames()));
     }
     message
 }

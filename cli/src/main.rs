@@ -20,7 +20,7 @@ mod stats;
 mod wast_command;
 
 use clap::{Parser, Subcommand};
-use remap::Trap;
+use remap::{ThrownException, Trap};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -28,7 +28,8 @@ use std::process::ExitCode;
 /// usually gets. Pages of it that are never touched cost no memory.
 const COMMAND_THREAD_STACK: usize = 8 << 20;
 
-/// Exit code after a trap: what an abort gives on Unix (128 + SIGABRT), as Wasmtime does.
+/// Exit code after a trap or an uncaught exception: what an abort gives on
+/// Unix (128 + SIGABRT), as Wasmtime does for a trap.
 const TRAP_EXIT_CODE: u8 = 134;
 
 /// Remap: a WebAssembly runtime with virtual-memory linear memories.
@@ -75,7 +76,8 @@ fn run_command() -> ExitCode {
     };
     outcome.unwrap_or_else(|err| {
         report(&err);
-        if err.downcast_ref::<Trap>().is_some() {
+        // An uncaught exception ends the program as abnormally as a trap.
+        if err.is::<Trap>() || err.is::<ThrownException>() {
             ExitCode::from(TRAP_EXIT_CODE)
         } else {
             ExitCode::FAILURE

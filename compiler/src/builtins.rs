@@ -62,6 +62,14 @@ macro_rules! foreach_builtin {
             FmaF32x4 = fma_f32x4(vmctx, lanes: u64);
             /// Fused `a * b + c` of each f64 lane, as [`Builtin::FmaF32x4`].
             FmaF64x2 = fma_f64x2(vmctx, lanes: u64);
+            /// `throw`: makes an exception of module tag `tag` whose payload
+            /// is the `ValRaw` slots at address `payload`, and unwinds to
+            /// its handler. Never returns; compiled code calls it with
+            /// `try_call` so that handlers of the throwing frame apply.
+            Throw = throw(vmctx, tag: u32, payload: u64);
+            /// `throw_ref`: unwinds the non-null exception `exception` to its
+            /// handler, as [`Builtin::Throw`].
+            ThrowRef = throw_ref(vmctx, exception: u64);
         }
     };
 }
@@ -138,9 +146,23 @@ impl Builtin {
         self as usize
     }
 
-    /// The Cranelift signature (System V, vmctx first).
+    /// Whether the builtin never returns but unwinds to an exception
+    /// handler (or to the host).
+    pub fn throws(self) -> bool {
+        matches!(self, Builtin::Throw | Builtin::ThrowRef)
+    }
+
+    /// The Cranelift signature (System V, vmctx first). A throwing builtin
+    /// is declared `preserve_all`, which passes arguments as System V does
+    /// but, at a `try_call`, treats every register as clobbered: the
+    /// unwinder restores no register when it resumes at a handler.
     pub fn signature(self) -> Signature {
-        let mut signature = Signature::new(CallConv::SystemV);
+        let call_conv = if self.throws() {
+            CallConv::PreserveAll
+        } else {
+            CallConv::SystemV
+        };
+        let mut signature = Signature::new(call_conv);
         signature.params.push(AbiParam::new(types::I64));
         signature
             .params
@@ -169,7 +191,12 @@ mod tests {
             let signature = builtin.signature();
             assert_eq!(signature.params[0].value_type, types::I64);
             assert_eq!(signature.params.len(), builtin.params().len() + 1);
-            assert_eq!(signature.call_conv, CallConv::SystemV);
+            let expected = if builtin.throws() {
+                CallConv::PreserveAll
+            } else {
+                CallConv::SystemV
+            };
+            assert_eq!(signature.call_conv, expected);
         }
         assert_eq!(Builtin::MemoryGrow.signature().returns.len(), 1);
         assert!(Builtin::DataDrop.signature().returns.is_empty());
@@ -188,6 +215,7 @@ mod tests {
         assert_eq!(Builtin::IsSubtype.params(), [I32, I32]);
         assert_eq!(Builtin::IsSubtype.results(), [I32]);
         assert_eq!(Builtin::FmaF64x2.params(), [I64]);
-        assert_eq!(Builtin::COUNT, 14);
+        assert_eq!(Builtin::Throw.params(), [I32, I64]);
+        assert_eq!(Builtin::COUNT, 16);
     }
 }

@@ -11,13 +11,18 @@ use crate::trampolines::{
 use crate::translate::FuncTranslator;
 use crate::types::FuncType;
 use crate::vmctx::VMOffsets;
-use crate::{AddressMapEntry, CompiledModule, FunctionLoc, TrapKind, TrapRecord, Tunables};
+use crate::{
+    AddressMapEntry, CompiledModule, ExceptionCallSite, ExceptionHandler, FunctionLoc, TrapKind,
+    TrapRecord, Tunables,
+};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{CodegenError, Context, FinalizedRelocTarget};
+use cranelift_codegen::{
+    CodegenError, Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
+};
 use cranelift_frontend::FunctionBuilderContext;
 use rayon::prelude::*;
 use wasmparser::WasmFeatures;
@@ -50,6 +55,8 @@ struct CompiledFunction {
     traps: Vec<TrapRecord>,
     /// Code offset -> Wasm byte offset of the instruction it came from.
     address_map: Vec<AddressMapEntry>,
+    /// Call sites with exception handlers (offsets relative to `code`).
+    exception_table: Vec<ExceptionCallSite>,
 }
 
 /// Compiles modules for the host machine. Cheap to share: `Send + Sync`.
@@ -128,6 +135,14 @@ impl Compiler {
     /// when `enabled` (on by default).
     pub fn with_wide_arithmetic(mut self, enabled: bool) -> Self {
         self.features.set(WasmFeatures::WIDE_ARITHMETIC, enabled);
+        self
+    }
+
+    /// Also accepts exception handling (tags, `throw`, `try_table`, ... and
+    /// the legacy `try` form) when `enabled` (on by default).
+    pub fn with_exceptions(mut self, enabled: bool) -> Self {
+        self.features.set(WasmFeatures::EXCEPTIONS, enabled);
+        self.features.set(WasmFeatures::LEGACY_EXCEPTIONS, enabled);
         self
     }
 
@@ -215,6 +230,7 @@ impl Compiler {
             host_trampolines,
             trap_table: linker.traps,
             address_map: linker.address_map,
+            exception_table: linker.exception_table,
             info,
         })
     }
@@ -331,13 +347,69 @@ impl Compiler {
                 wasm_offset: srcloc.loc.bits(),
             })
             .collect();
+        let exception_table = exception_call_sites(buffer.call_sites(), func_index)?;
         Ok(CompiledFunction {
             code: buffer.data().to_vec(),
             relocs,
             traps,
             address_map,
+            exception_table,
         })
     }
+}
+
+/// The call sites of one function that have exception handlers, in the
+/// form the runtime's unwinder reads.
+fn exception_call_sites<'a>(
+    call_sites: impl Iterator<Item = cranelift_codegen::FinalizedMachCallSite<'a>>,
+    func_index: u32,
+) -> Result<Vec<ExceptionCallSite>, CompileError> {
+    let codegen_error = |message: &str| CompileError::Codegen {
+        func_index,
+        message: message.to_string(),
+    };
+    let mut sites = Vec::new();
+    for site in call_sites {
+        if site.exception_handlers.is_empty() {
+            continue;
+        }
+        let mut vmctx_sp_offset = None;
+        let mut handlers = Vec::with_capacity(site.exception_handlers.len());
+        for handler in site.exception_handlers {
+            match *handler {
+                FinalizedMachExceptionHandler::Tag(tag, code_offset) => {
+                    handlers.push(ExceptionHandler {
+                        tag: Some(tag.as_u32()),
+                        code_offset,
+                    });
+                }
+                FinalizedMachExceptionHandler::Default(code_offset) => {
+                    handlers.push(ExceptionHandler {
+                        tag: None,
+                        code_offset,
+                    });
+                }
+                FinalizedMachExceptionHandler::Context(ExceptionContextLoc::SPOffset(offset)) => {
+                    vmctx_sp_offset = Some(offset);
+                }
+                FinalizedMachExceptionHandler::Context(ExceptionContextLoc::GPR(_)) => {
+                    return Err(codegen_error(
+                        "an exception handler's vmctx was left in a register",
+                    ));
+                }
+            }
+        }
+        sites.push(ExceptionCallSite {
+            return_offset: site.ret_addr,
+            frame_offset: site
+                .frame_offset
+                .ok_or_else(|| codegen_error("a call site with handlers has no frame offset"))?,
+            vmctx_sp_offset: vmctx_sp_offset
+                .ok_or_else(|| codegen_error("a call site with handlers has no vmctx"))?,
+            handlers,
+        });
+    }
+    Ok(sites)
 }
 
 /// Concatenates compiled functions and patches calls between them.
@@ -346,6 +418,7 @@ struct Linker {
     code: Vec<u8>,
     traps: Vec<TrapRecord>,
     address_map: Vec<AddressMapEntry>,
+    exception_table: Vec<ExceptionCallSite>,
 }
 
 impl Linker {
@@ -363,6 +436,21 @@ impl Linker {
             .extend(function.address_map.iter().map(|entry| AddressMapEntry {
                 code_offset: offset + entry.code_offset,
                 wasm_offset: entry.wasm_offset,
+            }));
+        self.exception_table
+            .extend(function.exception_table.iter().map(|site| {
+                ExceptionCallSite {
+                    return_offset: offset + site.return_offset,
+                    handlers: site
+                        .handlers
+                        .iter()
+                        .map(|handler| ExceptionHandler {
+                            code_offset: offset + handler.code_offset,
+                            ..*handler
+                        })
+                        .collect(),
+                    ..*site
+                }
             }));
         FunctionLoc {
             offset,

@@ -398,6 +398,21 @@ impl<'m> FuncEnvironment<'m> {
         builtin: Builtin,
         args: &[Value],
     ) -> Vec<Value> {
+        let (sig_ref, code) = self.builtin_callee(builder, builtin);
+        let mut call_args = vec![self.vmctx];
+        call_args.extend_from_slice(args);
+        let call = builder.ins().call_indirect(sig_ref, code, &call_args);
+        builder.inst_results(call).to_vec()
+    }
+
+    /// Records the exit frame and loads `builtin`'s address: the signature
+    /// and code of a call whose first argument is this function's vmctx
+    /// (for callers that emit the call themselves, e.g. as a `try_call`).
+    pub fn builtin_callee(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+    ) -> (SigRef, Value) {
         let limits = self.load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS);
         self.record_exit_frame(builder, limits);
 
@@ -416,10 +431,7 @@ impl<'m> FuncEnvironment<'m> {
                 sig_ref
             }
         };
-        let mut call_args = vec![self.vmctx];
-        call_args.extend_from_slice(args);
-        let call = builder.ins().call_indirect(sig_ref, code, &call_args);
-        builder.inst_results(call).to_vec()
+        (sig_ref, code)
     }
 }
 

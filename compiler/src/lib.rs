@@ -71,6 +71,32 @@ pub struct AddressMapEntry {
     pub wasm_offset: u32,
 }
 
+/// Where one call site's exception handlers send a matching exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionHandler {
+    /// The module tag index the handler catches (resolved to a tag through
+    /// the vmctx of the frame); `None` catches everything.
+    pub tag: Option<u32>,
+    /// Offset of the handler's code in the code blob.
+    pub code_offset: u32,
+}
+
+/// The exception handlers of one call site (a `try_call`), in the order a
+/// thrown exception tries them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionCallSite {
+    /// Offset of the call's return address in the code blob.
+    pub return_offset: u32,
+    /// Bytes from the frame pointer down to the stack pointer at the call:
+    /// the stack pointer a handler resumes with is `fp - frame_offset`.
+    pub frame_offset: u32,
+    /// Offset from that stack pointer of the slot holding the frame's
+    /// vmctx (the context tag indices are resolved in).
+    pub vmctx_sp_offset: u32,
+    /// Handlers, innermost first; a catch-all ends the list.
+    pub handlers: Vec<ExceptionHandler>,
+}
+
 /// A compiled module: metadata plus one linked, position-independent code blob.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CompiledModule {
@@ -98,6 +124,8 @@ pub struct CompiledModule {
     /// Code offset -> Wasm instruction offset for defined functions, sorted
     /// by code offset (for backtraces).
     pub address_map: Vec<AddressMapEntry>,
+    /// Call sites with exception handlers, sorted by return offset.
+    pub exception_table: Vec<ExceptionCallSite>,
 }
 
 impl CompiledModule {

@@ -104,6 +104,9 @@ pub enum ImportKind {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// An exception tag whose parameters are those of the function type at
+    /// the given module type index.
+    Tag(u32),
 }
 
 /// One import.
@@ -115,7 +118,7 @@ pub struct Import {
     pub name: String,
     /// What is imported.
     pub kind: ImportKind,
-    /// Index in its own index space (function, table, memory or global).
+    /// Index in its own index space (function, table, memory, global or tag).
     pub index: u32,
 }
 
@@ -130,6 +133,8 @@ pub enum EntityKind {
     Memory,
     /// A global.
     Global,
+    /// An exception tag.
+    Tag,
 }
 
 /// One export.
@@ -271,6 +276,11 @@ pub struct ModuleInfo {
     pub globals: Vec<Global>,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Every exception tag's function type index (its parameters are the
+    /// payload), imports first.
+    pub tags: Vec<u32>,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
     /// Data segments.
     pub data: Vec<DataSegment>,
     /// Element segments.
@@ -294,6 +304,12 @@ impl ModuleInfo {
     /// function index out of range.
     pub fn func_type(&self, func_index: u32) -> Option<&FuncType> {
         self.signature(*self.functions.get(func_index as usize)?)
+    }
+
+    /// The payload types of tag `tag_index` (its function type's
+    /// parameters); `None` for an index out of range.
+    pub fn tag_type(&self, tag_index: u32) -> Option<&FuncType> {
+        self.signature(*self.tags.get(tag_index as usize)?)
     }
 
     /// Whether function `func_index` is imported.
@@ -332,7 +348,8 @@ impl ModuleInfo {
 /// multi-memory, extended constant expressions, memory64 (64-bit memories
 /// and tables), custom page sizes, typed function references, tail calls,
 /// GC (whose instructions Remap lacks are refused when translated), wide
-/// arithmetic and relaxed SIMD. SIMD is opt-in (`Compiler::with_simd`);
+/// arithmetic, relaxed SIMD and exception handling (with the legacy
+/// `try`/`catch`/`delegate`/`rethrow` form). SIMD is opt-in (`Compiler::with_simd`);
 /// relaxed SIMD only takes effect with it, since its instructions work on
 /// `v128` values.
 pub fn supported_features() -> WasmFeatures {
@@ -345,7 +362,9 @@ pub fn supported_features() -> WasmFeatures {
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::GC
         | WasmFeatures::WIDE_ARITHMETIC
-        | WasmFeatures::RELAXED_SIMD)
+        | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::EXCEPTIONS
+        | WasmFeatures::LEGACY_EXCEPTIONS)
         - WasmFeatures::SIMD
 }
 
@@ -420,9 +439,17 @@ impl ModuleInfo {
                             self.num_imported_globals += 1;
                             (ImportKind::Global(ty), self.num_imported_globals - 1)
                         }
+                        TypeRef::Tag(tag) => {
+                            self.tags.push(tag.func_type_idx);
+                            self.num_imported_tags += 1;
+                            (
+                                ImportKind::Tag(tag.func_type_idx),
+                                self.num_imported_tags - 1,
+                            )
+                        }
                         other => {
                             return Err(CompileError::Unsupported {
-                                feature: "exceptions".into(),
+                                feature: "custom-descriptors".into(),
                                 offset,
                                 message: format!("import of {other:?}"),
                             });
@@ -480,19 +507,18 @@ impl ModuleInfo {
                         ExternalKind::Table => EntityKind::Table,
                         ExternalKind::Memory => EntityKind::Memory,
                         ExternalKind::Global => EntityKind::Global,
-                        ExternalKind::Tag => {
-                            return Err(CompileError::Unsupported {
-                                feature: "exceptions".into(),
-                                offset: 0,
-                                message: "export of a tag".into(),
-                            });
-                        }
+                        ExternalKind::Tag => EntityKind::Tag,
                     };
                     self.exports.push(Export {
                         name: export.name.to_string(),
                         kind,
                         index: export.index,
                     });
+                }
+            }
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    self.tags.push(tag?.func_type_idx);
                 }
             }
             Payload::StartSection { func, .. } => self.start = Some(func),

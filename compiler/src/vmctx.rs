@@ -176,6 +176,17 @@ pub struct VMHostFuncContext {
     pub type_id: u32,
 }
 
+/// The compiler-visible head of an exception object (what an `exnref`
+/// points at). The runtime embeds it as the first field of its own
+/// `#[repr(C)]` exception object and never moves or frees the object while
+/// its store lives.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMExceptionHeader {
+    /// The payload: one `ValRaw` per parameter of the exception's tag.
+    pub payload: *const ValRaw,
+}
+
 /// Field offsets of the fixed-layout structs, as `u8`/`i32` constants for
 /// code generation.
 pub mod field {
@@ -221,6 +232,8 @@ pub mod field {
     pub const HOST_ARRAY_CALL: i32 = offset_of!(VMHostFuncContext, array_call) as i32;
     /// `VMHostFuncContext::type_id`.
     pub const HOST_TYPE_ID: i32 = offset_of!(VMHostFuncContext, type_id) as i32;
+    /// `VMExceptionHeader::payload`.
+    pub const EXCEPTION_PAYLOAD: i32 = offset_of!(VMExceptionHeader, payload) as i32;
     /// Size of one `ValRaw` slot.
     pub const VAL_RAW_SIZE: i32 = size_of::<ValRaw>() as i32;
     /// Size of one table element.

@@ -6,8 +6,8 @@ use remap_compiler::module_info::{
 };
 use remap_compiler::types::Mutability;
 use remap_compiler::{
-    CompileError, CompiledModule, FuncType, MemoryStyle, ModuleInfo, RefType, TrapKind, Tunables,
-    ValType, compile_entry_trampoline, compile_host_trampoline, compile_module,
+    CompileError, CompiledModule, Compiler, FuncType, MemoryStyle, ModuleInfo, RefType, TrapKind,
+    Tunables, ValType, compile_entry_trampoline, compile_host_trampoline, compile_module,
 };
 
 /// Tunables forcing `style`, with the IR verifier on.
@@ -237,7 +237,14 @@ fn unsupported_features_are_named() {
         unsupported_feature("(module (memory 1 1 shared))"),
         "threads"
     );
-    assert_eq!(unsupported_feature("(module (tag))"), "exceptions");
+    let without_exceptions = Compiler::new(Tunables::default())
+        .unwrap()
+        .with_exceptions(false)
+        .compile_module(&wat::parse_str("(module (tag))").unwrap());
+    assert!(
+        matches!(&without_exceptions, Err(CompileError::Unsupported { feature, .. }) if feature == "exceptions"),
+        "{without_exceptions:?}"
+    );
     assert_eq!(
         unsupported_feature("(module (type $s (struct)) (func (drop (struct.new $s))))"),
         "gc"
@@ -475,5 +482,31 @@ fn gc_operators_in_constant_expressions_name_gc() {
             "(module (type $a (array i8)) (global (ref $a) (array.new_default $a (i32.const 1))))"
         ),
         "gc"
+    );
+}
+
+#[test]
+fn exception_tables_list_each_call_sites_handlers_innermost_first() {
+    let compiled = compile(
+        r#"(module (tag $a) (tag $b) (func $f)
+             (func
+               (block $outer
+                 (try_table (catch $b $outer)
+                   (block $inner
+                     (try_table (catch $a $inner) (catch_all $inner)
+                       (call $f)))))))"#,
+        MemoryStyle::Static,
+    );
+    assert_eq!(compiled.exception_table.len(), 1);
+    let site = &compiled.exception_table[0];
+    let tags: Vec<Option<u32>> = site.handlers.iter().map(|handler| handler.tag).collect();
+    // The outer `catch $b` is unreachable behind the inner catch-all.
+    assert_eq!(tags, [Some(0), None]);
+    let run = compiled.function(1).unwrap();
+    assert!(run.contains(site.return_offset - 1));
+    assert!(
+        site.handlers
+            .iter()
+            .all(|handler| run.contains(handler.code_offset))
     );
 }

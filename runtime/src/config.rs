@@ -22,6 +22,7 @@ pub struct Config {
     pub(crate) wasm_simd: bool,
     pub(crate) wasm_relaxed_simd: bool,
     pub(crate) wasm_wide_arithmetic: bool,
+    pub(crate) wasm_exceptions: bool,
     /// Where compiled modules are cached, if anywhere (code_cache.rs).
     pub(crate) code_cache: Option<CodeCache>,
 }
@@ -49,6 +50,7 @@ impl Default for Config {
             wasm_simd: true,
             wasm_relaxed_simd: true,
             wasm_wide_arithmetic: true,
+            wasm_exceptions: true,
             code_cache: None,
         }
     }
@@ -230,6 +232,15 @@ impl Config {
     /// rejected when it is compiled.
     pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
         self.wasm_wide_arithmetic = enable;
+        self
+    }
+
+    /// Accepts exception handling: tags, `throw`, `throw_ref`, `try_table`
+    /// and `exnref`, and the legacy `try`/`catch`/`delegate`/`rethrow`
+    /// form (default true, as in Wasmtime). When false, a module using
+    /// them is rejected when it is compiled.
+    pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.wasm_exceptions = enable;
         self
     }
 

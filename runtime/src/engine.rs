@@ -66,7 +66,8 @@ impl Engine {
         let compiler = Compiler::new(crate::module::tunables(config))?
             .with_simd(config.wasm_simd)
             .with_relaxed_simd(config.wasm_simd && config.wasm_relaxed_simd)
-            .with_wide_arithmetic(config.wasm_wide_arithmetic);
+            .with_wide_arithmetic(config.wasm_wide_arithmetic)
+            .with_exceptions(config.wasm_exceptions);
         let epoch_trampoline = if config.tunables.epoch_interruption {
             let compiled = compiler.compile_epoch_trampoline()?;
             Some(crate::module::HostTrampoline::publish(compiled)?)

@@ -1,5 +1,6 @@
 //! `Extern`: anything a module can import or export.
 
+use crate::exception::Tag;
 use crate::func::Func;
 use crate::global::Global;
 use crate::memory::Memory;
@@ -7,7 +8,7 @@ use crate::store::{AsContext, StoreId};
 use crate::table::Table;
 use crate::types::ExternType;
 
-/// A function, memory, table or global of a store.
+/// A function, memory, table, global or tag of a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Extern {
     /// A function.
@@ -18,6 +19,8 @@ pub enum Extern {
     Table(Table),
     /// A global.
     Global(Global),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl Extern {
@@ -53,6 +56,14 @@ impl Extern {
         }
     }
 
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        match self {
+            Extern::Tag(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The store the item belongs to.
     pub(crate) fn store_id(&self) -> StoreId {
         match self {
@@ -60,6 +71,7 @@ impl Extern {
             Extern::Memory(m) => m.store_id(),
             Extern::Table(t) => t.store_id(),
             Extern::Global(g) => g.store_id(),
+            Extern::Tag(t) => t.store_id(),
         }
     }
 
@@ -70,6 +82,7 @@ impl Extern {
             Extern::Memory(m) => ExternType::Memory(m.ty(ctx)),
             Extern::Table(t) => ExternType::Table(t.ty(ctx)),
             Extern::Global(g) => ExternType::Global(g.ty(ctx)),
+            Extern::Tag(t) => ExternType::Tag(t.ty(ctx)),
         }
     }
 }
@@ -89,6 +102,12 @@ impl From<Memory> for Extern {
 impl From<Table> for Extern {
     fn from(t: Table) -> Extern {
         Extern::Table(t)
+    }
+}
+
+impl From<Tag> for Extern {
+    fn from(t: Tag) -> Extern {
+        Extern::Tag(t)
     }
 }
 

@@ -5,6 +5,7 @@
 //! store, which [`Func::call_raw`] publishes for each host->Wasm call (see
 //! `vm::entered_store` for why that is the only way).
 
+use crate::exception::ThrownException;
 use crate::externals::Extern;
 use crate::module::HostTrampoline;
 use crate::store::{
@@ -15,6 +16,7 @@ use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
 use crate::types::FuncType;
 use crate::values::{Val, ValRaw};
 use crate::vm::entered_store::{EnteredStore, entered_store};
+use crate::vm::throw::throw_from_host;
 use crate::vm::traps::{self, Unwind};
 use crate::vm::vmctx::instance_of_vmctx;
 use anyhow::{Result, bail};
@@ -460,12 +462,31 @@ unsafe extern "C" fn host_array_call(
     };
     match outcome {
         Ok(Ok(())) => {}
-        // SAFETY: called from compiled code inside `catch_traps`; this frame
-        // has moved everything it owned into the unwind reason.
-        Ok(Err(error)) => unsafe { traps::raise(Unwind::Host(with_wasm_backtrace(error))) },
+        // A Wasm exception of this store is thrown into the Wasm caller.
+        Ok(Err(error)) => match error.downcast_ref::<ThrownException>() {
+            Some(thrown) if is_entered_store(thrown.exception().store_id()) => {
+                let exception = thrown.exception();
+                drop(error);
+                // SAFETY: called from compiled code inside `catch_traps`; the
+                // error is dropped, so this frame owns nothing; the exception
+                // belongs to the entered store.
+                unsafe { throw_from_host(exception) }
+            }
+            // SAFETY: called from compiled code inside `catch_traps`; this
+            // frame has moved everything it owned into the unwind reason.
+            _ => unsafe { traps::raise(Unwind::Host(with_wasm_backtrace(error))) },
+        },
         // SAFETY: as above.
         Err(payload) => unsafe { traps::raise(Unwind::Panic(payload)) },
     }
+}
+
+/// Whether `store` is the store whose Wasm is running on this thread.
+fn is_entered_store(store: StoreId) -> bool {
+    let entered = entered_store();
+    // SAFETY: a non-null entered store is live while its Wasm runs; the
+    // shared borrow only reads the id.
+    !entered.is_null() && unsafe { (*entered).id() } == store
 }
 
 /// A host function's error as it leaves Wasm: with the Wasm frames that were

@@ -1,7 +1,10 @@
 //! Instances: instantiation in the spec's order (imports, globals, tables,
 //! memories, element segments, data segments, start function), filling the
-//! instance's vmctx through `vm::vmctx`, and the instance's exports.
+//! instance's vmctx through `vm::vmctx`, and the instance's exports. Tags
+//! are kept by the instance data (not the vmctx): the unwinder resolves a
+//! handler's tag index through the frame's instance.
 
+use crate::exception::Tag;
 use crate::externals::Extern;
 use crate::func::Func;
 use crate::global::Global;
@@ -39,6 +42,9 @@ pub(crate) struct InstanceData {
     memories: Vec<Memory>,
     tables: Vec<Table>,
     globals: Vec<Global>,
+    /// Every tag, imports first: what the exception tables' tag indices
+    /// resolve to.
+    tags: Vec<Tag>,
     dropped_data: Vec<Cell<bool>>,
     /// Passive element segments' values (`None` once dropped or used actively).
     elements: RefCell<Vec<Option<Vec<u64>>>>,
@@ -61,6 +67,10 @@ impl InstanceData {
 
     pub(crate) fn table(&self, index: u32) -> Table {
         self.tables[index as usize]
+    }
+
+    pub(crate) fn tag(&self, index: u32) -> Tag {
+        self.tags[index as usize]
     }
 
     /// The bytes of data segment `index` (empty once dropped).
@@ -276,11 +286,12 @@ fn export_of(store: &StoreOpaque, data: &InstanceData, kind: EntityKind, index: 
         EntityKind::Memory => Extern::Memory(data.memories[index as usize]),
         EntityKind::Table => Extern::Table(data.tables[index as usize]),
         EntityKind::Global => Extern::Global(data.globals[index as usize]),
+        EntityKind::Tag => Extern::Tag(data.tags[index as usize]),
     }
 }
 
 /// Checks that `item` can satisfy an import of type `expected`; a function
-/// import's type is also given by its engine index, `expected_type_id`.
+/// or tag import's type is also given by its engine index, `expected_type_id`.
 fn check_import(
     store: &StoreOpaque,
     item: &Extern,
@@ -317,6 +328,10 @@ fn check_import(
                 && e.is_64() == a.is_64()
                 && limits_match(a.minimum(), a.maximum(), e.minimum(), e.maximum())
         }
+        // A tag's type must be the same function type, by engine index.
+        (ExternType::Tag(_), ExternType::Tag(_), Extern::Tag(tag)) => {
+            expected_type_id == Some(tag.type_id(store))
+        }
         (ExternType::Memory(e), ExternType::Memory(a), _) => {
             e.is_64() == a.is_64()
                 && e.is_shared() == a.is_shared()
@@ -342,6 +357,7 @@ impl Extern {
             Extern::Memory(m) => ExternType::Memory(m.entry(store).ty()),
             Extern::Table(t) => ExternType::Table(t.entry(store).ty()),
             Extern::Global(g) => ExternType::Global(*g.entry(store).ty()),
+            Extern::Tag(t) => ExternType::Tag(t.ty_in(store).clone()),
         }
     }
 }
@@ -379,7 +395,9 @@ pub(crate) fn instantiate(
             continue;
         }
         let expected_type_id = match import.kind {
-            ImportKind::Function(type_index) => module.engine_type_index(type_index),
+            ImportKind::Function(type_index) | ImportKind::Tag(type_index) => {
+                module.engine_type_index(type_index)
+            }
             _ => None,
         };
         check_import(store, item, expected, expected_type_id)
@@ -397,6 +415,7 @@ pub(crate) fn instantiate(
         memories: Vec::with_capacity(info.memories.len()),
         tables: Vec::with_capacity(info.tables.len()),
         globals: Vec::with_capacity(info.globals.len()),
+        tags: Vec::with_capacity(info.tags.len()),
         dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
         elements: RefCell::new(vec![None; info.elements.len()]),
         registrations: Vec::new(),
@@ -428,7 +447,16 @@ pub(crate) fn instantiate(
             Extern::Table(t) => imported_tables.push(t),
             Extern::Memory(m) => imported_memories.push(m),
             Extern::Global(g) => imported_globals.push(g),
+            Extern::Tag(t) => data.tags.push(t),
         }
+    }
+    // Tags: imports (above), then a new tag per definition.
+    for (index, &type_index) in info.tags.iter().enumerate().skip(data.tags.len()) {
+        let ty = module.tag_type(index as u32).clone();
+        let type_id = module
+            .engine_type_index(type_index)
+            .context("a tag of a type that is not a function type")?;
+        data.tags.push(Tag::new_in(store, ty, type_id, None));
     }
 
     // Functions: imports first, then this module's code.

@@ -28,6 +28,7 @@
 mod code_cache;
 mod config;
 mod engine;
+mod exception;
 mod externals;
 mod externref;
 mod func;
@@ -51,6 +52,7 @@ pub mod wasi;
 pub use code_cache::default_code_cache_dir;
 pub use config::Config;
 pub use engine::Engine;
+pub use exception::{ExnRef, Tag, TagType, ThrownException};
 pub use externals::Extern;
 pub use externref::ExternRef;
 pub use func::{Caller, Func};

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::exception::TagType;
 use crate::serialize::{self, CompiledArtifact};
 use crate::types::{ExportType, ExternType, FuncType, ImportType};
 use crate::vm::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
@@ -43,6 +44,8 @@ pub(crate) struct ModuleInner {
     host_trampolines: Vec<Option<FunctionLoc>>,
     imports: Vec<(String, String, ExternType)>,
     exports: Vec<(String, ExternType)>,
+    /// The type of every tag, imports first.
+    tag_types: Vec<TagType>,
 }
 
 impl std::fmt::Debug for Module {
@@ -190,6 +193,7 @@ impl Module {
             address_map: compiled.address_map,
             names: info.names.functions.clone(),
             module_name: info.names.module.clone(),
+            exception_table: compiled.exception_table,
         });
         code._registration = Some(registry::register_code(code_info.clone()));
 
@@ -237,6 +241,9 @@ impl Module {
                     ImportKind::Global(g) => {
                         ExternType::Global(registered_types.engine_global_type(*g))
                     }
+                    ImportKind::Tag(type_index) => ExternType::Tag(TagType::from_func_type(
+                        function_type(&func_types, *type_index)?,
+                    )),
                 };
                 Ok((import.module.clone(), import.name.clone(), ty))
             })
@@ -257,8 +264,19 @@ impl Module {
                 ))
             })
             .collect::<Result<_>>()?;
+        let tag_types = info
+            .tags
+            .iter()
+            .map(|&type_index| {
+                Ok(TagType::from_func_type(function_type(
+                    &func_types,
+                    type_index,
+                )?))
+            })
+            .collect::<Result<_>>()?;
         Ok(Module {
             inner: Arc::new(ModuleInner {
+                tag_types,
                 engine: engine.clone(),
                 offsets: compiled.offsets,
                 code,
@@ -289,6 +307,7 @@ impl Module {
             host_trampolines: inner.host_trampolines.clone(),
             trap_table: inner.code_info.traps.clone(),
             address_map: inner.code_info.address_map.clone(),
+            exception_table: inner.code_info.exception_table.clone(),
             function_body_offsets: inner
                 .code_info
                 .functions
@@ -404,6 +423,11 @@ impl Module {
             .map(|index| index.as_u32())
     }
 
+    /// The type of tag `tag_index` (imports first).
+    pub(crate) fn tag_type(&self, tag_index: u32) -> &TagType {
+        &self.inner.tag_types[tag_index as usize]
+    }
+
     /// A table type of this module, with engine indices.
     pub(crate) fn table_type(&self, ty: TableType) -> TableType {
         self.inner.registered_types.engine_table_type(ty)
@@ -469,6 +493,7 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
         host_trampolines: module.host_trampolines,
         trap_table: module.trap_table,
         address_map: module.address_map,
+        exception_table: module.exception_table,
     })
 }
 
@@ -505,6 +530,12 @@ fn entity_type(
         EntityKind::Global => {
             let ty = info.globals.get(position).ok_or_else(missing)?.ty;
             ExternType::Global(registered_types.engine_global_type(ty))
+        }
+        EntityKind::Tag => {
+            let type_index = *info.tags.get(position).ok_or_else(missing)?;
+            ExternType::Tag(TagType::from_func_type(function_type(
+                func_types, type_index,
+            )?))
         }
     })
 }

@@ -13,7 +13,8 @@
 //! | 4 | CRC-32 of the payload |
 //! | rest | payload |
 //!
-//! The payload is the metadata ([`Metadata`], postcard-encoded), then the
+//! The payload is the metadata ([`Metadata`], postcard-encoded, with the
+//! exception table of the call sites that have handlers), then the
 //! address map (8 bytes per entry: code offset, Wasm offset), the trap table
 //! (5 bytes per entry: code offset, trap kind), zero bytes up to the next
 //! multiple of [`CODE_ALIGNMENT`] from the start of the file, and the machine
@@ -31,7 +32,8 @@ use crate::module::compile;
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::{
-    AddressMapEntry, CodeCompatibility, FunctionLoc, TrapKind, TrapRecord, VMOffsets,
+    AddressMapEntry, CodeCompatibility, ExceptionCallSite, FunctionLoc, TrapKind, TrapRecord,
+    VMOffsets,
 };
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -78,6 +80,8 @@ pub(crate) struct CompiledArtifact<'code> {
     pub trap_table: Vec<TrapRecord>,
     /// Code offset -> Wasm offset, sorted by code offset.
     pub address_map: Vec<AddressMapEntry>,
+    /// Call sites with exception handlers, sorted by return offset.
+    pub exception_table: Vec<ExceptionCallSite>,
     /// Byte offset of each defined function's body in the module binary
     /// (backtraces use it where the exact instruction is unknown).
     pub function_body_offsets: Vec<u32>,
@@ -93,6 +97,7 @@ struct MetadataRef<'a> {
     entry_trampolines: &'a [Option<FunctionLoc>],
     host_trampolines: &'a [Option<FunctionLoc>],
     function_body_offsets: &'a [u32],
+    exception_table: &'a [ExceptionCallSite],
     address_map_len: u64,
     trap_table_len: u64,
     code_len: u64,
@@ -108,6 +113,7 @@ struct Metadata {
     entry_trampolines: Vec<Option<FunctionLoc>>,
     host_trampolines: Vec<Option<FunctionLoc>>,
     function_body_offsets: Vec<u32>,
+    exception_table: Vec<ExceptionCallSite>,
     address_map_len: u64,
     trap_table_len: u64,
     code_len: u64,
@@ -162,6 +168,7 @@ pub(crate) fn encode(
         entry_trampolines: &artifact.entry_trampolines,
         host_trampolines: &artifact.host_trampolines,
         function_body_offsets: &artifact.function_body_offsets,
+        exception_table: &artifact.exception_table,
         address_map_len: artifact.address_map.len() as u64,
         trap_table_len: artifact.trap_table.len() as u64,
         code_len: artifact.code.len() as u64,
@@ -339,6 +346,7 @@ fn raw_sections(metadata: Metadata, raw: &[u8], raw_offset: usize) -> Result<Com
         host_trampolines: metadata.host_trampolines,
         trap_table,
         address_map,
+        exception_table: metadata.exception_table,
         function_body_offsets: metadata.function_body_offsets,
     })
 }
@@ -392,12 +400,34 @@ fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
     {
         bail!("a function has an unknown type");
     }
+    if info.tags.iter().any(|&ty| info.signature(ty).is_none()) {
+        bail!("a tag has an unknown type");
+    }
+    // The unwinder resumes at handler offsets, resolves handler tags in the
+    // instance's tags and binary-searches the sites.
+    let handlers_in_code = module.exception_table.iter().all(|site| {
+        u64::from(site.return_offset) <= code_len
+            && site.handlers.iter().all(|handler| {
+                u64::from(handler.code_offset) < code_len
+                    && handler
+                        .tag
+                        .is_none_or(|tag| (tag as usize) < info.tags.len())
+            })
+    });
+    if !handlers_in_code
+        || !module
+            .exception_table
+            .is_sorted_by(|a, b| a.return_offset < b.return_offset)
+    {
+        bail!("its exception table does not fit its code");
+    }
     for export in &info.exports {
         let count = match export.kind {
             EntityKind::Function => info.functions.len(),
             EntityKind::Table => info.tables.len(),
             EntityKind::Memory => info.memories.len(),
             EntityKind::Global => info.globals.len(),
+            EntityKind::Tag => info.tags.len(),
         };
         if export.index as usize >= count {
             bail!(
@@ -407,7 +437,7 @@ fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
         }
     }
     for import in &info.imports {
-        if let ImportKind::Function(ty) = import.kind
+        if let ImportKind::Function(ty) | ImportKind::Tag(ty) = import.kind
             && info.signature(ty).is_none()
         {
             bail!("import {:?} has an unknown type", import.name);

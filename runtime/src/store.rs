@@ -2,6 +2,7 @@
 //! and extern references, plus the embedder's data `T`.
 
 use crate::engine::Engine;
+use crate::exception::{ExceptionAllocation, TagEntry};
 use crate::externref::ExternRefEntry;
 use crate::func::Func;
 use crate::func::HostFuncAllocation;
@@ -14,7 +15,7 @@ use crate::table::TableEntry;
 use anyhow::Result;
 use remap_compiler::vmctx::VMRuntimeLimits;
 use remap_memory::MemoryStats;
-use std::cell::UnsafeCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -59,6 +60,11 @@ pub struct StoreOpaque {
     /// their shared closure, so instantiating again reuses them.
     pub(crate) linker_funcs: HashMap<usize, Func>,
     pub(crate) externrefs: Vec<ExternRefEntry>,
+    /// Every tag of the store, by `Tag` index (exception.rs).
+    pub(crate) tags: Vec<TagEntry>,
+    /// Every exception object made in the store, by `ExnRef` index; builtins
+    /// add to it through a shared borrow (exception.rs).
+    pub(crate) exceptions: RefCell<Vec<ExceptionAllocation>>,
     limits: Box<UnsafeCell<VMRuntimeLimits>>,
     /// What happens when the epoch deadline passes: `None` traps
     /// (interruption.rs).
@@ -69,7 +75,8 @@ pub struct StoreOpaque {
 }
 
 // SAFETY: the raw pointers inside a store (vmctx allocations, table storage,
-// host contexts) are owned by the store and only used by whoever holds it;
+// host contexts, exception objects) are owned by the store and only used by
+// whoever holds it;
 // a store is used by one thread at a time, like any `Send` value. It is not
 // `Sync`: instances keep segment state in `Cell`/`RefCell`s and compiled code
 // writes the runtime limits through shared pointers, so `&StoreOpaque` must
@@ -131,6 +138,8 @@ impl<T> Store<T> {
                     host_funcs: Vec::new(),
                     linker_funcs: HashMap::new(),
                     externrefs: Vec::new(),
+                    tags: Vec::new(),
+                    exceptions: RefCell::new(Vec::new()),
                     limits: Box::new(UnsafeCell::new(VMRuntimeLimits {
                         epoch_counter: engine.epoch_counter() as usize,
                         epoch_trampoline: engine.epoch_trampoline(),

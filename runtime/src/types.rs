@@ -12,6 +12,8 @@ pub use remap_compiler::types::{
     MemoryTypeError, Mutability, RefType, StorageType, StructType, TableType, ValType,
 };
 
+use crate::exception::TagType;
+
 /// The type of something a module imports or exports.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ExternType {
@@ -23,6 +25,8 @@ pub enum ExternType {
     Table(TableType),
     /// A memory.
     Memory(MemoryType),
+    /// An exception tag.
+    Tag(TagType),
 }
 
 impl ExternType {
@@ -58,6 +62,14 @@ impl ExternType {
         }
     }
 
+    /// The tag type, if this is a tag.
+    pub fn tag(&self) -> Option<&TagType> {
+        match self {
+            ExternType::Tag(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// A short word for the kind, used in error messages.
     pub(crate) fn kind_name(&self) -> &'static str {
         match self {
@@ -65,6 +77,7 @@ impl ExternType {
             ExternType::Global(_) => "global",
             ExternType::Table(_) => "table",
             ExternType::Memory(_) => "memory",
+            ExternType::Tag(_) => "tag",
         }
     }
 }

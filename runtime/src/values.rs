@@ -1,5 +1,6 @@
 //! Wasm values as the host sees them (`Val`, `Ref`) and as compiled code sees them (`ValRaw`).
 
+use crate::exception::ExnRef;
 use crate::externref::ExternRef;
 use crate::func::Func;
 use crate::store::{AsContext, StoreOpaque};
@@ -25,6 +26,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An `externref`; `None` is null.
     ExternRef(Option<ExternRef>),
+    /// An `exnref`; `None` is null.
+    ExnRef(Option<ExnRef>),
 }
 
 impl Val {
@@ -55,6 +58,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::ExnRef(_) => ValType::EXNREF,
         }
     }
 
@@ -114,11 +118,21 @@ impl Val {
         }
     }
 
+    /// The exception reference, if this is an `exnref` (the inner `None`
+    /// is null).
+    pub fn exnref(&self) -> Option<Option<&ExnRef>> {
+        match self {
+            Val::ExnRef(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+
     /// This value as a reference, if it is one.
     pub fn as_ref(&self) -> Option<Ref> {
         match self {
             Val::FuncRef(f) => Some(Ref::Func(*f)),
             Val::ExternRef(e) => Some(Ref::Extern(*e)),
+            Val::ExnRef(e) => Some(Ref::Exn(*e)),
             _ => None,
         }
     }
@@ -133,6 +147,7 @@ impl Val {
             Val::V128(v) => ValRaw::u128(*v),
             Val::FuncRef(f) => ValRaw::reference(Func::option_to_raw(f.as_ref(), store)?),
             Val::ExternRef(e) => ValRaw::reference(ExternRef::option_to_raw(e.as_ref(), store)?),
+            Val::ExnRef(e) => ValRaw::reference(ExnRef::option_to_raw(e.as_ref(), store)?),
         })
     }
 
@@ -221,6 +236,7 @@ impl From<Ref> for Val {
         match r {
             Ref::Func(f) => Val::FuncRef(f),
             Ref::Extern(e) => Val::ExternRef(e),
+            Ref::Exn(e) => Val::ExnRef(e),
         }
     }
 }
@@ -232,6 +248,8 @@ pub enum Ref {
     Func(Option<Func>),
     /// An extern reference; `None` is null.
     Extern(Option<ExternRef>),
+    /// An exception reference; `None` is null.
+    Exn(Option<ExnRef>),
 }
 
 impl Ref {
@@ -240,20 +258,21 @@ impl Ref {
         match self {
             Ref::Func(_) => RefType::FUNCREF,
             Ref::Extern(_) => RefType::EXTERNREF,
+            Ref::Exn(_) => RefType::EXNREF,
         }
     }
 
     /// Whether this is a null reference.
     pub fn is_null(&self) -> bool {
-        matches!(self, Ref::Func(None) | Ref::Extern(None))
+        matches!(self, Ref::Func(None) | Ref::Extern(None) | Ref::Exn(None))
     }
 
     /// The null reference of `ty`.
     pub fn null(ty: RefType) -> Ref {
-        if holds_extern_refs(ty) {
-            Ref::Extern(None)
-        } else {
-            Ref::Func(None)
+        match hierarchy(ty) {
+            Hierarchy::Extern => Ref::Extern(None),
+            Hierarchy::Exn => Ref::Exn(None),
+            Hierarchy::Func => Ref::Func(None),
         }
     }
 
@@ -261,7 +280,7 @@ impl Ref {
     pub fn as_func(&self) -> Option<&Func> {
         match self {
             Ref::Func(f) => f.as_ref(),
-            Ref::Extern(_) => None,
+            _ => None,
         }
     }
 
@@ -269,7 +288,15 @@ impl Ref {
     pub fn as_extern(&self) -> Option<&ExternRef> {
         match self {
             Ref::Extern(e) => e.as_ref(),
-            Ref::Func(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The exception reference, if this is a non-null exception reference.
+    pub fn as_exn(&self) -> Option<&ExnRef> {
+        match self {
+            Ref::Exn(e) => e.as_ref(),
+            _ => None,
         }
     }
 
@@ -285,7 +312,7 @@ impl Ref {
     fn matches_ty_in(&self, store: &StoreOpaque, ty: &RefType) -> bool {
         match self {
             // Null is a value of every nullable type of its hierarchy.
-            Ref::Func(None) | Ref::Extern(None) => {
+            Ref::Func(None) | Ref::Extern(None) | Ref::Exn(None) => {
                 ty.nullable
                     && std::mem::discriminant(self) == std::mem::discriminant(&Ref::null(*ty))
             }
@@ -301,6 +328,7 @@ impl Ref {
                 _ => false,
             },
             Ref::Extern(Some(_)) => ty.heap_type == HeapType::unshared(AbstractHeapType::Extern),
+            Ref::Exn(Some(_)) => ty.heap_type == HeapType::unshared(AbstractHeapType::Exn),
         }
     }
 
@@ -311,6 +339,8 @@ impl Ref {
             Ref::Func(None) => "a null function reference".into(),
             Ref::Extern(Some(_)) => "an extern reference".into(),
             Ref::Extern(None) => "a null extern reference".into(),
+            Ref::Exn(Some(_)) => "an exception reference".into(),
+            Ref::Exn(None) => "a null exception reference".into(),
         }
     }
 
@@ -337,6 +367,7 @@ impl Ref {
         match self {
             Ref::Func(f) => Func::option_to_raw(f.as_ref(), store),
             Ref::Extern(e) => ExternRef::option_to_raw(e.as_ref(), store),
+            Ref::Exn(e) => ExnRef::option_to_raw(e.as_ref(), store),
         }
     }
 
@@ -345,36 +376,57 @@ impl Ref {
     /// # Safety
     /// `raw` must be a valid element of type `ty` in `store`.
     pub(crate) unsafe fn from_raw(store: &StoreOpaque, raw: u64, ty: RefType) -> Ref {
-        if holds_extern_refs(ty) {
-            Ref::Extern(ExternRef::from_raw(store, raw))
-        } else {
+        match hierarchy(ty) {
+            Hierarchy::Extern => Ref::Extern(ExternRef::from_raw(store, raw)),
             // SAFETY: forwarded from the caller.
-            Ref::Func(unsafe { Func::from_raw(store, raw) })
+            Hierarchy::Exn => Ref::Exn(unsafe { ExnRef::from_raw(store, raw) }),
+            // SAFETY: forwarded from the caller.
+            Hierarchy::Func => Ref::Func(unsafe { Func::from_raw(store, raw) }),
         }
     }
 }
 
-/// Whether the host represents values of `ty` as [`Ref::Extern`]: the
-/// external hierarchy (`extern`, `noextern`). Every other reference type
-/// is represented as [`Ref::Func`]: the function hierarchy, and the null
-/// of the internal hierarchy (`any`, `eq`, struct and array types), the
-/// only value of it that exists until GC objects do (the compiler refuses
-/// every instruction that would make another). A host value is checked
-/// against the expected type, so no value of another hierarchy gets
-/// through.
-fn holds_extern_refs(ty: RefType) -> bool {
-    matches!(
-        ty.heap_type,
+/// Which [`Ref`] variant the host represents values of a reference type as.
+enum Hierarchy {
+    /// [`Ref::Extern`].
+    Extern,
+    /// [`Ref::Exn`].
+    Exn,
+    /// [`Ref::Func`].
+    Func,
+}
+
+/// How the host represents values of `ty`: the external hierarchy
+/// (`extern`, `noextern`) as [`Ref::Extern`], the exception hierarchy
+/// (`exn`, `noexn`) as [`Ref::Exn`], and every other reference type as
+/// [`Ref::Func`]: the function hierarchy, and the null of the internal
+/// hierarchy (`any`, `eq`, struct and array types), the only value of it
+/// that exists until GC objects do (the compiler refuses every instruction
+/// that would make another). A host value is checked against the expected
+/// type, so no value of another hierarchy gets through.
+fn hierarchy(ty: RefType) -> Hierarchy {
+    match ty.heap_type {
         HeapType::Abstract {
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
             ..
-        }
-    )
+        } => Hierarchy::Extern,
+        HeapType::Abstract {
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+            ..
+        } => Hierarchy::Exn,
+        _ => Hierarchy::Func,
+    }
 }
 
 impl From<Func> for Ref {
     fn from(f: Func) -> Ref {
         Ref::Func(Some(f))
+    }
+}
+
+impl From<ExnRef> for Ref {
+    fn from(e: ExnRef) -> Ref {
+        Ref::Exn(Some(e))
     }
 }
 
@@ -410,5 +462,10 @@ mod tests {
             Val::FuncRef(None)
         ));
         assert_eq!(Ref::null(RefType::EXTERNREF).ty(), RefType::EXTERNREF);
+        assert!(matches!(
+            Val::null_ref(RefType::NULLEXNREF),
+            Val::ExnRef(None)
+        ));
+        assert_eq!(Ref::null(RefType::EXNREF).ty(), RefType::EXNREF);
     }
 }

@@ -5,6 +5,7 @@
 //! memory style, and `remap wast` runs scripts from the command line.
 
 pub mod expected_failures;
+mod legacy_try;
 mod patterns;
 pub mod report;
 mod runner;

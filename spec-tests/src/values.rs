@@ -25,6 +25,7 @@ pub fn argument_value<T>(store: &mut Store<T>, arg: &WastArg<'_>) -> Result<Val>
         WastArgCore::RefNull(heap) => match null_kind(Some(heap)) {
             Some(NullKind::Func) => Val::FuncRef(None),
             Some(NullKind::Extern) => Val::ExternRef(None),
+            Some(NullKind::Exn) => Val::ExnRef(None),
             _ => bail!("unsupported null reference type {heap:?}"),
         },
         WastArgCore::RefExtern(value) => Val::ExternRef(Some(ExternRef::new(store, *value))),
@@ -36,6 +37,7 @@ pub fn argument_value<T>(store: &mut Store<T>, arg: &WastArg<'_>) -> Result<Val>
 enum NullKind {
     Func,
     Extern,
+    Exn,
     Any,
 }
 
@@ -49,6 +51,7 @@ fn null_kind(heap: Option<&HeapType<'_>>) -> Option<NullKind> {
         HeapType::Abstract { ty, .. } => match ty {
             AbstractHeapType::Func | AbstractHeapType::NoFunc => Some(NullKind::Func),
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => Some(NullKind::Extern),
+            AbstractHeapType::Exn | AbstractHeapType::NoExn => Some(NullKind::Exn),
             _ => None,
         },
         HeapType::Concrete(_) | HeapType::Exact(_) => Some(NullKind::Func),
@@ -76,6 +79,12 @@ pub fn result_matches<T>(store: &Store<T>, expected: &WastRetCore<'_>, value: &V
             matches!(
                 null_kind(heap.as_ref()),
                 Some(NullKind::Extern | NullKind::Any)
+            )
+        }
+        (WastRetCore::RefNull(heap), Val::ExnRef(None)) => {
+            matches!(
+                null_kind(heap.as_ref()),
+                Some(NullKind::Exn | NullKind::Any)
             )
         }
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
@@ -129,6 +138,8 @@ pub fn describe_value<T>(store: &Store<T>, value: &Val) -> String {
             Some(value) => format!("ref.extern {value}"),
             None => "ref.extern (host value)".to_owned(),
         },
+        Val::ExnRef(None) => "ref.null exn".to_owned(),
+        Val::ExnRef(Some(_)) => "ref.exn".to_owned(),
     }
 }
 

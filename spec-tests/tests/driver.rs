@@ -218,13 +218,36 @@ fn an_unparsable_script_is_one_failure_at_its_line() {
 
 #[test]
 fn unsupported_directives_fail_and_say_why() {
-    let report = run("(module (func (export \"f\")))\n(assert_exception (invoke \"f\"))\n");
+    let report =
+        run("(module (func (export \"f\")))\n(assert_suspension (invoke \"f\") \"suspend\")\n");
     let failure = report.failures().next().expect("a failure");
-    assert_eq!(failure.directive, "assert_exception");
-    assert!(
-        failure.to_string().contains("exception handling"),
-        "{failure}"
-    );
+    assert_eq!(failure.directive, "assert_suspension");
+    assert!(failure.to_string().contains("stack switching"), "{failure}");
+}
+
+#[test]
+fn assert_exception_needs_an_uncaught_exception() {
+    let report = run(concat!(
+        "(module (tag $e (param i32))\n",
+        "  (func (export \"throws\") (throw $e (i32.const 1)))\n",
+        "  (func (export \"returns\")))\n",
+        "(assert_exception (invoke \"throws\"))\n",
+        "(assert_exception (invoke \"returns\"))\n",
+    ));
+    let failures: Vec<_> = report.failures().collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].line, 5);
+}
+
+#[test]
+fn folded_legacy_try_is_read() {
+    let report = run(concat!(
+        "(module (tag $e (param i32))\n",
+        "  (func (export \"f\") (result i32)\n",
+        "    (try (result i32) (do (throw $e (i32.const 7))) (catch $e))))\n",
+        "(assert_return (invoke \"f\") (i32.const 7))\n",
+    ));
+    assert_eq!(report.failures().count(), 0);
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! `-G help`, for what Remap does; then the Wasmtime keys Remap refuses.
 //!
 //! A Wasm feature Remap always has (memory64, tail calls, GC types, ...) is
-//! a [`Kind::Fixed`] key accepting `=y` only; one it lacks (exceptions,
-//! threads, ...) accepts `=n` only; so a command line that asks for what
+//! a [`Kind::Fixed`] key accepting `=y` only; one it lacks (threads,
+//! stack switching, ...) accepts `=n` only; so a command line that asks for what
 //! Remap does runs unchanged, and one that asks for more fails saying why.
 
 use super::{Applies, Group, Key, Kind, WasmtimeOnly};
@@ -213,11 +213,12 @@ pub static WASM: Group = Group {
             "extended constant expressions (always on)",
             "Remap always accepts extended constant expressions",
         ),
-        not_yet(
-            "exceptions",
-            "exception handling (only =n: not supported yet)",
-            "Remap does not implement the exceptions proposal yet",
-        ),
+        Key {
+            name: "exceptions",
+            kind: Kind::Flag(|settings, on| settings.features.exceptions = Some(on)),
+            applies: Applies::Everywhere,
+            help: "exception handling, legacy try/catch included (default y)",
+        },
     ],
     wasmtime_only: &[
         WasmtimeOnly {

@@ -90,6 +90,8 @@ pub struct Features {
     pub relaxed_simd_deterministic: Option<bool>,
     /// `-W wide-arithmetic`.
     pub wide_arithmetic: Option<bool>,
+    /// `-W exceptions`.
+    pub exceptions: Option<bool>,
 }
 
 /// The `-O` memory layout keys, as Wasmtime names them.
@@ -169,6 +171,9 @@ impl Settings {
         }
         if let Some(on) = self.features.wide_arithmetic {
             config.wasm_wide_arithmetic(on);
+        }
+        if let Some(on) = self.features.exceptions {
+            config.wasm_exceptions(on);
         }
         if let Some(parallel) = self.parallel_compilation {
             config.parallel_compilation(parallel);

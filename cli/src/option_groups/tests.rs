@@ -161,12 +161,22 @@ fn bad_values_name_the_key_and_the_expected_form() {
 }
 
 #[test]
+fn exceptions_can_be_switched_off() {
+    let settings = wasm(&["exceptions=n"]).unwrap();
+    assert_eq!(settings.features.exceptions, Some(false));
+    assert_eq!(
+        wasm(&["exceptions"]).unwrap().features.exceptions,
+        Some(true)
+    );
+}
+
+#[test]
 fn fixed_features_take_what_remap_does_and_refuse_the_rest() {
     assert!(wasm(&["memory64", "tail-call=y", "gc=yes", "function-references"]).is_ok());
-    assert!(wasm(&["exceptions=n", "threads=no", "component-model=false"]).is_ok());
+    assert!(wasm(&["threads=no", "stack-switching=n", "component-model=false"]).is_ok());
     assert_eq!(
-        error(wasm(&["exceptions=y"])),
-        "-W exceptions=y is not supported: Remap does not implement the exceptions proposal yet"
+        error(wasm(&["stack-switching=y"])),
+        "-W stack-switching=y is not supported: Remap does not implement the stack-switching proposal"
     );
     assert!(error(wasm(&["threads"])).contains("threads proposal yet"));
     assert!(error(wasm(&["memory64=n"])).contains("always accepts 64-bit memories"));

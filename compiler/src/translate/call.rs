@@ -20,6 +20,7 @@ use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
 /// What a resolved call jumps to.
+#[derive(Clone, Copy)]
 pub(super) enum Callee {
     /// A defined function of this module, called by name.
     Direct(ir::FuncRef),
@@ -51,13 +52,8 @@ impl Translator<'_> {
             O::CallRef { type_index } => self.resolve_ref_call(builder, type_index)?,
             _ => return Ok(false),
         };
-        let call = match call.callee {
-            Callee::Direct(func_ref) => builder.ins().call(func_ref, &call.args),
-            Callee::Indirect { signature, code } => {
-                builder.ins().call_indirect(signature, code, &call.args)
-            }
-        };
-        let results = builder.inst_results(call).to_vec();
+        // A `try_call` when exception handlers are in scope (exceptions.rs).
+        let results = self.emit_call(builder, call.callee, &call.args);
         self.stack.extend(results);
         Ok(true)
     }

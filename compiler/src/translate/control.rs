@@ -121,7 +121,7 @@ impl Translator<'_> {
     }
 
     /// The parameter and result types of a block of type `ty`.
-    fn block_type(
+    pub(super) fn block_type(
         &self,
         ty: BlockType,
         offset: usize,
@@ -142,7 +142,10 @@ impl Translator<'_> {
         })
     }
 
-    fn new_block_with_params(builder: &mut FunctionBuilder<'_>, params: &[Type]) -> ir::Block {
+    pub(super) fn new_block_with_params(
+        builder: &mut FunctionBuilder<'_>,
+        params: &[Type],
+    ) -> ir::Block {
         let block = builder.create_block();
         for &ty in params {
             builder.append_block_param(block, ty);
@@ -152,7 +155,12 @@ impl Translator<'_> {
 
     /// Starts translating `block`, whose parameters replace the top of the
     /// operand stack above `height`.
-    fn switch_to(&mut self, builder: &mut FunctionBuilder<'_>, block: ir::Block, height: usize) {
+    pub(super) fn switch_to(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        block: ir::Block,
+        height: usize,
+    ) {
         builder.switch_to_block(block);
         self.stack.truncate(height);
         self.stack.extend_from_slice(builder.block_params(block));
@@ -190,6 +198,12 @@ impl Translator<'_> {
             builder.ins().jump(frame.next, &args);
             next_reachable = true;
         }
+        // The frame's handlers go out of scope; a legacy `try` emits its
+        // dispatch to its catch clauses.
+        self.end_handler_scopes();
+        if frame.kind == FrameKind::LegacyTry {
+            self.finish_legacy_try(builder);
+        }
         if let FrameKind::If {
             else_block,
             has_else: false,
@@ -223,12 +237,12 @@ impl Translator<'_> {
         }
     }
 
-    fn frame_mut(&mut self, depth: u32) -> &mut Frame {
+    pub(super) fn frame_mut(&mut self, depth: u32) -> &mut Frame {
         let index = self.control.len() - 1 - depth as usize;
         &mut self.control[index]
     }
 
-    fn branch_target_marking(&mut self, depth: u32) -> ir::Block {
+    pub(super) fn branch_target_marking(&mut self, depth: u32) -> ir::Block {
         let frame = self.frame_mut(depth);
         if !matches!(frame.kind, FrameKind::Loop { .. }) {
             frame.branched_to_next = true;

@@ -80,7 +80,7 @@ impl Translator<'_> {
         }
     }
 
-    fn epoch_reload_deadline(&mut self, builder: &mut FunctionBuilder<'_>) {
+    pub(super) fn epoch_reload_deadline(&mut self, builder: &mut FunctionBuilder<'_>) {
         let Some(epoch) = &self.epoch else {
             return;
         };

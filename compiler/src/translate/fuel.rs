@@ -87,10 +87,17 @@ fn ends_run(op: &Operator<'_>) -> bool {
             | O::BrOnCast { .. }
             | O::BrOnCastFail { .. }
             | O::Return
+            | O::TryTable { .. }
+            | O::Try { .. }
+            | O::Catch { .. }
+            | O::CatchAll
+            | O::Delegate { .. }
     ) || is_call(op)
 }
 
 /// Whether `op` runs other code (the count must be in the store around it).
+/// A throw counts: its handler, in this function or another, reads the
+/// count from the store (exceptions.rs).
 pub(super) fn is_call(op: &Operator<'_>) -> bool {
     use Operator as O;
     matches!(
@@ -101,6 +108,9 @@ pub(super) fn is_call(op: &Operator<'_>) -> bool {
             | O::ReturnCall { .. }
             | O::ReturnCallIndirect { .. }
             | O::ReturnCallRef { .. }
+            | O::Throw { .. }
+            | O::ThrowRef
+            | O::Rethrow { .. }
     )
 }
 

@@ -9,7 +9,7 @@
 //! Each operator family is translated in its own file (`control`, `locals`,
 //! `memory`, `table`, `call`, `reference`, `function_references`,
 //! `tail_call`, `casts`, `numeric`, `wide_arithmetic`, `conversion`,
-//! `simd`, `relaxed_simd`);
+//! `simd`, `relaxed_simd`, `exceptions`, `legacy_exceptions`);
 //! [`Translator::translate_operator`] offers an operator to each family in
 //! turn. A new family is a new file and one line there. Everything about
 //! the vmctx layout and the module's entities lives in the function
@@ -37,8 +37,10 @@ mod casts;
 mod control;
 mod conversion;
 mod epoch;
+mod exceptions;
 mod fuel;
 mod function_references;
+mod legacy_exceptions;
 mod locals;
 mod memory;
 mod numeric;
@@ -62,6 +64,12 @@ enum FrameKind {
         /// Whether `else` has been seen.
         has_else: bool,
     },
+    /// `try_table`: its catch clauses are a handler scope while its body
+    /// is translated (exceptions.rs).
+    TryTable,
+    /// Legacy `try`; its state is the innermost entry of
+    /// `Translator::legacy_tries` (legacy_exceptions.rs).
+    LegacyTry,
     /// A frame opened in unreachable code: nothing is translated inside it.
     Dead,
 }
@@ -175,6 +183,8 @@ impl<'m> FuncTranslator<'m> {
             fuel: None,
             epoch: None,
             isa: self.isa,
+            handler_scopes: Vec::new(),
+            legacy_tries: Vec::new(),
         };
         state.env.set_stack_limit(&mut builder);
 
@@ -246,6 +256,11 @@ struct Translator<'m> {
     epoch: Option<epoch::Epoch>,
     /// The target, for lowerings that depend on its CPU features.
     isa: &'m dyn TargetIsa,
+    /// Exception handlers in scope, outermost first: calls made while any
+    /// is in scope become `try_call`s (exceptions.rs).
+    handler_scopes: Vec<exceptions::HandlerScope>,
+    /// The legacy `try` frames open, outermost first (legacy_exceptions.rs).
+    legacy_tries: Vec<legacy_exceptions::LegacyTry>,
 }
 
 impl Translator<'_> {
@@ -331,6 +346,8 @@ impl Translator<'_> {
             || self.translate_reference(builder, op)?
             || self.translate_function_references(builder, op)?
             || self.translate_tail_call(builder, op)?
+            || self.translate_exceptions(builder, op, offset)?
+            || self.translate_legacy_exceptions(builder, op, offset)?
             || self.translate_casts(builder, op, offset)?
             || self.translate_simd(builder, op)?
             || self.translate_relaxed_simd(builder, op)?;
@@ -350,7 +367,11 @@ impl Translator<'_> {
     /// Tracks control nesting in unreachable code.
     fn translate_unreachable(&mut self, builder: &mut FunctionBuilder<'_>, op: &Operator<'_>) {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. }
+            | Operator::Try { .. } => {
                 self.control.push(Frame {
                     kind: FrameKind::Dead,
                     next: ir::Block::reserved_value(),
@@ -362,6 +383,11 @@ impl Translator<'_> {
             }
             Operator::Else => self.translate_else(builder),
             Operator::End => self.translate_end(builder),
+            Operator::Catch { tag_index } => self.translate_legacy_catch(builder, Some(*tag_index)),
+            Operator::CatchAll => self.translate_legacy_catch(builder, None),
+            Operator::Delegate { relative_depth } => {
+                self.translate_delegate(builder, *relative_depth)
+            }
             _ => {}
         }
     }

@@ -564,6 +564,8 @@ impl ExportTypes {
                     types.exports.globals.push(name);
                 }
                 ExternType::Table(_) => types.exports.tables.push(name),
+                // Tags hold no state to compare.
+                ExternType::Tag(_) => {}
             }
         }
         types

@@ -129,6 +129,7 @@ fn from_val(val: &Val) -> Value {
         Val::V128(v) => Value::V128(*v),
         Val::FuncRef(f) => Value::Ref { null: f.is_none() },
         Val::ExternRef(e) => Value::Ref { null: e.is_none() },
+        Val::ExnRef(e) => Value::Ref { null: e.is_none() },
     }
 }
 

@@ -1,5 +1,6 @@
 //! The builtins compiled code calls (ABI.md "Builtins"): memory and table
-//! operations that need the runtime.
+//! operations that need the runtime. The throwing builtins (`throw`,
+//! `throw_ref`) live in `vm::throw`.
 //!
 //! The builtin array is generated from the compiler's `foreach_builtin!` list,
 //! the one declaration of every builtin's order and signature: each entry is
@@ -20,6 +21,7 @@ use crate::limits::{Growth, ResourceLimiter, WithLimiter};
 use crate::store::StoreOpaque;
 use crate::trap::TrapKind;
 use crate::vm::entered_store::entered_store;
+use crate::vm::throw::{throw, throw_ref};
 use crate::vm::traps::{self, Unwind};
 use crate::vm::vmctx::{instance_of_vmctx, store_address_of_vmctx};
 use remap_compiler::Builtin;
@@ -63,7 +65,7 @@ remap_compiler::foreach_builtin!(builtin_array);
 ///
 /// # Safety
 /// `vmctx` must be the live instance vmctx compiled code passed to a builtin.
-unsafe fn context<'a>(vmctx: *mut u8) -> (&'a StoreOpaque, &'a InstanceData) {
+pub(crate) unsafe fn context<'a>(vmctx: *mut u8) -> (&'a StoreOpaque, &'a InstanceData) {
     let store = entered_store();
     debug_assert!(
         // SAFETY: guaranteed by the caller; the pointer is only compared.

@@ -3,7 +3,8 @@
 //! calls, trap catching and raising, signal handling, and the process-wide
 //! registry of compiled code and memory reservations. Most of the crate's
 //! `unsafe` code lives here; the public types (`Instance`, `Func`, `Memory`,
-//! `Trap`, ...) call into these modules.
+//! `Trap`, ...) call into these modules. Wasm exceptions are thrown and
+//! caught in [`throw`].
 //!
 //! Invariants shared by the modules:
 //! - a vmctx is laid out by its module's `VMOffsets` and only written through
@@ -25,5 +26,6 @@ pub(crate) mod builtins;
 pub(crate) mod entered_store;
 pub(crate) mod registry;
 pub(crate) mod signals;
+pub(crate) mod throw;
 pub(crate) mod traps;
 pub(crate) mod vmctx;

@@ -15,7 +15,7 @@
 //! a linear memory", which leaves the fault to the previous handler.
 
 use remap_compiler::trap::TrapKind;
-use remap_compiler::{AddressMapEntry, TrapRecord};
+use remap_compiler::{AddressMapEntry, ExceptionCallSite, TrapRecord};
 use remap_memory::LinearMemory;
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -76,6 +76,8 @@ pub(crate) struct CodeInfo {
     pub names: BTreeMap<u32, String>,
     /// The module's name, if it has one.
     pub module_name: Option<String>,
+    /// Call sites with exception handlers, sorted by return offset.
+    pub exception_table: Vec<ExceptionCallSite>,
 }
 
 impl CodeInfo {
@@ -87,6 +89,16 @@ impl CodeInfo {
             .binary_search_by_key(&offset, |trap| trap.offset)
             .ok()?;
         Some(self.traps[found].kind)
+    }
+
+    /// The exception handlers of the call that returns to `return_address`.
+    pub fn exception_site(&self, return_address: usize) -> Option<&ExceptionCallSite> {
+        let offset = u32::try_from(return_address.checked_sub(self.range.start)?).ok()?;
+        let found = self
+            .exception_table
+            .binary_search_by_key(&offset, |site| site.return_offset)
+            .ok()?;
+        Some(&self.exception_table[found])
     }
 
     /// The function containing `pc`.
@@ -274,6 +286,7 @@ mod tests {
                 .to_vec(),
             names: BTreeMap::new(),
             module_name: None,
+            exception_table: Vec::new(),
         })
     }
 

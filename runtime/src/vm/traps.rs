@@ -358,6 +358,7 @@ mod tests {
             address_map: Vec::new(),
             names: [(0, "outermost".to_string())].into(),
             module_name: None,
+            exception_table: Vec::new(),
         });
         // Innermost first: depth `count - 1 - i` calls function `count - 1 - i`.
         (0..count)
