@@ -7,7 +7,8 @@
 mod common;
 
 use common::{dynamic, peek, poke};
-use remap_memory::{LinearMemory, MemoryImage, WASM_PAGE_SIZE};
+use remap_memory::fault_injection;
+use remap_memory::{LinearMemory, MemoryImage, Syscall, WASM_PAGE_SIZE};
 use std::sync::Arc;
 
 const PAGE: u64 = WASM_PAGE_SIZE;
@@ -39,7 +40,26 @@ fn an_image_memory_relocates_with_its_image_and_its_writes() {
     poke(&memory, 3 * PAGE + 8, 0xcc);
 
     let before = memory.view().base;
+    let record = fault_injection::record();
     assert_eq!(memory.grow(4).unwrap(), 4, "no room: the pages move");
+    let moves = fault_injection::calls()
+        .into_iter()
+        .filter(|&call| call == Syscall::Mremap)
+        .count();
+    drop(record);
+    let mut bounds: Vec<usize> = image
+        .ranges()
+        .iter()
+        .flat_map(|run| [run.start, run.end])
+        .chain([0, 4 * PAGE as usize])
+        .collect();
+    bounds.sort_unstable();
+    bounds.dedup();
+    assert_eq!(
+        moves,
+        bounds.len() - 1,
+        "one move per mapping: runs and the gaps around them"
+    );
     assert_ne!(memory.view().base, before);
     assert_eq!(memory.stats().relocations, 1);
     assert_eq!(peek(&memory, 5), 0x11);
