@@ -5,7 +5,7 @@
 
 mod images;
 
-use images::{image_mapped_bytes, memory, with_data_segments};
+use images::{exported_memory, image_mapped_bytes, with_data_segments};
 use remap::{Config, Engine, Instance, MemoryStyle, Module, Store};
 
 const PAGE: usize = 65536;
@@ -42,7 +42,7 @@ fn an_image_memory_keeps_its_contents_when_it_moves() {
         let module = Module::new(&engine, module(memory64)).unwrap();
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[]).unwrap();
-        let memory = memory(&mut store, &instance);
+        let memory = exported_memory(&mut store, &instance);
         assert!(image_mapped_bytes(&store, memory) > 0);
         let before = memory.data_ptr(&store);
         let (image_byte, written_byte, second_run) = if memory64 {

@@ -5,7 +5,7 @@
 
 mod images;
 
-use images::{image_mapped_bytes, memory, proportional_set_bytes, with_data_segments};
+use images::{exported_memory, image_mapped_bytes, proportional_set_bytes, with_data_segments};
 use remap::{Config, Engine, Instance, Module, Store};
 
 const MIB: u64 = 1 << 20;
@@ -46,7 +46,7 @@ fn a_hundred_instances_share_the_pages_of_their_data_segments() {
             .get_typed_func::<(), i32>(&mut store, "sum")
             .unwrap();
         assert_eq!(sum.call(&mut store, ()).unwrap(), expected_sum);
-        let memory = memory(&mut store, &instance);
+        let memory = exported_memory(&mut store, &instance);
         assert_eq!(image_mapped_bytes(&store, memory), 16 * MIB);
         stores.push(store);
     }

@@ -6,7 +6,7 @@
 
 mod images;
 
-use images::{image_mapped_bytes, memory};
+use images::{exported_memory, image_mapped_bytes};
 use remap::{Config, Engine, Instance, MemoryStyle, Module, Store};
 
 const DATA: &str = r#"
@@ -35,7 +35,7 @@ fn writes_stay_private_to_the_instance_that_made_them() {
 
         let mut writer = Store::new(&engine, ());
         let instance = Instance::new(&mut writer, &module, &[]).unwrap();
-        let written = memory(&mut writer, &instance);
+        let written = exported_memory(&mut writer, &instance);
         assert!(
             image_mapped_bytes(&writer, written) > 0,
             "{style:?}: mapped from the image"
@@ -52,7 +52,7 @@ fn writes_stay_private_to_the_instance_that_made_them() {
 
         let mut reader = Store::new(&engine, ());
         let instance = Instance::new(&mut reader, &module, &[]).unwrap();
-        let read = memory(&mut reader, &instance);
+        let read = exported_memory(&mut reader, &instance);
         assert_eq!(&read.data(&reader)[100..105], b"image", "{style:?}");
         assert_eq!(&read.data(&reader)[70000..70011], b"second page");
         assert_eq!(read.data(&reader)[5], 0);
@@ -62,7 +62,7 @@ fn writes_stay_private_to_the_instance_that_made_them() {
         drop(writer);
         let mut next = Store::new(&engine, ());
         let instance = Instance::new(&mut next, &module, &[]).unwrap();
-        let reused = memory(&mut next, &instance);
+        let reused = exported_memory(&mut next, &instance);
         assert_eq!(reused.data_ptr(&next), slot, "{style:?}: the writer's slot");
         assert_eq!(&reused.data(&next)[100..105], b"image", "{style:?}");
         assert_eq!(&reused.data(&next)[70000..70011], b"second page");
@@ -76,7 +76,7 @@ fn writes_stay_private_to_the_instance_that_made_them() {
             let other = Module::new(&engine, text).unwrap();
             let mut store = Store::new(&engine, ());
             let instance = Instance::new(&mut store, &other, &[]).unwrap();
-            let memory = memory(&mut store, &instance);
+            let memory = exported_memory(&mut store, &instance);
             assert_eq!(memory.data_ptr(&store), slot, "{style:?}: the same slot");
             let data = memory.data(&store);
             assert_eq!(&data[100..105], expected, "{style:?}");

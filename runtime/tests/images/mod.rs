@@ -89,6 +89,6 @@ pub fn proportional_set_bytes() -> u64 {
 }
 
 /// The exported memory `memory` of `instance`.
-pub fn memory<T>(store: &mut Store<T>, instance: &Instance) -> Memory {
+pub fn exported_memory<T>(store: &mut Store<T>, instance: &Instance) -> Memory {
     instance.get_memory(&mut *store, "memory").unwrap()
 }
