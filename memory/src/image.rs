@@ -162,7 +162,8 @@ mod tests {
             .map(|i| i * 100 * page..(i * 100 + 1) * page)
             .collect();
         let merged = merge_runs(runs, 0);
-        assert_eq!(merged, [0..(MAX_IMAGE_MAPPINGS * 100 + 1) * page]);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0], 0..(MAX_IMAGE_MAPPINGS * 100 + 1) * page);
     }
 
     #[test]
@@ -176,7 +177,8 @@ mod tests {
         ])
         .unwrap()
         .unwrap();
-        assert_eq!(image.ranges(), [page..2 * page]);
+        assert_eq!(image.ranges().len(), 1);
+        assert_eq!(image.ranges()[0], page..2 * page);
         assert_eq!(image.end(), 2 * page);
         let mut contents = vec![0xffu8; 16];
         // SAFETY: `contents` is a writable buffer of 16 bytes.
