@@ -4,7 +4,10 @@
 //! by the compiler's plan for its type (64-bit and 1-byte-page memories are
 //! always dynamic). A refused grow changes nothing.
 //! The notifier that keeps each instance's cached view true is
-//! `vm::vmctx::VmctxViewNotifier`.
+//! `vm::vmctx::VmctxViewNotifier`. A memory an instance defines may start
+//! as its module's copy-on-write image (memory_image.rs); if the image
+//! cannot be mapped, the memory is created again without it and its
+//! segments are copied.
 
 use crate::engine::Engine;
 use crate::limits::{self, Growth, ResourceLimiter};
