@@ -8,7 +8,9 @@
 //! against a shared budget. Whatever caches a memory's base or bound
 //! subscribes to its invalidation notifier. Protection changes can be
 //! batched. Statistics are kept per memory and per owner. A [`SlotCache`]
-//! lets a new memory take over a retired one's reservation. When the kernel
+//! lets a new memory take over a retired one's reservation. A
+//! [`MemoryImage`] holds initial contents in a sealed in-memory file that
+//! memories map copy-on-write instead of copying. When the kernel
 //! refuses a mapping (`ENOMEM`), the error names the limit of the process
 //! that was reached and what to change ([`ProcessLimit`]): its mapping count
 //! (`vm.max_map_count`), its address-space limit (`ulimit -v`), or a full
@@ -39,6 +41,7 @@ mod batch;
 mod code_memory;
 mod config;
 mod error;
+mod image;
 mod linear_memory;
 mod mapped_file;
 mod notifier;
@@ -55,6 +58,7 @@ pub use batch::{BatchOp, ProtectionBatch};
 pub use code_memory::CodeMemory;
 pub use config::{MemoryConfig, MemoryStyle, WASM_PAGE_SIZE};
 pub use error::{MemoryError, PinFailure};
+pub use image::{MAX_IMAGE_MAPPINGS, MemoryImage};
 pub use linear_memory::LinearMemory;
 pub use mapped_file::MappedFile;
 pub use notifier::{InvalidationNotifier, MAX_NOTIFIERS, NotifierRegistration};

@@ -31,6 +31,22 @@
 //! `{ base, len }` and the published reservation is the one in the state.
 //! A retired memory keeps its pages read/write but pins and counts none.
 //!
+//! # Memory images
+//!
+//! A memory may start with a [`MemoryImage`] mapped `MAP_PRIVATE |
+//! MAP_FIXED` over its first pages (`LinearMemory::with_image`). The memory
+//! holds an `Arc` on the image while it is mapped; the kernel keeps the
+//! file alive for the mapping regardless. The image's ranges are always
+//! within the accessible bytes (a reset may not go below them) and their
+//! bounds are seams, so a relocation moves each private file mapping with
+//! its own `mremap`, pages written since included. Protection changes,
+//! `mlock` and `MADV_DONTNEED` work across the mappings unchanged; a
+//! discard returns an image's pages to the image, not to zero. The mapping
+//! is replaced only while the memory is fresh or retired: by anonymous zero
+//! pages when a retired slot is reused without that image, then by the new
+//! image's mappings. Committed and pinned bytes count image pages like any
+//! other accessible page.
+//!
 //! # Locking order
 //!
 //! The state mutex first, held for a whole change, notifications included.
@@ -56,7 +72,9 @@ use crate::published_range::PublishedRange;
 use crate::reservation::Reservation;
 use crate::stats::StatsSink;
 use crate::sys::{self, Advice, Protection, Syscall};
-use crate::{MemoryConfig, MemoryError, MemoryStats, MemoryStyle, MemoryView, PinBudget};
+use crate::{
+    MemoryConfig, MemoryError, MemoryImage, MemoryStats, MemoryStyle, MemoryView, PinBudget,
+};
 use std::io;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
@@ -170,7 +188,14 @@ struct State {
     /// relocation. Moved pages keep their own mapping and never merge with
     /// the tail grown after them, and before Linux 6.17 one `mremap` cannot
     /// move a range that spans mappings, so a relocation moves one piece per seam.
+    /// The bounds of every image range are seams too.
     seams: Vec<usize>,
+    /// The image mapped copy-on-write over the start of the memory, if any
+    /// (see [`LinearMemory::with_image`]). Its ranges lie within the
+    /// accessible bytes; a retired memory keeps it mapped (its pages then
+    /// read as the image again), so a slot reused for the same image maps
+    /// nothing.
+    image: Option<Arc<MemoryImage>>,
 }
 
 /// Which change of size a [`Resize`] is, and so what it counts on success.
@@ -242,6 +267,21 @@ pub struct LinearMemory {
 impl LinearMemory {
     /// Reserves, commits the initial size and (if configured) pins it.
     pub fn new(config: MemoryConfig) -> Result<LinearMemory, MemoryError> {
+        LinearMemory::with_image(config, None)
+    }
+
+    /// As [`Self::new`], with `image` (if any) mapped copy-on-write over the
+    /// start of the memory: its pages read as the image, are shared with
+    /// every other memory mapping it until written, and come back as the
+    /// image after a reset or when the memory's slot is reused for the same
+    /// image. The image must fit the initial size. A pinned memory locks
+    /// the image's pages too, which gives it its own copy of each (the
+    /// kernel breaks copy-on-write when it locks a writable private mapping).
+    /// On failure nothing is left mapped, charged or counted.
+    pub fn with_image(
+        config: MemoryConfig,
+        image: Option<Arc<MemoryImage>>,
+    ) -> Result<LinearMemory, MemoryError> {
         let layout = Layout::of(&config)?;
         let total = reservation_len(layout.pre_guard, layout.capacity, layout.post_guard)?;
         let reservation = Reservation::new(total)?;
@@ -256,6 +296,7 @@ impl LinearMemory {
                 len: 0,
                 retired: false,
                 seams: Vec::new(),
+                image: None,
             }),
             view: RwLock::new(MemoryView {
                 base: base as *mut u8,
@@ -273,23 +314,43 @@ impl LinearMemory {
             pinned: config.pinned,
         };
         // On failure dropping `memory` undoes everything.
-        memory.commit_initial(layout.initial, config.initial_bytes)?;
+        memory.commit_initial(layout.initial, config.initial_bytes, image)?;
         Ok(memory)
     }
 
     /// Gives the first `initial` bytes access (and pins them) in a fresh or
-    /// retired memory and publishes a length of `initial_bytes`. A retired
-    /// memory's pages are already read/write, so only the difference in size
-    /// changes protection: reusing a slot at its last size costs no system
-    /// call unless pinned. The memory is not shared yet, so no subscriber
-    /// needs telling. On failure the memory must be dropped (the pages'
-    /// protection may have changed); nothing stays charged or counted.
-    fn commit_initial(&self, initial: usize, initial_bytes: u64) -> Result<(), MemoryError> {
+    /// retired memory, with `image` mapped over them, and publishes a length
+    /// of `initial_bytes`. A retired memory's pages are already read/write,
+    /// so only the difference in size changes protection: reusing a slot at
+    /// its last size for the same image costs no system call unless pinned.
+    /// The memory is not shared yet, so no subscriber needs telling. On
+    /// failure the memory must be dropped (the pages' protection and
+    /// mappings may have changed); nothing stays charged or counted.
+    fn commit_initial(
+        &self,
+        initial: usize,
+        initial_bytes: u64,
+        image: Option<Arc<MemoryImage>>,
+    ) -> Result<(), MemoryError> {
         let mut state = self.lock();
         debug_assert!(state.retired || state.accessible == 0);
+        if let Some(image) = &image
+            && image.end() > initial
+        {
+            return Err(MemoryError::InvalidConfig(format!(
+                "a memory image of {} bytes does not fit the initial size of {initial_bytes} bytes",
+                image.end()
+            )));
+        }
         let base = self.base(&state);
         let kept = state.accessible;
         self.charge_pins(initial)?;
+        // A retired slot's old image lies within its read/write pages:
+        // replaced by zero pages before any of them may become inaccessible.
+        if let Err(error) = self.unmap_other_image(&mut state, base, image.as_ref()) {
+            self.uncharge_pins(initial);
+            return Err(error);
+        }
         let mut batch = ProtectionBatch::new();
         // SAFETY: both ranges lie inside this memory's reservation, and nobody
         // uses the memory yet: it is fresh or retired.
@@ -301,14 +362,16 @@ impl LinearMemory {
             }
         };
         self.count_protection_calls(batch.requested(), batch.issued());
-        let locked = protected.and_then(|()| {
-            if !self.pinned || initial == 0 {
-                return Ok(());
-            }
-            // SAFETY: `[base, base + initial)` is inside this memory's reservation.
-            unsafe { sys::lock(base, initial) }
-                .map_err(|source| MemoryError::pin(initial as u64, source))
-        });
+        let locked = protected
+            .and_then(|()| self.map_image(&mut state, base, image))
+            .and_then(|()| {
+                if !self.pinned || initial == 0 {
+                    return Ok(());
+                }
+                // SAFETY: `[base, base + initial)` is inside this memory's reservation.
+                unsafe { sys::lock(base, initial) }
+                    .map_err(|source| MemoryError::pin(initial as u64, source))
+            });
         if let Err(error) = locked {
             self.uncharge_pins(initial);
             return Err(error);
@@ -319,6 +382,83 @@ impl LinearMemory {
         self.publish_view(base, initial_bytes);
         self.account_committed(initial, 0);
         Ok(())
+    }
+
+    /// Replaces the image mapped in this fresh or retired memory with
+    /// anonymous zero pages, unless it is `wanted` (or there is none).
+    /// Offsets stay seams: the kernel may keep the new mappings apart.
+    fn unmap_other_image(
+        &self,
+        state: &mut State,
+        base: usize,
+        wanted: Option<&Arc<MemoryImage>>,
+    ) -> Result<(), MemoryError> {
+        let Some(mapped) = &state.image else {
+            return Ok(());
+        };
+        if wanted.is_some_and(|wanted| Arc::ptr_eq(wanted, mapped)) {
+            return Ok(());
+        }
+        for range in mapped.ranges() {
+            // SAFETY: the range lies within this memory's read/write pages
+            // (an image is always within the accessible bytes), and nobody
+            // uses the memory: it is retired.
+            unsafe { sys::map_anonymous_fixed(base + range.start, range.len()) }
+                .map_err(|source| MemoryError::syscall(Syscall::Mmap, source))?;
+        }
+        state.image = None;
+        Ok(())
+    }
+
+    /// Maps `image` copy-on-write over the start of this fresh or retired
+    /// memory, whose first `image.end()` bytes are read/write, unless it is
+    /// mapped there already (a slot reused for the same image, whose
+    /// retirement discarded every write). Records its bounds as seams.
+    fn map_image(
+        &self,
+        state: &mut State,
+        base: usize,
+        image: Option<Arc<MemoryImage>>,
+    ) -> Result<(), MemoryError> {
+        let Some(image) = image else {
+            return Ok(());
+        };
+        if state.image.is_some() {
+            // `unmap_other_image` left only the very same image.
+            return Ok(());
+        }
+        for range in image.ranges() {
+            // SAFETY: the range lies within this memory's read/write pages,
+            // which nobody uses yet (the memory is fresh or retired); the
+            // image's file is sealed, so every mapping of it reads the same.
+            unsafe {
+                sys::map_file_private_fixed(
+                    base + range.start,
+                    range.len(),
+                    image.file(),
+                    range.start,
+                )
+            }
+            .map_err(|source| MemoryError::syscall(Syscall::Mmap, source))?;
+            add_seam(&mut state.seams, range.start);
+            add_seam(&mut state.seams, range.end);
+        }
+        state.image = Some(image);
+        Ok(())
+    }
+
+    /// The image mapped over the start of this memory, if any.
+    pub fn image(&self) -> Option<Arc<MemoryImage>> {
+        self.lock().image.clone()
+    }
+
+    /// Whether `image` is the image mapped over this memory (both none counts).
+    pub(crate) fn has_image(&self, image: Option<&Arc<MemoryImage>>) -> bool {
+        match (&self.lock().image, image) {
+            (Some(mapped), Some(image)) => Arc::ptr_eq(mapped, image),
+            (None, None) => true,
+            _ => false,
+        }
     }
 
     /// Whether [`Self::reuse`] can turn this (retired) memory into one made
@@ -363,8 +503,9 @@ impl LinearMemory {
 
     /// Ends this memory's life without unmapping it, so that its reservation
     /// can serve another memory: subscribers get `release` (as on drop) and
-    /// lose their registrations, every page is unlocked and reads as zero
-    /// from now on (the first `keep_resident` bytes zeroed in place, the rest
+    /// lose their registrations, every page is unlocked and reads as zero,
+    /// or as its image where one is mapped, from now on (the first
+    /// `keep_resident` bytes below the image zeroed in place, the rest
     /// discarded with `MADV_DONTNEED`), pins and committed bytes are given
     /// back, and the memory's own statistics start over. The pages keep their
     /// read/write protection, so that a new memory of the same size needs no
@@ -379,6 +520,10 @@ impl LinearMemory {
         let closed =
             panic::catch_unwind(AssertUnwindSafe(|| self.hub.close(base..base + accessible)));
         self.hub.reopen();
+        let keep_resident = match &state.image {
+            Some(image) => keep_resident.min(image.ranges().first().map_or(0, |r| r.start)),
+            None => keep_resident,
+        };
         let discarded = self.discard(base, accessible, keep_resident);
         if discarded.is_ok() {
             self.uncharge_pins(accessible);
@@ -400,9 +545,11 @@ impl LinearMemory {
 
     /// Unlocks (if pinned) the first `accessible` bytes and clears them,
     /// keeping their protection: the first `keep_resident` bytes (rounded
-    /// down to host pages) are zeroed in place and stay resident, so the next
-    /// memory does not fault them in again; the rest is discarded with
-    /// `MADV_DONTNEED` (which refuses locked pages, hence the unlock first).
+    /// down to host pages, never reaching into an image) are zeroed in place
+    /// and stay resident, so the next memory does not fault them in again;
+    /// the rest is discarded with `MADV_DONTNEED` (which refuses locked
+    /// pages, hence the unlock first), after which private anonymous pages
+    /// read as zero and an image's pages as the image again.
     fn discard(
         &self,
         base: usize,
@@ -431,13 +578,19 @@ impl LinearMemory {
     }
 
     /// Makes a retired memory (see [`Self::retire`]) the memory `config`
-    /// describes, which it must [fit](Self::fits). On failure it must be dropped.
-    pub(crate) fn reuse(&mut self, config: &MemoryConfig) -> Result<(), MemoryError> {
+    /// describes with `image` mapped (see [`Self::with_image`]), which it
+    /// must [fit](Self::fits). A slot that holds another image gets zero
+    /// pages in its place first. On failure it must be dropped.
+    pub(crate) fn reuse(
+        &mut self,
+        config: &MemoryConfig,
+        image: Option<Arc<MemoryImage>>,
+    ) -> Result<(), MemoryError> {
         let layout = Layout::of(config)?;
         debug_assert!(self.fits(config));
         self.maximum_bytes = config.maximum_bytes;
         self.limit_bytes = config.limit_bytes;
-        self.commit_initial(layout.initial, config.initial_bytes)
+        self.commit_initial(layout.initial, config.initial_bytes, image)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -701,8 +854,9 @@ impl LinearMemory {
     }
 
     /// Returns the memory to `initial_pages` growth units, all reading as
-    /// zero, without unmapping it, so the slot can serve a new instance.
-    /// Never relocates: `initial_pages` must fit the current reservation.
+    /// zero, or as its image where one is mapped, without unmapping it, so
+    /// the slot can serve a new instance. Never relocates: `initial_pages`
+    /// must fit the current reservation, and cover the image if there is one.
     pub fn reset(&self, initial_pages: u64) -> Result<(), MemoryError> {
         let mut state = self.lock();
         let new_len = initial_pages
@@ -717,6 +871,17 @@ impl LinearMemory {
                 requested_bytes: new_len,
                 reservation_bytes: state.capacity as u64,
             });
+        }
+        let image = state.image.clone();
+        if let Some(image) = &image
+            && image.end() > new_accessible
+        {
+            // Pages of the image would become inaccessible and, grown
+            // again, read as the image instead of zero.
+            return Err(MemoryError::InvalidConfig(format!(
+                "a memory with an image of {} bytes cannot be reset to {new_len} bytes",
+                image.end()
+            )));
         }
         let base = self.base(&state);
         let old_accessible = state.accessible;
@@ -734,7 +899,7 @@ impl LinearMemory {
             || Ok(()),
             |_, ()| {
                 if self.pinned {
-                    self.reset_pinned(base, old_accessible, new_accessible)
+                    self.reset_pinned(base, old_accessible, new_accessible, image.as_deref())
                 } else {
                     self.reset_unpinned(base, old_accessible, new_accessible)
                 }
@@ -781,12 +946,17 @@ impl LinearMemory {
 
     /// Pinned reset: `MADV_DONTNEED` refuses locked pages, and unlocking
     /// would give up the pin guarantee, so the kept pages (resident by
-    /// definition) are zeroed in place. Fallible steps come first.
+    /// definition) are zeroed in place, and an image's pages read back from
+    /// its file (holes read as zero). Fallible steps come first; the reads
+    /// come from a sealed in-memory file into locked pages, and the state
+    /// lock keeps the pages mapped, so they fail only on a signal, which
+    /// they retry.
     fn reset_pinned(
         &self,
         base: usize,
         old_accessible: usize,
         new_accessible: usize,
+        image: Option<&MemoryImage>,
     ) -> Result<(), MemoryError> {
         if new_accessible > old_accessible {
             self.commit(base + old_accessible..base + new_accessible)?;
@@ -794,9 +964,26 @@ impl LinearMemory {
             self.decommit(base + new_accessible..base + old_accessible)?;
         }
         let kept = old_accessible.min(new_accessible);
-        // SAFETY: `[base, base + kept)` is read/write and owned by this
-        // memory; subscribers were told its contents are changing.
-        unsafe { std::ptr::write_bytes(base as *mut u8, 0, kept) };
+        let mut zeroed_from = 0;
+        if let Some(image) = image {
+            for range in image.ranges() {
+                // SAFETY: `[base, base + kept)` is read/write and owned by
+                // this memory, and the image lies within it (checked by
+                // `reset`); subscribers were told its contents are changing.
+                unsafe {
+                    std::ptr::write_bytes(
+                        (base + zeroed_from) as *mut u8,
+                        0,
+                        range.start - zeroed_from,
+                    );
+                    sys::read_exact_at(image.file(), base + range.start, range.len(), range.start)
+                }
+                .map_err(|source| MemoryError::syscall(Syscall::Pread, source))?;
+                zeroed_from = range.end;
+            }
+        }
+        // SAFETY: as above.
+        unsafe { std::ptr::write_bytes((base + zeroed_from) as *mut u8, 0, kept - zeroed_from) };
         Ok(())
     }
 
@@ -1041,6 +1228,13 @@ unsafe fn move_in_pieces(
         }
     }
     Ok(())
+}
+
+/// Adds `offset` to the ascending `seams`, unless it is there already.
+fn add_seam(seams: &mut Vec<usize>, offset: usize) {
+    if let Err(position) = seams.binary_search(&offset) {
+        seams.insert(position, offset);
+    }
 }
 
 /// Checks a size against the maximum and the limit.

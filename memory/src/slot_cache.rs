@@ -4,10 +4,12 @@
 //! short-lived memory's life; a retired slot keeps its mapping and page
 //! tables, with every page zeroed: a small prefix in place (it stays
 //! resident, so the next memory does not fault it in again), the rest
-//! discarded.
+//! discarded. A slot whose memory had a [`MemoryImage`] keeps it mapped,
+//! its pages discarded back to the image: the next memory with the same
+//! image reuses the mapping, any other gets zero pages in its place.
 
-use crate::{LinearMemory, MemoryConfig, MemoryError};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use crate::{LinearMemory, MemoryConfig, MemoryError, MemoryImage};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Retired memories waiting to be reused, at most `max_slots` of them. A
 /// cached slot holds no committed or pinned bytes and no subscribers; it
@@ -65,17 +67,34 @@ impl SlotCache {
     /// fresh reservation. Errors are those of `LinearMemory::new`; a slot
     /// that could not be brought back (say, over the pin budget) is unmapped.
     pub fn create(&self, config: MemoryConfig) -> Result<LinearMemory, MemoryError> {
+        self.create_with_image(config, None)
+    }
+
+    /// A memory as [`LinearMemory::with_image`] would make it: a cached slot
+    /// that fits, preferring one that holds the same image (or none, for
+    /// none), which then maps nothing, the most recently retired first; or
+    /// else a fresh reservation. A slot reused for another image gets zero
+    /// pages where its old image was, so no write of its previous user and
+    /// no byte of another image shows through. Errors as for [`Self::create`].
+    pub fn create_with_image(
+        &self,
+        config: MemoryConfig,
+        image: Option<Arc<MemoryImage>>,
+    ) -> Result<LinearMemory, MemoryError> {
         let slot = {
             let mut slots = self.lock();
             slots
                 .iter()
-                .rposition(|slot| slot.fits(&config))
+                .enumerate()
+                .filter(|(_, slot)| slot.fits(&config))
+                .max_by_key(|&(index, slot)| (slot.has_image(image.as_ref()), index))
+                .map(|(found, _)| found)
                 .map(|found| slots.swap_remove(found))
         };
         let Some(mut memory) = slot else {
-            return LinearMemory::new(config);
+            return LinearMemory::with_image(config, image);
         };
-        memory.reuse(&config)?;
+        memory.reuse(&config, image)?;
         Ok(memory)
     }
 

@@ -5,7 +5,9 @@
 //! Every wrapper reports failure as a `std::io::Error` carrying the errno;
 //! callers turn it into a typed [`crate::MemoryError`].
 
+use std::ffi::CStr;
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
 /// The system calls this crate issues; named in errors and fault injection.
@@ -25,6 +27,16 @@ pub enum Syscall {
     Mlock,
     /// `munlock`.
     Munlock,
+    /// `memfd_create` (memory images).
+    MemfdCreate,
+    /// `ftruncate` (sizing a memory image).
+    Ftruncate,
+    /// `pwrite` (filling a memory image).
+    Pwrite,
+    /// `pread` (restoring a pinned memory from its image).
+    Pread,
+    /// `fcntl(F_ADD_SEALS)` (sealing a memory image).
+    Fcntl,
 }
 
 impl std::fmt::Display for Syscall {
@@ -37,6 +49,11 @@ impl std::fmt::Display for Syscall {
             Syscall::Mremap => "mremap",
             Syscall::Mlock => "mlock",
             Syscall::Munlock => "munlock",
+            Syscall::MemfdCreate => "memfd_create",
+            Syscall::Ftruncate => "ftruncate",
+            Syscall::Pwrite => "pwrite",
+            Syscall::Pread => "pread",
+            Syscall::Fcntl => "fcntl",
         };
         f.write_str(name)
     }
@@ -162,8 +179,7 @@ fn mmap_anonymous(
 /// Maps the first `len` bytes of the open file `fd` read-only and private
 /// (a write would copy the page, never reach the file), with its pages read
 /// in at once (`MAP_POPULATE`). Returns the mapping's address.
-pub fn map_file_read_only(fd: std::os::fd::BorrowedFd<'_>, len: usize) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
+pub fn map_file_read_only(fd: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
     fault_point(Syscall::Mmap)?;
     // SAFETY: without MAP_FIXED the kernel picks a free range, so no
     // existing mapping is replaced; `fd` is open for the call's duration.
@@ -182,6 +198,167 @@ pub fn map_file_read_only(fd: std::os::fd::BorrowedFd<'_>, len: usize) -> io::Re
     } else {
         Ok(address as usize)
     }
+}
+
+/// Maps `len` bytes of `file` from `file_offset` privately (copy-on-write)
+/// and read/write exactly at `address`, replacing whatever the caller had
+/// mapped there (`MAP_PRIVATE | MAP_FIXED`). Writes through the mapping stay
+/// in this process's private copies; the file never changes.
+///
+/// # Safety
+/// `[address, address + len)` must be owned by the caller, and nothing may
+/// rely on its previous contents (they are replaced by the file's).
+pub unsafe fn map_file_private_fixed(
+    address: usize,
+    len: usize,
+    file: BorrowedFd<'_>,
+    file_offset: usize,
+) -> io::Result<()> {
+    fault_point(Syscall::Mmap)?;
+    let offset = libc::off_t::try_from(file_offset)
+        .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+    // SAFETY: MAP_FIXED replaces only the caller's own range (see the
+    // function's contract); the descriptor is valid for the call.
+    let placed = unsafe {
+        libc::mmap(
+            address as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_FIXED,
+            file.as_raw_fd(),
+            offset,
+        )
+    };
+    if placed == libc::MAP_FAILED {
+        Err(last_error())
+    } else {
+        debug_assert_eq!(placed as usize, address);
+        Ok(())
+    }
+}
+
+/// Replaces `[address, address + len)` with fresh read/write private
+/// anonymous memory (reading as zero, `MAP_NORESERVE` like a reservation),
+/// exactly in place (`MAP_FIXED`).
+///
+/// # Safety
+/// The range must be owned by the caller, and nothing may rely on its
+/// previous contents.
+pub unsafe fn map_anonymous_fixed(address: usize, len: usize) -> io::Result<()> {
+    fault_point(Syscall::Mmap)?;
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED;
+    // SAFETY: MAP_FIXED replaces only the caller's own range (see the
+    // function's contract).
+    let placed = unsafe {
+        libc::mmap(
+            address as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags,
+            -1,
+            0,
+        )
+    };
+    if placed == libc::MAP_FAILED {
+        Err(last_error())
+    } else {
+        debug_assert_eq!(placed as usize, address);
+        Ok(())
+    }
+}
+
+/// Creates an anonymous in-memory file (`memfd_create`) that can be sealed,
+/// closed on exec. `name` only shows in /proc/*/maps.
+pub fn memfd_create_sealable(name: &CStr) -> io::Result<OwnedFd> {
+    fault_point(Syscall::MemfdCreate)?;
+    // SAFETY: `name` is a valid C string; the call creates a new descriptor.
+    let fd =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if fd < 0 {
+        return Err(last_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Sets the size of `file` (`ftruncate`); grown bytes are holes reading as zero.
+pub fn set_file_len(file: BorrowedFd<'_>, len: usize) -> io::Result<()> {
+    fault_point(Syscall::Ftruncate)?;
+    let len = libc::off_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    // SAFETY: ftruncate has no memory-safety preconditions.
+    zero_or_errno(unsafe { libc::ftruncate(file.as_raw_fd(), len) })
+}
+
+/// Writes all of `bytes` to `file` at `offset` (`pwrite`, retried until done).
+pub fn write_all_at(file: BorrowedFd<'_>, mut bytes: &[u8], mut offset: usize) -> io::Result<()> {
+    while !bytes.is_empty() {
+        fault_point(Syscall::Pwrite)?;
+        let at =
+            libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+        // SAFETY: pwrite reads `bytes.len()` bytes from a valid slice.
+        let written =
+            unsafe { libc::pwrite(file.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), at) };
+        match written {
+            n if n > 0 => {
+                bytes = &bytes[n as usize..];
+                offset += n as usize;
+            }
+            0 => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            _ => {
+                let error = last_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fills all of `buffer` from `file` at `offset` (`pread`, retried until
+/// done); holes read as zero.
+///
+/// # Safety
+/// `[buffer, buffer + len)` must be writable memory owned by the caller.
+pub unsafe fn read_exact_at(
+    file: BorrowedFd<'_>,
+    mut buffer: usize,
+    mut len: usize,
+    mut offset: usize,
+) -> io::Result<()> {
+    while len > 0 {
+        fault_point(Syscall::Pread)?;
+        let at =
+            libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+        // SAFETY: the caller owns the writable range `[buffer, buffer + len)`.
+        let read = unsafe { libc::pread(file.as_raw_fd(), buffer as *mut libc::c_void, len, at) };
+        match read {
+            n if n > 0 => {
+                buffer += n as usize;
+                len -= n as usize;
+                offset += n as usize;
+            }
+            0 => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            _ => {
+                let error = last_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Seals `file` against any change of size or contents, and against
+/// further sealing (`F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL`).
+/// Private (copy-on-write) mappings stay allowed.
+pub fn seal_contents(file: BorrowedFd<'_>) -> io::Result<()> {
+    fault_point(Syscall::Fcntl)?;
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    // SAFETY: F_ADD_SEALS takes an integer argument and touches no memory.
+    let result = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) };
+    zero_or_errno(if result == -1 { -1 } else { 0 })
 }
 
 /// Unmaps `[address, address + len)`.

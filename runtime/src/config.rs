@@ -17,6 +17,9 @@ pub struct Config {
     pub(crate) max_memory_size: Option<u64>,
     pub(crate) memory_slot_cache: usize,
     pub(crate) memory_keep_resident: usize,
+    /// Whether instances map their memories' initial contents copy-on-write
+    /// from a per-module image instead of copying data segments.
+    pub(crate) memory_init_cow: bool,
     pub(crate) max_wasm_stack: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) wasm_simd: bool,
@@ -45,6 +48,7 @@ impl Default for Config {
             max_memory_size: None,
             memory_slot_cache: DEFAULT_MEMORY_SLOT_CACHE,
             memory_keep_resident: DEFAULT_MEMORY_KEEP_RESIDENT,
+            memory_init_cow: true,
             max_wasm_stack: 512 * 1024,
             parallel_compilation: true,
             wasm_simd: true,
@@ -125,6 +129,19 @@ impl Config {
     /// Keeps every accessible page of every instance memory locked in RAM.
     pub fn pin_memory(&mut self, pin: bool) -> &mut Self {
         self.pin_memory = pin;
+        self
+    }
+
+    /// Initialises each new memory by mapping its module's data segments
+    /// copy-on-write from an image laid out once per module, instead of
+    /// copying them (default true, as Wasmtime's option of the same name).
+    /// Instantiation then copies no segment byte, and pages that no
+    /// instance writes are shared by all instances of the module. Memories
+    /// whose segments cannot be imaged (offsets read from globals, imported
+    /// memories, segments that trap) are always initialised by copying, as
+    /// are all memories when this is false; their contents are the same.
+    pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
+        self.memory_init_cow = enable;
         self
     }
 

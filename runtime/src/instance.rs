@@ -509,13 +509,18 @@ pub(crate) fn instantiate(
         };
     }
 
-    // Memories: each instance subscribes its own cached view.
+    // Memories: each instance subscribes its own cached view. A defined
+    // memory starts as its module's image where there is one, and its
+    // segments are then not copied below.
+    let mut imaged = vec![false; info.memories.len()];
     for (index, ty) in info.memories.iter().enumerate() {
         let handle = match imported_memories.get(index) {
             Some(&m) => m,
             None => {
-                let entry = MemoryEntry::new(store.engine(), *ty)
+                let image = module.memory_image(index as u32);
+                let entry = MemoryEntry::with_image(store.engine(), *ty, image)
                     .context("failed to create the instance's linear memory")?;
+                imaged[index] = entry.has_image();
                 Memory::push(store, entry)
             }
         };
@@ -581,6 +586,12 @@ pub(crate) fn instantiate(
 
     for (index, segment) in info.data.iter().enumerate() {
         if let DataSegmentKind::Active { memory, offset } = &segment.kind {
+            if imaged[*memory as usize] {
+                // In bounds and already in place: the image holds every
+                // segment of this memory (memory_image.rs).
+                data.drop_data(index as u32);
+                continue;
+            }
             let memory_handle = data.memories[*memory as usize];
             let entry = memory_handle.entry(store);
             let offset = if entry.ty().is_64() {

@@ -38,6 +38,7 @@ mod interruption;
 mod limits;
 mod linker;
 mod memory;
+mod memory_image;
 mod module;
 mod serialize;
 mod store;

@@ -4,7 +4,10 @@
 //! by the compiler's plan for its type (64-bit and 1-byte-page memories are
 //! always dynamic). A refused grow changes nothing.
 //! The notifier that keeps each instance's cached view true is
-//! `vm::vmctx::VmctxViewNotifier`.
+//! `vm::vmctx::VmctxViewNotifier`. A memory an instance defines may start
+//! as its module's copy-on-write image (memory_image.rs); if the image
+//! cannot be mapped, the memory is created again without it and its
+//! segments are copied.
 
 use crate::engine::Engine;
 use crate::limits::{self, Growth, ResourceLimiter};
@@ -13,7 +16,7 @@ use crate::types::MemoryType;
 use crate::vm::registry::{self, ReservationRegistration};
 use anyhow::{Context, Result, anyhow, bail};
 use remap_compiler::MemoryStyle;
-use remap_memory::{LinearMemory, MemoryConfig, MemoryView};
+use remap_memory::{LinearMemory, MemoryConfig, MemoryImage, MemoryView};
 use std::mem::ManuallyDrop;
 use std::ops::Range;
 use std::sync::Arc;
@@ -32,8 +35,28 @@ impl MemoryEntry {
     /// Creates the linear memory for `ty` as the engine's configuration says,
     /// in a cached reservation when the engine has one that fits.
     pub(crate) fn new(engine: &Engine, ty: MemoryType) -> Result<MemoryEntry> {
+        MemoryEntry::with_image(engine, ty, None)
+    }
+
+    /// As [`Self::new`], with `image` mapped copy-on-write over the start of
+    /// the memory. If the image cannot be mapped, the memory is dropped
+    /// whole and created again without it; [`Self::has_image`] tells which
+    /// happened, so that the caller copies the segments instead.
+    pub(crate) fn with_image(
+        engine: &Engine,
+        ty: MemoryType,
+        image: Option<Arc<MemoryImage>>,
+    ) -> Result<MemoryEntry> {
         let config = memory_config(engine, &ty)?;
-        let memory = Arc::new(engine.memory_slots().create(config)?);
+        let slots = engine.memory_slots();
+        let memory = match image {
+            Some(image) => match slots.create_with_image(config.clone(), Some(image)) {
+                Ok(memory) => memory,
+                Err(_) => slots.create(config)?,
+            },
+            None => slots.create(config)?,
+        };
+        let memory = Arc::new(memory);
         Ok(MemoryEntry {
             reservation: Some(registry::register_reservation(memory.clone())),
             memory: ManuallyDrop::new(memory),
@@ -44,6 +67,12 @@ impl MemoryEntry {
 
     pub(crate) fn memory(&self) -> &Arc<LinearMemory> {
         &self.memory
+    }
+
+    /// Whether the memory was initialised from an image (so its data
+    /// segments need no copying).
+    pub(crate) fn has_image(&self) -> bool {
+        self.memory.image().is_some()
     }
 
     pub(crate) fn ty(&self) -> MemoryType {

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::exception::TagType;
+use crate::memory_image::ModuleImages;
 use crate::serialize::{self, CompiledArtifact};
 use crate::types::{ExportType, ExternType, FuncType, ImportType};
 use crate::vm::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
@@ -12,7 +13,7 @@ use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::types::{GlobalType, ModuleTypeIndex, RegisteredTypes, TableType};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
 use remap_compiler::{CompiledTrampoline, FunctionLoc, Tunables};
-use remap_memory::{CodeMemory, MappedFile};
+use remap_memory::{CodeMemory, MappedFile, MemoryImage};
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
@@ -46,6 +47,9 @@ pub(crate) struct ModuleInner {
     exports: Vec<(String, ExternType)>,
     /// The type of every tag, imports first.
     tag_types: Vec<TagType>,
+    /// Copy-on-write initial contents of the defined memories, built on
+    /// first instantiation (memory_image.rs).
+    memory_images: ModuleImages,
 }
 
 impl std::fmt::Debug for Module {
@@ -289,6 +293,7 @@ impl Module {
                 host_trampolines: compiled.host_trampolines,
                 imports,
                 exports,
+                memory_images: ModuleImages::new(&info),
                 info,
             }),
         })
@@ -405,6 +410,19 @@ impl Module {
 
     pub(crate) fn info(&self) -> &ModuleInfo {
         &self.inner.info
+    }
+
+    /// The copy-on-write image of memory `memory_index` for a new instance
+    /// (built on first use), or `None` when its segments must be copied:
+    /// images turned off ([`Config::memory_init_cow`]), an imported memory,
+    /// segments that cannot be imaged, or an image that could not be built.
+    pub(crate) fn memory_image(&self, memory_index: u32) -> Option<Arc<MemoryImage>> {
+        if !self.inner.engine.config().memory_init_cow {
+            return None;
+        }
+        self.inner
+            .memory_images
+            .image(&self.inner.info, memory_index)
     }
 
     pub(crate) fn offsets(&self) -> &VMOffsets {

@@ -426,6 +426,13 @@ pub static OPTIMIZE: Group = Group {
             applies: Applies::Everywhere,
             help: "a 64KiB guard before each memory (default y)",
         },
+        Key {
+            name: "memory-init-cow",
+            kind: Kind::Flag(|settings, on| settings.layout.init_cow = Some(on)),
+            applies: Applies::Everywhere,
+            help: "map data segments copy-on-write from a per-module image instead of \
+                   copying them into each instance (default y)",
+        },
         not_yet(
             "pooling-allocator",
             "the pooling allocator (only =n: Remap reuses reservations by itself)",
@@ -483,11 +490,7 @@ pub static OPTIMIZE: Group = Group {
             why: "Remap always uses Cranelift's backtracking register allocator",
         },
         WasmtimeOnly {
-            names: &[
-                "table-lazy-init",
-                "memory-init-cow",
-                "memory-guaranteed-dense-image-size",
-            ],
+            names: &["table-lazy-init", "memory-guaranteed-dense-image-size"],
             why: "Remap initialises tables and memories its own way, without these settings",
         },
     ],

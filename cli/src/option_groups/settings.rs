@@ -107,6 +107,8 @@ pub struct Layout {
     pub guard_size: Option<u64>,
     /// `guard-before-linear-memory`.
     pub guard_before: Option<bool>,
+    /// `memory-init-cow`.
+    pub init_cow: Option<bool>,
 }
 
 /// The `-S` keys: what the program gets from WASI.
@@ -144,6 +146,9 @@ impl Layout {
         }
         if let Some(before) = self.guard_before {
             config.memory_pre_guard_size(if before { DEFAULT_PRE_GUARD } else { 0 });
+        }
+        if let Some(on) = self.init_cow {
+            config.memory_init_cow(on);
         }
     }
 }

@@ -49,7 +49,11 @@ fn every_value_kind_parses_into_its_setting() {
                 "inherit-env=true",
                 "inherit-stdin=no",
             ],
-            &["memory-guard-size=65536", "memory-may-move=n"],
+            &[
+                "memory-guard-size=65536",
+                "memory-may-move=n",
+                "memory-init-cow=n",
+            ],
             &[
                 "parallel-compilation=false",
                 "compiler=cranelift",
@@ -68,6 +72,7 @@ fn every_value_kind_parses_into_its_setting() {
     assert_eq!(settings.wasi.inherit_stdio, [Some(false), None, None]);
     assert_eq!(settings.layout.guard_size, Some(65536));
     assert_eq!(settings.layout.style(), Some(MemoryStyle::Static));
+    assert_eq!(settings.layout.init_cow, Some(false));
     assert_eq!(settings.parallel_compilation, Some(false));
     assert_eq!(settings.code_cache, Some(false));
 }
