@@ -3,8 +3,8 @@
 //! A seed becomes a `wasm-smith` module limited to what Remap supports
 //! (Wasm 2.0 with SIMD, multi-memory, extended-const, memory64 and table64,
 //! custom page sizes, tail calls, wide arithmetic; one case in four also
-//! relaxed SIMD, typed function references and GC types, which only
-//! Wasmtime can check), with NaNs canonicalized and every loop and call
+//! relaxed SIMD, typed function references, GC types and exception
+//! handling, which only Wasmtime can check), with NaNs canonicalized and every loop and call
 //! bounded by wasm-smith's fuel global. Every export is exported. The module
 //! runs in two Remap configurations (one static, one dynamic memory style,
 //! each with a guard chosen from 0 bytes up to the default, some of them
@@ -15,7 +15,7 @@
 //! The same script runs everywhere: instantiation, then calls of exported
 //! functions with boundary-heavy arguments, interleaved with host-side
 //! memory grows and writes and global sets. After every step each runtime's
-//! outcome (results with NaNs equal, trap or not and the trap's class, the
+//! outcome (results with NaNs equal, trap or not and the trap's class, an uncaught exception, the
 //! host operation's result) and state (every exported memory's size and
 //! contents, every exported global, every exported table's size and
 //! null-ness) is compared.
@@ -53,8 +53,8 @@ const MAX_STEPS: u64 = 48;
 enum Profile {
     /// What wasmi 1.1.0 runs too.
     Core,
-    /// Adds relaxed SIMD, typed function references and GC types: Remap and
-    /// Wasmtime only.
+    /// Adds relaxed SIMD, typed function references, GC types and exception
+    /// handling: Remap and Wasmtime only.
     Extended,
 }
 
@@ -479,7 +479,7 @@ fn smith_config(profile: Profile) -> wasm_smith::Config {
         allowed_instructions: allowed,
         gc_enabled: extended,
         relaxed_simd_enabled: extended,
-        exceptions_enabled: false,
+        exceptions_enabled: extended,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         simd_enabled: true,

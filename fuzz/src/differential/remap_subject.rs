@@ -2,7 +2,9 @@
 
 use super::{ExportTypes, Instantiated, Outcome, RemapSetup, Subject};
 use super::{TrapClass, Value};
-use remap::{Config, Engine, Instance, Linker, Module, Store, Trap, TrapKind, Val, ValType};
+use remap::{
+    Config, Engine, Instance, Linker, Module, Store, ThrownException, Trap, TrapKind, Val, ValType,
+};
 use remap_compiler::CompileError;
 use std::collections::HashMap;
 
@@ -102,6 +104,9 @@ fn trap_class(kind: TrapKind) -> TrapClass {
 }
 
 fn outcome_of_error(error: &anyhow::Error) -> Outcome {
+    if error.chain().any(|e| e.is::<ThrownException>()) {
+        return Outcome::Uncaught;
+    }
     match error.chain().find_map(|e| e.downcast_ref::<Trap>()) {
         Some(trap) => Outcome::Trapped(trap_class(trap.kind())),
         None => Outcome::Failed,

@@ -128,6 +128,8 @@ pub enum Outcome {
     Grew(Option<u64>),
     /// A host-side write or global set: whether it was accepted.
     Done(bool),
+    /// A Wasm exception reached the host uncaught.
+    Uncaught,
     /// An error that is not a trap (the message is in the report only).
     Failed,
 }

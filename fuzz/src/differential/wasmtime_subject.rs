@@ -20,6 +20,7 @@ fn engine(fuel: bool) -> Engine {
         .wasm_tail_call(true)
         .wasm_function_references(true)
         .wasm_gc(true)
+        .wasm_exceptions(true)
         .wasm_relaxed_simd(true)
         .relaxed_simd_deterministic(true)
         .parallel_compilation(false)
@@ -67,6 +68,9 @@ struct WasmtimeSubject {
 }
 
 fn outcome_of_error(error: &wasmtime::Error) -> Outcome {
+    if error.is::<wasmtime::ThrownException>() {
+        return Outcome::Uncaught;
+    }
     let Some(trap) = error.downcast_ref::<Trap>() else {
         return Outcome::Failed;
     };
