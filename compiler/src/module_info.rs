@@ -247,7 +247,10 @@ pub struct ElementSegment {
 pub struct Names {
     /// The module's name.
     pub module: Option<String>,
-    /// Function index -> name.
+    /// Function index -> name. Not serialized: a precompiled module keeps
+    /// function names in a lookup table read in place (the runtime's
+    /// `code_tables`), so loading one decodes none of them.
+    #[serde(skip)]
     pub functions: BTreeMap<u32, String>,
 }
 

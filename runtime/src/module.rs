@@ -7,6 +7,10 @@ use crate::exception::TagType;
 use crate::memory_image::ModuleImages;
 use crate::serialize::{self, CompiledArtifact};
 use crate::types::{ExportType, ExternType, FuncType, ImportType};
+use crate::vm::code_tables::{
+    AddressMap, FunctionNames, TableBytes, TrapTable, encode_address_map, encode_function_names,
+    encode_trap_table,
+};
 use crate::vm::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
@@ -44,7 +48,11 @@ pub(crate) struct ModuleInner {
     entry_trampolines: Vec<Option<FunctionLoc>>,
     host_trampolines: Vec<Option<FunctionLoc>>,
     imports: Vec<(String, String, ExternType)>,
-    exports: Vec<(String, ExternType)>,
+    /// The registered function type behind each module type index (`None`
+    /// for a struct or array type). Export types are made from it on demand
+    /// (a module may export tens of thousands of functions; loading one
+    /// builds none of their types).
+    func_types: Box<[Option<Arc<FuncType>>]>,
     /// The type of every tag, imports first.
     tag_types: Vec<TagType>,
     /// Copy-on-write initial contents of the defined memories, built on
@@ -167,14 +175,19 @@ impl Module {
     /// shared by compiling and by loading a precompiled module.
     pub(crate) fn from_compiled(engine: &Engine, compiled: CompiledArtifact<'_>) -> Result<Module> {
         let code = PublishedCode::publish(&compiled.code)?;
-        Module::from_published(engine, compiled, code)
+        Module::from_published(engine, compiled, code, |table| {
+            TableBytes::Owned(table.into_owned().into_boxed_slice())
+        })
     }
 
-    /// Builds the module around its code, already published.
+    /// Builds the module around its code, already published; `keep_table`
+    /// decides where each lookup table's bytes are kept (copied, or read in
+    /// place in a mapped file).
     fn from_published(
         engine: &Engine,
         compiled: CompiledArtifact<'_>,
         mut code: PublishedCode,
+        keep_table: impl Fn(Cow<'_, [u8]>) -> TableBytes,
     ) -> Result<Module> {
         let info = compiled.info;
         let start = code.memory.as_ptr() as usize;
@@ -193,9 +206,9 @@ impl Module {
         let code_info = Arc::new(CodeInfo {
             range: start..start + code.memory.len(),
             functions,
-            traps: compiled.trap_table,
-            address_map: compiled.address_map,
-            names: info.names.functions.clone(),
+            traps: TrapTable::new(keep_table(compiled.trap_table)),
+            address_map: AddressMap::new(keep_table(compiled.address_map)),
+            names: FunctionNames::new(keep_table(compiled.function_names)),
             module_name: info.names.module.clone(),
             exception_table: compiled.exception_table,
         });
@@ -252,22 +265,10 @@ impl Module {
                 Ok((import.module.clone(), import.name.clone(), ty))
             })
             .collect::<Result<_>>()?;
-        let exports = info
-            .exports
-            .iter()
-            .map(|export| {
-                Ok((
-                    export.name.clone(),
-                    entity_type(
-                        &info,
-                        &func_types,
-                        &registered_types,
-                        export.kind,
-                        export.index,
-                    )?,
-                ))
-            })
-            .collect::<Result<_>>()?;
+        for export in &info.exports {
+            check_entity(&info, &func_types, export.kind, export.index)
+                .with_context(|| format!("export {:?}", export.name))?;
+        }
         let tag_types = info
             .tags
             .iter()
@@ -292,7 +293,7 @@ impl Module {
                 entry_trampolines: compiled.entry_trampolines,
                 host_trampolines: compiled.host_trampolines,
                 imports,
-                exports,
+                func_types: func_types.into_boxed_slice(),
                 memory_images: ModuleImages::new(&info),
                 info,
             }),
@@ -310,8 +311,9 @@ impl Module {
             functions: inner.functions.clone(),
             entry_trampolines: inner.entry_trampolines.clone(),
             host_trampolines: inner.host_trampolines.clone(),
-            trap_table: inner.code_info.traps.clone(),
-            address_map: inner.code_info.address_map.clone(),
+            trap_table: Cow::Borrowed(inner.code_info.traps.as_bytes()),
+            address_map: Cow::Borrowed(inner.code_info.address_map.as_bytes()),
+            function_names: Cow::Borrowed(inner.code_info.names.as_bytes()),
             exception_table: inner.code_info.exception_table.clone(),
             function_body_offsets: inner
                 .code_info
@@ -362,7 +364,10 @@ impl Module {
             let artifact =
                 serialize::decode(&engine.compiler().compatibility(), mapped.as_slice())?;
             let code = PublishedCode::in_place(&mapped, &artifact.code)?;
-            Module::from_published(engine, artifact, code)
+            Module::from_published(engine, artifact, code, |table| match table {
+                Cow::Borrowed(bytes) => TableBytes::in_file(&mapped, bytes),
+                Cow::Owned(bytes) => TableBytes::Owned(bytes.into_boxed_slice()),
+            })
         };
         load().with_context(|| format!("cannot load precompiled module {}", path.display()))
     }
@@ -393,19 +398,37 @@ impl Module {
 
     /// What the module exports, in order.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = ExportType<'_>> {
-        self.inner
-            .exports
-            .iter()
-            .map(|(name, ty)| ExportType::new(name, ty.clone()))
+        (0..self.inner.info.exports.len()).map(|index| ExportType::new(self, index))
     }
 
     /// The type of export `name`, if there is one.
     pub fn get_export(&self, name: &str) -> Option<ExternType> {
-        self.inner
+        let index = self
+            .inner
+            .info
             .exports
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, ty)| ty.clone())
+            .position(|export| export.name == name)?;
+        Some(self.export_type(index))
+    }
+
+    /// The name of export `index` (in declaration order).
+    pub(crate) fn export_name(&self, index: usize) -> &str {
+        &self.inner.info.exports[index].name
+    }
+
+    /// The type of export `index` (in declaration order), made on demand.
+    pub(crate) fn export_type(&self, index: usize) -> ExternType {
+        let inner = &self.inner;
+        let export = &inner.info.exports[index];
+        entity_type(
+            &inner.info,
+            &inner.func_types,
+            &inner.registered_types,
+            export.kind,
+            export.index,
+        )
+        .expect("every export's type was checked when the module was built")
     }
 
     pub(crate) fn info(&self) -> &ModuleInfo {
@@ -501,16 +524,20 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
             .serial_compilation()?
             .install(|| compiler.compile_module(wasm))?
     };
+    let mut info = module.info;
+    // The names live in their lookup table from here on, not in `info`.
+    let function_names = encode_function_names(&std::mem::take(&mut info.names.functions));
     Ok(CompiledArtifact {
-        info: module.info,
+        info,
         offsets: module.offsets,
         code: Cow::Owned(module.code),
         functions: module.functions,
         function_body_offsets: module.function_body_offsets,
         entry_trampolines: module.entry_trampolines,
         host_trampolines: module.host_trampolines,
-        trap_table: module.trap_table,
-        address_map: module.address_map,
+        trap_table: Cow::Owned(encode_trap_table(&module.trap_table)),
+        address_map: Cow::Owned(encode_address_map(&module.address_map)),
+        function_names: Cow::Owned(function_names),
         exception_table: module.exception_table,
     })
 }
@@ -518,11 +545,45 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
 /// The registered function type at module type index `type_index`; an
 /// error when it is out of range or not a function type (which validation
 /// rules out, but a precompiled module is checked again).
-fn function_type(func_types: &[Option<Arc<FuncType>>], type_index: u32) -> Result<FuncType> {
+fn function_type_ref(
+    func_types: &[Option<Arc<FuncType>>],
+    type_index: u32,
+) -> Result<&Arc<FuncType>> {
     match func_types.get(type_index as usize) {
-        Some(Some(ty)) => Ok(FuncType::clone(ty)),
+        Some(Some(ty)) => Ok(ty),
         _ => bail!("type {type_index} is not a function type"),
     }
+}
+
+/// [`function_type_ref`], copied.
+fn function_type(func_types: &[Option<Arc<FuncType>>], type_index: u32) -> Result<FuncType> {
+    function_type_ref(func_types, type_index).map(|ty| FuncType::clone(ty))
+}
+
+/// Checks that entity `index` of `kind` exists in `info` and has a type
+/// [`entity_type`] can make, without making it.
+fn check_entity(
+    info: &ModuleInfo,
+    func_types: &[Option<Arc<FuncType>>],
+    kind: EntityKind,
+    index: u32,
+) -> Result<()> {
+    let position = index as usize;
+    let function_type_at = |types: &[u32]| match types.get(position) {
+        Some(&type_index) => function_type_ref(func_types, type_index).map(drop),
+        None => bail!("a {kind:?} {index} that does not exist"),
+    };
+    let exists = match kind {
+        EntityKind::Function => return function_type_at(&info.functions),
+        EntityKind::Tag => return function_type_at(&info.tags),
+        EntityKind::Table => position < info.tables.len(),
+        EntityKind::Memory => position < info.memories.len(),
+        EntityKind::Global => position < info.globals.len(),
+    };
+    if !exists {
+        bail!("a {kind:?} {index} that does not exist");
+    }
+    Ok(())
 }
 
 /// The type of entity `index` of `kind` in `info`.

@@ -14,14 +14,17 @@
 //! | rest | payload |
 //!
 //! The payload is the metadata ([`Metadata`], postcard-encoded, with the
-//! exception table of the call sites that have handlers), then the
-//! address map (8 bytes per entry: code offset, Wasm offset), the trap table
-//! (5 bytes per entry: code offset, trap kind), zero bytes up to the next
+//! exception table of the call sites that have handlers), then the address
+//! map, the trap table and the function names in the layouts of
+//! [`code_tables`](crate::vm::code_tables), zero bytes up to the next
 //! multiple of [`CODE_ALIGNMENT`] from the start of the file, and the machine
-//! code, raw: the big parts are copied, not decoded element by element, and
-//! the code starts at a page boundary of the file and is its last part, so
-//! [`Module::deserialize_file`](crate::Module::deserialize_file) runs it
-//! where it lies in the mapped file.
+//! code. The big parts are raw: loading checks them but decodes nothing
+//! (lookups read the tables in place), and the code starts at a page
+//! boundary of the file and is its last part, so
+//! [`Module::deserialize_file`](crate::Module::deserialize_file) runs the
+//! code where it lies in the mapped file and reads the tables from the
+//! mapping. Function names are therefore left out of the serialized
+//! `ModuleInfo`.
 //!
 //! The header is checked field by field so that each kind of mismatch gets its
 //! own message; the metadata starts with the [`CodeCompatibility`] of the
@@ -29,12 +32,10 @@
 
 use crate::engine::Engine;
 use crate::module::compile;
+use crate::vm::code_tables::{check_address_map, check_function_names, check_trap_table};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
-use remap_compiler::{
-    AddressMapEntry, CodeCompatibility, ExceptionCallSite, FunctionLoc, TrapKind, TrapRecord,
-    VMOffsets,
-};
+use remap_compiler::{CodeCompatibility, ExceptionCallSite, FunctionLoc, VMOffsets};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -56,11 +57,6 @@ pub(crate) const CODE_ALIGNMENT: usize = if cfg!(target_arch = "x86_64") {
     65536
 };
 
-/// Bytes of one address-map entry in the payload.
-const ADDRESS_MAP_ENTRY_BYTES: usize = 8;
-/// Bytes of one trap-table entry in the payload.
-const TRAP_ENTRY_BYTES: usize = 5;
-
 /// A compiled module's parts, as compiling produces them and loading a
 /// precompiled module recovers them (the code borrowed from the file's bytes).
 pub(crate) struct CompiledArtifact<'code> {
@@ -76,10 +72,12 @@ pub(crate) struct CompiledArtifact<'code> {
     pub entry_trampolines: Vec<Option<FunctionLoc>>,
     /// Host trampoline per module type index.
     pub host_trampolines: Vec<Option<FunctionLoc>>,
-    /// Trapping instructions, sorted by offset.
-    pub trap_table: Vec<TrapRecord>,
-    /// Code offset -> Wasm offset, sorted by code offset.
-    pub address_map: Vec<AddressMapEntry>,
+    /// Trapping instructions (the trap-table layout of `code_tables`).
+    pub trap_table: Cow<'code, [u8]>,
+    /// Code offset -> Wasm offset (the address-map layout of `code_tables`).
+    pub address_map: Cow<'code, [u8]>,
+    /// Function names (the function-name layout of `code_tables`).
+    pub function_names: Cow<'code, [u8]>,
     /// Call sites with exception handlers, sorted by return offset.
     pub exception_table: Vec<ExceptionCallSite>,
     /// Byte offset of each defined function's body in the module binary
@@ -100,6 +98,7 @@ struct MetadataRef<'a> {
     exception_table: &'a [ExceptionCallSite],
     address_map_len: u64,
     trap_table_len: u64,
+    function_names_len: u64,
     code_len: u64,
 }
 
@@ -114,8 +113,13 @@ struct Metadata {
     host_trampolines: Vec<Option<FunctionLoc>>,
     function_body_offsets: Vec<u32>,
     exception_table: Vec<ExceptionCallSite>,
+    /// Bytes of the address map.
     address_map_len: u64,
+    /// Bytes of the trap table.
     trap_table_len: u64,
+    /// Bytes of the function-name table.
+    function_names_len: u64,
+    /// Bytes of machine code.
     code_len: u64,
 }
 
@@ -171,25 +175,25 @@ pub(crate) fn encode(
         exception_table: &artifact.exception_table,
         address_map_len: artifact.address_map.len() as u64,
         trap_table_len: artifact.trap_table.len() as u64,
+        function_names_len: artifact.function_names.len() as u64,
         code_len: artifact.code.len() as u64,
     };
     let version =
         u8::try_from(REMAP_VERSION.len()).context("Remap's version string is too long")?;
     let header_len = MAGIC.len() + 4 + 1 + REMAP_VERSION.len() + 8 + 4;
     let mut payload = postcard::to_allocvec(&metadata).context("encoding the compiled module")?;
+    let tables = [
+        &artifact.address_map,
+        &artifact.trap_table,
+        &artifact.function_names,
+    ];
     payload.reserve(
-        artifact.address_map.len() * ADDRESS_MAP_ENTRY_BYTES
-            + artifact.trap_table.len() * TRAP_ENTRY_BYTES
+        tables.iter().map(|table| table.len()).sum::<usize>()
             + CODE_ALIGNMENT
             + artifact.code.len(),
     );
-    for entry in &artifact.address_map {
-        payload.extend_from_slice(&entry.code_offset.to_le_bytes());
-        payload.extend_from_slice(&entry.wasm_offset.to_le_bytes());
-    }
-    for trap in &artifact.trap_table {
-        payload.extend_from_slice(&trap.offset.to_le_bytes());
-        payload.push(trap.kind as u8);
+    for table in tables {
+        payload.extend_from_slice(table);
     }
     let code_start = (header_len + payload.len()).next_multiple_of(CODE_ALIGNMENT);
     payload.resize(code_start - header_len, 0);
@@ -292,60 +296,49 @@ pub(crate) fn decode<'a>(
 /// Splits the raw sections after the metadata; `raw_offset` is where they
 /// start in the file (the code's padding depends on it).
 fn raw_sections(metadata: Metadata, raw: &[u8], raw_offset: usize) -> Result<CompiledArtifact<'_>> {
-    let section = |len: u64, entry_bytes: usize| {
-        usize::try_from(len)
-            .ok()
-            .and_then(|len| len.checked_mul(entry_bytes))
-    };
-    let (Some(map_bytes), Some(trap_bytes), Some(code_bytes)) = (
-        section(metadata.address_map_len, ADDRESS_MAP_ENTRY_BYTES),
-        section(metadata.trap_table_len, TRAP_ENTRY_BYTES),
-        section(metadata.code_len, 1),
-    ) else {
+    let lengths = [
+        metadata.address_map_len,
+        metadata.trap_table_len,
+        metadata.function_names_len,
+        metadata.code_len,
+    ]
+    .map(|len| usize::try_from(len).ok());
+    let [
+        Some(map_bytes),
+        Some(trap_bytes),
+        Some(name_bytes),
+        Some(code_bytes),
+    ] = lengths
+    else {
         bail!("its section sizes overflow");
     };
     let code_start = map_bytes
         .checked_add(trap_bytes)
+        .and_then(|tables| tables.checked_add(name_bytes))
         .and_then(|tables| tables.checked_add(raw_offset))
         .and_then(|end| end.checked_next_multiple_of(CODE_ALIGNMENT))
         .map(|start| start - raw_offset);
-    if code_start.and_then(|start| start.checked_add(code_bytes)) != Some(raw.len()) {
+    let Some(code_start) =
+        code_start.filter(|start| start.checked_add(code_bytes) == Some(raw.len()))
+    else {
         bail!("its sections do not add up to its length");
-    }
-    let code_start = code_start.expect("checked above");
-    let (map, rest) = raw.split_at(map_bytes);
-    let traps = &rest[..trap_bytes];
-    let code = &raw[code_start..];
-    let u32_at = |bytes: &[u8]| u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"));
-    let address_map = map
-        .chunks_exact(ADDRESS_MAP_ENTRY_BYTES)
-        .map(|entry| AddressMapEntry {
-            code_offset: u32_at(entry),
-            wasm_offset: u32_at(&entry[4..]),
-        })
-        .collect();
-    let trap_table = traps
-        .chunks_exact(TRAP_ENTRY_BYTES)
-        .map(|entry| {
-            let kind = TrapKind::ALL
-                .into_iter()
-                .find(|kind| *kind as u8 == entry[4])
-                .with_context(|| format!("unknown trap kind {}", entry[4]))?;
-            Ok(TrapRecord {
-                offset: u32_at(entry),
-                kind,
-            })
-        })
-        .collect::<Result<_>>()?;
+    };
+    let (address_map, rest) = raw.split_at(map_bytes);
+    let (trap_table, rest) = rest.split_at(trap_bytes);
+    let function_names = &rest[..name_bytes];
+    check_address_map(address_map)?;
+    check_trap_table(trap_table)?;
+    check_function_names(function_names)?;
     Ok(CompiledArtifact {
         info: metadata.info,
         offsets: metadata.offsets,
-        code: Cow::Borrowed(code),
+        code: Cow::Borrowed(&raw[code_start..]),
         functions: metadata.functions,
         entry_trampolines: metadata.entry_trampolines,
         host_trampolines: metadata.host_trampolines,
-        trap_table,
-        address_map,
+        trap_table: Cow::Borrowed(trap_table),
+        address_map: Cow::Borrowed(address_map),
+        function_names: Cow::Borrowed(function_names),
         exception_table: metadata.exception_table,
         function_body_offsets: metadata.function_body_offsets,
     })
@@ -571,9 +564,7 @@ mod tests {
         let (metadata, raw): (Metadata, &[u8]) =
             postcard::take_from_bytes(&bytes[start..]).unwrap();
         assert!(metadata.trap_table_len > 0);
-        let first_kind = bytes.len() - raw.len()
-            + metadata.address_map_len as usize * ADDRESS_MAP_ENTRY_BYTES
-            + 4;
+        let first_kind = bytes.len() - raw.len() + metadata.address_map_len as usize + 4;
         bytes[first_kind] = 99;
         reseal(&mut bytes);
         let error = decode(&host(), &bytes).err().unwrap();

@@ -13,6 +13,7 @@ pub use remap_compiler::types::{
 };
 
 use crate::exception::TagType;
+use crate::module::Module;
 
 /// The type of something a module imports or exports.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -114,23 +115,24 @@ impl<'module> ImportType<'module> {
 /// One export of a module: its name and type.
 #[derive(Clone, Debug)]
 pub struct ExportType<'module> {
-    name: &'module str,
-    ty: ExternType,
+    module: &'module Module,
+    index: usize,
 }
 
 impl<'module> ExportType<'module> {
-    pub(crate) fn new(name: &'module str, ty: ExternType) -> Self {
-        ExportType { name, ty }
+    /// Export `index` of `module` (in declaration order).
+    pub(crate) fn new(module: &'module Module, index: usize) -> Self {
+        ExportType { module, index }
     }
 
     /// The export name.
     pub fn name(&self) -> &'module str {
-        self.name
+        self.module.export_name(self.index)
     }
 
     /// The exported item's type.
     pub fn ty(&self) -> ExternType {
-        self.ty.clone()
+        self.module.export_type(self.index)
     }
 }
 

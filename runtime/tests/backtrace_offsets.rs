@@ -180,6 +180,42 @@ fn a_deserialized_module_reports_the_same_offsets() {
 }
 
 #[test]
+fn a_module_mapped_from_its_file_reports_the_same_frames_and_names() {
+    let wasm = wat::parse_str(WAT).unwrap();
+    let engine = Engine::default();
+    let compiled = Module::new(&engine, &wasm).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("module.cwasm");
+    std::fs::write(&path, compiled.serialize().unwrap()).unwrap();
+    // SAFETY: the file was just written by serialize() and nothing changes it.
+    let mapped = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
+    let frames = |trap: &Trap| -> Vec<(Option<usize>, Option<String>)> {
+        trap.backtrace()
+            .frames()
+            .iter()
+            .map(|frame| (frame.module_offset(), frame.func_name().map(str::to_owned)))
+            .collect()
+    };
+    for (name, arg, kind) in [
+        ("load", Some(65535), TrapKind::MemoryOutOfBounds),
+        ("divide", Some(0), TrapKind::IntegerDivisionByZero),
+        ("fill", None, TrapKind::MemoryOutOfBounds),
+        ("unreachable", None, TrapKind::UnreachableCodeReached),
+    ] {
+        let expected = trap(&compiled, name, arg);
+        let found = trap(&mapped, name, arg);
+        assert_eq!(found.kind(), kind);
+        assert_eq!(frames(&found), frames(&expected), "{found}");
+    }
+    let load = trap(&mapped, "load", Some(65535));
+    let names: Vec<_> = frames(&load).into_iter().map(|(_, name)| name).collect();
+    assert_eq!(
+        names,
+        ["inner", "middle", "outer"].map(|name| Some(name.to_owned()))
+    );
+}
+
+#[test]
 fn a_stack_overflow_reports_the_function_body_and_the_recursive_call() {
     let wat = r#"(module (func $recurse (export "recurse") (nop) (call $recurse)))"#;
     let wasm = wat::parse_str(wat).unwrap();

@@ -23,6 +23,7 @@
 //! allocate or block for long, so they are safe in the signal handler.
 
 pub(crate) mod builtins;
+pub(crate) mod code_tables;
 pub(crate) mod entered_store;
 pub(crate) mod registry;
 pub(crate) mod signals;

@@ -14,8 +14,9 @@
 //! one skipped because this thread is writing — means "not Wasm code" or "not
 //! a linear memory", which leaves the fault to the previous handler.
 
+use super::code_tables::{AddressMap, FunctionNames, TrapTable};
+use remap_compiler::ExceptionCallSite;
 use remap_compiler::trap::TrapKind;
-use remap_compiler::{AddressMapEntry, ExceptionCallSite, TrapRecord};
 use remap_memory::LinearMemory;
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -68,12 +69,12 @@ pub(crate) struct CodeInfo {
     pub range: Range<usize>,
     /// Functions sorted by `start`.
     pub functions: Vec<FunctionRange>,
-    /// Trap sites sorted by code offset.
-    pub traps: Vec<TrapRecord>,
-    /// Code offset -> Wasm instruction offset, sorted by code offset.
-    pub address_map: Vec<AddressMapEntry>,
+    /// Trap sites by code offset.
+    pub traps: TrapTable,
+    /// Code offset -> Wasm instruction offset.
+    pub address_map: AddressMap,
     /// Function names from the name section, by function index.
-    pub names: BTreeMap<u32, String>,
+    pub names: FunctionNames,
     /// The module's name, if it has one.
     pub module_name: Option<String>,
     /// Call sites with exception handlers, sorted by return offset.
@@ -84,11 +85,7 @@ impl CodeInfo {
     /// The trap kind recorded for the instruction at `pc`.
     pub fn trap_at(&self, pc: usize) -> Option<TrapKind> {
         let offset = u32::try_from(pc.checked_sub(self.range.start)?).ok()?;
-        let found = self
-            .traps
-            .binary_search_by_key(&offset, |trap| trap.offset)
-            .ok()?;
-        Some(self.traps[found].kind)
+        self.traps.kind_at(offset)
     }
 
     /// The exception handlers of the call that returns to `return_address`.
@@ -138,10 +135,7 @@ impl CodeInfo {
     /// (`None` in code of no instruction, e.g. the prologue).
     fn wasm_offset_in(&self, function: &FunctionRange, pc: usize) -> Option<u32> {
         let offset = u32::try_from(pc - self.range.start).ok()?;
-        let after = self
-            .address_map
-            .partition_point(|entry| entry.code_offset <= offset);
-        let entry = self.address_map.get(after.checked_sub(1)?)?;
+        let entry = self.address_map.entry_before(offset)?;
         (entry.code_offset >= function.start).then_some(entry.wasm_offset)
     }
 }
@@ -250,6 +244,7 @@ pub(crate) fn is_reserved_address(address: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use remap_compiler::{AddressMapEntry, TrapRecord};
 
     fn info(start: usize) -> Arc<CodeInfo> {
         Arc::new(CodeInfo {
@@ -268,7 +263,7 @@ mod tests {
                     body_offset: 200,
                 },
             ],
-            traps: vec![
+            traps: TrapTable::from_records(&[
                 TrapRecord {
                     offset: 0x10,
                     kind: TrapKind::UnreachableCodeReached,
@@ -277,14 +272,16 @@ mod tests {
                     offset: 0x50,
                     kind: TrapKind::MemoryOutOfBounds,
                 },
-            ],
-            address_map: [(0x08, 102), (0x10, 105), (0x48, 203), (0x60, 207)]
-                .map(|(code_offset, wasm_offset)| AddressMapEntry {
-                    code_offset,
-                    wasm_offset,
-                })
-                .to_vec(),
-            names: BTreeMap::new(),
+            ]),
+            address_map: AddressMap::from_entries(
+                &[(0x08, 102), (0x10, 105), (0x48, 203), (0x60, 207)].map(
+                    |(code_offset, wasm_offset)| AddressMapEntry {
+                        code_offset,
+                        wasm_offset,
+                    },
+                ),
+            ),
+            names: FunctionNames::from_names(&BTreeMap::new()),
             module_name: None,
             exception_table: Vec::new(),
         })

@@ -228,7 +228,7 @@ impl FoundFrame {
         let func_index = self.location.func_index;
         FrameInfo::new(
             func_index,
-            self.code.names.get(&func_index).cloned(),
+            self.code.names.get(func_index).map(str::to_owned),
             self.code.module_name.clone(),
             self.location.wasm_offset as usize,
             self.location.body_offset as usize,
@@ -349,14 +349,15 @@ pub(crate) fn capture_host_call_backtrace() -> WasmBacktrace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vm::code_tables::{AddressMap, FunctionNames, TrapTable};
 
     fn found_frames(count: u32) -> Vec<FoundFrame> {
         let code = Arc::new(registry::CodeInfo {
             range: 0..1,
             functions: Vec::new(),
-            traps: Vec::new(),
-            address_map: Vec::new(),
-            names: [(0, "outermost".to_string())].into(),
+            traps: TrapTable::from_records(&[]),
+            address_map: AddressMap::from_entries(&[]),
+            names: FunctionNames::from_names(&[(0, "outermost".to_string())].into()),
             module_name: None,
             exception_table: Vec::new(),
         });
