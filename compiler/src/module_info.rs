@@ -186,7 +186,9 @@ pub enum DataSegmentKind {
 pub struct DataSegment {
     /// Active or passive.
     pub kind: DataSegmentKind,
-    /// The bytes.
+    /// The bytes (serialized as one byte string: a precompiled module's
+    /// segments are copied out, not decoded byte by byte).
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 
