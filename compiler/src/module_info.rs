@@ -186,9 +186,9 @@ pub enum DataSegmentKind {
 pub struct DataSegment {
     /// Active or passive.
     pub kind: DataSegmentKind,
-    /// The bytes (serialized as one byte string: a precompiled module's
-    /// segments are copied out, not decoded byte by byte).
-    #[serde(with = "serde_bytes")]
+    /// The bytes. Not serialized: a precompiled module keeps them in its
+    /// data section, read in place (the runtime's `data_segments`).
+    #[serde(skip)]
     pub data: Vec<u8>,
 }
 

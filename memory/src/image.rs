@@ -1,5 +1,6 @@
 //! Memory images: a memory's initial contents laid out once in a sealed,
-//! sparse in-memory file (`memfd`), to be mapped copy-on-write
+//! sparse in-memory file (`memfd`), or found already laid out in a
+//! precompiled module's file, to be mapped copy-on-write
 //! (`MAP_PRIVATE | MAP_FIXED`) over the start of every memory that begins
 //! with them, instead of copying the bytes into each one.
 //!
@@ -10,9 +11,12 @@
 //! from an image stay valid even after the image is dropped. The file is
 //! sealed before the image is handed out (no write, shrink, grow or further
 //! seal), so every mapping of it sees the same bytes forever; writes through
-//! a private mapping land in the writer's own anonymous copies.
+//! a private mapping land in the writer's own anonymous copies. An image in
+//! a precompiled file ([`MemoryImage::in_file`]) cannot be sealed: that its
+//! bytes never change is the promise of whoever loads the file.
 //!
-//! Offsets in the file are offsets from a memory's base. `ranges` are the
+//! In a `memfd`, offsets in the file are offsets from a memory's base; in a
+//! precompiled file each run has its own page-aligned file offset. `ranges` are the
 //! host-page-aligned, ascending, disjoint runs of pages that hold data: only
 //! they are mapped, so the pages in between stay the memory's own anonymous
 //! zero pages (a hole in a shared memory file would be given a real page
@@ -46,8 +50,10 @@ const MERGE_GAP_PAGES: usize = 16;
 pub struct MemoryImage {
     file: OwnedFd,
     /// Host-page-aligned, ascending, disjoint offsets from the base that are
-    /// mapped from the file (at the same file offsets).
+    /// mapped from the file.
     ranges: Vec<Range<usize>>,
+    /// Where each of `ranges` starts in the file (page-aligned).
+    file_offsets: Vec<usize>,
 }
 
 impl MemoryImage {
@@ -57,9 +63,76 @@ impl MemoryImage {
     pub fn new<'a>(
         segments: impl IntoIterator<Item = (u64, &'a [u8])> + Clone,
     ) -> Result<Option<MemoryImage>, MemoryError> {
+        let ranges = MemoryImage::page_runs(segments.clone())?;
+        if ranges.is_empty() {
+            return Ok(None);
+        }
+        let len = ranges.last().map_or(0, |last| last.end);
+        let file = sys::memfd_create_sealable(c"remap-memory-image")
+            .map_err(|source| MemoryError::syscall(Syscall::MemfdCreate, source))?;
+        sys::set_file_len(file.as_fd(), len)
+            .map_err(|source| MemoryError::syscall(Syscall::Ftruncate, source))?;
+        for (offset, bytes) in segments {
+            // Offsets were checked to fit a usize by `page_runs`.
+            sys::write_all_at(file.as_fd(), bytes, offset as usize)
+                .map_err(|source| MemoryError::syscall(Syscall::Pwrite, source))?;
+        }
+        sys::seal_contents(file.as_fd())
+            .map_err(|source| MemoryError::syscall(Syscall::Fcntl, source))?;
+        let file_offsets = ranges.iter().map(|range| range.start).collect();
+        Ok(Some(MemoryImage {
+            file,
+            ranges,
+            file_offsets,
+        }))
+    }
+
+    /// An image whose pages already lie in `file` (a precompiled module's):
+    /// `runs` are (offsets from a memory's base, where they start in the
+    /// file), as [`MemoryImage::page_runs`] made them. An error if a run is
+    /// not page-aligned, empty, out of order, or there are more than
+    /// [`MAX_IMAGE_MAPPINGS`].
+    ///
+    /// # Safety
+    /// The file's bytes in those runs must not change while the image or any
+    /// memory mapped from it lives (every such memory would see the change).
+    pub unsafe fn in_file(
+        file: OwnedFd,
+        runs: Vec<(Range<usize>, usize)>,
+    ) -> Result<MemoryImage, MemoryError> {
+        let page = sys::host_page_size();
+        let aligned = |value: usize| value.is_multiple_of(page);
+        let well_formed = runs.len() <= MAX_IMAGE_MAPPINGS
+            && runs.iter().all(|(range, file_offset)| {
+                range.start < range.end
+                    && aligned(range.start)
+                    && aligned(range.end)
+                    && aligned(*file_offset)
+            })
+            && runs.windows(2).all(|pair| pair[0].0.end <= pair[1].0.start);
+        if !well_formed {
+            return Err(MemoryError::InvalidConfig(
+                "a memory image's runs must be non-empty, page-aligned, ascending and few".into(),
+            ));
+        }
+        let (ranges, file_offsets) = runs.into_iter().unzip();
+        Ok(MemoryImage {
+            file,
+            ranges,
+            file_offsets,
+        })
+    }
+
+    /// The page runs an image of `segments` maps (host-page-aligned,
+    /// ascending, disjoint offsets from a memory's base): every page a
+    /// segment touches, runs a few pages apart merged, at most
+    /// [`MAX_IMAGE_MAPPINGS`] of them. Empty when no segment has a byte.
+    pub fn page_runs<'a>(
+        segments: impl IntoIterator<Item = (u64, &'a [u8])>,
+    ) -> Result<Vec<Range<usize>>, MemoryError> {
         let page = sys::host_page_size();
         let mut pages: Vec<Range<usize>> = Vec::new();
-        for (offset, bytes) in segments.clone() {
+        for (offset, bytes) in segments {
             if bytes.is_empty() {
                 continue;
             }
@@ -75,22 +148,9 @@ impl MemoryImage {
             pages.push(start / page * page..end);
         }
         if pages.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        let ranges = merge_runs(pages, MERGE_GAP_PAGES * page);
-        let len = ranges.last().map_or(0, |last| last.end);
-        let file = sys::memfd_create_sealable(c"remap-memory-image")
-            .map_err(|source| MemoryError::syscall(Syscall::MemfdCreate, source))?;
-        sys::set_file_len(file.as_fd(), len)
-            .map_err(|source| MemoryError::syscall(Syscall::Ftruncate, source))?;
-        for (offset, bytes) in segments {
-            // Offsets were checked to fit a usize above.
-            sys::write_all_at(file.as_fd(), bytes, offset as usize)
-                .map_err(|source| MemoryError::syscall(Syscall::Pwrite, source))?;
-        }
-        sys::seal_contents(file.as_fd())
-            .map_err(|source| MemoryError::syscall(Syscall::Fcntl, source))?;
-        Ok(Some(MemoryImage { file, ranges }))
+        Ok(merge_runs(pages, MERGE_GAP_PAGES * page))
     }
 
     /// The host-page-aligned offsets from a memory's base that this image
@@ -112,6 +172,11 @@ impl MemoryImage {
 
     pub(crate) fn file(&self) -> BorrowedFd<'_> {
         self.file.as_fd()
+    }
+
+    /// Each mapped range with where it starts in the file.
+    pub(crate) fn runs(&self) -> impl Iterator<Item = (&Range<usize>, usize)> {
+        self.ranges.iter().zip(self.file_offsets.iter().copied())
     }
 }
 
@@ -192,6 +257,33 @@ mod tests {
             Some(libc::EPERM),
             "sealed against writes"
         );
+    }
+
+    #[test]
+    fn images_in_a_file_need_aligned_ordered_runs() {
+        let page = sys::host_page_size();
+        let file = || sys::memfd_create_sealable(c"image-test").unwrap();
+        let image = |runs| {
+            // SAFETY: nothing writes the fresh file.
+            unsafe { MemoryImage::in_file(file(), runs) }
+        };
+        let good = image(vec![(0..page, 3 * page), (4 * page..6 * page, page)]).unwrap();
+        assert_eq!(good.ranges(), [0..page, 4 * page..6 * page]);
+        assert_eq!(
+            good.runs().map(|(_, at)| at).collect::<Vec<_>>(),
+            [3 * page, page]
+        );
+        for bad in [
+            vec![(0..page, 1)],
+            vec![(1..page, 0)],
+            vec![(page..page, 0)],
+            vec![(page..2 * page, 0), (0..page, 0)],
+            (0..=MAX_IMAGE_MAPPINGS)
+                .map(|i| (i * page..(i + 1) * page, 0))
+                .collect(),
+        ] {
+            assert!(image(bad).is_err());
+        }
     }
 
     #[test]

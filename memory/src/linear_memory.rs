@@ -427,16 +427,17 @@ impl LinearMemory {
             // `unmap_other_image` left only the very same image.
             return Ok(());
         }
-        for range in image.ranges() {
+        for (range, file_offset) in image.runs() {
             // SAFETY: the range lies within this memory's read/write pages,
             // which nobody uses yet (the memory is fresh or retired); the
-            // image's file is sealed, so every mapping of it reads the same.
+            // image's bytes never change (a sealed memfd, or a precompiled
+            // file its loader vouched for), so every mapping reads the same.
             unsafe {
                 sys::map_file_private_fixed(
                     base + range.start,
                     range.len(),
                     image.file(),
-                    range.start,
+                    file_offset,
                 )
             }
             .map_err(|source| MemoryError::syscall(Syscall::Mmap, source))?;
@@ -966,7 +967,7 @@ impl LinearMemory {
         let kept = old_accessible.min(new_accessible);
         let mut zeroed_from = 0;
         if let Some(image) = image {
-            for range in image.ranges() {
+            for (range, file_offset) in image.runs() {
                 // SAFETY: `[base, base + kept)` is read/write and owned by
                 // this memory, and the image lies within it (checked by
                 // `reset`); subscribers were told its contents are changing.
@@ -976,7 +977,7 @@ impl LinearMemory {
                         0,
                         range.start - zeroed_from,
                     );
-                    sys::read_exact_at(image.file(), base + range.start, range.len(), range.start)
+                    sys::read_exact_at(image.file(), base + range.start, range.len(), file_offset)
                 }
                 .map_err(|source| MemoryError::syscall(Syscall::Pread, source))?;
                 zeroed_from = range.end;

@@ -78,7 +78,7 @@ impl InstanceData {
         if self.dropped_data[index as usize].get() {
             return &[];
         }
-        &self.module.info().data[index as usize].data
+        self.module.data_segment(index)
     }
 
     pub(crate) fn drop_data(&self, index: u32) {
@@ -599,17 +599,18 @@ pub(crate) fn instantiate(
             } else {
                 u64::from(data.eval(store, offset)?.get_i32() as u32)
             };
+            let bytes = module.data_segment(index as u32);
             let view = entry.memory().view();
             let end = offset
-                .checked_add(segment.data.len() as u64)
+                .checked_add(bytes.len() as u64)
                 .filter(|&end| end <= view.len as u64)
                 .ok_or_else(|| uninstantiable(TrapKind::MemoryOutOfBounds))?;
-            if !segment.data.is_empty() {
+            if !bytes.is_empty() {
                 // SAFETY: `offset..end` lies within the accessible memory (checked
                 // above); the segment bytes are a separate allocation.
                 unsafe {
                     std::ptr::copy_nonoverlapping(
-                        segment.data.as_ptr(),
+                        bytes.as_ptr(),
                         view.base.add(offset as usize),
                         (end - offset) as usize,
                     )

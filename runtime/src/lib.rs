@@ -27,6 +27,7 @@
 
 mod code_cache;
 mod config;
+mod data_segments;
 mod engine;
 mod exception;
 mod externals;

@@ -30,6 +30,7 @@
 //! must trap at instantiation) are always copied, in order, by
 //! instantiation, so traps keep the spec's exact semantics.
 
+use crate::data_segments::DataSegments;
 use remap_compiler::module_info::{ConstExpr, ConstOp, DataSegmentKind, ModuleInfo};
 use remap_memory::MemoryImage;
 use std::sync::{Arc, OnceLock};
@@ -53,32 +54,68 @@ impl ModuleImages {
         }
     }
 
-    /// The image of memory `memory_index` of the module `info` describes,
-    /// built on the first call: `None` for an imported memory, one whose
-    /// segments cannot be imaged or hold no byte, or when building failed.
-    pub(crate) fn image(&self, info: &ModuleInfo, memory_index: u32) -> Option<Arc<MemoryImage>> {
+    /// Images already laid out (a precompiled file's, mapped from it), by
+    /// module memory index; the other defined memories build theirs on
+    /// first use.
+    pub(crate) fn with_images(
+        info: &ModuleInfo,
+        found: impl IntoIterator<Item = (u32, Arc<MemoryImage>)>,
+    ) -> ModuleImages {
+        let images = ModuleImages::new(info);
+        for (memory_index, image) in found {
+            let defined = memory_index.checked_sub(info.num_imported_memories);
+            if let Some(slot) = defined.and_then(|defined| images.images.get(defined as usize)) {
+                // A fresh lock: the first set wins, a duplicate is ignored.
+                let _ = slot.set(Some(image));
+            }
+        }
+        images
+    }
+
+    /// The image of memory `memory_index` of the module `info` describes
+    /// (its segments' bytes in `segments`), built on the first call: `None`
+    /// for an imported memory, one whose segments cannot be imaged or hold
+    /// no byte, or when building failed.
+    pub(crate) fn image(
+        &self,
+        info: &ModuleInfo,
+        segments: &DataSegments,
+        memory_index: u32,
+    ) -> Option<Arc<MemoryImage>> {
         let defined = memory_index.checked_sub(info.num_imported_memories)?;
         self.images
             .get(defined as usize)?
-            .get_or_init(|| build(info, memory_index))
+            .get_or_init(|| build(info, segments, memory_index))
             .clone()
     }
 }
 
 /// Builds the image of memory `memory_index`, or `None` (see [`ModuleImages::image`]).
-fn build(info: &ModuleInfo, memory_index: u32) -> Option<Arc<MemoryImage>> {
-    let segments = imageable_segments(info, memory_index)?;
-    MemoryImage::new(segments).ok().flatten().map(Arc::new)
+fn build(
+    info: &ModuleInfo,
+    segments: &DataSegments,
+    memory_index: u32,
+) -> Option<Arc<MemoryImage>> {
+    let imaged = imageable_segments(info, |index| segments.get(index), memory_index)?;
+    MemoryImage::new(imaged.iter().map(|&(_, offset, bytes)| (offset, bytes)))
+        .ok()
+        .flatten()
+        .map(Arc::new)
 }
 
-/// The active data segments into memory `memory_index` as (offset, bytes),
-/// in module order, if all of them have constant offsets and lie within the
-/// memory's minimum size; `None` otherwise.
-fn imageable_segments(info: &ModuleInfo, memory_index: u32) -> Option<Vec<(u64, &[u8])>> {
+/// The active data segments into memory `memory_index` as (segment index,
+/// offset, bytes), in module order, if all of them have constant offsets
+/// and lie within the memory's minimum size; `None` otherwise. `bytes_of`
+/// gives a segment's bytes by index.
+pub(crate) fn imageable_segments<'a>(
+    info: &ModuleInfo,
+    bytes_of: impl Fn(usize) -> &'a [u8],
+    memory_index: u32,
+) -> Option<Vec<(usize, u64, &'a [u8])>> {
     let ty = info.memories.get(memory_index as usize)?;
     let initial_bytes = ty.minimum().checked_mul(ty.page_size())?;
     let mut segments = Vec::new();
-    for segment in &info.data {
+    for (index, segment) in info.data.iter().enumerate() {
         let DataSegmentKind::Active { memory, offset } = &segment.kind else {
             continue;
         };
@@ -86,11 +123,12 @@ fn imageable_segments(info: &ModuleInfo, memory_index: u32) -> Option<Vec<(u64, 
             continue;
         }
         let offset = constant_offset(offset, ty.is_64())?;
-        let end = offset.checked_add(segment.data.len() as u64)?;
+        let bytes = bytes_of(index);
+        let end = offset.checked_add(bytes.len() as u64)?;
         if end > initial_bytes {
             return None;
         }
-        segments.push((offset, segment.data.as_slice()));
+        segments.push((index, offset, bytes));
     }
     Some(segments)
 }
@@ -183,6 +221,16 @@ mod tests {
         );
     }
 
+    fn segments_of(module: &ModuleInfo) -> DataSegments {
+        DataSegments::owned(
+            module
+                .data
+                .iter()
+                .map(|s| s.data.as_slice().into())
+                .collect(),
+        )
+    }
+
     fn info(wat: &str) -> ModuleInfo {
         let wasm = wat::parse_str(wat).unwrap();
         ModuleInfo::from_wasm(&wasm, wasmparser::WasmFeatures::default()).unwrap()
@@ -195,16 +243,16 @@ mod tests {
                  (data (i32.const 16) "ab")
                  (data (i32.const 0) "cd"))"#,
         );
-        let segments = imageable_segments(&module, 0).unwrap();
-        assert_eq!(segments, [(16, &b"ab"[..]), (0, &b"cd"[..])]);
+        let segments = imageable_segments(&module, |index| &module.data[index].data, 0).unwrap();
+        assert_eq!(segments, [(0, 16, &b"ab"[..]), (1, 0, &b"cd"[..])]);
     }
 
     #[test]
     fn segments_past_the_minimum_size_are_copied_to_trap() {
         let module = info(r#"(module (memory 1) (data (i32.const 65535) "ab"))"#);
-        assert!(imageable_segments(&module, 0).is_none());
+        assert!(imageable_segments(&module, |index| &module.data[index].data, 0).is_none());
         let module = info(r#"(module (memory 0) (data (i32.const 1) ""))"#);
-        assert!(imageable_segments(&module, 0).is_none());
+        assert!(imageable_segments(&module, |index| &module.data[index].data, 0).is_none());
     }
 
     #[test]
@@ -213,12 +261,20 @@ mod tests {
             r#"(module (import "m" "m" (memory 1))
                  (data (i32.const 0) "ab"))"#,
         );
-        assert!(ModuleImages::new(&module).image(&module, 0).is_none());
+        assert!(
+            ModuleImages::new(&module)
+                .image(&module, &segments_of(&module), 0)
+                .is_none()
+        );
     }
 
     #[test]
     fn a_memory_without_data_has_no_image() {
         let module = info(r#"(module (memory 1))"#);
-        assert!(ModuleImages::new(&module).image(&module, 0).is_none());
+        assert!(
+            ModuleImages::new(&module)
+                .image(&module, &segments_of(&module), 0)
+                .is_none()
+        );
     }
 }

@@ -2,10 +2,11 @@
 //! instantiation needs (types, imports, exports, segment data).
 
 use crate::config::Config;
+use crate::data_segments::DataSegments;
 use crate::engine::Engine;
 use crate::exception::TagType;
 use crate::memory_image::ModuleImages;
-use crate::serialize::{self, CompiledArtifact};
+use crate::serialize::{self, CompiledArtifact, ImageInFile};
 use crate::types::{ExportType, ExternType, FuncType, ImportType};
 use crate::vm::code_tables::{
     AddressMap, FunctionNames, TableBytes, TrapTable, encode_address_map, encode_function_names,
@@ -58,6 +59,8 @@ pub(crate) struct ModuleInner {
     /// Copy-on-write initial contents of the defined memories, built on
     /// first instantiation (memory_image.rs).
     memory_images: ModuleImages,
+    /// Every data segment's bytes (not kept in `info`).
+    data_segments: DataSegments,
 }
 
 impl std::fmt::Debug for Module {
@@ -175,20 +178,30 @@ impl Module {
     /// shared by compiling and by loading a precompiled module.
     pub(crate) fn from_compiled(engine: &Engine, compiled: CompiledArtifact<'_>) -> Result<Module> {
         let code = PublishedCode::publish(&compiled.code)?;
-        Module::from_published(engine, compiled, code, |table| {
-            TableBytes::Owned(table.into_owned().into_boxed_slice())
-        })
+        Module::from_published(engine, compiled, code, None)
     }
 
-    /// Builds the module around its code, already published; `keep_table`
-    /// decides where each lookup table's bytes are kept (copied, or read in
-    /// place in a mapped file).
+    /// Builds the module around its code, already published. With `file`
+    /// (the mapped precompiled file `compiled` was decoded from, and the
+    /// open file), its tables and segments are read in place and its
+    /// memory images mapped from the file; otherwise they are copied.
     fn from_published(
         engine: &Engine,
         compiled: CompiledArtifact<'_>,
         mut code: PublishedCode,
-        keep_table: impl Fn(Cow<'_, [u8]>) -> TableBytes,
+        file: Option<(&Arc<MappedFile>, &std::fs::File)>,
     ) -> Result<Module> {
+        let keep_table = |table: Cow<'_, [u8]>| match (file, table) {
+            (Some((mapped, _)), Cow::Borrowed(bytes)) => TableBytes::in_file(mapped, bytes),
+            (_, table) => TableBytes::Owned(table.into_owned().into_boxed_slice()),
+        };
+        let data_segments = match file {
+            Some((mapped, _)) => DataSegments::in_file(mapped, compiled.data_segments),
+            None => DataSegments::owned(compiled.data_segments),
+        };
+        let file_images = file
+            .map(|(_, file)| file_images(file, compiled.memory_images))
+            .unwrap_or_default();
         let info = compiled.info;
         let start = code.memory.as_ptr() as usize;
         let functions: Vec<FunctionRange> = compiled
@@ -294,7 +307,8 @@ impl Module {
                 host_trampolines: compiled.host_trampolines,
                 imports,
                 func_types: func_types.into_boxed_slice(),
-                memory_images: ModuleImages::new(&info),
+                memory_images: ModuleImages::with_images(&info, file_images),
+                data_segments,
                 info,
             }),
         })
@@ -314,6 +328,10 @@ impl Module {
             trap_table: Cow::Borrowed(inner.code_info.traps.as_bytes()),
             address_map: Cow::Borrowed(inner.code_info.address_map.as_bytes()),
             function_names: Cow::Borrowed(inner.code_info.names.as_bytes()),
+            data_segments: (0..inner.info.data.len())
+                .map(|index| Cow::Borrowed(inner.data_segments.get(index)))
+                .collect(),
+            memory_images: Vec::new(),
             exception_table: inner.code_info.exception_table.clone(),
             function_body_offsets: inner
                 .code_info
@@ -344,17 +362,19 @@ impl Module {
     }
 
     /// Loads a precompiled module from a file (see [`Module::deserialize`])
-    /// without reading it into a buffer: the file is mapped, and its machine
+    /// without reading it into a buffer: the file is mapped, its machine
     /// code runs where it lies (made read+execute in place; nothing is
-    /// copied), so loading costs little more than checking it.
+    /// copied), its tables and data segments are read from the mapping, and
+    /// its memory images are mapped copy-on-write from the file into each
+    /// new memory; loading costs little more than checking it.
     ///
     /// # Safety
     /// As for [`Module::deserialize`]: the file must come from
     /// [`Module::serialize`] or [`Engine::precompile_module`] (e.g. written
     /// by `remap compile`) and must not be writable by anyone you do not
-    /// trust. In addition it must not be modified while the module lives
-    /// (replacing it by a rename is fine): the module reads it through the
-    /// mapping.
+    /// trust. In addition it must not be modified while the module or any
+    /// memory created from it lives (replacing it by a rename is fine): they
+    /// read it through their mappings.
     pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let file = std::fs::File::open(path)
@@ -364,10 +384,7 @@ impl Module {
             let artifact =
                 serialize::decode(&engine.compiler().compatibility(), mapped.as_slice())?;
             let code = PublishedCode::in_place(&mapped, &artifact.code)?;
-            Module::from_published(engine, artifact, code, |table| match table {
-                Cow::Borrowed(bytes) => TableBytes::in_file(&mapped, bytes),
-                Cow::Owned(bytes) => TableBytes::Owned(bytes.into_boxed_slice()),
-            })
+            Module::from_published(engine, artifact, code, Some((&mapped, &file)))
         };
         load().with_context(|| format!("cannot load precompiled module {}", path.display()))
     }
@@ -445,7 +462,12 @@ impl Module {
         }
         self.inner
             .memory_images
-            .image(&self.inner.info, memory_index)
+            .image(&self.inner.info, &self.inner.data_segments, memory_index)
+    }
+
+    /// The bytes of data segment `index`.
+    pub(crate) fn data_segment(&self, index: u32) -> &[u8] {
+        self.inner.data_segments.get(index as usize)
     }
 
     pub(crate) fn offsets(&self) -> &VMOffsets {
@@ -525,8 +547,13 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
             .install(|| compiler.compile_module(wasm))?
     };
     let mut info = module.info;
-    // The names live in their lookup table from here on, not in `info`.
+    // The names and the segments' bytes live apart from `info` from here on.
     let function_names = encode_function_names(&std::mem::take(&mut info.names.functions));
+    let data_segments = info
+        .data
+        .iter_mut()
+        .map(|segment| Cow::Owned(std::mem::take(&mut segment.data)))
+        .collect();
     Ok(CompiledArtifact {
         info,
         offsets: module.offsets,
@@ -538,8 +565,29 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
         trap_table: Cow::Owned(encode_trap_table(&module.trap_table)),
         address_map: Cow::Owned(encode_address_map(&module.address_map)),
         function_names: Cow::Owned(function_names),
+        data_segments,
+        memory_images: Vec::new(),
         exception_table: module.exception_table,
     })
+}
+
+/// The memory images a precompiled file holds, each mapped from its own
+/// duplicate of the file's descriptor; an image that cannot be set up (no
+/// descriptor left, malformed runs) is left out, and that memory builds its
+/// image from the segments on first use instead.
+fn file_images(file: &std::fs::File, images: Vec<ImageInFile>) -> Vec<(u32, Arc<MemoryImage>)> {
+    images
+        .into_iter()
+        .filter_map(|ImageInFile { memory, runs }| {
+            let descriptor = file.try_clone().ok()?;
+            // SAFETY: the file is a precompiled module loaded by
+            // `deserialize_file`, whose caller promises it is not modified
+            // while the module (which owns the images) lives; memories mapped
+            // from an image keep the image alive.
+            let image = unsafe { MemoryImage::in_file(descriptor.into(), runs) }.ok()?;
+            Some((memory, Arc::new(image)))
+        })
+        .collect()
 }
 
 /// The registered function type at module type index `type_index`; an

@@ -17,34 +17,41 @@
 //! exception table of the call sites that have handlers), then the address
 //! map, the trap table and the function names in the layouts of
 //! [`code_tables`](crate::vm::code_tables), zero bytes up to the next
-//! multiple of [`CODE_ALIGNMENT`] from the start of the file, and the machine
-//! code. The big parts are raw: loading checks them but decodes nothing
-//! (lookups read the tables in place), and the code starts at a page
-//! boundary of the file and is its last part, so
+//! multiple of [`CODE_ALIGNMENT`] from the start of the file, the machine
+//! code, and, when the module has data, zero bytes up to the next multiple
+//! of [`CODE_ALIGNMENT`] and the data section: the pages of each memory
+//! image (the runs `memory_image.rs` would lay out in a `memfd`, each at an
+//! aligned offset), then the bytes of every data segment that is not a
+//! slice of an image. The big parts are raw: loading checks them but
+//! decodes nothing, so
 //! [`Module::deserialize_file`](crate::Module::deserialize_file) runs the
-//! code where it lies in the mapped file and reads the tables from the
-//! mapping. Function names are therefore left out of the serialized
-//! `ModuleInfo`.
+//! code where it lies in the mapped file, reads the tables and segments
+//! from the mapping and maps the memory images copy-on-write straight from
+//! the file. Function names and segment bytes are therefore left out of the
+//! serialized `ModuleInfo`.
 //!
 //! The header is checked field by field so that each kind of mismatch gets its
 //! own message; the metadata starts with the [`CodeCompatibility`] of the
 //! compiler that produced it, which must match the loading engine's.
 
 use crate::engine::Engine;
+use crate::memory_image;
 use crate::module::compile;
 use crate::vm::code_tables::{check_address_map, check_function_names, check_trap_table};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
 use remap_compiler::{CodeCompatibility, ExceptionCallSite, FunctionLoc, VMOffsets};
+use remap_memory::MemoryImage;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// First bytes of every precompiled module. Not valid Wasm (which starts
 /// with `\0asm`) nor text, so no file is mistaken for the other.
 pub(crate) const MAGIC: [u8; 8] = *b"\x7fREMAP\x01\n";
 
 /// Version of the layout above and of [`Metadata`]; bump on any change.
-const FORMAT_VERSION: u32 = 6;
+const FORMAT_VERSION: u32 = 7;
 
 /// The version of Remap that writes and reads artifacts.
 const REMAP_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -78,11 +85,25 @@ pub(crate) struct CompiledArtifact<'code> {
     pub address_map: Cow<'code, [u8]>,
     /// Function names (the function-name layout of `code_tables`).
     pub function_names: Cow<'code, [u8]>,
+    /// Each data segment's bytes, in order.
+    pub data_segments: Vec<Cow<'code, [u8]>>,
+    /// Memory images found in the decoded bytes. Empty for a module just
+    /// compiled.
+    pub memory_images: Vec<ImageInFile>,
     /// Call sites with exception handlers, sorted by return offset.
     pub exception_table: Vec<ExceptionCallSite>,
     /// Byte offset of each defined function's body in the module binary
     /// (backtraces use it where the exact instruction is unknown).
     pub function_body_offsets: Vec<u32>,
+}
+
+/// A memory image laid out in a precompiled file.
+pub(crate) struct ImageInFile {
+    /// Module memory index.
+    pub memory: u32,
+    /// Runs: offsets from the memory's base, and where each starts in the
+    /// decoded bytes (the file).
+    pub runs: Vec<(Range<usize>, usize)>,
 }
 
 /// The metadata as written: [`Metadata`] borrowed (same fields, same order).
@@ -100,6 +121,26 @@ struct MetadataRef<'a> {
     trap_table_len: u64,
     function_names_len: u64,
     code_len: u64,
+    memory_images: &'a [SerializedImage],
+    data_segments: &'a [SegmentLocation],
+    data_len: u64,
+}
+
+/// A memory image in the data section.
+#[derive(Serialize, Deserialize)]
+struct SerializedImage {
+    /// Module memory index.
+    memory: u32,
+    /// Runs: offsets from the memory's base, and where each starts in the
+    /// data section.
+    runs: Vec<(Range<u64>, u64)>,
+}
+
+/// Where a data segment's bytes are in the data section.
+#[derive(Serialize, Deserialize)]
+struct SegmentLocation {
+    offset: u64,
+    len: u64,
 }
 
 /// Everything but the raw sections.
@@ -121,6 +162,10 @@ struct Metadata {
     function_names_len: u64,
     /// Bytes of machine code.
     code_len: u64,
+    memory_images: Vec<SerializedImage>,
+    data_segments: Vec<SegmentLocation>,
+    /// Bytes of the data section.
+    data_len: u64,
 }
 
 /// The kinds of precompiled artifact [`Engine::detect_precompiled`] recognises.
@@ -164,6 +209,7 @@ pub(crate) fn encode(
     compatibility: &CodeCompatibility,
     artifact: &CompiledArtifact<'_>,
 ) -> Result<Vec<u8>> {
+    let data = DataSection::lay_out(&artifact.info, &artifact.data_segments)?;
     let metadata = MetadataRef {
         compatibility,
         info: &artifact.info,
@@ -177,6 +223,9 @@ pub(crate) fn encode(
         trap_table_len: artifact.trap_table.len() as u64,
         function_names_len: artifact.function_names.len() as u64,
         code_len: artifact.code.len() as u64,
+        memory_images: &data.images,
+        data_segments: &data.segments,
+        data_len: data.bytes.len() as u64,
     };
     let version =
         u8::try_from(REMAP_VERSION.len()).context("Remap's version string is too long")?;
@@ -198,6 +247,11 @@ pub(crate) fn encode(
     let code_start = (header_len + payload.len()).next_multiple_of(CODE_ALIGNMENT);
     payload.resize(code_start - header_len, 0);
     payload.extend_from_slice(&artifact.code);
+    if !data.bytes.is_empty() {
+        let data_start = (header_len + payload.len()).next_multiple_of(CODE_ALIGNMENT);
+        payload.resize(data_start - header_len, 0);
+        payload.extend_from_slice(&data.bytes);
+    }
 
     let mut bytes = Vec::with_capacity(payload.len() + 64);
     bytes.extend_from_slice(&MAGIC);
@@ -207,8 +261,89 @@ pub(crate) fn encode(
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
     bytes.extend_from_slice(&payload);
-    debug_assert_eq!(bytes.len() - artifact.code.len(), code_start);
     Ok(bytes)
+}
+
+/// The data section as written: the bytes and what they hold.
+struct DataSection {
+    bytes: Vec<u8>,
+    images: Vec<SerializedImage>,
+    segments: Vec<SegmentLocation>,
+}
+
+impl DataSection {
+    /// Lays out the memory images of `info`'s defined memories (as
+    /// `memory_image.rs` would build them), then every segment that is not
+    /// a slice of an image (one that a later segment overwrites in part, a
+    /// passive one, one into a memory without an image).
+    fn lay_out(info: &ModuleInfo, segments: &[Cow<'_, [u8]>]) -> Result<DataSection> {
+        let mut section = DataSection {
+            bytes: Vec::new(),
+            images: Vec::new(),
+            segments: Vec::new(),
+        };
+        let mut located: Vec<Option<u64>> = vec![None; segments.len()];
+        for memory in info.num_imported_memories..info.memories.len() as u32 {
+            let Some(imaged) =
+                memory_image::imageable_segments(info, |index| &segments[index], memory)
+            else {
+                continue;
+            };
+            let runs =
+                MemoryImage::page_runs(imaged.iter().map(|&(_, offset, bytes)| (offset, bytes)))
+                    .context("laying out a memory image")?;
+            if runs.is_empty() {
+                continue;
+            }
+            let mut image = SerializedImage {
+                memory,
+                runs: Vec::new(),
+            };
+            for run in &runs {
+                let start = section.bytes.len().next_multiple_of(CODE_ALIGNMENT);
+                section.bytes.resize(start + run.len(), 0);
+                for &(_, offset, bytes) in &imaged {
+                    let offset = offset as usize;
+                    if run.contains(&offset) {
+                        let at = start + offset - run.start;
+                        section.bytes[at..at + bytes.len()].copy_from_slice(bytes);
+                    }
+                }
+                image
+                    .runs
+                    .push((run.start as u64..run.end as u64, start as u64));
+            }
+            // A segment is a slice of the image unless a later one changed
+            // some of its bytes.
+            for &(index, offset, bytes) in &imaged {
+                let offset = offset as usize;
+                let found = runs
+                    .iter()
+                    .zip(&image.runs)
+                    .find(|(run, _)| run.contains(&offset));
+                let (false, Some((run, &(_, start)))) = (bytes.is_empty(), found) else {
+                    continue;
+                };
+                let at = start as usize + offset - run.start;
+                if section.bytes[at..at + bytes.len()] == *bytes {
+                    located[index] = Some(at as u64);
+                }
+            }
+            section.images.push(image);
+        }
+        for (bytes, location) in segments.iter().zip(located) {
+            let offset = location.unwrap_or_else(|| {
+                let offset = section.bytes.len() as u64;
+                section.bytes.extend_from_slice(bytes);
+                offset
+            });
+            section.segments.push(SegmentLocation {
+                offset,
+                len: bytes.len() as u64,
+            });
+        }
+        Ok(section)
+    }
 }
 
 /// Reads the header fields in order, naming what is missing when the bytes end.
@@ -301,6 +436,7 @@ fn raw_sections(metadata: Metadata, raw: &[u8], raw_offset: usize) -> Result<Com
         metadata.trap_table_len,
         metadata.function_names_len,
         metadata.code_len,
+        metadata.data_len,
     ]
     .map(|len| usize::try_from(len).ok());
     let [
@@ -308,37 +444,95 @@ fn raw_sections(metadata: Metadata, raw: &[u8], raw_offset: usize) -> Result<Com
         Some(trap_bytes),
         Some(name_bytes),
         Some(code_bytes),
+        Some(data_bytes),
     ] = lengths
     else {
         bail!("its section sizes overflow");
     };
+    // Offsets in `raw`; the code and the data start at aligned file offsets.
+    let aligned = |end: usize| {
+        end.checked_add(raw_offset)
+            .and_then(|end| end.checked_next_multiple_of(CODE_ALIGNMENT))
+            .map(|start| start - raw_offset)
+    };
     let code_start = map_bytes
         .checked_add(trap_bytes)
         .and_then(|tables| tables.checked_add(name_bytes))
-        .and_then(|tables| tables.checked_add(raw_offset))
-        .and_then(|end| end.checked_next_multiple_of(CODE_ALIGNMENT))
-        .map(|start| start - raw_offset);
-    let Some(code_start) =
-        code_start.filter(|start| start.checked_add(code_bytes) == Some(raw.len()))
-    else {
-        bail!("its sections do not add up to its length");
+        .and_then(aligned);
+    let code_end = code_start.and_then(|start| start.checked_add(code_bytes));
+    let data_start = if data_bytes == 0 {
+        code_end
+    } else {
+        code_end.and_then(aligned)
     };
+    let (Some(code_start), Some(code_end), Some(data_start)) = (code_start, code_end, data_start)
+    else {
+        bail!("its section sizes overflow");
+    };
+    if data_start.checked_add(data_bytes) != Some(raw.len()) {
+        bail!("its sections do not add up to its length");
+    }
     let (address_map, rest) = raw.split_at(map_bytes);
     let (trap_table, rest) = rest.split_at(trap_bytes);
     let function_names = &rest[..name_bytes];
     check_address_map(address_map)?;
     check_trap_table(trap_table)?;
     check_function_names(function_names)?;
+    let data = &raw[data_start..];
+    let in_data = |offset: u64, len: u64| {
+        let start = usize::try_from(offset).ok()?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        (end <= data.len()).then_some(start..end)
+    };
+    let data_segments = metadata
+        .data_segments
+        .iter()
+        .map(|segment| {
+            in_data(segment.offset, segment.len)
+                .map(|range| Cow::Borrowed(&data[range]))
+                .context("a data segment lies outside the data section")
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if data_segments.len() != metadata.info.data.len() {
+        bail!("its data segments do not match its declarations");
+    }
+    let memory_images = metadata
+        .memory_images
+        .iter()
+        .map(|image| {
+            let runs = image
+                .runs
+                .iter()
+                .map(|(memory_range, offset)| {
+                    let memory_start = usize::try_from(memory_range.start).ok()?;
+                    let memory_end = usize::try_from(memory_range.end).ok()?;
+                    let len = memory_end.checked_sub(memory_start)?;
+                    let in_file = in_data(*offset, len as u64)?;
+                    Some((
+                        memory_start..memory_end,
+                        raw_offset + data_start + in_file.start,
+                    ))
+                })
+                .collect::<Option<Vec<_>>>()
+                .context("a memory image lies outside the data section")?;
+            Ok(ImageInFile {
+                memory: image.memory,
+                runs,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(CompiledArtifact {
         info: metadata.info,
         offsets: metadata.offsets,
-        code: Cow::Borrowed(&raw[code_start..]),
+        code: Cow::Borrowed(&raw[code_start..code_end]),
         functions: metadata.functions,
         entry_trampolines: metadata.entry_trampolines,
         host_trampolines: metadata.host_trampolines,
         trap_table: Cow::Borrowed(trap_table),
         address_map: Cow::Borrowed(address_map),
         function_names: Cow::Borrowed(function_names),
+        data_segments,
+        memory_images,
         exception_table: metadata.exception_table,
         function_body_offsets: metadata.function_body_offsets,
     })

@@ -64,11 +64,17 @@ fn leb_i64(out: &mut Vec<u8>, mut value: i64) {
 
 /// Host pages of `memory` that are mapped from an image file.
 pub fn image_mapped_bytes<T>(store: &Store<T>, memory: Memory) -> u64 {
+    mapped_bytes_from(store, memory, IMAGE_FILE_NAME)
+}
+
+/// Host pages of `memory` mapped from a file whose name in /proc/self/maps
+/// contains `file_name`.
+pub fn mapped_bytes_from<T>(store: &Store<T>, memory: Memory, file_name: &str) -> u64 {
     let start = memory.data_ptr(store) as usize;
     let end = start + memory.data_size(store);
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
     maps.lines()
-        .filter(|line| line.contains(IMAGE_FILE_NAME))
+        .filter(|line| line.contains(file_name))
         .filter_map(|line| {
             let (from, to) = line.split_whitespace().next()?.split_once('-')?;
             let from = usize::from_str_radix(from, 16).ok()?.max(start);
