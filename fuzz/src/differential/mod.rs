@@ -8,7 +8,8 @@
 //! bounded by wasm-smith's fuel global. Every export is exported. The module
 //! runs in two Remap configurations (one static, one dynamic memory style,
 //! each with a guard chosen from 0 bytes up to the default, some of them
-//! precompiled: serialized and deserialized), in wasmi 1.1.0 (core cases
+//! precompiled: serialized and loaded again from the bytes or from a
+//! file, which is then used in place), in wasmi 1.1.0 (core cases
 //! only), and, with the `wasmtime-oracle` feature, in Wasmtime 48. One case
 //! in four also meters fuel in Remap and Wasmtime (same cost model).
 //!
@@ -172,8 +173,18 @@ pub struct RemapSetup {
     pub reserve: Option<u64>,
     /// Whether code consumes fuel.
     pub fuel: bool,
-    /// Whether the module is serialized and deserialized before use.
-    pub precompiled: bool,
+    /// Whether, and how, the module is serialized and loaded again before use.
+    pub precompiled: Option<Precompiled>,
+}
+
+/// How a precompiled case's module is loaded again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Precompiled {
+    /// `Module::deserialize` of the bytes.
+    FromBytes,
+    /// `Module::deserialize_file` of the bytes written to a file: the code,
+    /// tables, segments and memory images are used in place in the mapping.
+    FromFile,
 }
 
 /// Everything the differential target keeps between cases: engines.
@@ -236,7 +247,13 @@ impl Differential {
                 MemoryStyle::Dynamic => rng.pick(&[None, Some(0), Some(65536)]),
             },
             fuel: metered,
-            precompiled: rng.one_in(3),
+            precompiled: rng.one_in(3).then(|| {
+                if rng.one_in(2) {
+                    Precompiled::FromFile
+                } else {
+                    Precompiled::FromBytes
+                }
+            }),
         });
         let fuel_budget = metered.then(|| rng.pick(&[50, 500, 5_000, 100_000]));
         let finding = |description: String, observations: String| {

@@ -1,6 +1,6 @@
 //! Remap as a subject of the differential target.
 
-use super::{ExportTypes, Instantiated, Outcome, RemapSetup, Subject};
+use super::{ExportTypes, Instantiated, Outcome, Precompiled, RemapSetup, Subject};
 use super::{TrapClass, Value};
 use remap::{
     Config, Engine, Instance, Linker, Module, Store, ThrownException, Trap, TrapKind, Val, ValType,
@@ -49,14 +49,17 @@ impl Engines {
                 _ => format!("{error:#}"),
             }
         })?;
-        if setup.precompiled {
+        if let Some(how) = setup.precompiled {
             let bytes = module
                 .serialize()
                 .map_err(|e| format!("serialize: {e:#}"))?;
-            // SAFETY: the bytes were just produced by `Module::serialize` in
-            // this process and never left it.
-            module = unsafe { Module::deserialize(&engine, &bytes) }
-                .map_err(|e| format!("deserialize: {e:#}"))?;
+            module = match how {
+                // SAFETY: the bytes were just produced by `Module::serialize`
+                // in this process and never left it.
+                Precompiled::FromBytes => unsafe { Module::deserialize(&engine, &bytes) },
+                Precompiled::FromFile => load_from_file(&engine, &bytes),
+            }
+            .map_err(|e| format!("deserialize: {e:#}"))?;
         }
         let types = ExportTypes::of(&module);
         let mut store = Store::new(&engine, ());
@@ -75,6 +78,18 @@ impl Engines {
         };
         Ok((instantiated, types))
     }
+}
+
+/// Writes `bytes` to a fresh temporary file and loads it with
+/// `Module::deserialize_file`; the file is unlinked once loaded (the
+/// mapping keeps its contents), and nothing writes it again.
+fn load_from_file(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Module> {
+    let mut file = tempfile::NamedTempFile::new()?;
+    std::io::Write::write_all(&mut file, bytes)?;
+    // SAFETY: the file holds bytes `Module::serialize` just produced; it is
+    // private to this process and never written again (dropping it only
+    // unlinks it, which leaves the mapping's contents as they are).
+    unsafe { Module::deserialize_file(engine, file.path()) }
 }
 
 struct RemapSubject {
