@@ -886,7 +886,9 @@ impl LinearMemory {
             target.release_around(destination);
             return Err(error);
         }
-        state.seams.retain(|&seam| seam < old_accessible);
+        // No seam lay inside the moved pages (`moves_as_one_mapping`), and
+        // the whole capacity is their one mapping now.
+        state.seams.clear();
         let old = std::mem::replace(&mut state.reservation, target);
         self.reservation.publish(state.reservation.range());
         old.release_around(old_base..old_base + old_accessible);
