@@ -36,8 +36,9 @@
 //!
 //! The kernel merges two neighbouring anonymous mappings only when they have
 //! the same protection and lock, the same anonymous memory (`anon_vma`) and
-//! consecutive page offsets (`vm_pgoff`). A memory that is not pinned and has
-//! no memory image keeps its whole capacity on one such line: its accessible
+//! consecutive page offsets (`vm_pgoff`). A memory that is not pinned and
+//! has no seam inside its accessible bytes (no memory image is or was mapped
+//! there) keeps its whole capacity on one such line: its accessible
 //! bytes are one read/write mapping and its room an inaccessible mapping
 //! split off the same line, so growth in place (an `mprotect` of the room's
 //! start) merges into the accessible mapping. At first the line is the
@@ -45,7 +46,10 @@
 //! and extending it over the whole new capacity with one `mremap`, then
 //! closing the room past the new size again (`move_and_extend`). So such a
 //! memory is one kernel mapping however often it grows or relocates, and
-//! `State::seams` stays empty. An image's file mappings, and a pinned
+//! `State::seams` stays empty. The kernel does not promise to merge,
+//! though (rarely, such neighbours stay apart), and refuses to resize a move
+//! that spans mappings (`EFAULT`): that relocation falls back to moving in
+//! pieces into a new reservation. An image's file mappings, and a pinned
 //! memory's relocated pages (extending a locked mapping would lock all of
 //! its room), are mappings of their own: their bounds are seams, and such a
 //! memory relocates one mapping at a time (`move_in_pieces`).
@@ -781,34 +785,56 @@ impl LinearMemory {
         new_len: u64,
         new_accessible: usize,
     ) -> Result<(), MemoryError> {
-        let old_base = self.base(state);
-        let old_accessible = state.accessible;
         let new_capacity = self.relocation_capacity(new_accessible)?;
         let total = reservation_len(self.pre_guard, new_capacity, self.post_guard)?;
-        let target = Reservation::new(total)?;
-        let resize = Resize {
-            kind: ResizeKind::Relocation,
-            new_base: aligned_base(target.start(), self.pre_guard),
-            old_accessible,
-            new_accessible,
-            new_len,
-            invalidated: old_base..old_base + old_accessible,
-        };
-        // If the charge fails, dropping the unused `prepare` unmaps `target`.
         if self.moves_as_one_mapping(state) {
-            return self.resize(
+            let target = Reservation::new(total)?;
+            let resize = self.relocation(state, &target, new_len, new_accessible);
+            // If the charge fails, dropping the unused `prepare` unmaps `target`.
+            let moved = self.resize(
                 state,
                 &resize,
                 || Ok(target),
                 |state, target| self.move_and_extend(state, target, new_capacity, &resize),
             );
+            match moved {
+                // The pages are several mappings after all: move them in pieces.
+                Err(MemoryError::SyscallFailed {
+                    call: Syscall::Mremap,
+                    source,
+                    ..
+                }) if source.raw_os_error() == Some(libc::EFAULT) => {}
+                moved => return moved,
+            }
         }
+        let target = Reservation::new(total)?;
+        let resize = self.relocation(state, &target, new_len, new_accessible);
+        // If the charge fails, dropping the unused `prepare` unmaps `target`.
         self.resize(
             state,
             &resize,
             || self.prepare_target(target, &resize),
             |state, target| self.move_into_target(state, target, new_capacity, &resize),
         )
+    }
+
+    /// The [`Resize`] of a relocation of this memory into `target`.
+    fn relocation(
+        &self,
+        state: &State,
+        target: &Reservation,
+        new_len: u64,
+        new_accessible: usize,
+    ) -> Resize {
+        let old_base = self.base(state);
+        Resize {
+            kind: ResizeKind::Relocation,
+            new_base: aligned_base(target.start(), self.pre_guard),
+            old_accessible: state.accessible,
+            new_accessible,
+            new_len,
+            invalidated: old_base..old_base + state.accessible,
+        }
     }
 
     /// Whether a relocation can move the accessible pages with one `mremap`
