@@ -12,8 +12,9 @@
 //! `copy_vma_and_data`, ... and `vrm_uncharge`:
 //!
 //! 1. *charge* the pin budget for the bytes the change adds (`charge_resize`);
-//! 2. *prepare* what needs nobody told (a relocation opens the new tail in
-//!    its new reservation: `prepare_target`);
+//! 2. *prepare* what needs nobody told (a relocation in pieces opens the new
+//!    tail in its new reservation: `prepare_target`; one that moves a single
+//!    mapping gets its tail from the move itself);
 //! 3. tell subscribers the range is about to change;
 //! 4. *apply* the change (commit the tail, move the pages, discard contents);
 //! 5. *commit* it (`commit_resize`: length, committed and pinned bytes, the
@@ -30,6 +31,28 @@
 //! `pinned_bytes` count exactly those bytes; the published view is
 //! `{ base, len }` and the published reservation is the one in the state.
 //! A retired memory keeps its pages read/write but pins and counts none.
+//!
+//! # One kernel mapping
+//!
+//! The kernel merges two neighbouring anonymous mappings only when they have
+//! the same protection and lock, the same anonymous memory (`anon_vma`) and
+//! consecutive page offsets (`vm_pgoff`). A memory that is not pinned and
+//! has no seam inside its accessible bytes (no memory image is or was mapped
+//! there) keeps its whole capacity on one such line: its accessible
+//! bytes are one read/write mapping and its room an inaccessible mapping
+//! split off the same line, so growth in place (an `mprotect` of the room's
+//! start) merges into the accessible mapping. At first the line is the
+//! reservation's own; a relocation keeps it by moving the accessible mapping
+//! and extending it over the whole new capacity with one `mremap`, then
+//! closing the room past the new size again (`move_and_extend`). So such a
+//! memory is one kernel mapping however often it grows or relocates, and
+//! `State::seams` stays empty. The kernel does not promise to merge,
+//! though (rarely, such neighbours stay apart), and refuses to resize a move
+//! that spans mappings (`EFAULT`): that relocation falls back to moving in
+//! pieces into a new reservation. An image's file mappings, and a pinned
+//! memory's relocated pages (extending a locked mapping would lock all of
+//! its room), are mappings of their own: their bounds are seams, and such a
+//! memory relocates one mapping at a time (`move_in_pieces`).
 //!
 //! # Memory images
 //!
@@ -63,8 +86,13 @@
 //! attempted are counted): each step undoes its own partial work, and
 //! `resize` gives the charge back. A failure before step 3 is never seen by
 //! subscribers; one after it ends the bracket with the unchanged view. The
-//! one failure that cannot be undone, a relocation whose pages were partly
-//! moved and cannot be moved back, aborts the process (see `move_in_pieces`).
+//! one failure that cannot be undone, a relocation whose pages were moved
+//! (in part, or all but the room could not be closed) and cannot be moved
+//! back, aborts the process (see `move_in_pieces` and `move_and_extend`). A
+//! failed `mremap` may or may not have unmapped its destination in the new
+//! reservation; if the destination cannot be taken back, it is left mapped
+//! rather than risk unmapping what another thread mapped there, which leaks
+//! that much inaccessible address space (see `release_after_failed_move`).
 
 use crate::batch::ProtectionBatch;
 use crate::notifier::{InvalidationNotifier, NotifierHub, NotifierRegistration};
@@ -184,11 +212,13 @@ struct State {
     /// read/write but discarded, unpinned and no longer counted anywhere.
     retired: bool,
     /// Ascending offsets from the base where the pages may belong to
-    /// different kernel mappings: the end of the pages moved by each earlier
-    /// relocation. Moved pages keep their own mapping and never merge with
-    /// the tail grown after them, and before Linux 6.17 one `mremap` cannot
-    /// move a range that spans mappings, so a relocation moves one piece per seam.
-    /// The bounds of every image range are seams too.
+    /// different kernel mappings: the bounds of every image range, and the
+    /// end of the pages each relocation in pieces moved (those keep their
+    /// own mapping and never merge with the tail grown after them). Before
+    /// Linux 6.17 one `mremap` cannot move a range that spans mappings, so
+    /// such a relocation moves one piece per seam. Empty for a memory that
+    /// is one mapping (see the module docs), which relocates with one
+    /// `mremap` that adds no seam.
     seams: Vec<usize>,
     /// The image mapped copy-on-write over the start of the memory, if any
     /// (see [`LinearMemory::with_image`]). Its ranges lie within the
@@ -742,30 +772,43 @@ impl LinearMemory {
     }
 
     /// Moves the accessible pages into a new, larger reservation with its own
-    /// guards. The only step that touches the old pages is `mremap` (one call
-    /// per kernel mapping, see `State::seams`), which moves page-table
-    /// entries: no byte is copied or faulted in. All fallible preparation
-    /// happens in the new reservation first ([`Self::prepare_target`]), so a
-    /// failure anywhere leaves the memory exactly as it was.
+    /// guards. The only step that touches the old pages is `mremap`, which
+    /// moves page-table entries: no byte is copied or faulted in. A memory
+    /// that is one kernel mapping moves and extends it with one call
+    /// ([`Self::move_and_extend`]), staying one mapping; any other moves one
+    /// piece per mapping (see `State::seams`) after all fallible preparation
+    /// in the new reservation ([`Self::prepare_target`]). Either way a
+    /// failure leaves the memory exactly as it was.
     fn relocate(
         &self,
         state: &mut State,
         new_len: u64,
         new_accessible: usize,
     ) -> Result<(), MemoryError> {
-        let old_base = self.base(state);
-        let old_accessible = state.accessible;
         let new_capacity = self.relocation_capacity(new_accessible)?;
         let total = reservation_len(self.pre_guard, new_capacity, self.post_guard)?;
+        if self.moves_as_one_mapping(state) {
+            let target = Reservation::new(total)?;
+            let resize = self.relocation(state, &target, new_len, new_accessible);
+            // If the charge fails, dropping the unused `prepare` unmaps `target`.
+            let moved = self.resize(
+                state,
+                &resize,
+                || Ok(target),
+                |state, target| self.move_and_extend(state, target, new_capacity, &resize),
+            );
+            match moved {
+                // The pages are several mappings after all: move them in pieces.
+                Err(MemoryError::SyscallFailed {
+                    call: Syscall::Mremap,
+                    source,
+                    ..
+                }) if source.raw_os_error() == Some(libc::EFAULT) => {}
+                moved => return moved,
+            }
+        }
         let target = Reservation::new(total)?;
-        let resize = Resize {
-            kind: ResizeKind::Relocation,
-            new_base: aligned_base(target.start(), self.pre_guard),
-            old_accessible,
-            new_accessible,
-            new_len,
-            invalidated: old_base..old_base + old_accessible,
-        };
+        let resize = self.relocation(state, &target, new_len, new_accessible);
         // If the charge fails, dropping the unused `prepare` unmaps `target`.
         self.resize(
             state,
@@ -773,6 +816,111 @@ impl LinearMemory {
             || self.prepare_target(target, &resize),
             |state, target| self.move_into_target(state, target, new_capacity, &resize),
         )
+    }
+
+    /// The [`Resize`] of a relocation of this memory into `target`.
+    fn relocation(
+        &self,
+        state: &State,
+        target: &Reservation,
+        new_len: u64,
+        new_accessible: usize,
+    ) -> Resize {
+        let old_base = self.base(state);
+        Resize {
+            kind: ResizeKind::Relocation,
+            new_base: aligned_base(target.start(), self.pre_guard),
+            old_accessible: state.accessible,
+            new_accessible,
+            new_len,
+            invalidated: old_base..old_base + state.accessible,
+        }
+    }
+
+    /// Whether a relocation can move the accessible pages with one `mremap`
+    /// that also extends them over the new room ([`Self::move_and_extend`]):
+    /// they are one anonymous kernel mapping (no image, no seam inside), not
+    /// pinned (extending a locked mapping would lock the whole room), and
+    /// not empty (`mremap` of no bytes means something else).
+    fn moves_as_one_mapping(&self, state: &State) -> bool {
+        let accessible = state.accessible;
+        !self.pinned
+            && accessible > 0
+            && state.image.is_none()
+            && !state
+                .seams
+                .iter()
+                .any(|&seam| seam > 0 && seam < accessible)
+    }
+
+    /// The move of a relocation that keeps the memory one kernel mapping:
+    /// one `mremap` moves the accessible pages into `target` and extends
+    /// their mapping over the whole new capacity, then the room past the new
+    /// size is made inaccessible again. The room is then a piece split off
+    /// the memory's own mapping (same anonymous memory, consecutive page
+    /// offsets), so the kernel merges it back into the accessible mapping
+    /// whenever later growth opens it: growth and relocation add no mapping
+    /// and no seam. If the move fails, `target` is released (never the
+    /// destination if someone else may own it now); if closing the room
+    /// fails, the pages go back where they were, so the memory is as before.
+    fn move_and_extend(
+        &self,
+        state: &mut State,
+        target: Reservation,
+        new_capacity: usize,
+        resize: &Resize,
+    ) -> Result<(), MemoryError> {
+        let old_base = self.base(state);
+        let old_accessible = resize.old_accessible;
+        let new_base = resize.new_base;
+        let destination = new_base..new_base + new_capacity;
+        // SAFETY: the old accessible range and the destination inside
+        // `target` are both owned by this memory; the state lock keeps other
+        // changes out, and subscribers were told to stop using the old view.
+        let moved =
+            unsafe { sys::move_and_resize(old_base, old_accessible, new_base, new_capacity) };
+        if let Err(error) = moved {
+            release_after_failed_move(target, destination);
+            return Err(MemoryError::syscall(Syscall::Mremap, error));
+        }
+        let mut batch = ProtectionBatch::new();
+        // SAFETY: the room is this memory's own, just moved and extended, and
+        // nobody has been given its new base yet.
+        let closed = unsafe {
+            batch.protect(
+                new_base + resize.new_accessible..destination.end,
+                Protection::None,
+            )
+        };
+        self.count_protection_calls(batch.requested(), batch.issued());
+        if let Err(error) = closed {
+            // The hole the move left may have been mapped into since: take
+            // it back without replacing anything, then move the pages back
+            // into it, cutting the mapping back to its old size.
+            let restored = sys::reserve_at(old_base, old_accessible).and_then(|()| {
+                // SAFETY: both ranges are this memory's own: the destination
+                // holds its pages, the hole was taken back just above.
+                unsafe { sys::move_and_resize(new_base, new_capacity, old_base, old_accessible) }
+            });
+            if let Err(restore_error) = restored {
+                eprintln!(
+                    "remap-memory: a relocation failed ({error}) and undoing it failed too \
+                     ({restore_error}); the memory cannot be made whole"
+                );
+                std::process::abort();
+            }
+            target.release_around(destination);
+            return Err(error);
+        }
+        // No seam lay inside the moved pages (`moves_as_one_mapping`), and
+        // the whole capacity is their one mapping now.
+        state.seams.clear();
+        let old = std::mem::replace(&mut state.reservation, target);
+        self.reservation.publish(state.reservation.range());
+        old.release_around(old_base..old_base + old_accessible);
+        self.capacity.store(new_capacity, Ordering::Release);
+        state.capacity = new_capacity;
+        Ok(())
     }
 
     /// The preparation of a relocation (mm/mremap.c's `prep_move_vma`): the
@@ -1229,6 +1377,19 @@ unsafe fn move_in_pieces(
         }
     }
     Ok(())
+}
+
+/// Releases the reservation `target` after a `mremap` into its
+/// `destination` failed. The kernel may have unmapped the destination before
+/// failing, and another thread may have mapped into it since, so it is
+/// unmapped only once taken back without replacing anything; otherwise it is
+/// left alone, which at worst leaks that much inaccessible address space.
+fn release_after_failed_move(target: Reservation, destination: Range<usize>) {
+    if sys::reserve_at(destination.start, destination.len()).is_ok() {
+        drop(target);
+    } else {
+        target.release_around(destination);
+    }
 }
 
 /// Adds `offset` to the ascending `seams`, unless it is there already.

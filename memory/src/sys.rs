@@ -402,14 +402,35 @@ pub unsafe fn advise(address: usize, len: usize, advice: Advice) -> io::Result<(
 /// # Safety
 /// Both ranges must be owned by the caller; nothing may use the source range afterwards.
 pub unsafe fn move_pages(from: usize, len: usize, to: usize) -> io::Result<()> {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { move_and_resize(from, len, to, len) }
+}
+
+/// Moves the one kernel mapping `[from, from + old_len)` to `to` and resizes
+/// it to `new_len` in the same call (`mremap(MREMAP_MAYMOVE | MREMAP_FIXED)`
+/// with different sizes): the pages move by their page-table entries, and
+/// bytes past `old_len` become part of the *same* mapping, reading as zero,
+/// with its protection (and lock, if it is locked). Whatever was mapped at
+/// `[to, to + new_len)` is replaced; the source range is left unmapped. On
+/// failure the source is intact, but the destination may already have been
+/// unmapped (the kernel clears it before it checks everything else).
+///
+/// # Safety
+/// Both ranges must be owned by the caller; nothing may use the source range afterwards.
+pub unsafe fn move_and_resize(
+    from: usize,
+    old_len: usize,
+    to: usize,
+    new_len: usize,
+) -> io::Result<()> {
     fault_point(Syscall::Mremap)?;
     // SAFETY: both ranges are owned by the caller; MREMAP_FIXED only replaces
     // the destination, which the caller owns.
     let moved = unsafe {
         libc::mremap(
             from as *mut libc::c_void,
-            len,
-            len,
+            old_len,
+            new_len,
             libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
             to as *mut libc::c_void,
         )

@@ -192,7 +192,7 @@ fn assert_every_failure_changes_nothing(subject: &Subject, maximum: u64, limit: 
     // In place: the new tail's mprotect.
     let error = subject.failed_grow(1, Some(Syscall::Mprotect));
     assert!(is_syscall(&error, Syscall::Mprotect), "{error}");
-    // Relocation: the new reservation, its new tail, the move.
+    // Relocation: the new reservation, the move, closing the room past the new size.
     let relocate = subject.pages_to_relocate();
     for call in [Syscall::Mmap, Syscall::Mprotect, Syscall::Mremap] {
         let error = subject.failed_grow(relocate, Some(call));

@@ -163,23 +163,28 @@ fn relocation_failing_at_each_step_changes_nothing() {
     }
 }
 
-/// The system calls of a failed relocation: reserve, open the new tail, try
-/// to move the pages with `mremap`, unmap the new reservation.
-const FAILED_RELOCATION_CALLS: [Syscall; 4] = [
+/// The system calls of a failed relocation: reserve, try to move the pages
+/// and extend them over the new room, try to take the destination back (the
+/// failed call may have unmapped it; here it did not, so that is refused),
+/// then unmap the new reservation around the destination, never the
+/// destination itself, which another thread may have mapped into.
+const FAILED_RELOCATION_CALLS: [Syscall; 5] = [
     Syscall::Mmap,
-    Syscall::Mprotect,
     Syscall::Mremap,
+    Syscall::Mmap,
+    Syscall::Munmap,
     Syscall::Munmap,
 ];
 
-/// The system calls of a relocation: reserve, open the new tail, move the
-/// pages with `mremap` (never a copy), then unmap the old reservation around
-/// the hole the move left (before it and after it), never the hole itself,
+/// The system calls of a relocation: reserve, move the pages and extend
+/// their mapping over the new room with one `mremap` (never a copy), close
+/// the room past the new size, then unmap the old reservation around the
+/// hole the move left (before it and after it), never the hole itself,
 /// which another thread may have mapped into since.
 const RELOCATION_CALLS: [Syscall; 5] = [
     Syscall::Mmap,
-    Syscall::Mprotect,
     Syscall::Mremap,
+    Syscall::Mprotect,
     Syscall::Munmap,
     Syscall::Munmap,
 ];
@@ -209,11 +214,13 @@ fn relocation_issues_no_copy_only_one_mremap() {
     );
 }
 
-/// Fills the new tail of a memory that just relocated, so that its pages
-/// span two kernel mappings: the moved ones and the tail grown after them.
-fn relocated_with_data_in_both_mappings() -> (LinearMemory, Accounting, Arc<Recorder>) {
+/// Fills the new tail of a memory that just relocated, and grows it once
+/// more in place, so that its pages were made accessible three ways: the
+/// moved ones, the tail the move extended them by, the page grown after.
+fn relocated_with_data_in_every_part() -> (LinearMemory, Accounting, Arc<Recorder>) {
     let (memory, owner, recorder) = filled_memory(dynamic(4 * PAGE, 0, PAGE));
-    memory.grow(4).unwrap();
+    memory.grow(3).unwrap();
+    memory.grow(1).unwrap();
     assert_eq!(memory.stats().relocations, 1);
     let view = memory.view();
     // SAFETY: the view is accessible; only this test uses the memory.
@@ -225,8 +232,8 @@ fn relocated_with_data_in_both_mappings() -> (LinearMemory, Accounting, Arc<Reco
 }
 
 #[test]
-fn a_second_relocation_moves_each_mapping_and_keeps_contents() {
-    let (memory, _owner, _) = relocated_with_data_in_both_mappings();
+fn a_second_relocation_moves_one_mapping_and_keeps_contents() {
+    let (memory, _owner, _) = relocated_with_data_in_every_part();
     let capacity_pages = memory.capacity_bytes() / PAGE;
     let _record = fault_injection::record();
     memory.grow(capacity_pages).unwrap();
@@ -236,8 +243,8 @@ fn a_second_relocation_moves_each_mapping_and_keeps_contents() {
         .filter(|&call| call == Syscall::Mremap)
         .count();
     assert_eq!(
-        moves, 2,
-        "one mremap per kernel mapping, never one across two"
+        moves, 1,
+        "the pages grown in place merged into the moved mapping"
     );
     let view = memory.view();
     // SAFETY: the view is accessible; only this test uses the memory.
@@ -260,17 +267,24 @@ fn a_second_relocation_moves_each_mapping_and_keeps_contents() {
 }
 
 #[test]
-fn a_second_relocation_failing_after_one_piece_moved_changes_nothing() {
-    let (memory, owner, recorder) = relocated_with_data_in_both_mappings();
+fn a_relocation_failing_to_close_the_room_moves_the_pages_back() {
+    let (memory, owner, recorder) = relocated_with_data_in_every_part();
     let _registration = memory.register_notifier(recorder.clone()).unwrap();
     let capacity_pages = memory.capacity_bytes() / PAGE;
     let before = snapshot(&memory, &owner);
     {
-        // The first piece moves, the second fails: the first must come back.
-        let _fault = fault_injection::fail(Syscall::Mremap, 1, libc::ENOMEM);
+        // The pages move, the room past the new size cannot be closed: they
+        // must come back.
+        let _record = fault_injection::record();
+        let _fault = fault_injection::fail(Syscall::Mprotect, 0, libc::ENOMEM);
         let error = memory.grow(capacity_pages).unwrap_err();
-        assert!(error.to_string().contains("mremap failed"), "{error}");
+        assert!(error.to_string().contains("mprotect failed"), "{error}");
         assert!(!fault_injection::pending());
+        let moves = fault_injection::calls()
+            .into_iter()
+            .filter(|&call| call == Syscall::Mremap)
+            .count();
+        assert_eq!(moves, 2, "moved there and back");
     }
     assert_eq!(snapshot(&memory, &owner), before);
     assert!(page_is_accessible(before.view.base as usize));

@@ -31,7 +31,7 @@ fn per_memory_counters_follow_every_change() {
         }
     );
     memory.grow(2).unwrap(); // in place: one mprotect
-    memory.grow(3).unwrap(); // relocation: one mprotect for the new tail
+    memory.grow(3).unwrap(); // relocation: one mprotect closes the room past the new size
     memory.reset(1).unwrap(); // one mprotect + one madvise
     assert_eq!(
         memory.stats(),
