@@ -8,11 +8,11 @@
 //! Needs the Debian packages clang-22, lld-22, libclang-rt-22-dev-wasm32 and
 //! wasi-libc (CI installs them); the test fails saying so when missing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-const MISSING_TOOLCHAIN: &str = "this test needs clang 22 with the wasm32-wasi target: \
-    install the Debian packages clang-22 lld-22 libclang-rt-22-dev-wasm32 wasi-libc";
+use common::{clang_22, successful_stdout};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// Collatz limit and Fibonacci argument: about five million dispatches.
 const ARGS: [&str; 2] = ["30000", "22"];
@@ -21,38 +21,13 @@ fn source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/workloads/interp_tail.c")
 }
 
-fn clang(flags: &[&str], output: &Path) {
-    let result = Command::new("clang-22")
-        .args(flags)
-        .arg(source())
-        .arg("-o")
-        .arg(output)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run clang-22 ({err}); {MISSING_TOOLCHAIN}"));
-    assert!(
-        result.status.success(),
-        "clang-22 failed:\n{}\n{MISSING_TOOLCHAIN}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-}
-
-fn stdout_of(output: Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{}\nstdout: {stdout}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
 #[test]
 fn a_musttail_interpreter_prints_what_its_native_build_prints() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let wasm = dir.join("remap-cli-interp_tail.wasm");
     let native = dir.join("remap-cli-interp_tail.native");
-    clang(
+    clang_22(
+        &[&source()],
         &[
             "--target=wasm32-wasi",
             "-Wno-deprecated",
@@ -61,8 +36,8 @@ fn a_musttail_interpreter_prints_what_its_native_build_prints() {
         ],
         &wasm,
     );
-    clang(&["-O2"], &native);
-    let expected = stdout_of(Command::new(&native).args(ARGS).output().unwrap());
+    clang_22(&[&source()], &["-O2"], &native);
+    let expected = successful_stdout(Command::new(&native).args(ARGS).output().unwrap());
     assert!(expected.starts_with("interp checksum "), "{expected}");
     for style in ["static", "dynamic"] {
         let output = Command::new(env!("CARGO_BIN_EXE_remap"))
@@ -71,6 +46,6 @@ fn a_musttail_interpreter_prints_what_its_native_build_prints() {
             .args(ARGS)
             .output()
             .unwrap();
-        assert_eq!(stdout_of(output), expected, "{style} memories");
+        assert_eq!(successful_stdout(output), expected, "{style} memories");
     }
 }

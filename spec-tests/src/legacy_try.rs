@@ -91,14 +91,17 @@ impl Unfolder<'_> {
                     self.copy_items();
                     self.copy_byte();
                 }
-                b';' if self.peek_at(1) == Some(b';') => {
-                    while self.peek().is_some_and(|b| b != b'\n') {
-                        self.copy_byte();
-                    }
-                }
+                b';' if self.peek_at(1) == Some(b';') => self.copy_line_comment(),
                 b'"' => self.copy_string(),
                 _ => self.copy_byte(),
             }
+        }
+    }
+
+    /// Copies a `;;` comment up to (not including) its line's end.
+    fn copy_line_comment(&mut self) {
+        while self.peek().is_some_and(|b| b != b'\n') {
+            self.copy_byte();
         }
     }
 
@@ -178,11 +181,7 @@ impl Unfolder<'_> {
                         }
                     }
                 }
-                b';' if self.peek_at(1) == Some(b';') => {
-                    while self.peek().is_some_and(|b| b != b'\n') {
-                        self.copy_byte();
-                    }
-                }
+                b';' if self.peek_at(1) == Some(b';') => self.copy_line_comment(),
                 _ => self.copy_byte(),
             }
         }

@@ -78,3 +78,37 @@ fn build_cat() -> PathBuf {
     );
     output
 }
+
+const MISSING_CLANG_22: &str = "this test needs clang 22 with the wasm32-wasi target: \
+    install the Debian packages clang-22 lld-22 libclang-rt-22-dev-wasm32 wasi-libc";
+
+/// Runs `clang-22 FLAGS INPUTS -o OUTPUT` (for the programs that need
+/// clang 22's newer Wasm features); fails naming the Debian packages when
+/// clang 22 or its wasm32 runtime is missing.
+pub fn clang_22(inputs: &[&Path], flags: &[&str], output: &Path) {
+    let result = Command::new("clang-22")
+        .args(flags)
+        .args(inputs)
+        .arg("-o")
+        .arg(output)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run clang-22 ({err}); {MISSING_CLANG_22}"));
+    assert!(
+        result.status.success(),
+        "clang-22 failed:\n{}\n{MISSING_CLANG_22}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+/// What a run that must succeed printed to stdout (fails with its status,
+/// stdout and stderr otherwise).
+pub fn successful_stdout(output: Output) -> String {
+    let stdout = stdout(&output);
+    assert!(
+        output.status.success(),
+        "{}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        stderr(&output)
+    );
+    stdout
+}
