@@ -67,6 +67,17 @@ impl MappedFile {
         unsafe { std::slice::from_raw_parts(self.start as *const u8, self.len) }
     }
 
+    /// Where `bytes` lie in the file, if they are a slice of
+    /// [`MappedFile::as_slice`].
+    pub fn range_of(&self, bytes: &[u8]) -> Option<std::ops::Range<usize>> {
+        let file = self.as_slice().as_ptr_range();
+        let inside = bytes.as_ptr_range();
+        (inside.start >= file.start && inside.end <= file.end).then(|| {
+            let start = inside.start as usize - file.start as usize;
+            start..start + bytes.len()
+        })
+    }
+
     /// The first mapped address.
     pub(crate) fn start(&self) -> usize {
         self.start
@@ -102,6 +113,8 @@ mod tests {
         let mapped = MappedFile::map(&file).unwrap();
         assert_eq!(mapped.as_slice(), contents);
         assert_eq!(mapped.mapped_len() % sys::host_page_size(), 0);
+        assert_eq!(mapped.range_of(&mapped.as_slice()[100..250]), Some(100..250));
+        assert_eq!(mapped.range_of(&contents[100..250]), None);
     }
 
     #[test]

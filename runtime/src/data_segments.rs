@@ -39,16 +39,11 @@ impl DataSegments {
     /// `segments`, read in place where they lie inside `file`'s mapping
     /// (all of them, when they come from decoding it), else copied.
     pub fn in_file(file: &Arc<MappedFile>, segments: Vec<Cow<'_, [u8]>>) -> DataSegments {
-        let mapping = file.as_slice().as_ptr_range();
         let ranges: Option<Box<[Range<usize>]>> = segments
             .iter()
-            .map(|bytes| {
-                let inside = bytes.as_ptr_range();
-                let within = inside.start >= mapping.start && inside.end <= mapping.end;
-                (within && matches!(bytes, Cow::Borrowed(_))).then(|| {
-                    let start = inside.start as usize - mapping.start as usize;
-                    start..start + bytes.len()
-                })
+            .map(|bytes| match bytes {
+                Cow::Borrowed(bytes) => file.range_of(bytes),
+                Cow::Owned(_) => None,
             })
             .collect();
         match ranges {

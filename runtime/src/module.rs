@@ -104,11 +104,14 @@ impl PublishedCode {
     /// Publishes `code`, which lies in `file`, where it lies when it starts
     /// at a page boundary (as the precompiled format places it), else a copy.
     fn in_place(file: &Arc<MappedFile>, code: &[u8]) -> Result<PublishedCode> {
-        let offset = code.as_ptr() as usize - file.as_slice().as_ptr() as usize;
-        if code.is_empty() || !offset.is_multiple_of(remap_memory::host_page_size()) {
+        let range = file
+            .range_of(code)
+            .filter(|range| !range.is_empty())
+            .filter(|range| range.start.is_multiple_of(remap_memory::host_page_size()));
+        let Some(range) = range else {
             return PublishedCode::publish(code);
-        }
-        let memory = CodeMemory::in_mapped_file(Arc::clone(file), offset..offset + code.len())
+        };
+        let memory = CodeMemory::in_mapped_file(Arc::clone(file), range)
             .context("publishing code in the mapped file")?;
         Ok(PublishedCode {
             _registration: None,

@@ -51,15 +51,12 @@ impl TableBytes {
     /// The bytes `bytes`, read in place when they lie inside `file`'s
     /// mapping, else copied.
     pub fn in_file(file: &Arc<MappedFile>, bytes: &[u8]) -> TableBytes {
-        let mapping = file.as_slice().as_ptr_range();
-        let inside = bytes.as_ptr_range();
-        if inside.start < mapping.start || inside.end > mapping.end {
-            return TableBytes::Owned(bytes.into());
-        }
-        let start = inside.start as usize - mapping.start as usize;
-        TableBytes::InFile {
-            file: Arc::clone(file),
-            range: start..start + bytes.len(),
+        match file.range_of(bytes) {
+            Some(range) => TableBytes::InFile {
+                file: Arc::clone(file),
+                range,
+            },
+            None => TableBytes::Owned(bytes.into()),
         }
     }
 
