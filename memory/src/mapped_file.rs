@@ -113,7 +113,10 @@ mod tests {
         let mapped = MappedFile::map(&file).unwrap();
         assert_eq!(mapped.as_slice(), contents);
         assert_eq!(mapped.mapped_len() % sys::host_page_size(), 0);
-        assert_eq!(mapped.range_of(&mapped.as_slice()[100..250]), Some(100..250));
+        assert_eq!(
+            mapped.range_of(&mapped.as_slice()[100..250]),
+            Some(100..250)
+        );
         assert_eq!(mapped.range_of(&contents[100..250]), None);
     }
 
