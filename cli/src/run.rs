@@ -24,10 +24,11 @@ use crate::option_groups::{self, Command, GroupArgs, Settings};
 use crate::options::MemoryOptions;
 use crate::stats::format_stats;
 use anyhow::{Context, Result, anyhow, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use remap::wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 use remap::{
-    Engine, Instance, Linker, Module, ProcessMemory, Store, StoreLimits, Trap, TrapKind, Val,
+    Engine, Instance, Linker, Module, ProcessMemory, ProfilingStrategy, Store, StoreLimits, Trap,
+    TrapKind, Val,
 };
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -78,6 +79,10 @@ pub struct RunCommand {
     /// The program's name, its argv[0] (default: FILE as given).
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
+    /// Describe the compiled code to a profiler, as `wasmtime run
+    /// --profile`: `perfmap` writes /tmp/perf-PID.map for `perf report`.
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    profile: Option<ProfileArg>,
     /// The .wasm or .wat file to run (or a .cwasm file with --allow-precompiled),
     /// then the program's arguments, or the invoked function's. Everything
     /// after FILE goes to the program, even words that look like options.
@@ -87,6 +92,21 @@ pub struct RunCommand {
         value_name = "FILE [ARGS]"
     )]
     file_and_args: Vec<OsString>,
+}
+
+/// A profiler `--profile` can describe compiled code to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ProfileArg {
+    /// Linux perf's map file, /tmp/perf-PID.map.
+    Perfmap,
+}
+
+impl ProfileArg {
+    fn strategy(self) -> ProfilingStrategy {
+        match self {
+            ProfileArg::Perfmap => ProfilingStrategy::PerfMap,
+        }
+    }
 }
 
 /// What the store holds for the host: the program's WASI state and the
@@ -184,6 +204,9 @@ impl RunCommand {
         // As `wasmtime run`: compiled code is cached between runs, unless `-C cache=n`.
         if settings.code_cache != Some(false) {
             config.code_cache(remap::default_code_cache_dir());
+        }
+        if let Some(profile) = self.profile {
+            config.profiler(profile.strategy());
         }
         let engine = Engine::new(&config).context("cannot configure the engine")?;
         let module = load_module(&engine, &program.file, self.allow_precompiled)?;

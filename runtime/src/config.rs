@@ -1,6 +1,7 @@
 //! Engine configuration: memory layout, pinning, stack size, compilation.
 
 use crate::code_cache::{CodeCache, DEFAULT_CODE_CACHE_MAX_BYTES};
+use crate::profiling::ProfilingStrategy;
 use anyhow::{Result, bail};
 use remap_compiler::{MemoryStyle, Tunables};
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub struct Config {
     pub(crate) wasm_exceptions: bool,
     /// Where compiled modules are cached, if anywhere (code_cache.rs).
     pub(crate) code_cache: Option<CodeCache>,
+    /// Which profiler compiled code is described to (profiling.rs).
+    pub(crate) profiler: ProfilingStrategy,
 }
 
 /// Retired memory reservations an engine keeps for reuse. Each holds address
@@ -56,6 +59,7 @@ impl Default for Config {
             wasm_wide_arithmetic: true,
             wasm_exceptions: true,
             code_cache: None,
+            profiler: ProfilingStrategy::None,
         }
     }
 }
@@ -258,6 +262,15 @@ impl Config {
     /// them is rejected when it is compiled.
     pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
         self.wasm_exceptions = enable;
+        self
+    }
+
+    /// Describes every module's compiled code to a profiler (default
+    /// none): with [`ProfilingStrategy::PerfMap`], `perf report` names the
+    /// Wasm function of each sample. Changes no code, so a cached or
+    /// precompiled module is described as well.
+    pub fn profiler(&mut self, strategy: ProfilingStrategy) -> &mut Self {
+        self.profiler = strategy;
         self
     }
 

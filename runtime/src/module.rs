@@ -6,6 +6,7 @@ use crate::data_segments::DataSegments;
 use crate::engine::Engine;
 use crate::exception::TagType;
 use crate::memory_image::ModuleImages;
+use crate::profiling;
 use crate::serialize::{self, CompiledArtifact, ImageInFile};
 use crate::types::{ExportType, ExternType, FuncType, ImportType};
 use crate::vm::code_tables::{
@@ -229,6 +230,7 @@ impl Module {
             exception_table: compiled.exception_table,
         });
         code._registration = Some(registry::register_code(code_info.clone()));
+        profiling::register_code(engine.config().profiler, &code_info);
 
         let registered_types = engine.register_module_types(&info.types)?;
         let type_ids: Box<[u32]> = registered_types
