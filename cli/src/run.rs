@@ -80,7 +80,8 @@ pub struct RunCommand {
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
     /// Describe the compiled code to a profiler, as `wasmtime run
-    /// --profile`: `perfmap` writes /tmp/perf-PID.map for `perf report`.
+    /// --profile`: `perfmap` writes /tmp/perf-PID.map for `perf report`,
+    /// `jitdump` writes ./jit-PID.dump for `perf inject --jit`.
     #[arg(long, value_enum, value_name = "STRATEGY")]
     profile: Option<ProfileArg>,
     /// The .wasm or .wat file to run (or a .cwasm file with --allow-precompiled),
@@ -99,12 +100,15 @@ pub struct RunCommand {
 enum ProfileArg {
     /// Linux perf's map file, /tmp/perf-PID.map.
     Perfmap,
+    /// Linux perf's jitdump file, ./jit-PID.dump.
+    Jitdump,
 }
 
 impl ProfileArg {
     fn strategy(self) -> ProfilingStrategy {
         match self {
             ProfileArg::Perfmap => ProfilingStrategy::PerfMap,
+            ProfileArg::Jitdump => ProfilingStrategy::JitDump,
         }
     }
 }

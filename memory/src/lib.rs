@@ -67,7 +67,10 @@ pub use process::{ProcessLimit, ProcessMemory};
 pub use reservation::RESERVATION_FLOOR;
 pub use slot_cache::SlotCache;
 pub use stats::{Accounting, MemoryStats};
-pub use sys::{Advice, Protection, Syscall, host_page_size, memlock_limit};
+pub use sys::{
+    Advice, Protection, Syscall, current_thread_id, host_page_size, map_jitdump_marker,
+    memlock_limit, monotonic_nanos,
+};
 pub use view::MemoryView;
 
 #[cfg(feature = "fault-injection")]

@@ -176,19 +176,70 @@ fn mmap_anonymous(
     }
 }
 
+/// The kernel's id of the calling thread (what `perf` records as its tid).
+pub fn current_thread_id() -> u32 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    tid as u32
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: the clock `perf record -k mono`
+/// stamps its samples with, so records stamped with it line up.
+pub fn monotonic_nanos() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec to write; CLOCK_MONOTONIC always exists.
+    let _ = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    (now.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(now.tv_nsec as u64)
+}
+
 /// Maps the first `len` bytes of the open file `fd` read-only and private
 /// (a write would copy the page, never reach the file), with its pages read
 /// in at once (`MAP_POPULATE`). Returns the mapping's address.
 pub fn map_file_read_only(fd: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+    map_file_anywhere(
+        fd,
+        len,
+        libc::PROT_READ,
+        libc::MAP_PRIVATE | libc::MAP_POPULATE,
+    )
+}
+
+/// Maps the first `len` bytes of the open file `fd` readable, executable
+/// and private, for the life of the process. The mapping is never used: it
+/// marks the file in the process's memory map, which is how `perf record`
+/// finds a jitdump file (perf's jitdump specification). Returns its address.
+pub fn map_jitdump_marker(fd: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+    map_file_anywhere(
+        fd,
+        len,
+        libc::PROT_READ | libc::PROT_EXEC,
+        libc::MAP_PRIVATE,
+    )
+}
+
+/// `mmap` of the start of a file where the kernel chooses; `flags` must
+/// not contain `MAP_FIXED`.
+fn map_file_anywhere(
+    fd: BorrowedFd<'_>,
+    len: usize,
+    protection: libc::c_int,
+    flags: libc::c_int,
+) -> io::Result<usize> {
     fault_point(Syscall::Mmap)?;
+    debug_assert_eq!(flags & libc::MAP_FIXED, 0);
     // SAFETY: without MAP_FIXED the kernel picks a free range, so no
     // existing mapping is replaced; `fd` is open for the call's duration.
     let address = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
             len,
-            libc::PROT_READ,
-            libc::MAP_PRIVATE | libc::MAP_POPULATE,
+            protection,
+            flags,
             fd.as_raw_fd(),
             0,
         )
