@@ -37,6 +37,7 @@
 
 #![warn(missing_docs)]
 
+mod arena;
 mod batch;
 mod code_memory;
 mod config;
@@ -54,6 +55,7 @@ mod stats;
 mod sys;
 mod view;
 
+pub use arena::{Arena, ArenaStats};
 pub use batch::{BatchOp, ProtectionBatch};
 pub use code_memory::CodeMemory;
 pub use config::{MemoryConfig, MemoryStyle, WASM_PAGE_SIZE};

@@ -46,6 +46,21 @@ impl Reservation {
         Ok(Reservation { start, len })
     }
 
+    /// Maps `len` bytes read/write at or above [`RESERVATION_FLOOR`] without
+    /// a commit charge (`MAP_NORESERVE`), for an arena's chunk: its pages
+    /// cost memory only once touched, and each slot's are discarded on release.
+    pub(crate) fn read_write(len: usize) -> Result<Reservation, MemoryError> {
+        let start = place_above_floor(
+            len,
+            |hint| sys::map_anonymous(hint, len, Protection::ReadWrite, true),
+            |address| {
+                // SAFETY: `address` is a fresh mapping of `len` bytes nobody else knows of.
+                let _ = unsafe { sys::unmap(address, len) };
+            },
+        )?;
+        Ok(Reservation { start, len })
+    }
+
     /// The first address.
     pub(crate) fn start(&self) -> usize {
         self.start
