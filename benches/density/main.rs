@@ -247,7 +247,16 @@ fn child_row(layout: &str, count: u64) -> Result<String> {
         ));
     };
     let fields: Vec<&str> = line.split('\t').collect();
-    let [reached, nanos, resident, page_tables, mappings, virtual_bytes, error] = fields[..] else {
+    let [
+        reached,
+        nanos,
+        resident,
+        page_tables,
+        mappings,
+        virtual_bytes,
+        error,
+    ] = fields[..]
+    else {
         bail!("unexpected row output: {line}");
     };
     let nanos: f64 = nanos.parse()?;

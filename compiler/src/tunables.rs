@@ -153,7 +153,8 @@ impl Tunables {
             ),
             MemoryStyle::Dynamic => (
                 self.dynamic_memory_reserve,
-                self.memory_guard_size.unwrap_or(DEFAULT_DYNAMIC_GUARD_BYTES),
+                self.memory_guard_size
+                    .unwrap_or(DEFAULT_DYNAMIC_GUARD_BYTES),
             ),
             MemoryStyle::Arena => (self.arena_slot_bytes, 0),
         };

@@ -898,11 +898,7 @@ impl LinearMemory {
             &resize,
             || Ok(()),
             |_, ()| {
-                if in_slot {
-                    Ok(())
-                } else {
-                    self.commit(opened)
-                }
+                if in_slot { Ok(()) } else { self.commit(opened) }
             },
         )
     }
@@ -1051,7 +1047,12 @@ impl LinearMemory {
         // No seam lay inside the moved pages (`moves_as_one_mapping`), and
         // the whole capacity is their one mapping now.
         state.seams.clear();
-        self.move_home(state, target, new_capacity, old_base..old_base + old_accessible);
+        self.move_home(
+            state,
+            target,
+            new_capacity,
+            old_base..old_base + old_accessible,
+        );
         Ok(())
     }
 
@@ -1099,7 +1100,12 @@ impl LinearMemory {
         if old_accessible > 0 {
             state.seams.push(old_accessible);
         }
-        self.move_home(state, target, new_capacity, old_base..old_base + old_accessible);
+        self.move_home(
+            state,
+            target,
+            new_capacity,
+            old_base..old_base + old_accessible,
+        );
         Ok(())
     }
 

@@ -14,7 +14,11 @@ fn growth_inside_the_slot_reads_zero_and_makes_no_system_call() {
     let base = memory.view().base;
     let calls = fault_injection::record();
     assert_eq!(memory.grow(2).unwrap(), 1);
-    assert!(fault_injection::calls().is_empty(), "{:?}", fault_injection::calls());
+    assert!(
+        fault_injection::calls().is_empty(),
+        "{:?}",
+        fault_injection::calls()
+    );
     drop(calls);
     let view = memory.view();
     assert_eq!(view.base, base);

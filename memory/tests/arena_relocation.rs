@@ -49,7 +49,10 @@ fn a_memory_that_outgrows_its_slot_relocates_and_keeps_its_data() {
     }
     // SAFETY: the grown pages are accessible.
     let grown = unsafe {
-        std::slice::from_raw_parts(view.base.add(WASM_PAGE_SIZE as usize), view.len - WASM_PAGE_SIZE as usize)
+        std::slice::from_raw_parts(
+            view.base.add(WASM_PAGE_SIZE as usize),
+            view.len - WASM_PAGE_SIZE as usize,
+        )
     };
     assert!(grown.iter().all(|&byte| byte == 0));
     let stats = memory.stats();

@@ -24,6 +24,9 @@ fn a_reused_slot_reads_as_zero() {
     assert_eq!(view.base, base, "the one slot is reused");
     // SAFETY: as above.
     let bytes = unsafe { std::slice::from_raw_parts(view.base, view.len) };
-    assert!(bytes.iter().all(|&byte| byte == 0), "no byte of the previous memory shows");
+    assert!(
+        bytes.iter().all(|&byte| byte == 0),
+        "no byte of the previous memory shows"
+    );
     assert_eq!(second.stats().committed_bytes, 3 * WASM_PAGE_SIZE);
 }

@@ -70,11 +70,11 @@ impl MemoryEntry {
                 }
             })?,
             (None, image) => match image {
-            Some(image) => match slots.create_with_image(config.clone(), Some(image)) {
-                Ok(memory) => memory,
-                Err(_) => slots.create(config)?,
-            },
-            None => slots.create(config)?,
+                Some(image) => match slots.create_with_image(config.clone(), Some(image)) {
+                    Ok(memory) => memory,
+                    Err(_) => slots.create(config)?,
+                },
+                None => slots.create(config)?,
             },
         };
         let memory = Arc::new(memory);

@@ -78,7 +78,12 @@ fn accesses_near_the_bound(spectre_mitigations: bool) {
             let what = |index: i64| format!("width {width}, offset {offset}, index {index}");
             if last >= 0 {
                 store_func.call(&mut store, last as i32).unwrap();
-                assert_eq!(load.call(&mut store, last as i32).unwrap(), 1, "{}", what(last));
+                assert_eq!(
+                    load.call(&mut store, last as i32).unwrap(),
+                    1,
+                    "{}",
+                    what(last)
+                );
             }
             // Negative indices stand for the largest (`-1` is `u32::MAX`).
             for index in [last + 1, last + 2, PAGE, -1] {
