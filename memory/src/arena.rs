@@ -21,7 +21,9 @@
 //! slot's release keeps the first: [`ArenaSlot`]'s drop discards the bytes
 //! its memory made accessible (`MADV_DONTNEED`, which does not split the
 //! mapping) before the slot joins the free list. A slot whose pages could
-//! not be made to read as zero is never handed out again.
+//! not be made to read as zero is never handed out again; where its pages
+//! were moved away and the hole could not be filled again (someone else may
+//! have mapped there since), the hole is left out when the chunk is unmapped.
 //!
 //! # Locking order
 //!
@@ -76,6 +78,25 @@ struct Slots {
     in_use: usize,
     /// Slots that could not be cleared and are never handed out again.
     lost: usize,
+    /// Ranges of lost slots that are no longer the arena's mapping: never
+    /// unmapped by it, since another mapping may have taken their place.
+    holes: Vec<Range<usize>>,
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        self.holes.sort_by_key(|hole| hole.start);
+        for chunk in self.chunks.drain(..) {
+            let range = chunk.range();
+            let inside: Vec<Range<usize>> = self
+                .holes
+                .iter()
+                .filter(|hole| range.start <= hole.start && hole.end <= range.end)
+                .cloned()
+                .collect();
+            chunk.release_around_holes(&inside);
+        }
+    }
 }
 
 /// What an [`Arena`] holds right now.
@@ -180,7 +201,7 @@ impl Arena {
             arena: self.clone(),
             start,
             dirty_bytes: 0,
-            state: SlotState::Mapped,
+            hole: None,
         })
     }
 }
@@ -193,16 +214,6 @@ impl Shared {
     }
 }
 
-/// Whether a slot's pages are still the arena's mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SlotState {
-    /// The slot is part of its chunk's read/write mapping.
-    Mapped,
-    /// Its pages were moved away and the hole could not be filled again:
-    /// the slot is never handed out again.
-    Lost,
-}
-
 /// One slot taken from an [`Arena`], given back on drop. Before the slot
 /// rejoins the free list its first `dirty_bytes` are discarded, so that it
 /// reads as zero again.
@@ -212,8 +223,9 @@ pub(crate) struct ArenaSlot {
     start: usize,
     /// Bytes from the start that may hold data (the most its memory made accessible).
     pub(crate) dirty_bytes: usize,
-    /// Set to [`SlotState::Lost`] when the slot cannot be reused.
-    pub(crate) state: SlotState,
+    /// Set when the slot's pages in this range were moved away and the
+    /// hole could not be filled again: the slot is never handed out again.
+    pub(crate) hole: Option<Range<usize>>,
 }
 
 impl ArenaSlot {
@@ -236,7 +248,7 @@ impl ArenaSlot {
 impl Drop for ArenaSlot {
     fn drop(&mut self) {
         let dirty = self.dirty_bytes.min(self.len());
-        let cleared = self.state == SlotState::Mapped
+        let cleared = self.hole.is_none()
             && (dirty == 0
                 // SAFETY: the slot is this handle's own and its memory is
                 // gone; nobody relies on its contents. `MADV_DONTNEED` on
@@ -249,6 +261,7 @@ impl Drop for ArenaSlot {
             slots.free.push(self.start);
         } else {
             slots.lost += 1;
+            slots.holes.extend(self.hole.take());
         }
     }
 }

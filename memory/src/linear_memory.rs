@@ -111,7 +111,7 @@
 //! rather than risk unmapping what another thread mapped there, which leaks
 //! that much inaccessible address space (see `release_after_failed_move`).
 
-use crate::arena::{Arena, ArenaSlot, SlotState};
+use crate::arena::{Arena, ArenaSlot};
 use crate::batch::ProtectionBatch;
 use crate::notifier::{InvalidationNotifier, NotifierHub, NotifierRegistration};
 use crate::published_range::PublishedRange;
@@ -1130,7 +1130,7 @@ impl LinearMemory {
                 if !vacated.is_empty()
                     && sys::map_read_write_at(vacated.start, vacated.len()).is_err()
                 {
-                    slot.state = SlotState::Lost;
+                    slot.hole = Some(vacated);
                 }
             }
         }
