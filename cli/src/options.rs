@@ -20,6 +20,9 @@ pub enum StyleArg {
     Static,
     /// A small reservation with explicit bounds checks; relocated by mremap when outgrown.
     Dynamic,
+    /// Small memories packed into slots of one shared mapping, with explicit
+    /// checks of every access; moved out by mremap when outgrown.
+    Arena,
 }
 
 /// Options that change the generated code: `remap compile` and
@@ -45,6 +48,7 @@ impl StyleArg {
         match self {
             StyleArg::Static => MemoryStyle::Static,
             StyleArg::Dynamic => MemoryStyle::Dynamic,
+            StyleArg::Arena => MemoryStyle::Arena,
         }
     }
 
@@ -52,6 +56,7 @@ impl StyleArg {
         match style {
             MemoryStyle::Static => StyleArg::Static,
             MemoryStyle::Dynamic => StyleArg::Dynamic,
+            MemoryStyle::Arena => StyleArg::Arena,
         }
     }
 }
@@ -62,6 +67,7 @@ impl fmt::Display for StyleArg {
         f.write_str(match self {
             StyleArg::Static => "static",
             StyleArg::Dynamic => "dynamic",
+            StyleArg::Arena => "arena",
         })
     }
 }

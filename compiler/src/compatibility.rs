@@ -121,6 +121,15 @@ fn tunables_mismatch(compiled: &Tunables, host: &Tunables) -> Option<String> {
             style(host.memory_style)
         ));
     }
+    // The slot size decides which memories go into an arena, and so how their accesses are checked.
+    if compiled.memory_style == Some(MemoryStyle::Arena)
+        && compiled.arena_slot_bytes != host.arena_slot_bytes
+    {
+        return Some(format!(
+            "it was compiled for arena slots of {} bytes, this engine's are {}",
+            compiled.arena_slot_bytes, host.arena_slot_bytes
+        ));
+    }
     if compiled.static_memory_reservation != host.static_memory_reservation {
         return Some(format!(
             "it was compiled for static memory reservations of {} bytes, this engine reserves {}",

@@ -28,7 +28,7 @@ pub use compiler::{CompiledTrampoline, Compiler};
 pub use error::CompileError;
 pub use module_info::{ModuleInfo, supported_features};
 pub use trap::TrapKind;
-pub use tunables::{MemoryPlan, MemoryStyle, Tunables};
+pub use tunables::{DEFAULT_DYNAMIC_GUARD_BYTES, MemoryPlan, MemoryStyle, Tunables};
 pub use types::{
     AbstractHeapType, ArrayType, FieldType, FuncType, HeapType, RefType, StorageType, StructType,
     ValType,

@@ -21,6 +21,9 @@ pub const DEFAULT_STATIC_GUARD_BYTES: u64 = 1 << 32;
 pub const DEFAULT_DYNAMIC_GUARD_BYTES: u64 = 64 * 1024;
 /// Room a dynamic memory may grow into before it is relocated, by default.
 pub const DEFAULT_DYNAMIC_MEMORY_RESERVE: u64 = 16 << 20;
+/// Bytes of each arena slot by default: 16 Wasm pages, so that a memory of
+/// a few pages grows in place, and two slots share a page-table page.
+pub const DEFAULT_ARENA_SLOT_BYTES: u64 = 1 << 20;
 
 /// How one linear memory is laid out in virtual memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,6 +36,13 @@ pub enum MemoryStyle {
     /// compiled code checks bounds against the cached bound and reloads the
     /// base after any call.
     Dynamic,
+    /// A slot of a shared arena (one kernel mapping for many memories, see
+    /// remap-memory's `Arena`) with no guard: compiled code checks the full
+    /// end of every access against the bound, and reloads the base after
+    /// any call, since a memory that outgrows its slot relocates like a
+    /// dynamic one. Only memories whose initial size fits a slot and that
+    /// are not shared get it; the others are dynamic.
+    Arena,
 }
 
 /// Compilation and memory-layout policy of an engine.
@@ -48,6 +58,8 @@ pub struct Tunables {
     pub memory_guard_size: Option<u64>,
     /// Room a dynamic memory may grow into before it is relocated.
     pub dynamic_memory_reserve: u64,
+    /// Bytes of each slot of the arena memories of [`MemoryStyle::Arena`] live in.
+    pub arena_slot_bytes: u64,
     /// Harden explicit bounds checks against speculative execution: an
     /// out-of-bounds access computes a null address instead of branching.
     pub spectre_mitigations: bool,
@@ -72,6 +84,7 @@ impl Default for Tunables {
             static_memory_reservation: DEFAULT_STATIC_MEMORY_RESERVATION,
             memory_guard_size: None,
             dynamic_memory_reserve: DEFAULT_DYNAMIC_MEMORY_RESERVE,
+            arena_slot_bytes: DEFAULT_ARENA_SLOT_BYTES,
             spectre_mitigations: true,
             relaxed_simd_deterministic: false,
             verify_ir: false,
@@ -114,26 +127,45 @@ impl Tunables {
     /// (its index space does not fit in a reservation), and so is a memory
     /// whose page size is not 64 KiB: its accessible size need not be a
     /// multiple of the host page, so the guard cannot catch every overrun.
+    ///
+    /// A forced arena style applies to every memory that is not shared and
+    /// whose initial size fits a slot, whatever its index type and page
+    /// size; the others are dynamic. An arena plan has no guard: every
+    /// access is checked in full.
     pub fn memory_plan(&self, ty: &MemoryType) -> MemoryPlan {
         let can_be_static = ty.index_type() == IndexType::I32
             && ty.page_size_log2() == MemoryType::DEFAULT_PAGE_SIZE_LOG2;
-        let style = if can_be_static {
-            self.memory_style.unwrap_or(MemoryStyle::Static)
-        } else {
-            MemoryStyle::Dynamic
+        let fits_arena_slot = !ty.is_shared()
+            && ty
+                .minimum()
+                .checked_mul(ty.page_size())
+                .is_some_and(|bytes| bytes <= self.arena_slot_bytes);
+        let style = match self.memory_style {
+            Some(MemoryStyle::Arena) if fits_arena_slot => MemoryStyle::Arena,
+            Some(MemoryStyle::Arena) => MemoryStyle::Dynamic,
+            forced if can_be_static => forced.unwrap_or(MemoryStyle::Static),
+            _ => MemoryStyle::Dynamic,
         };
-        let (reservation_bytes, default_guard) = match style {
-            MemoryStyle::Static => (self.static_memory_reservation, DEFAULT_STATIC_GUARD_BYTES),
-            MemoryStyle::Dynamic => (self.dynamic_memory_reserve, DEFAULT_DYNAMIC_GUARD_BYTES),
+        let (reservation_bytes, guard_bytes) = match style {
+            MemoryStyle::Static => (
+                self.static_memory_reservation,
+                self.memory_guard_size.unwrap_or(DEFAULT_STATIC_GUARD_BYTES),
+            ),
+            MemoryStyle::Dynamic => (
+                self.dynamic_memory_reserve,
+                self.memory_guard_size
+                    .unwrap_or(DEFAULT_DYNAMIC_GUARD_BYTES),
+            ),
+            MemoryStyle::Arena => (self.arena_slot_bytes, 0),
         };
         let needs_explicit_checks = match style {
             MemoryStyle::Static => reservation_bytes < ty.index_type().index_space_bytes(),
-            MemoryStyle::Dynamic => true,
+            MemoryStyle::Dynamic | MemoryStyle::Arena => true,
         };
         MemoryPlan {
             style,
             reservation_bytes,
-            guard_bytes: self.memory_guard_size.unwrap_or(default_guard),
+            guard_bytes,
             needs_explicit_checks,
         }
     }
@@ -197,5 +229,24 @@ mod tests {
             dynamic.memory_plan(&memory(false, 16)).style,
             MemoryStyle::Dynamic
         );
+    }
+
+    #[test]
+    fn arena_plans_have_no_trusted_guard_and_need_a_fitting_initial_size() {
+        let tunables = Tunables {
+            memory_style: Some(MemoryStyle::Arena),
+            arena_slot_bytes: 2 << 16,
+            ..Tunables::default()
+        };
+        for ty in [memory(false, 16), memory(true, 16), memory(false, 0)] {
+            let plan = tunables.memory_plan(&ty);
+            assert_eq!(plan.style, MemoryStyle::Arena);
+            assert_eq!(plan.reservation_bytes, 2 << 16);
+            assert_eq!(plan.guard_bytes, 0);
+            assert!(plan.needs_explicit_checks);
+            assert!(plan.access_needs_check(1));
+        }
+        let too_big = MemoryType::new(3, None);
+        assert_eq!(tunables.memory_plan(&too_big).style, MemoryStyle::Dynamic);
     }
 }

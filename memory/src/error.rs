@@ -155,6 +155,17 @@ pub enum MemoryError {
         #[source]
         source: io::Error,
     },
+    /// Every slot of a memory arena is in use.
+    #[error(
+        "the memory arena is full: all {slots} slots of {slot_bytes} bytes are in use; raise \
+         the arena's slot limit, drop some instances, or give memories their own reservations"
+    )]
+    ArenaFull {
+        /// The arena's slot limit.
+        slots: usize,
+        /// Bytes per slot.
+        slot_bytes: u64,
+    },
     /// The memory is being torn down and accepts no new notifiers.
     #[error("the memory is being torn down; no notifier can be registered")]
     RegistrationClosed,

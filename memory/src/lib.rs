@@ -7,7 +7,10 @@
 //! is copied). Optional pinning keeps every accessible page `mlock`ed
 //! against a shared budget. Whatever caches a memory's base or bound
 //! subscribes to its invalidation notifier. Protection changes can be
-//! batched. Statistics are kept per memory and per owner. A [`SlotCache`]
+//! batched. Statistics are kept per memory and per owner. An [`Arena`]
+//! packs many small memories into slots of one read/write mapping, so that
+//! they cost no kernel mapping each (their code must check every access in
+//! full: a slot has no guard). A [`SlotCache`]
 //! lets a new memory take over a retired one's reservation. A
 //! [`MemoryImage`] holds initial contents in a sealed in-memory file that
 //! memories map copy-on-write instead of copying. When the kernel
@@ -37,6 +40,7 @@
 
 #![warn(missing_docs)]
 
+mod arena;
 mod batch;
 mod code_memory;
 mod config;
@@ -54,6 +58,7 @@ mod stats;
 mod sys;
 mod view;
 
+pub use arena::{Arena, ArenaStats};
 pub use batch::{BatchOp, ProtectionBatch};
 pub use code_memory::CodeMemory;
 pub use config::{MemoryConfig, MemoryStyle, WASM_PAGE_SIZE};

@@ -54,6 +54,23 @@
 //! its room), are mappings of their own: their bounds are seams, and such a
 //! memory relocates one mapping at a time (`move_in_pieces`).
 //!
+//! # Arena slots
+//!
+//! A memory made by `LinearMemory::in_arena` starts in a slot of an
+//! [`Arena`] instead of a reservation of its own (`Home::Slot`): its base
+//! is the slot's start, its capacity the slot, and all of the slot is
+//! read/write, so creation, growth within the slot and the release of the
+//! slot change no protection. Its bound is its length alone: nothing past
+//! it faults, and compiled code must check the full end of every access.
+//! Bytes past `accessible` in a slot always read as zero (growth only moves
+//! the bound; a reset discards the old contents with one `MADV_DONTNEED`,
+//! which does not split the arena's mapping). Such a memory is never
+//! pinned, has no image and no seams. When it outgrows the slot it
+//! relocates like a one-mapping memory (`move_and_extend`): its pages move
+//! into a reservation of its own laid out by its dynamic style, and the
+//! hole left in the arena is filled with fresh zero pages before the slot
+//! goes back to its arena (`move_home`).
+//!
 //! # Memory images
 //!
 //! A memory may start with a [`MemoryImage`] mapped `MAP_PRIVATE |
@@ -94,6 +111,7 @@
 //! rather than risk unmapping what another thread mapped there, which leaks
 //! that much inaccessible address space (see `release_after_failed_move`).
 
+use crate::arena::{Arena, ArenaSlot};
 use crate::batch::ProtectionBatch;
 use crate::notifier::{InvalidationNotifier, NotifierHub, NotifierRegistration};
 use crate::published_range::PublishedRange;
@@ -198,10 +216,42 @@ impl Layout {
     }
 }
 
+/// Where a memory's pages live.
+#[derive(Debug)]
+enum Home {
+    /// A guarded reservation of the memory's own; the base is past its
+    /// pre-guard, aligned to [`BASE_ALIGNMENT`].
+    Reservation(Reservation),
+    /// A slot of an [`Arena`], read/write throughout; the base is its start.
+    Slot(ArenaSlot),
+}
+
+impl Home {
+    /// The memory's base in this home.
+    fn base(&self, pre_guard: usize) -> usize {
+        match self {
+            Home::Reservation(reservation) => aligned_base(reservation.start(), pre_guard),
+            Home::Slot(slot) => slot.start(),
+        }
+    }
+
+    /// Every address the home owns, guards included.
+    fn range(&self) -> Range<usize> {
+        match self {
+            Home::Reservation(reservation) => reservation.range(),
+            Home::Slot(slot) => slot.range(),
+        }
+    }
+
+    fn is_slot(&self) -> bool {
+        matches!(self, Home::Slot(_))
+    }
+}
+
 /// The mutable layout of a memory, changed only under its lock.
 #[derive(Debug)]
 struct State {
-    reservation: Reservation,
+    home: Home,
     /// Bytes from the base that may become accessible before the post-guard.
     capacity: usize,
     /// Bytes from the base that are read/write (host-page rounded `len`).
@@ -320,7 +370,7 @@ impl LinearMemory {
             reservation: PublishedRange::new(reservation.range()),
             capacity: AtomicUsize::new(layout.capacity),
             state: Mutex::new(State {
-                reservation,
+                home: Home::Reservation(reservation),
                 capacity: layout.capacity,
                 accessible: 0,
                 len: 0,
@@ -346,6 +396,78 @@ impl LinearMemory {
         // On failure dropping `memory` undoes everything.
         memory.commit_initial(layout.initial, config.initial_bytes, image)?;
         Ok(memory)
+    }
+
+    /// A memory as [`Self::new`] makes it, but in a slot of `arena` instead
+    /// of a reservation of its own (see the module docs): its base is the
+    /// slot's start, it costs no kernel mapping and no system call, and its
+    /// compiled code must check the full end of every access against the
+    /// bound, since nothing past it faults. It grows within the slot by
+    /// moving the bound; past it, it relocates into a reservation laid out
+    /// by `config.style`, which must be dynamic. A pinned memory cannot live
+    /// in an arena (locking its pages would split the arena's mapping), nor
+    /// one whose initial size exceeds the slot. Errors: those, or
+    /// [`MemoryError::ArenaFull`]; on failure nothing is taken or counted.
+    pub fn in_arena(config: MemoryConfig, arena: &Arena) -> Result<LinearMemory, MemoryError> {
+        let layout = Layout::of(&config)?;
+        if !config.style.is_movable() {
+            return Err(MemoryError::InvalidConfig(
+                "a memory in an arena must have a dynamic style: it moves out of its slot \
+                 when it outgrows it"
+                    .into(),
+            ));
+        }
+        if config.pinned {
+            return Err(MemoryError::InvalidConfig(
+                "a pinned memory cannot live in an arena: locking its pages would split the \
+                 arena's mapping"
+                    .into(),
+            ));
+        }
+        if layout.initial as u64 > arena.slot_bytes() {
+            return Err(MemoryError::ExceedsReservation {
+                requested_bytes: config.initial_bytes,
+                reservation_bytes: arena.slot_bytes(),
+            });
+        }
+        let slot = arena.take()?;
+        let base = slot.start();
+        let capacity = slot.len();
+        let memory = LinearMemory {
+            reservation: PublishedRange::new(slot.range()),
+            capacity: AtomicUsize::new(capacity),
+            state: Mutex::new(State {
+                home: Home::Slot(slot),
+                capacity,
+                accessible: layout.initial,
+                len: config.initial_bytes,
+                retired: false,
+                seams: Vec::new(),
+                image: None,
+            }),
+            view: RwLock::new(MemoryView {
+                base: base as *mut u8,
+                len: to_usize(config.initial_bytes, "initial size")?,
+            }),
+            hub: Arc::new(NotifierHub::default()),
+            stats: StatsSink::new(config.accounting),
+            style: config.style,
+            pre_guard: layout.pre_guard,
+            post_guard: layout.post_guard,
+            page_size: config.page_size,
+            maximum_bytes: config.maximum_bytes,
+            limit_bytes: config.limit_bytes,
+            pin_budget: None,
+            pinned: false,
+        };
+        memory.account_committed(layout.initial, 0);
+        Ok(memory)
+    }
+
+    /// Whether the memory lives in an arena slot (see [`Self::in_arena`]);
+    /// it stops doing so when it outgrows the slot.
+    pub fn is_in_arena(&self) -> bool {
+        self.lock().home.is_slot()
     }
 
     /// Gives the first `initial` bytes access (and pins them) in a fresh or
@@ -545,7 +667,7 @@ impl LinearMemory {
     /// gives back whatever is still charged.
     pub(crate) fn retire(&mut self, keep_resident: usize) -> Result<(), MemoryError> {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let base = aligned_base(state.reservation.start(), self.pre_guard);
+        let base = state.home.base(self.pre_guard);
         let accessible = state.accessible;
         // A subscriber's panic is resumed once the slot is consistent again.
         let closed =
@@ -632,7 +754,7 @@ impl LinearMemory {
     }
 
     fn base(&self, state: &State) -> usize {
-        aligned_base(state.reservation.start(), self.pre_guard)
+        state.home.base(self.pre_guard)
     }
 
     /// The current `{ base, len }` of the accessible memory.
@@ -768,7 +890,17 @@ impl LinearMemory {
             new_len,
             invalidated: opened.clone(),
         };
-        self.resize(state, &resize, || Ok(()), |_, ()| self.commit(opened))
+        // An arena slot is read/write throughout and reads as zero past the
+        // accessible bytes: growth there only moves the bound.
+        let in_slot = state.home.is_slot();
+        self.resize(
+            state,
+            &resize,
+            || Ok(()),
+            |_, ()| {
+                if in_slot { Ok(()) } else { self.commit(opened) }
+            },
+        )
     }
 
     /// Moves the accessible pages into a new, larger reservation with its own
@@ -915,11 +1047,12 @@ impl LinearMemory {
         // No seam lay inside the moved pages (`moves_as_one_mapping`), and
         // the whole capacity is their one mapping now.
         state.seams.clear();
-        let old = std::mem::replace(&mut state.reservation, target);
-        self.reservation.publish(state.reservation.range());
-        old.release_around(old_base..old_base + old_accessible);
-        self.capacity.store(new_capacity, Ordering::Release);
-        state.capacity = new_capacity;
+        self.move_home(
+            state,
+            target,
+            new_capacity,
+            old_base..old_base + old_accessible,
+        );
         Ok(())
     }
 
@@ -967,12 +1100,42 @@ impl LinearMemory {
         if old_accessible > 0 {
             state.seams.push(old_accessible);
         }
-        let old = std::mem::replace(&mut state.reservation, target);
-        self.reservation.publish(state.reservation.range());
-        old.release_around(old_base..old_base + old_accessible);
+        self.move_home(
+            state,
+            target,
+            new_capacity,
+            old_base..old_base + old_accessible,
+        );
+        Ok(())
+    }
+
+    /// Makes `target`, into which the pages moved from `vacated`, the
+    /// memory's home and publishes it. The old reservation is unmapped
+    /// around the hole the move left; an old arena slot gets fresh zero
+    /// pages in the hole (never replacing what another thread may have
+    /// mapped there since) and goes back to its arena, or, if the hole
+    /// cannot be filled, is never used again.
+    fn move_home(
+        &self,
+        state: &mut State,
+        target: Reservation,
+        new_capacity: usize,
+        vacated: Range<usize>,
+    ) {
+        let old = std::mem::replace(&mut state.home, Home::Reservation(target));
+        self.reservation.publish(state.home.range());
+        match old {
+            Home::Reservation(old) => old.release_around(vacated),
+            Home::Slot(mut slot) => {
+                if !vacated.is_empty()
+                    && sys::map_read_write_at(vacated.start, vacated.len()).is_err()
+                {
+                    slot.hole = Some(vacated);
+                }
+            }
+        }
         self.capacity.store(new_capacity, Ordering::Release);
         state.capacity = new_capacity;
-        Ok(())
     }
 
     /// The room of a relocated memory: at least double, so repeated growth
@@ -1046,8 +1209,10 @@ impl LinearMemory {
             &mut state,
             &resize,
             || Ok(()),
-            |_, ()| {
-                if self.pinned {
+            |state, ()| {
+                if state.home.is_slot() {
+                    self.reset_in_slot(base, old_accessible)
+                } else if self.pinned {
                     self.reset_pinned(base, old_accessible, new_accessible, image.as_deref())
                 } else {
                     self.reset_unpinned(base, old_accessible, new_accessible)
@@ -1090,6 +1255,18 @@ impl LinearMemory {
             issued += undo.issued();
         }
         self.count_protection_calls(requested, issued);
+        result
+    }
+
+    /// Reset in an arena slot: the slot stays read/write, so only its old
+    /// contents are discarded, with one `MADV_DONTNEED` that leaves the
+    /// arena's mapping whole; every byte then reads as zero again.
+    fn reset_in_slot(&self, base: usize, old_accessible: usize) -> Result<(), MemoryError> {
+        let mut batch = ProtectionBatch::new();
+        // SAFETY: the range is this memory's own slot; the state lock is
+        // held and subscribers were told the contents are changing.
+        let result = unsafe { batch.advise(base..base + old_accessible, Advice::DontNeed) };
+        self.count_protection_calls(batch.requested(), batch.issued());
         result
     }
 
@@ -1296,7 +1473,11 @@ impl LinearMemory {
 impl Drop for LinearMemory {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-        let base = aligned_base(state.reservation.start(), self.pre_guard);
+        let base = state.home.base(self.pre_guard);
+        if let Home::Slot(slot) = &mut state.home {
+            // Bytes past the accessible ones read as zero already.
+            slot.dirty_bytes = state.accessible;
+        }
         // A retired memory's pages are no longer counted or pinned.
         let accessible = if state.retired { 0 } else { state.accessible };
         // A subscriber's panic during teardown must not skip giving back the

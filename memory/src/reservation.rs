@@ -46,6 +46,21 @@ impl Reservation {
         Ok(Reservation { start, len })
     }
 
+    /// Maps `len` bytes read/write at or above [`RESERVATION_FLOOR`] without
+    /// a commit charge (`MAP_NORESERVE`), for an arena's chunk: its pages
+    /// cost memory only once touched, and each slot's are discarded on release.
+    pub(crate) fn read_write(len: usize) -> Result<Reservation, MemoryError> {
+        let start = place_above_floor(
+            len,
+            |hint| sys::map_anonymous(hint, len, Protection::ReadWrite, true),
+            |address| {
+                // SAFETY: `address` is a fresh mapping of `len` bytes nobody else knows of.
+                let _ = unsafe { sys::unmap(address, len) };
+            },
+        )?;
+        Ok(Reservation { start, len })
+    }
+
     /// The first address.
     pub(crate) fn start(&self) -> usize {
         self.start
@@ -61,18 +76,30 @@ impl Reservation {
     /// the hole too could destroy a mapping that another thread has placed
     /// there since, such as a new thread's stack.
     pub(crate) fn release_around(self, hole: Range<usize>) {
-        if hole.is_empty() {
+        self.release_around_holes(&[hole]);
+    }
+
+    /// As [`Self::release_around`], for several `holes`, ascending and
+    /// disjoint (empty ones are ignored).
+    pub(crate) fn release_around_holes(self, holes: &[Range<usize>]) {
+        if holes.iter().all(Range::is_empty) {
             return; // Drop unmaps the whole range.
         }
         let whole = self.range();
-        debug_assert!(whole.start <= hole.start && hole.end <= whole.end);
         std::mem::forget(self);
-        for part in [whole.start..hole.start, hole.end..whole.end] {
-            if !part.is_empty() {
+        let mut from = whole.start;
+        for hole in holes.iter().filter(|hole| !hole.is_empty()) {
+            debug_assert!(from <= hole.start && hole.end <= whole.end);
+            if from < hole.start {
                 // SAFETY: the part is inside the reservation and still mapped
                 // by it; the reservation is gone. A failure only leaks address space.
-                let _ = unsafe { sys::unmap(part.start, part.len()) };
+                let _ = unsafe { sys::unmap(from, hole.start - from) };
             }
+            from = hole.end;
+        }
+        if from < whole.end {
+            // SAFETY: as above.
+            let _ = unsafe { sys::unmap(from, whole.end - from) };
         }
     }
 }
@@ -126,6 +153,29 @@ mod tests {
         for reservation in &reservations {
             assert!(reservation.start() >= RESERVATION_FLOOR);
             assert_eq!(reservation.range().len(), 16 * page);
+        }
+    }
+
+    #[test]
+    fn releasing_around_holes_keeps_the_holes_mapped() {
+        let page = sys::host_page_size();
+        let reservation = Reservation::new(8 * page).unwrap();
+        let start = reservation.start();
+        let holes = [
+            start + page..start + 2 * page,
+            start + 4 * page..start + 6 * page,
+        ];
+        reservation.release_around_holes(&holes);
+        for hole in holes {
+            // Still mapped (by the old reservation), so not placeable again.
+            let taken = sys::reserve_at(hole.start, hole.len());
+            assert_eq!(
+                taken.map_err(|error| error.raw_os_error()),
+                Err(Some(libc::EEXIST))
+            );
+            // SAFETY: the hole is what is left of this test's reservation;
+            // the parts around it were released and are not touched.
+            unsafe { sys::unmap(hole.start, hole.len()) }.unwrap();
         }
     }
 

@@ -102,8 +102,9 @@ impl SlotCache {
     /// released, pages unpinned and zeroed, nothing counted any more) and
     /// keeps it for [`Self::create`], or drops it when the cache is full or
     /// retiring fails.
+    /// A memory in an arena slot is dropped instead: its arena is its cache.
     pub fn recycle(&self, mut memory: LinearMemory) {
-        if self.lock().len() >= self.max_slots {
+        if memory.is_in_arena() || self.lock().len() >= self.max_slots {
             return;
         }
         if memory.retire(self.keep_resident).is_ok() {

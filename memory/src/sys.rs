@@ -156,6 +156,21 @@ pub fn reserve_at(address: usize, len: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// Maps `len` bytes of read/write anonymous memory (`MAP_NORESERVE`, reading
+/// as zero) exactly at `address`, or fails (`EEXIST`) if anything is mapped
+/// there already, as [`reserve_at`] does.
+pub fn map_read_write_at(address: usize, len: usize) -> io::Result<()> {
+    let flags =
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE;
+    let placed = mmap_anonymous(address, len, libc::PROT_READ | libc::PROT_WRITE, flags)?;
+    if placed != address {
+        // SAFETY: the kernel just made this mapping for us elsewhere.
+        let _ = unsafe { libc::munmap(placed as *mut libc::c_void, len) };
+        return Err(io::Error::from_raw_os_error(libc::EEXIST));
+    }
+    Ok(())
+}
+
 /// `mmap` of anonymous memory; `flags` must not contain `MAP_FIXED`.
 fn mmap_anonymous(
     hint: usize,

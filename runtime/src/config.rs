@@ -18,6 +18,8 @@ pub struct Config {
     pub(crate) max_memory_size: Option<u64>,
     pub(crate) memory_slot_cache: usize,
     pub(crate) memory_keep_resident: usize,
+    /// The most memories that live in the engine's arena at once ([`MemoryStyle::Arena`]).
+    pub(crate) arena_max_slots: usize,
     /// Whether instances map their memories' initial contents copy-on-write
     /// from a per-module image instead of copying data segments.
     pub(crate) memory_init_cow: bool,
@@ -40,6 +42,9 @@ const DEFAULT_MEMORY_SLOT_CACHE: usize = 16;
 /// Bytes of each cached reservation zeroed in place rather than discarded:
 /// one Wasm page, so at most 1 MiB stays resident across the default 16 slots.
 const DEFAULT_MEMORY_KEEP_RESIDENT: usize = 64 * 1024;
+/// Memories an engine's arena holds at most by default: 2^21, so 2 TiB of
+/// address space (of the 128 TiB a process has) with the default 1 MiB slots.
+const DEFAULT_ARENA_MAX_SLOTS: usize = 1 << 21;
 
 impl Default for Config {
     fn default() -> Config {
@@ -51,6 +56,7 @@ impl Default for Config {
             max_memory_size: None,
             memory_slot_cache: DEFAULT_MEMORY_SLOT_CACHE,
             memory_keep_resident: DEFAULT_MEMORY_KEEP_RESIDENT,
+            arena_max_slots: DEFAULT_ARENA_MAX_SLOTS,
             memory_init_cow: true,
             max_wasm_stack: 512 * 1024,
             parallel_compilation: true,
@@ -75,6 +81,23 @@ impl Config {
     /// 64 KiB pages; 64-bit memories are always dynamic).
     pub fn memory_style(&mut self, style: MemoryStyle) -> &mut Self {
         self.tunables.memory_style = Some(style);
+        self
+    }
+
+    /// Bytes of each slot of the engine's memory arena (default 1 MiB): with
+    /// [`MemoryStyle::Arena`], every memory whose initial size fits a slot
+    /// (and that is not shared) lives in one, many to a kernel mapping, and
+    /// grows in place up to the slot's size; past it, it moves to a
+    /// reservation of its own. A pinned memory never lives in an arena.
+    pub fn arena_slot_size(&mut self, bytes: u64) -> &mut Self {
+        self.tunables.arena_slot_bytes = bytes;
+        self
+    }
+
+    /// The most memories that may live in the engine's arena at once
+    /// (default 2^21); one more is refused with an error naming this limit.
+    pub fn arena_max_slots(&mut self, slots: usize) -> &mut Self {
+        self.arena_max_slots = slots;
         self
     }
 
@@ -280,6 +303,11 @@ impl Config {
                 "max_wasm_stack must be at least 16 KiB (got {})",
                 self.max_wasm_stack
             );
+        }
+        if self.tunables.memory_style == Some(MemoryStyle::Arena)
+            && (self.tunables.arena_slot_bytes == 0 || self.arena_max_slots == 0)
+        {
+            bail!("arena memories need a slot size and a slot limit above 0");
         }
         if self.tunables.memory_style != Some(MemoryStyle::Dynamic)
             && self.tunables.static_memory_reservation == 0

@@ -10,8 +10,9 @@ use crate::config::Config;
 use crate::types::FuncType;
 use anyhow::{Context, Result};
 use remap_compiler::Compiler;
+use remap_compiler::MemoryStyle;
 use remap_compiler::types::{ModuleTypes, RegisteredType, RegisteredTypes, TypeRegistry};
-use remap_memory::{Accounting, MemoryStats, PinBudget, SlotCache};
+use remap_memory::{Accounting, Arena, MemoryStats, PinBudget, SlotCache};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -32,6 +33,9 @@ struct EngineInner {
     pin_budget: Option<PinBudget>,
     /// Retired linear memories whose reservations new ones reuse.
     memory_slots: SlotCache,
+    /// The arena small memories live in, when the configuration asks for
+    /// [`MemoryStyle::Arena`]; it maps nothing until its first memory.
+    memory_arena: Option<Arena>,
     host_trampolines: Mutex<HashMap<FuncType, crate::module::HostTrampoline>>,
     /// The one-thread pool that compiles when parallel compilation is off,
     /// made on first use and kept, so each module does not start a thread.
@@ -74,6 +78,13 @@ impl Engine {
         } else {
             None
         };
+        let memory_arena = match config.tunables.memory_style {
+            Some(MemoryStyle::Arena) => Some(
+                Arena::new(config.tunables.arena_slot_bytes, config.arena_max_slots)
+                    .context("invalid memory arena configuration")?,
+            ),
+            _ => None,
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
@@ -82,6 +93,7 @@ impl Engine {
                 accounting: Accounting::new(),
                 pin_budget: config.pin_budget.map(PinBudget::new),
                 memory_slots: SlotCache::new(config.memory_slot_cache, config.memory_keep_resident),
+                memory_arena,
                 host_trampolines: Mutex::new(HashMap::new()),
                 serial_compilation: OnceLock::new(),
                 epoch: AtomicU64::new(0),
@@ -160,6 +172,16 @@ impl Engine {
 
     pub(crate) fn memory_slots(&self) -> &SlotCache {
         &self.inner.memory_slots
+    }
+
+    /// The arena small memories live in, with [`MemoryStyle::Arena`].
+    pub(crate) fn memory_arena(&self) -> Option<&Arena> {
+        self.inner.memory_arena.as_ref()
+    }
+
+    /// What the engine's memory arena holds now (`None` without one).
+    pub fn memory_arena_stats(&self) -> Option<crate::ArenaStats> {
+        self.memory_arena().map(Arena::stats)
     }
 
     /// Registers the type of a host function; the result keeps its engine

@@ -7,7 +7,11 @@
 //! `vm::vmctx::VmctxViewNotifier`. A memory an instance defines may start
 //! as its module's copy-on-write image (memory_image.rs); if the image
 //! cannot be mapped, the memory is created again without it and its
-//! segments are copied.
+//! segments are copied. A memory planned for an arena
+//! ([`MemoryStyle::Arena`]) lives in a slot of the engine's arena, with no
+//! image (its segments are copied: mapping a file into a slot would split
+//! the arena's mapping); a pinned one gets its own reservation instead,
+//! which its full-end bounds checks serve as well.
 
 use crate::engine::Engine;
 use crate::limits::{self, Growth, ResourceLimiter};
@@ -49,12 +53,29 @@ impl MemoryEntry {
     ) -> Result<MemoryEntry> {
         let config = memory_config(engine, &ty)?;
         let slots = engine.memory_slots();
-        let memory = match image {
-            Some(image) => match slots.create_with_image(config.clone(), Some(image)) {
-                Ok(memory) => memory,
-                Err(_) => slots.create(config)?,
+        let arena = engine
+            .memory_arena()
+            .filter(|_| !config.pinned && in_arena(engine, &ty));
+        let memory = match (arena, image) {
+            (Some(arena), _) => LinearMemory::in_arena(config, arena).map_err(|error| {
+                let full = matches!(error, remap_memory::MemoryError::ArenaFull { .. });
+                let error = anyhow::Error::from(error);
+                if full {
+                    error.context(
+                        "cannot create a memory in the engine's arena: raise \
+                         Config::arena_max_slots (remap -O arena-max-slots=N)",
+                    )
+                } else {
+                    error.context("cannot create a memory in the engine's arena")
+                }
+            })?,
+            (None, image) => match image {
+                Some(image) => match slots.create_with_image(config.clone(), Some(image)) {
+                    Ok(memory) => memory,
+                    Err(_) => slots.create(config)?,
+                },
+                None => slots.create(config)?,
             },
-            None => slots.create(config)?,
         };
         let memory = Arc::new(memory);
         Ok(MemoryEntry {
@@ -135,6 +156,11 @@ impl Drop for MemoryEntry {
     }
 }
 
+/// Whether the compiler planned a memory of type `ty` for an arena slot.
+fn in_arena(engine: &Engine, ty: &MemoryType) -> bool {
+    engine.compiler().tunables().memory_plan(ty).style == MemoryStyle::Arena
+}
+
 /// The `remap_memory` configuration of a memory of type `ty` in `engine`:
 /// laid out by the same [`MemoryPlan`](remap_compiler::MemoryPlan) the
 /// compiler derived the memory's bounds checks from.
@@ -165,6 +191,13 @@ fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
             MemoryStyle::Dynamic => remap_memory::MemoryStyle::Dynamic {
                 reserve_bytes: plan.reservation_bytes,
                 guard_bytes: plan.guard_bytes,
+            },
+            // Out of its slot (outgrown, or pinned) the memory is dynamic;
+            // its code checks every access in full, so it needs no guard,
+            // but keeps the default one as a second line of defence.
+            MemoryStyle::Arena => remap_memory::MemoryStyle::Dynamic {
+                reserve_bytes: engine.config().tunables.dynamic_memory_reserve,
+                guard_bytes: remap_compiler::DEFAULT_DYNAMIC_GUARD_BYTES,
             },
         },
         pre_guard_bytes: config.memory_pre_guard_size,

@@ -433,6 +433,19 @@ pub static OPTIMIZE: Group = Group {
             help: "map data segments copy-on-write from a per-module image instead of \
                    copying them into each instance (default y)",
         },
+        Key {
+            name: "arena-slot-size",
+            kind: Kind::Size(|settings, bytes| settings.layout.arena_slot_size = Some(bytes)),
+            applies: Applies::Everywhere,
+            help: "Remap's own: bytes of each slot of the memory arena that \
+                   --memory-style arena packs small memories into (default 1MiB)",
+        },
+        Key {
+            name: "arena-max-slots",
+            kind: Kind::Count(|settings, slots| settings.layout.arena_max_slots = Some(slots)),
+            applies: Applies::Everywhere,
+            help: "Remap's own: the most memories the arena holds at once (default 2097152)",
+        },
         not_yet(
             "pooling-allocator",
             "the pooling allocator (only =n: Remap reuses reservations by itself)",

@@ -109,6 +109,10 @@ pub struct Layout {
     pub guard_before: Option<bool>,
     /// `memory-init-cow`.
     pub init_cow: Option<bool>,
+    /// `arena-slot-size`, bytes (Remap's own key).
+    pub arena_slot_size: Option<u64>,
+    /// `arena-max-slots` (Remap's own key).
+    pub arena_max_slots: Option<u64>,
 }
 
 /// The `-S` keys: what the program gets from WASI.
@@ -149,6 +153,12 @@ impl Layout {
         }
         if let Some(on) = self.init_cow {
             config.memory_init_cow(on);
+        }
+        if let Some(bytes) = self.arena_slot_size {
+            config.arena_slot_size(bytes);
+        }
+        if let Some(slots) = self.arena_max_slots {
+            config.arena_max_slots(usize::try_from(slots).unwrap_or(usize::MAX));
         }
     }
 }

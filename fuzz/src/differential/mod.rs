@@ -244,7 +244,9 @@ impl Differential {
             guard: rng.pick(&[None, Some(0), Some(0), Some(4096), Some(65536)]),
             reserve: match style {
                 MemoryStyle::Static => None,
-                MemoryStyle::Dynamic => rng.pick(&[None, Some(0), Some(65536)]),
+                MemoryStyle::Dynamic | MemoryStyle::Arena => {
+                    rng.pick(&[None, Some(0), Some(65536)])
+                }
             },
             fuel: metered,
             precompiled: rng.one_in(3).then(|| {
