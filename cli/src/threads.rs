@@ -23,7 +23,7 @@ use remap::{
     Engine, ExternType, InstancePre, Linker, Module, SharedMemory, Store, Trap, Val, ValType,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The module and name of the import.
 const SPAWN_MODULE: &str = "wasi";
@@ -144,6 +144,10 @@ impl<H: Send + 'static> Spawner<H> {
 /// with the exit code the main thread would have given.
 fn end_the_program(error: anyhow::Error) -> ! {
     use std::io::Write;
+    // The first thread to end the program reports why; any other waits here
+    // until the process is gone.
+    static ENDING: Mutex<()> = Mutex::new(());
+    let _only_one = ENDING.lock();
     let _ = std::io::stdout().flush();
     let error = match error.downcast_ref::<I32Exit>() {
         Some(&I32Exit(status)) => match crate::run::exit_code(status) {

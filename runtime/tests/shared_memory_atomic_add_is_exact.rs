@@ -15,7 +15,7 @@ const ADDER: &str = r#"
   (func (export "total") (result i32) (i32.atomic.load (i32.const 64))))
 "#;
 
-const ADDS_PER_THREAD: i32 = 20_000;
+const ADDS_PER_THREAD: i32 = 200_000;
 
 #[test]
 fn concurrent_atomic_adds_lose_nothing() {
