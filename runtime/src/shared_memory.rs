@@ -170,11 +170,10 @@ impl SharedMemory {
     /// Grows by `delta` pages and returns the old size in pages; an error
     /// (nothing changed) past the maximum.
     pub fn grow(&self, delta: u64) -> Result<u64> {
-        Ok(self
-            .inner
+        self.inner
             .memory
             .grow(delta)
-            .with_context(|| format!("failed to grow shared memory by {delta} pages"))?)
+            .with_context(|| format!("failed to grow shared memory by {delta} pages"))
     }
 
     /// Statistics of this memory (committed, pinned, ...).
