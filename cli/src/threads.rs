@@ -9,7 +9,8 @@
 //! own, with the same shared memory, and calls its exported
 //! `wasi_thread_start(id, arg)`; it returns the id, or a negative number
 //! when no thread could be started (ids exhausted, or the host refused a
-//! thread).
+//! thread). A program that does not import `thread-spawn` runs as it would
+//! without `-S threads`.
 //!
 //! Each thread has a WASI context of its own made like the main one (same
 //! arguments, environment, stdio and directories); descriptors a thread
@@ -89,7 +90,25 @@ pub struct Threads<H: 'static> {
 
 impl<H: Send + 'static> Threads<H> {
     /// Lets `thread-spawn` instantiate `module` with `linker`'s definitions.
+    /// A program that imports `thread-spawn` must import its memory, shared
+    /// (for the threads to share it), and export `wasi_thread_start`; one
+    /// that does not import it runs as without `-S threads`.
     pub fn finish(&self, linker: &Linker<H>, module: &Module) -> Result<()> {
+        let spawns = module
+            .imports()
+            .any(|import| import.module() == SPAWN_MODULE && import.name() == SPAWN_NAME);
+        if !spawns {
+            return Ok(());
+        }
+        let imports_shared_memory = module
+            .imports()
+            .any(|import| matches!(import.ty(), ExternType::Memory(ty) if ty.is_shared()));
+        if !imports_shared_memory {
+            bail!(
+                "a program that spawns threads must import its memory, shared, \
+                 so that every thread uses the same one"
+            );
+        }
         let instance_pre = linker.instantiate_pre(module)?;
         let Some(start) = module.get_export(THREAD_START) else {
             bail!("a program that spawns threads must export `{THREAD_START}`");
