@@ -17,6 +17,7 @@ mod options;
 mod run;
 mod size;
 mod stats;
+mod threads;
 mod wast_command;
 
 use clap::{Parser, Subcommand};
@@ -30,7 +31,7 @@ const COMMAND_THREAD_STACK: usize = 8 << 20;
 
 /// Exit code after a trap or an uncaught exception: what an abort gives on
 /// Unix (128 + SIGABRT), as Wasmtime does for a trap.
-const TRAP_EXIT_CODE: u8 = 134;
+pub(crate) const TRAP_EXIT_CODE: u8 = 134;
 
 /// Remap: a WebAssembly runtime with virtual-memory linear memories.
 #[derive(Parser, Debug)]
@@ -86,7 +87,7 @@ fn run_command() -> ExitCode {
 }
 
 /// Prints `err` to stderr as one message.
-fn report(err: &anyhow::Error) {
+pub(crate) fn report(err: &anyhow::Error) {
     // A closed stderr must not turn an error into a panic.
     let _ = writeln!(std::io::stderr(), "{}", errors::error_message(err));
 }

@@ -8,6 +8,10 @@
 //! any other status is refused with a message and exit code 1 (see
 //! [`exit_code`]).
 //!
+//! `-S threads` gives the program wasi-threads (`wasi::thread-spawn`; see
+//! threads.rs): every spawned thread runs in a store of its own, and
+//! `proc_exit` or a trap in any thread ends the program.
+//!
 //! `-W fuel=N` gives the store N units of fuel; `-W timeout=` starts a timer
 //! thread that advances the engine's epoch once the time is up, past the
 //! store's deadline of one tick, so the guest traps at its next function
@@ -23,6 +27,7 @@ use crate::load::load_module;
 use crate::option_groups::{self, Command, GroupArgs, Settings};
 use crate::options::MemoryOptions;
 use crate::stats::format_stats;
+use crate::threads;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use remap::wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
@@ -35,6 +40,7 @@ use std::io::{self, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The statuses a program's `proc_exit` may pass on as the exit code: to a
 /// shell, 126 and above mean "cannot execute", "not found" or "killed by a
@@ -184,7 +190,7 @@ impl Program {
 /// The exit code for a program that called `proc_exit(status)`: the status
 /// itself within [`PROGRAM_EXIT_STATUSES`], else an error (exit code 1), as
 /// in Wasmtime.
-fn exit_code(status: i32) -> Result<ExitCode> {
+pub(crate) fn exit_code(status: i32) -> Result<ExitCode> {
     match u8::try_from(status) {
         Ok(code) if PROGRAM_EXIT_STATUSES.contains(&status) => Ok(ExitCode::from(code)),
         _ => bail!(
@@ -227,8 +233,9 @@ impl RunCommand {
             .collect::<Result<Vec<_>>>()?;
         let limits = settings.store_limits();
         let limited = limits.is_some();
+        let wasi_plan = self.wasi_plan(&program, &settings);
         let host = Host {
-            wasi: self.wasi_context(&program, &settings)?,
+            wasi: self.wasi_context(&wasi_plan, &settings)?,
             limits: limits.unwrap_or_default(),
         };
         let mut store = Store::new(&engine, host);
@@ -246,8 +253,9 @@ impl RunCommand {
             .timeout
             .map(|after| Timeout::start(&engine, after))
             .transpose()?;
-        let outcome =
-            self.instantiate_and_call(&mut store, &module, &preloads, &program, &settings);
+        let outcome = self.instantiate_and_call(
+            &mut store, &module, &preloads, &program, &settings, wasi_plan,
+        );
         drop(timer);
         if self.stats {
             eprintln!(
@@ -290,32 +298,28 @@ impl RunCommand {
         environment
     }
 
-    fn wasi_context(&self, program: &Program, settings: &Settings) -> Result<WasiCtx> {
+    /// What every WASI context of the run is made from.
+    fn wasi_plan(&self, program: &Program, settings: &Settings) -> WasiPlan {
         let argv0 = self
             .argv0
             .clone()
             .unwrap_or_else(|| program.file.display().to_string());
-        let argv: Vec<String> = std::iter::once(argv0)
-            .chain(program.args.iter().cloned())
-            .collect();
-        let mut builder = WasiCtxBuilder::new()
-            .args(&argv)
-            .envs(&self.environment(settings));
-        let inherit: [fn(WasiCtxBuilder) -> WasiCtxBuilder; 3] = [
-            WasiCtxBuilder::inherit_stdin,
-            WasiCtxBuilder::inherit_stdout,
-            WasiCtxBuilder::inherit_stderr,
-        ];
-        for (asked, inherit) in settings.wasi.inherit_stdio.iter().zip(inherit) {
-            if asked.unwrap_or(true) {
-                builder = inherit(builder);
-            }
+        WasiPlan {
+            argv: std::iter::once(argv0)
+                .chain(program.args.iter().cloned())
+                .collect(),
+            environment: self.environment(settings),
+            inherit_stdio: settings
+                .wasi
+                .inherit_stdio
+                .map(|asked| asked.unwrap_or(true)),
+            dirs: self.dirs.clone(),
         }
-        for (host, guest) in &self.dirs {
-            builder = builder
-                .preopened_dir(host, guest)
-                .with_context(|| format!("cannot open --dir {}", host.display()))?;
-        }
+    }
+
+    /// The main thread's WASI context: the plan's, plus the listening sockets.
+    fn wasi_context(&self, plan: &WasiPlan, settings: &Settings) -> Result<WasiCtx> {
+        let mut builder = plan.builder()?;
         let listens = (self
             .tcp_listen
             .iter()
@@ -342,11 +346,33 @@ impl RunCommand {
         preloads: &[Preload],
         program: &Program,
         settings: &Settings,
+        wasi_plan: WasiPlan,
     ) -> Result<()> {
         let mut linker = Linker::new(store.engine());
         if settings.wasi.cli != Some(false) {
             remap::wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
         }
+        let threads = if settings.wasi.threads == Some(true) {
+            if !preloads.is_empty() {
+                bail!(
+                    "-S threads cannot be combined with --preload: every thread instantiates the program anew, without the preloaded instances"
+                );
+            }
+            let make_host: threads::HostFactory<Host> = Arc::new(move || {
+                Ok(Host {
+                    wasi: wasi_plan.builder()?.build(),
+                    limits: StoreLimits::default(),
+                })
+            });
+            Some(threads::add_to_linker(
+                &mut linker,
+                store,
+                module,
+                make_host,
+            )?)
+        } else {
+            None
+        };
         for preload in preloads {
             linker
                 .module(&mut *store, &preload.name, &preload.module)
@@ -361,6 +387,9 @@ impl RunCommand {
         if settings.unknown_imports_trap == Some(true) {
             linker.define_unknown_imports_as_traps(module)?;
         }
+        if let Some(threads) = &threads {
+            threads.finish(&linker, module)?;
+        }
         let instance = linker
             .instantiate(&mut *store, module)
             .with_context(|| format!("cannot instantiate `{}`", program.file.display()))?;
@@ -369,6 +398,41 @@ impl RunCommand {
             Some(name) => invoke(store, instance, program, name),
             None => call_default(store, instance, program),
         }
+    }
+}
+
+/// What the run's WASI contexts are made from: the main thread's and, with
+/// `-S threads`, each spawned thread's.
+struct WasiPlan {
+    argv: Vec<String>,
+    environment: Vec<(String, String)>,
+    /// Whether stdin, stdout and stderr are the host's.
+    inherit_stdio: [bool; 3],
+    dirs: Vec<(PathBuf, String)>,
+}
+
+impl WasiPlan {
+    /// A builder with the plan's arguments, environment, stdio and directories.
+    fn builder(&self) -> Result<WasiCtxBuilder> {
+        let mut builder = WasiCtxBuilder::new()
+            .args(&self.argv)
+            .envs(&self.environment);
+        let inherit: [fn(WasiCtxBuilder) -> WasiCtxBuilder; 3] = [
+            WasiCtxBuilder::inherit_stdin,
+            WasiCtxBuilder::inherit_stdout,
+            WasiCtxBuilder::inherit_stderr,
+        ];
+        for (&asked, inherit) in self.inherit_stdio.iter().zip(inherit) {
+            if asked {
+                builder = inherit(builder);
+            }
+        }
+        for (host, guest) in &self.dirs {
+            builder = builder
+                .preopened_dir(host, guest)
+                .with_context(|| format!("cannot open --dir {}", host.display()))?;
+        }
+        Ok(builder)
     }
 }
 

@@ -45,10 +45,10 @@ fn a_wasmtime_key_remap_lacks_says_why() {
         &output,
         "-S http is a Wasmtime option that Remap does not support",
     );
-    let output = run_fixture(&["-W", "threads=y"], "examples/add.wat", &[]);
+    let output = run_fixture(&["-W", "stack-switching=y"], "examples/add.wat", &[]);
     assert_error(
         &output,
-        "-W threads=y is not supported: Remap does not implement the threads proposal yet",
+        "-W stack-switching=y is not supported: Remap does not implement the stack-switching proposal",
     );
     let output = run_fixture(&["-C", "cranelift-opt_level=none"], "examples/add.wat", &[]);
     assert_error(&output, "Remap sets Cranelift's flags itself");

@@ -52,6 +52,14 @@
 //! accessible and the one past it traps. Sizes and `memory.size` are in those
 //! pages (bound >> log2 page size).
 //!
+//! # Shared memories
+//!
+//! A shared memory (threads proposal) never moves, so its base is loaded as
+//! a fixed value; it may grow on another thread at any time, so where a
+//! check needs its bound, the bound is an atomic load of the memory's own
+//! length (`FuncEnvironment::memory_bound`) rather than the instance's
+//! cached copy. The checks themselves are the same as for its plan's style.
+//!
 //! # Tables
 //!
 //! Table accesses always trap with `trapnz` when out of bounds; with Spectre
@@ -83,6 +91,9 @@ pub(crate) struct Heap {
     pub page_size_log2: u8,
     /// The layout the runtime gives the memory.
     pub plan: MemoryPlan,
+    /// Whether the memory is shared between threads: it never moves, and its
+    /// length is read atomically from the memory itself (`func_environ.rs`).
+    pub shared: bool,
 }
 
 impl Heap {
@@ -101,6 +112,7 @@ impl Heap {
             index_type: ty.index_type(),
             page_size_log2: ty.page_size_log2(),
             plan: tunables.memory_plan(ty),
+            shared: ty.is_shared(),
         }
     }
 
@@ -115,9 +127,10 @@ impl Heap {
         }
     }
 
-    /// Whether the memory's base never moves (so it may be loaded once).
+    /// Whether the memory's base never moves (so it may be loaded once): a
+    /// static memory, or a shared one, which reserves its maximum up front.
     pub fn base_is_fixed(&self) -> bool {
-        self.plan.style == MemoryStyle::Static
+        self.plan.style == MemoryStyle::Static || self.shared
     }
 }
 

@@ -70,6 +70,19 @@ macro_rules! foreach_builtin {
             /// `throw_ref`: unwinds the non-null exception `exception` to its
             /// handler, as [`Builtin::Throw`].
             ThrowRef = throw_ref(vmctx, exception: u64);
+            /// `memory.atomic.notify`: wakes up to `count` waiters on the
+            /// aligned Wasm address `address` (index plus offset) of memory
+            /// `memory` and returns how many woke (always 0 for a memory
+            /// that is not shared); traps when out of bounds.
+            MemoryAtomicNotify = memory_atomic_notify(vmctx, memory: u32, address: u64, count: u32) -> u32;
+            /// `memory.atomic.wait32`: 0 when woken, 1 when the i32 at
+            /// `address` is not `expected`, 2 when `timeout` nanoseconds
+            /// passed (negative as i64: no timeout); traps when out of
+            /// bounds or when the memory is not shared.
+            MemoryAtomicWait32 = memory_atomic_wait32(vmctx, memory: u32, address: u64, expected: u32, timeout: u64) -> u32;
+            /// `memory.atomic.wait64`: as [`Builtin::MemoryAtomicWait32`]
+            /// for the i64 at `address`.
+            MemoryAtomicWait64 = memory_atomic_wait64(vmctx, memory: u32, address: u64, expected: u64, timeout: u64) -> u32;
         }
     };
 }
@@ -216,6 +229,7 @@ mod tests {
         assert_eq!(Builtin::IsSubtype.results(), [I32]);
         assert_eq!(Builtin::FmaF64x2.params(), [I64]);
         assert_eq!(Builtin::Throw.params(), [I32, I64]);
-        assert_eq!(Builtin::COUNT, 16);
+        assert_eq!(Builtin::COUNT, 19);
+        assert_eq!(Builtin::MemoryAtomicWait64.params(), [I32, I64, I64, I64]);
     }
 }

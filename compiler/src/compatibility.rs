@@ -228,6 +228,7 @@ fn abi_description() -> String {
         field::IMPORT_VMCTX,
         field::MEMORY_BASE,
         field::MEMORY_BOUND,
+        field::MEMORY_SHARED_LENGTH,
         field::TABLE_BASE,
         field::TABLE_CURRENT_ELEMENTS,
         field::FUNC_REF_WASM_CALL,

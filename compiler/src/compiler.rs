@@ -146,6 +146,30 @@ impl Compiler {
         self
     }
 
+    /// Also accepts more than one memory per module when `enabled` (on by
+    /// default).
+    pub fn with_multi_memory(mut self, enabled: bool) -> Self {
+        self.features.set(WasmFeatures::MULTI_MEMORY, enabled);
+        self
+    }
+
+    /// Also accepts reference types (`funcref`/`externref` values, several
+    /// tables) when `enabled` (on by default). Turning them off turns off the
+    /// proposals built on them too: typed function references, GC and
+    /// exception handling.
+    pub fn with_reference_types(mut self, enabled: bool) -> Self {
+        self.features.set(WasmFeatures::REFERENCE_TYPES, enabled);
+        if !enabled {
+            self.features.remove(
+                WasmFeatures::FUNCTION_REFERENCES
+                    | WasmFeatures::GC
+                    | WasmFeatures::EXCEPTIONS
+                    | WasmFeatures::LEGACY_EXCEPTIONS,
+            );
+        }
+        self
+    }
+
     /// The Wasm features this compiler accepts.
     pub fn features(&self) -> WasmFeatures {
         self.features

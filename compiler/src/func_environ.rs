@@ -218,8 +218,20 @@ impl<'m> FuncEnvironment<'m> {
         builder.func.stack_limit = Some(stack_limit);
     }
 
-    /// The current accessible size of `heap`'s memory in bytes (the cached bound).
+    /// The current accessible size of `heap`'s memory in bytes: the cached
+    /// bound, or for a shared memory an atomic load of the memory's own
+    /// length, which another thread may raise at any time (an atomic load is
+    /// never merged with another or hoisted, so a loop sees growth).
     pub fn memory_bound(&self, builder: &mut FunctionBuilder<'_>, heap: &Heap) -> Value {
+        if heap.shared {
+            let length = self.load_vmctx_pointer(
+                builder,
+                self.offsets.memory_shared_length(heap.memory_index),
+            );
+            return builder
+                .ins()
+                .atomic_load(types::I64, MemFlagsData::trusted(), length);
+        }
         let flags = Self::flags_in(builder, region::MEMORY_VIEWS, "memory views");
         builder.ins().load(
             types::I64,

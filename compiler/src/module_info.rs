@@ -353,8 +353,9 @@ impl ModuleInfo {
 /// multi-memory, extended constant expressions, memory64 (64-bit memories
 /// and tables), custom page sizes, typed function references, tail calls,
 /// GC (whose instructions Remap lacks are refused when translated), wide
-/// arithmetic, relaxed SIMD and exception handling (with the legacy
-/// `try`/`catch`/`delegate`/`rethrow` form). SIMD is opt-in (`Compiler::with_simd`);
+/// arithmetic, relaxed SIMD, exception handling (with the legacy
+/// `try`/`catch`/`delegate`/`rethrow` form) and threads (shared memories
+/// and atomics). SIMD is opt-in (`Compiler::with_simd`);
 /// relaxed SIMD only takes effect with it, since its instructions work on
 /// `v128` values.
 pub fn supported_features() -> WasmFeatures {
@@ -369,7 +370,8 @@ pub fn supported_features() -> WasmFeatures {
         | WasmFeatures::WIDE_ARITHMETIC
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::EXCEPTIONS
-        | WasmFeatures::LEGACY_EXCEPTIONS)
+        | WasmFeatures::LEGACY_EXCEPTIONS
+        | WasmFeatures::THREADS)
         - WasmFeatures::SIMD
 }
 

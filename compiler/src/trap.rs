@@ -37,11 +37,15 @@ pub enum TrapKind {
     OutOfFuel = 14,
     /// The store's epoch deadline passed and the store chose to interrupt.
     Interrupt = 15,
+    /// An atomic access at an address that is not a multiple of its size.
+    UnalignedAtomic = 16,
+    /// `memory.atomic.wait32`/`wait64` on a memory that is not shared.
+    WaitOnUnsharedMemory = 17,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 15] = [
+    pub const ALL: [TrapKind; 17] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -57,6 +61,8 @@ impl TrapKind {
         TrapKind::CastFailure,
         TrapKind::OutOfFuel,
         TrapKind::Interrupt,
+        TrapKind::UnalignedAtomic,
+        TrapKind::WaitOnUnsharedMemory,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -77,6 +83,8 @@ impl TrapKind {
             TrapKind::CastFailure => "cast failure",
             TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
             TrapKind::Interrupt => "interrupt",
+            TrapKind::UnalignedAtomic => "unaligned atomic",
+            TrapKind::WaitOnUnsharedMemory => "atomic wait on non-shared memory",
         }
     }
 

@@ -107,8 +107,13 @@ pub struct VMFunctionImport {
 pub struct VMMemoryView {
     /// Address of byte 0 of the memory.
     pub base: *mut u8,
-    /// Accessible length in bytes.
+    /// Accessible length in bytes (unused by code for a shared memory).
     pub bound: u64,
+    /// For a shared memory, the address of its one current length in bytes
+    /// (an `AtomicU64` the memory owns), which compiled code loads
+    /// atomically instead of `bound`: another thread may grow the memory at
+    /// any time. Null for a memory that is not shared.
+    pub shared_length: *const u64,
 }
 
 /// A table's storage, owned by the table; instances point at it.
@@ -200,6 +205,8 @@ pub mod field {
     pub const MEMORY_BASE: i32 = offset_of!(VMMemoryView, base) as i32;
     /// `VMMemoryView::bound`.
     pub const MEMORY_BOUND: i32 = offset_of!(VMMemoryView, bound) as i32;
+    /// `VMMemoryView::shared_length`.
+    pub const MEMORY_SHARED_LENGTH: i32 = offset_of!(VMMemoryView, shared_length) as i32;
     /// `VMTableDefinition::base`.
     pub const TABLE_BASE: i32 = offset_of!(VMTableDefinition, base) as i32;
     /// `VMTableDefinition::current_elements`.
@@ -371,6 +378,10 @@ impl VMOffsets {
     pub fn memory_bound(&self, index: u32) -> u32 {
         self.memory(index) + field::MEMORY_BOUND as u32
     }
+    /// `VMMemoryView::shared_length` of memory `index`.
+    pub fn memory_shared_length(&self, index: u32) -> u32 {
+        self.memory(index) + field::MEMORY_SHARED_LENGTH as u32
+    }
     /// The `*mut VMTableDefinition` of table `index`.
     pub fn table(&self, index: u32) -> u32 {
         assert!(index < self.num_tables);
@@ -400,9 +411,10 @@ mod tests {
         assert_eq!(size_of::<VMFunctionImport>(), 16);
         assert_eq!(field::IMPORT_WASM_CALL, 0);
         assert_eq!(field::IMPORT_VMCTX, 8);
-        assert_eq!(size_of::<VMMemoryView>(), 16);
+        assert_eq!(size_of::<VMMemoryView>(), 24);
         assert_eq!(field::MEMORY_BASE, 0);
         assert_eq!(field::MEMORY_BOUND, 8);
+        assert_eq!(field::MEMORY_SHARED_LENGTH, 16);
         assert_eq!(size_of::<VMTableDefinition>(), 16);
         assert_eq!(field::TABLE_BASE, 0);
         assert_eq!(field::TABLE_CURRENT_ELEMENTS, 8);
@@ -431,13 +443,14 @@ mod tests {
         assert_eq!(offsets.imported_function(2), 80);
         assert_eq!(offsets.imported_function_vmctx(1), 72);
         assert_eq!(offsets.memory(0), 96);
-        assert_eq!(offsets.memory_bound(1), 120);
-        assert_eq!(offsets.table(0), 128);
-        assert_eq!(offsets.global(0), 144);
-        assert_eq!(offsets.global(4), 176);
-        assert_eq!(offsets.func_ref(0), 192);
-        assert_eq!(offsets.func_ref(6), 192 + 6 * 24);
-        assert_eq!(offsets.size(), (192 + 7 * 24_u32).next_multiple_of(16));
+        assert_eq!(offsets.memory_bound(1), 128);
+        assert_eq!(offsets.memory_shared_length(1), 136);
+        assert_eq!(offsets.table(0), 144);
+        assert_eq!(offsets.global(0), 160);
+        assert_eq!(offsets.global(4), 192);
+        assert_eq!(offsets.func_ref(0), 208);
+        assert_eq!(offsets.func_ref(6), 208 + 6 * 24);
+        assert_eq!(offsets.size(), (208 + 7 * 24_u32).next_multiple_of(16));
         assert_eq!(offsets.size() % 16, 0);
     }
 

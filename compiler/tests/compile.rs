@@ -233,10 +233,6 @@ fn unsupported_features_are_named() {
         unsupported_feature("(module (func (drop (v128.const i64x2 0 0))))"),
         "simd"
     );
-    assert_eq!(
-        unsupported_feature("(module (memory 1 1 shared))"),
-        "threads"
-    );
     let without_exceptions = Compiler::new(Tunables::default())
         .unwrap()
         .with_exceptions(false)

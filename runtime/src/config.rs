@@ -29,6 +29,8 @@ pub struct Config {
     pub(crate) wasm_relaxed_simd: bool,
     pub(crate) wasm_wide_arithmetic: bool,
     pub(crate) wasm_exceptions: bool,
+    pub(crate) wasm_multi_memory: bool,
+    pub(crate) wasm_reference_types: bool,
     /// Where compiled modules are cached, if anywhere (code_cache.rs).
     pub(crate) code_cache: Option<CodeCache>,
     /// Which profiler compiled code is described to (profiling.rs).
@@ -64,6 +66,8 @@ impl Default for Config {
             wasm_relaxed_simd: true,
             wasm_wide_arithmetic: true,
             wasm_exceptions: true,
+            wasm_multi_memory: true,
+            wasm_reference_types: true,
             code_cache: None,
             profiler: ProfilingStrategy::None,
         }
@@ -294,6 +298,23 @@ impl Config {
     /// precompiled module is described as well.
     pub fn profiler(&mut self, strategy: ProfilingStrategy) -> &mut Self {
         self.profiler = strategy;
+        self
+    }
+
+    /// Accepts modules with more than one memory (default true, as in
+    /// Wasmtime). When false, such a module is rejected when it is compiled.
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
+        self.wasm_multi_memory = enable;
+        self
+    }
+
+    /// Accepts reference types: `funcref`/`externref` values and several
+    /// tables (default true, as in Wasmtime). When false, so are typed
+    /// function references, GC and exception handling, which build on them
+    /// (whatever [`Config::wasm_exceptions`] says), and a module using any
+    /// of them is rejected when it is compiled.
+    pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
+        self.wasm_reference_types = enable;
         self
     }
 

@@ -71,7 +71,9 @@ impl Engine {
             .with_simd(config.wasm_simd)
             .with_relaxed_simd(config.wasm_simd && config.wasm_relaxed_simd)
             .with_wide_arithmetic(config.wasm_wide_arithmetic)
-            .with_exceptions(config.wasm_exceptions);
+            .with_exceptions(config.wasm_exceptions)
+            .with_multi_memory(config.wasm_multi_memory)
+            .with_reference_types(config.wasm_reference_types);
         let epoch_trampoline = if config.tunables.epoch_interruption {
             let compiled = compiler.compile_epoch_trampoline()?;
             Some(crate::module::HostTrampoline::publish(compiled)?)

@@ -1,20 +1,26 @@
 //! `Extern`: anything a module can import or export.
+//!
+//! Every item but a shared memory belongs to one store; a shared memory
+//! belongs to an engine and may be imported by any of its stores.
 
 use crate::exception::Tag;
 use crate::func::Func;
 use crate::global::Global;
 use crate::memory::Memory;
+use crate::shared_memory::SharedMemory;
 use crate::store::{AsContext, StoreId};
 use crate::table::Table;
 use crate::types::ExternType;
 
-/// A function, memory, table, global or tag of a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A function, memory, table, global or tag of a store, or a shared memory.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Extern {
     /// A function.
     Func(Func),
     /// A linear memory.
     Memory(Memory),
+    /// A linear memory shared between threads (and stores).
+    SharedMemory(SharedMemory),
     /// A table.
     Table(Table),
     /// A global.
@@ -36,6 +42,14 @@ impl Extern {
     pub fn into_memory(self) -> Option<Memory> {
         match self {
             Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The shared memory, if this is one.
+    pub fn into_shared_memory(self) -> Option<SharedMemory> {
+        match self {
+            Extern::SharedMemory(m) => Some(m),
             _ => None,
         }
     }
@@ -64,15 +78,17 @@ impl Extern {
         }
     }
 
-    /// The store the item belongs to.
-    pub(crate) fn store_id(&self) -> StoreId {
-        match self {
+    /// The store the item belongs to; `None` for a shared memory, which
+    /// any store of its engine may use.
+    pub(crate) fn store_id(&self) -> Option<StoreId> {
+        Some(match self {
             Extern::Func(f) => f.store_id(),
             Extern::Memory(m) => m.store_id(),
+            Extern::SharedMemory(_) => return None,
             Extern::Table(t) => t.store_id(),
             Extern::Global(g) => g.store_id(),
             Extern::Tag(t) => t.store_id(),
-        }
+        })
     }
 
     /// The item's type.
@@ -80,6 +96,7 @@ impl Extern {
         match self {
             Extern::Func(f) => ExternType::Func(f.ty(ctx)),
             Extern::Memory(m) => ExternType::Memory(m.ty(ctx)),
+            Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
             Extern::Table(t) => ExternType::Table(t.ty(ctx)),
             Extern::Global(g) => ExternType::Global(g.ty(ctx)),
             Extern::Tag(t) => ExternType::Tag(t.ty(ctx)),
@@ -96,6 +113,12 @@ impl From<Func> for Extern {
 impl From<Memory> for Extern {
     fn from(m: Memory) -> Extern {
         Extern::Memory(m)
+    }
+}
+
+impl From<SharedMemory> for Extern {
+    fn from(m: SharedMemory) -> Extern {
+        Extern::SharedMemory(m)
     }
 }
 

@@ -10,6 +10,7 @@ use crate::func::Func;
 use crate::global::Global;
 use crate::memory::{Memory, MemoryEntry};
 use crate::module::Module;
+use crate::shared_memory::SharedMemory;
 use crate::store::{AsContextMut, StoreContextMut, StoreId, StoreOpaque};
 use crate::table::{Table, TableEntry};
 use crate::trap::{Trap, TrapKind, WasmBacktrace};
@@ -245,6 +246,11 @@ impl Instance {
         self.get_export(ctx, name)?.into_memory()
     }
 
+    /// The exported shared memory called `name`.
+    pub fn get_shared_memory(&self, ctx: impl AsContextMut, name: &str) -> Option<SharedMemory> {
+        self.get_export(ctx, name)?.into_shared_memory()
+    }
+
     /// The exported table called `name`.
     pub fn get_table(&self, ctx: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(ctx, name)?.into_table()
@@ -283,7 +289,13 @@ impl<'instance> Export<'instance> {
 fn export_of(store: &StoreOpaque, data: &InstanceData, kind: EntityKind, index: u32) -> Extern {
     match kind {
         EntityKind::Function => Extern::Func(Func::from_vm_func_ref(store, data.func_ref(index))),
-        EntityKind::Memory => Extern::Memory(data.memories[index as usize]),
+        EntityKind::Memory => {
+            let memory = data.memories[index as usize];
+            match memory.entry(store).shared() {
+                Some(shared) => Extern::SharedMemory(shared.clone()),
+                None => Extern::Memory(memory),
+            }
+        }
         EntityKind::Table => Extern::Table(data.tables[index as usize]),
         EntityKind::Global => Extern::Global(data.globals[index as usize]),
         EntityKind::Tag => Extern::Tag(data.tags[index as usize]),
@@ -355,6 +367,7 @@ impl Extern {
         match self {
             Extern::Func(f) => ExternType::Func(f.ty_in(store)),
             Extern::Memory(m) => ExternType::Memory(m.entry(store).ty()),
+            Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
             Extern::Table(t) => ExternType::Table(t.entry(store).ty()),
             Extern::Global(g) => ExternType::Global(*g.entry(store).ty()),
             Extern::Tag(t) => ExternType::Tag(t.ty_in(store).clone()),
@@ -388,7 +401,7 @@ pub(crate) fn instantiate(
         .zip(import_infos)
         .enumerate()
     {
-        if item.store_id() != store.id() {
+        if item.store_id().is_some_and(|id| id != store.id()) {
             bail!("import `{module_name}::{name}` is an item of another store");
         }
         if prechecked.get(index).copied().unwrap_or(false) {
@@ -442,10 +455,14 @@ pub(crate) fn instantiate(
     let mut imported_memories = Vec::new();
     let mut imported_globals = Vec::new();
     for item in imports {
-        match *item {
+        match item.clone() {
             Extern::Func(f) => imported_funcs.push(f),
             Extern::Table(t) => imported_tables.push(t),
             Extern::Memory(m) => imported_memories.push(m),
+            Extern::SharedMemory(shared) => {
+                let entry = MemoryEntry::for_shared(store.engine(), shared)?;
+                imported_memories.push(Memory::push(store, entry));
+            }
             Extern::Global(g) => imported_globals.push(g),
             Extern::Tag(t) => data.tags.push(t),
         }
@@ -511,11 +528,18 @@ pub(crate) fn instantiate(
 
     // Memories: each instance subscribes its own cached view. A defined
     // memory starts as its module's image where there is one, and its
-    // segments are then not copied below.
+    // segments are then not copied below. A shared memory never moves and
+    // its length is read through `shared_length` (shared_memory.rs), so its
+    // view is written once and needs no notifier.
     let mut imaged = vec![false; info.memories.len()];
     for (index, ty) in info.memories.iter().enumerate() {
         let handle = match imported_memories.get(index) {
             Some(&m) => m,
+            None if ty.is_shared() => {
+                let shared = SharedMemory::new(store.engine(), *ty)
+                    .context("failed to create the instance's shared memory")?;
+                Memory::push(store, MemoryEntry::for_shared(store.engine(), shared)?)
+            }
             None => {
                 let image = module.memory_image(index as u32);
                 let entry = MemoryEntry::with_image(store.engine(), *ty, image)
@@ -525,6 +549,19 @@ pub(crate) fn instantiate(
             }
         };
         data.memories.push(handle);
+        if let Some(shared) = handle.entry(store).shared() {
+            // SAFETY: the base never changes and the length lives as long as
+            // the shared memory, which the store's entry keeps alive for as
+            // long as the instance's code can run.
+            unsafe {
+                data.vmctx.set_shared_memory_view(
+                    index as u32,
+                    shared.data_ptr(),
+                    shared.length_address(),
+                )
+            };
+            continue;
+        }
         let view = data.vmctx.memory_view(index as u32);
         // SAFETY: the view lives in the vmctx, which outlives the registration
         // (dropped first, by field order of `InstanceData`).

@@ -27,7 +27,7 @@ enum Definition<T> {
 impl<T> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
-            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::Extern(e) => Definition::Extern(e.clone()),
             Definition::HostFunc(ty, f) => Definition::HostFunc(ty.clone(), f.clone()),
         }
     }
@@ -321,7 +321,7 @@ impl<T: 'static> Definition<T> {
     /// function is made there once and reused.
     fn to_extern(&self, mut ctx: impl AsContextMut<Data = T>) -> Extern {
         match self {
-            Definition::Extern(item) => *item,
+            Definition::Extern(item) => item.clone(),
             Definition::HostFunc(ty, host) => {
                 Extern::Func(Func::from_linker(ctx.as_context_mut().0, ty, host))
             }

@@ -11,10 +11,15 @@
 //! ([`MemoryStyle::Arena`]) lives in a slot of the engine's arena, with no
 //! image (its segments are copied: mapping a file into a slot would split
 //! the arena's mapping); a pinned one gets its own reservation instead,
-//! which its full-end bounds checks serve as well.
+//! which its full-end bounds checks serve as well. A store's use of a
+//! shared memory is an entry too, holding the `SharedMemory`
+//! (shared_memory.rs), which outlives the store; such an entry is never
+//! recycled and needs no notifier of its own. Shared memories are never
+//! planned for an arena (they must never move).
 
 use crate::engine::Engine;
 use crate::limits::{self, Growth, ResourceLimiter};
+use crate::shared_memory::SharedMemory;
 use crate::store::{AsContext, AsContextMut, StoreContextMut, StoreId, StoreOpaque};
 use crate::types::MemoryType;
 use crate::vm::registry::{self, ReservationRegistration};
@@ -25,13 +30,17 @@ use std::mem::ManuallyDrop;
 use std::ops::Range;
 use std::sync::Arc;
 
-/// A memory owned by a store.
+/// A memory owned by a store, or a store's use of a shared memory.
 pub(crate) struct MemoryEntry {
     /// Taken in `drop`, to hand the memory back to the engine's slot cache.
     memory: ManuallyDrop<Arc<LinearMemory>>,
     ty: MemoryType,
     /// Taken in `drop` first: the registry holds the other handle on `memory`.
+    /// `None` for a shared memory, which keeps its own registration.
     reservation: Option<ReservationRegistration>,
+    /// The shared memory this entry uses, if it is one: it outlives the
+    /// store, and its memory is never recycled.
+    shared: Option<SharedMemory>,
     engine: Engine,
 }
 
@@ -82,8 +91,28 @@ impl MemoryEntry {
             reservation: Some(registry::register_reservation(memory.clone())),
             memory: ManuallyDrop::new(memory),
             ty,
+            shared: None,
             engine: engine.clone(),
         })
+    }
+
+    /// A store's entry for `shared`, which must belong to the store's engine.
+    pub(crate) fn for_shared(engine: &Engine, shared: SharedMemory) -> Result<MemoryEntry> {
+        if !Engine::same(engine, shared.engine()) {
+            bail!("a shared memory can only be used with stores of the engine it was created for");
+        }
+        Ok(MemoryEntry {
+            memory: ManuallyDrop::new(shared.linear_memory().clone()),
+            ty: shared.ty(),
+            reservation: None,
+            shared: Some(shared),
+            engine: engine.clone(),
+        })
+    }
+
+    /// The shared memory this entry uses, if it is one.
+    pub(crate) fn shared(&self) -> Option<&SharedMemory> {
+        self.shared.as_ref()
     }
 
     pub(crate) fn memory(&self) -> &Arc<LinearMemory> {
@@ -150,6 +179,9 @@ impl Drop for MemoryEntry {
         drop(self.reservation.take());
         // SAFETY: `memory` is never used again; this is its only take.
         let memory = unsafe { ManuallyDrop::take(&mut self.memory) };
+        if self.shared.is_some() {
+            return;
+        }
         if let Ok(memory) = Arc::try_unwrap(memory) {
             self.engine.memory_slots().recycle(memory);
         }
@@ -164,7 +196,12 @@ fn in_arena(engine: &Engine, ty: &MemoryType) -> bool {
 /// The `remap_memory` configuration of a memory of type `ty` in `engine`:
 /// laid out by the same [`MemoryPlan`](remap_compiler::MemoryPlan) the
 /// compiler derived the memory's bounds checks from.
-fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
+///
+/// A shared memory never moves: whatever the plan's style, it is laid out
+/// static (never relocated), its reservation covering its whole maximum,
+/// with the plan's guard after it, so every check the compiler derived from
+/// the plan still holds (shared_memory.rs explains why).
+pub(crate) fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
     let config = engine.config();
     let plan = engine.compiler().tunables().memory_plan(ty);
     let page_size = ty.page_size();
@@ -182,27 +219,37 @@ fn memory_config(engine: &Engine, ty: &MemoryType) -> Result<MemoryConfig> {
             ty.minimum()
         );
     }
-    Ok(MemoryConfig {
-        style: match plan.style {
-            MemoryStyle::Static => remap_memory::MemoryStyle::Static {
-                reservation_bytes: plan.reservation_bytes,
-                guard_bytes: plan.guard_bytes,
-            },
-            MemoryStyle::Dynamic => remap_memory::MemoryStyle::Dynamic {
-                reserve_bytes: plan.reservation_bytes,
-                guard_bytes: plan.guard_bytes,
-            },
-            // Out of its slot (outgrown, or pinned) the memory is dynamic;
-            // its code checks every access in full, so it needs no guard,
-            // but keeps the default one as a second line of defence.
-            MemoryStyle::Arena => remap_memory::MemoryStyle::Dynamic {
-                reserve_bytes: engine.config().tunables.dynamic_memory_reserve,
-                guard_bytes: remap_compiler::DEFAULT_DYNAMIC_GUARD_BYTES,
-            },
+    let maximum_bytes = maximum_pages.saturating_mul(page_size);
+    let style = match plan.style {
+        MemoryStyle::Static => remap_memory::MemoryStyle::Static {
+            reservation_bytes: plan.reservation_bytes.max(if ty.is_shared() {
+                maximum_bytes
+            } else {
+                0
+            }),
+            guard_bytes: plan.guard_bytes,
         },
+        MemoryStyle::Dynamic if ty.is_shared() => remap_memory::MemoryStyle::Static {
+            reservation_bytes: maximum_bytes,
+            guard_bytes: plan.guard_bytes,
+        },
+        MemoryStyle::Dynamic => remap_memory::MemoryStyle::Dynamic {
+            reserve_bytes: plan.reservation_bytes,
+            guard_bytes: plan.guard_bytes,
+        },
+        // Out of its slot (outgrown, or pinned) the memory is dynamic;
+        // its code checks every access in full, so it needs no guard,
+        // but keeps the default one as a second line of defence.
+        MemoryStyle::Arena => remap_memory::MemoryStyle::Dynamic {
+            reserve_bytes: engine.config().tunables.dynamic_memory_reserve,
+            guard_bytes: remap_compiler::DEFAULT_DYNAMIC_GUARD_BYTES,
+        },
+    };
+    Ok(MemoryConfig {
+        style,
         pre_guard_bytes: config.memory_pre_guard_size,
         initial_bytes,
-        maximum_bytes: Some(maximum_pages.saturating_mul(page_size)),
+        maximum_bytes: Some(maximum_bytes),
         limit_bytes: config.max_memory_size,
         page_size,
         pinned: config.pin_memory,
@@ -224,8 +271,12 @@ impl Memory {
         self.store
     }
 
-    /// Creates a memory of type `ty`.
+    /// Creates a memory of type `ty`, which must not be shared (a shared
+    /// memory is a [`SharedMemory`], made by [`SharedMemory::new`]).
     pub fn new(mut ctx: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        if ty.is_shared() {
+            bail!("a shared memory type needs `SharedMemory::new`, not `Memory::new`");
+        }
         let store = &mut ctx.as_context_mut().0.opaque;
         let entry = MemoryEntry::new(store.engine(), ty)?;
         Ok(Memory::push(store, entry))

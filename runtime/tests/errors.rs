@@ -22,9 +22,11 @@ fn malformed_and_invalid_modules_are_rejected_with_offsets() {
 
 #[test]
 fn unsupported_features_are_named() {
-    let engine = Engine::default();
-    let error = Module::new(&engine, "(module (memory 1 1 shared))").unwrap_err();
-    assert!(format!("{error:#}").contains("threads"), "{error:#}");
+    let mut config = Config::new();
+    config.wasm_multi_memory(false);
+    let engine = Engine::new(&config).unwrap();
+    let error = Module::new(&engine, "(module (memory 1) (memory 1))").unwrap_err();
+    assert!(format!("{error:#}").contains("multiple memories"), "{error:#}");
     let mut config = Config::new();
     config.wasm_simd(false);
     let engine = Engine::new(&config).unwrap();

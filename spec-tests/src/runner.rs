@@ -30,7 +30,29 @@ const SCRIPT_THREAD_STACK: usize = 16 << 20;
 pub fn run_file(path: &Path, config: &Config) -> Result<FileReport> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read spec script {}", path.display()))?;
-    run_script(&path.display().to_string(), &text, config)
+    run_script(
+        &path.display().to_string(),
+        &text,
+        &config_for_script(path, config),
+    )
+}
+
+/// `config` with the features the script at `path` was written for. The
+/// threads proposal's scripts predate multi-memory and reference types
+/// (they check that a second memory or table is invalid), so they run with
+/// both off, as Wasmtime's spec runner does.
+fn config_for_script(path: &Path, config: &Config) -> Config {
+    let mut config = config.clone();
+    if path
+        .components()
+        .map(|component| component.as_os_str())
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|pair| pair == ["proposals", "threads"])
+    {
+        config.wasm_multi_memory(false).wasm_reference_types(false);
+    }
+    config
 }
 
 /// Runs script `text` (named `name` in messages) with a new engine built

@@ -2,13 +2,13 @@
 
 use anyhow::Result;
 use remap::{
-    Extern, Global, GlobalType, Linker, Memory, MemoryType, Mutability, Ref, RefType, Store, Table,
-    TableType, Val, ValType,
+    Extern, Global, GlobalType, Linker, Memory, MemoryType, Mutability, Ref, RefType, SharedMemory,
+    Store, Table, TableType, Val, ValType,
 };
 
 /// Defines `spectest` in `linker`: print functions that echo their arguments
 /// to stdout (as the reference interpreter does), globals holding 666, a
-/// 10..20 funcref table and a 1..2 page memory.
+/// 10..20 funcref table, a 1..2 page memory and a 1..2 page shared memory.
 pub fn define_spectest<T: 'static>(linker: &mut Linker<T>, store: &mut Store<T>) -> Result<()> {
     linker.func_wrap("spectest", "print", || println!("spectest: print"))?;
     linker.func_wrap("spectest", "print_i32", |value: i32| {
@@ -50,5 +50,12 @@ pub fn define_spectest<T: 'static>(linker: &mut Linker<T>, store: &mut Store<T>)
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&*store, "spectest", "memory", Extern::Memory(memory))?;
+    let shared_memory = SharedMemory::new(store.engine(), MemoryType::shared(1, 2))?;
+    linker.define(
+        &*store,
+        "spectest",
+        "shared_memory",
+        Extern::SharedMemory(shared_memory),
+    )?;
     Ok(())
 }

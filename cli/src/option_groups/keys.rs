@@ -2,8 +2,8 @@
 //! `-G help`, for what Remap does; then the Wasmtime keys Remap refuses.
 //!
 //! A Wasm feature Remap always has (memory64, tail calls, GC types, ...) is
-//! a [`Kind::Fixed`] key accepting `=y` only; one it lacks (threads,
-//! stack switching, ...) accepts `=n` only; so a command line that asks for what
+//! a [`Kind::Fixed`] key accepting `=y` only; one it lacks (stack
+//! switching, ...) accepts `=n` only; so a command line that asks for what
 //! Remap does runs unchanged, and one that asks for more fails saying why.
 
 use super::{Applies, Group, Key, Kind, WasmtimeOnly};
@@ -156,15 +156,15 @@ pub static WASM: Group = Group {
             "tail calls (always on)",
             "Remap always accepts tail calls",
         ),
-        not_yet(
+        always_on(
             "threads",
-            "threads and atomics (only =n: not supported yet)",
-            "Remap does not implement the threads proposal yet",
+            "threads and atomics (always on)",
+            "Remap always accepts the threads proposal",
         ),
-        not_yet(
+        always_on(
             "shared-memory",
-            "shared memories (only =n: not supported yet)",
-            "Remap does not implement shared memories yet",
+            "shared memories (always on)",
+            "Remap always accepts shared memories",
         ),
         not_yet(
             "shared-everything-threads",
@@ -299,6 +299,12 @@ pub static WASI: Group = Group {
             "Remap's WASI has no socket API beyond -S tcplisten",
         ),
         Key {
+            name: "threads",
+            kind: Kind::Flag(|settings, on| settings.wasi.threads = Some(on)),
+            applies: Applies::Run,
+            help: "wasi-threads: give the program `wasi::thread-spawn` (default n)",
+        },
+        Key {
             name: "inherit-env",
             kind: Kind::Flag(|settings, on| settings.wasi.inherit_env = Some(on)),
             applies: Applies::Run,
@@ -342,7 +348,6 @@ pub static WASI: Group = Group {
                 "cli-exit-with-code",
                 "nn",
                 "nn-graph",
-                "threads",
                 "http",
                 "http-*",
                 "config",

@@ -126,6 +126,8 @@ pub struct Wasi {
     pub inherit_stdio: [Option<bool>; 3],
     /// `tcplisten=`: addresses to listen on, in order.
     pub tcp_listen: Vec<String>,
+    /// `threads`: wasi-threads (`wasi::thread-spawn`).
+    pub threads: Option<bool>,
 }
 
 impl Layout {

@@ -178,12 +178,13 @@ fn exceptions_can_be_switched_off() {
 #[test]
 fn fixed_features_take_what_remap_does_and_refuse_the_rest() {
     assert!(wasm(&["memory64", "tail-call=y", "gc=yes", "function-references"]).is_ok());
-    assert!(wasm(&["threads=no", "stack-switching=n", "component-model=false"]).is_ok());
+    assert!(wasm(&["threads", "shared-memory=y", "stack-switching=n"]).is_ok());
+    assert!(wasm(&["component-model=false"]).is_ok());
     assert_eq!(
         error(wasm(&["stack-switching=y"])),
         "-W stack-switching=y is not supported: Remap does not implement the stack-switching proposal"
     );
-    assert!(error(wasm(&["threads"])).contains("threads proposal yet"));
+    assert!(error(wasm(&["threads=n"])).contains("always accepts the threads proposal"));
     assert!(error(wasm(&["memory64=n"])).contains("always accepts 64-bit memories"));
     let err = error(settings(
         Command::Run,

@@ -32,6 +32,7 @@ use cranelift_codegen::packed_option::ReservedValue;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources};
 
+mod atomics;
 mod call;
 mod casts;
 mod control;
@@ -339,6 +340,7 @@ impl Translator<'_> {
             || self.translate_numeric(builder, op)?
             || self.translate_wide_arithmetic(builder, op)?
             || self.translate_memory(builder, op)?
+            || self.translate_atomics(builder, op)?
             || self.translate_control(builder, op, offset)?
             || self.translate_call(builder, op)?
             || self.translate_conversion(builder, op)?

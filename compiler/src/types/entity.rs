@@ -133,6 +133,15 @@ impl MemoryType {
         }
     }
 
+    /// A shared 32-bit memory (threads proposal) of `minimum` 64 KiB pages
+    /// that can grow to `maximum` pages: a shared memory always has a maximum.
+    pub fn shared(minimum: u32, maximum: u32) -> MemoryType {
+        MemoryType {
+            shared: true,
+            ..MemoryType::new(minimum, Some(maximum))
+        }
+    }
+
     /// A 64-bit memory (memory64 proposal) of `minimum` 64 KiB pages.
     pub fn new64(minimum: u64, maximum: Option<u64>) -> MemoryType {
         MemoryType {

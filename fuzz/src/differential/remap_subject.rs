@@ -114,7 +114,9 @@ fn trap_class(kind: TrapKind) -> TrapClass {
         TrapKind::NullReference | TrapKind::CallToNull => TrapClass::NullReference,
         TrapKind::CastFailure => TrapClass::CastFailure,
         TrapKind::OutOfFuel => TrapClass::OutOfFuel,
-        TrapKind::Interrupt => TrapClass::Other,
+        TrapKind::Interrupt | TrapKind::UnalignedAtomic | TrapKind::WaitOnUnsharedMemory => {
+            TrapClass::Other
+        }
     }
 }
 

@@ -303,6 +303,89 @@ fn fused_madd<T: Copy, const N: usize>(lanes: &mut [[T; N]; 3], fma: impl Fn(T, 
     lanes[0] = std::array::from_fn(|lane| fma(a[lane], b[lane], c[lane]));
 }
 
+unsafe extern "C" fn memory_atomic_notify(
+    vmctx: *mut u8,
+    memory: u32,
+    address: u64,
+    count: u32,
+) -> u32 {
+    let mut woken = 0;
+    let body = |store: &StoreOpaque, instance: &InstanceData| {
+        let entry = instance.memory(memory).entry(store);
+        match entry.shared() {
+            Some(shared) => {
+                woken = shared
+                    .notify(address, count)
+                    .ok_or(TrapKind::MemoryOutOfBounds)?;
+            }
+            // Nobody can wait on a memory that is not shared: nothing to wake.
+            None => {
+                memory_range(address, 4, entry.memory().view().len)?;
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: called by compiled code with its vmctx.
+    unsafe { run_trapping(vmctx, body) };
+    woken
+}
+
+unsafe extern "C" fn memory_atomic_wait32(
+    vmctx: *mut u8,
+    memory: u32,
+    address: u64,
+    expected: u32,
+    timeout: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its vmctx.
+    unsafe { atomic_wait(vmctx, memory, address, 4, u64::from(expected), timeout) }
+}
+
+unsafe extern "C" fn memory_atomic_wait64(
+    vmctx: *mut u8,
+    memory: u32,
+    address: u64,
+    expected: u64,
+    timeout: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its vmctx.
+    unsafe { atomic_wait(vmctx, memory, address, 8, expected, timeout) }
+}
+
+/// `memory.atomic.wait32` (`size` 4) or `wait64` (8): blocks this thread
+/// on the shared memory's parking lot. `timeout` is an i64 in nanoseconds;
+/// negative waits for ever. Traps when out of bounds or not shared.
+///
+/// # Safety
+/// As for [`context`], from a builtin compiled code called.
+unsafe fn atomic_wait(
+    vmctx: *mut u8,
+    memory: u32,
+    address: u64,
+    size: u64,
+    expected: u64,
+    timeout: u64,
+) -> u32 {
+    let timeout = u64::try_from(timeout as i64)
+        .ok()
+        .map(std::time::Duration::from_nanos);
+    let mut result = 0;
+    let body = |store: &StoreOpaque, instance: &InstanceData| {
+        let entry = instance.memory(memory).entry(store);
+        let Some(shared) = entry.shared() else {
+            memory_range(address, size, entry.memory().view().len)?;
+            return Err(TrapKind::WaitOnUnsharedMemory);
+        };
+        result = shared
+            .wait(address, size, expected, timeout)
+            .ok_or(TrapKind::MemoryOutOfBounds)? as u32;
+        Ok(())
+    };
+    // SAFETY: guaranteed by the caller.
+    unsafe { run_trapping(vmctx, body) };
+    result
+}
+
 unsafe extern "C" fn fma_f32x4(_vmctx: *mut u8, lanes: u64) {
     // SAFETY: compiled code passes the address of a 16-byte aligned stack
     // slot of its own frame that holds the three vectors; nothing else

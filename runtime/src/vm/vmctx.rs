@@ -146,6 +146,28 @@ impl Vmctx {
         unsafe { self.write(self.offsets.table(index), definition) }
     }
 
+    /// Sets the view of shared memory `index`: its fixed base and the address
+    /// of its atomic length, which compiled code reads instead of `bound`.
+    ///
+    /// # Safety
+    /// `base` must be the shared memory's base and `length` its length, and
+    /// the memory must outlive every run of the instance's code.
+    pub(crate) unsafe fn set_shared_memory_view(
+        &self,
+        index: u32,
+        base: *mut u8,
+        length: *const u64,
+    ) {
+        let view = VMMemoryView {
+            base,
+            // Never read for a shared memory: `shared_length` is its length.
+            bound: 0,
+            shared_length: length,
+        };
+        // SAFETY: a memory-view field of this layout.
+        unsafe { self.write(self.offsets.memory(index), view) }
+    }
+
     /// The cached view of memory `index`, kept by a [`VmctxViewNotifier`].
     pub(crate) fn memory_view(&self, index: u32) -> *mut VMMemoryView {
         self.at::<VMMemoryView>(self.offsets.memory(index))
@@ -229,6 +251,7 @@ impl VmctxViewNotifier {
             *self.view = VMMemoryView {
                 base: new_view.base,
                 bound: new_view.len as u64,
+                shared_length: std::ptr::null(),
             }
         }
     }

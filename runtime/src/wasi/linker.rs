@@ -41,14 +41,26 @@ pub fn add_to_linker<T: 'static>(
                 };
             }
             let args = Args(&raw[..params.len()]);
-            let memory = caller.get_export("memory").and_then(Extern::into_memory);
-            let outcome = match memory {
-                Some(memory) => {
+            let outcome = match caller.get_export("memory") {
+                Some(Extern::Memory(memory)) => {
                     let (bytes, data) = memory.data_and_store_mut(&mut caller);
                     body(get(data), &mut GuestMemory::new(bytes), &args)
                 }
+                Some(Extern::SharedMemory(memory)) => {
+                    // SAFETY: the bytes stay mapped and accessible for the
+                    // whole call: a shared memory never moves or shrinks,
+                    // and `memory` keeps it alive. Other threads of the
+                    // guest may use the same memory meanwhile; the call only
+                    // touches the buffers the guest passed it, and as with
+                    // any system call, a guest that changes a buffer while
+                    // its own call uses it gets undefined contents there.
+                    let bytes = unsafe {
+                        std::slice::from_raw_parts_mut(memory.data_ptr(), memory.data_size())
+                    };
+                    body(get(caller.data_mut()), &mut GuestMemory::new(bytes), &args)
+                }
                 // Without an exported memory every pointer is out of bounds (EFAULT).
-                None => body(
+                _ => body(
                     get(caller.data_mut()),
                     &mut GuestMemory::new(&mut []),
                     &args,
