@@ -26,7 +26,10 @@ fn unsupported_features_are_named() {
     config.wasm_multi_memory(false);
     let engine = Engine::new(&config).unwrap();
     let error = Module::new(&engine, "(module (memory 1) (memory 1))").unwrap_err();
-    assert!(format!("{error:#}").contains("multiple memories"), "{error:#}");
+    assert!(
+        format!("{error:#}").contains("multiple memories"),
+        "{error:#}"
+    );
     let mut config = Config::new();
     config.wasm_simd(false);
     let engine = Engine::new(&config).unwrap();
