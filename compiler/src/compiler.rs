@@ -13,7 +13,7 @@ use crate::types::FuncType;
 use crate::vmctx::VMOffsets;
 use crate::{
     AddressMapEntry, CompiledModule, ExceptionCallSite, ExceptionHandler, FunctionLoc, TrapKind,
-    TrapRecord, Tunables,
+    StackMapRecord, TrapRecord, Tunables,
 };
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
@@ -57,6 +57,8 @@ struct CompiledFunction {
     address_map: Vec<AddressMapEntry>,
     /// Call sites with exception handlers (offsets relative to `code`).
     exception_table: Vec<ExceptionCallSite>,
+    /// Call sites with live GC references (offsets relative to `code`).
+    stack_maps: Vec<StackMapRecord>,
 }
 
 /// Compiles modules for the host machine. Cheap to share: `Send + Sync`.
@@ -231,6 +233,7 @@ impl Compiler {
             trap_table: linker.traps,
             address_map: linker.address_map,
             exception_table: linker.exception_table,
+            stack_maps: linker.stack_maps,
             info,
         })
     }
@@ -348,12 +351,22 @@ impl Compiler {
             })
             .collect();
         let exception_table = exception_call_sites(buffer.call_sites(), func_index)?;
+        let stack_maps = buffer
+            .user_stack_maps()
+            .iter()
+            .map(|(return_offset, frame_size, map)| StackMapRecord {
+                return_offset: *return_offset,
+                frame_size: *frame_size,
+                slots: map.entries().map(|(_, offset)| offset).collect(),
+            })
+            .collect();
         Ok(CompiledFunction {
             code: buffer.data().to_vec(),
             relocs,
             traps,
             address_map,
             exception_table,
+            stack_maps,
         })
     }
 }
@@ -419,6 +432,7 @@ struct Linker {
     traps: Vec<TrapRecord>,
     address_map: Vec<AddressMapEntry>,
     exception_table: Vec<ExceptionCallSite>,
+    stack_maps: Vec<StackMapRecord>,
 }
 
 impl Linker {
@@ -451,6 +465,11 @@ impl Linker {
                         .collect(),
                     ..*site
                 }
+            }));
+        self.stack_maps
+            .extend(function.stack_maps.iter().map(|record| StackMapRecord {
+                return_offset: offset + record.return_offset,
+                ..record.clone()
             }));
         FunctionLoc {
             offset,

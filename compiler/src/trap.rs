@@ -37,11 +37,21 @@ pub enum TrapKind {
     OutOfFuel = 14,
     /// The store's epoch deadline passed and the store chose to interrupt.
     Interrupt = 15,
+    /// `struct.get`/`struct.set` of a null reference.
+    NullStructReference = 16,
+    /// An array access through a null reference.
+    NullArrayReference = 17,
+    /// `i31.get_s`/`i31.get_u` of a null reference.
+    NullI31Reference = 18,
+    /// An array index or range outside the array.
+    ArrayOutOfBounds = 19,
+    /// An allocation the GC heap's limit cannot hold.
+    GcHeapExhausted = 20,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 15] = [
+    pub const ALL: [TrapKind; 20] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -57,6 +67,11 @@ impl TrapKind {
         TrapKind::CastFailure,
         TrapKind::OutOfFuel,
         TrapKind::Interrupt,
+        TrapKind::NullStructReference,
+        TrapKind::NullArrayReference,
+        TrapKind::NullI31Reference,
+        TrapKind::ArrayOutOfBounds,
+        TrapKind::GcHeapExhausted,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -77,6 +92,11 @@ impl TrapKind {
             TrapKind::CastFailure => "cast failure",
             TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
             TrapKind::Interrupt => "interrupt",
+            TrapKind::NullStructReference => "null structure reference",
+            TrapKind::NullArrayReference => "null array reference",
+            TrapKind::NullI31Reference => "null i31 reference",
+            TrapKind::ArrayOutOfBounds => "out of bounds array access",
+            TrapKind::GcHeapExhausted => "GC heap exhausted: allocation exceeds the heap limit",
         }
     }
 

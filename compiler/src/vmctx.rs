@@ -161,6 +161,9 @@ pub struct VMRuntimeLimits {
     /// which epoch checks call: it clobbers no register, so the hot path of
     /// a loop keeps its values in registers.
     pub epoch_trampoline: usize,
+    /// Address of byte 0 of the store's GC heap (null before its first
+    /// allocation), kept true across relocations by the heap's notifier.
+    pub gc_heap_base: usize,
 }
 
 /// The compiler-visible head of a host function's context. The runtime
@@ -226,6 +229,8 @@ pub mod field {
     pub const LIMITS_EPOCH_COUNTER: i32 = offset_of!(VMRuntimeLimits, epoch_counter) as i32;
     /// `VMRuntimeLimits::epoch_trampoline`.
     pub const LIMITS_EPOCH_TRAMPOLINE: i32 = offset_of!(VMRuntimeLimits, epoch_trampoline) as i32;
+    /// `VMRuntimeLimits::gc_heap_base`.
+    pub const LIMITS_GC_HEAP_BASE: i32 = offset_of!(VMRuntimeLimits, gc_heap_base) as i32;
     /// `VMHostFuncContext::magic`.
     pub const HOST_MAGIC: i32 = offset_of!(VMHostFuncContext, magic) as i32;
     /// `VMHostFuncContext::array_call`.

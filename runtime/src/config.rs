@@ -26,6 +26,8 @@ pub struct Config {
     pub(crate) wasm_relaxed_simd: bool,
     pub(crate) wasm_wide_arithmetic: bool,
     pub(crate) wasm_exceptions: bool,
+    /// The most bytes each store's GC heap may grow to.
+    pub(crate) gc_heap_limit: u64,
     /// Where compiled modules are cached, if anywhere (code_cache.rs).
     pub(crate) code_cache: Option<CodeCache>,
 }
@@ -37,6 +39,11 @@ const DEFAULT_MEMORY_SLOT_CACHE: usize = 16;
 /// Bytes of each cached reservation zeroed in place rather than discarded:
 /// one Wasm page, so at most 1 MiB stays resident across the default 16 slots.
 const DEFAULT_MEMORY_KEEP_RESIDENT: usize = 64 * 1024;
+
+/// Default limit of a store's GC heap.
+const DEFAULT_GC_HEAP_LIMIT: u64 = 1 << 30;
+/// GC references are 32-bit heap offsets: no heap can be larger.
+const MAX_GC_HEAP_LIMIT: u64 = (1 << 32) - 64 * 1024;
 
 impl Default for Config {
     fn default() -> Config {
@@ -55,6 +62,7 @@ impl Default for Config {
             wasm_relaxed_simd: true,
             wasm_wide_arithmetic: true,
             wasm_exceptions: true,
+            gc_heap_limit: DEFAULT_GC_HEAP_LIMIT,
             code_cache: None,
         }
     }
@@ -176,6 +184,15 @@ impl Config {
     /// this size, discarding the rest costs one `madvise`.
     pub fn memory_keep_resident(&mut self, bytes: usize) -> &mut Self {
         self.memory_keep_resident = bytes;
+        self
+    }
+
+    /// The most bytes each store's GC heap (where Wasm GC structs and
+    /// arrays live) may grow to, default 1 GiB; capped at 4 GiB - 64 KiB,
+    /// what 32-bit heap offsets address. An allocation the heap cannot hold
+    /// even after a collection traps (`TrapKind::GcHeapExhausted`).
+    pub fn gc_heap_limit(&mut self, bytes: u64) -> &mut Self {
+        self.gc_heap_limit = bytes.min(MAX_GC_HEAP_LIMIT);
         self
     }
 

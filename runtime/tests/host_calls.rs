@@ -266,7 +266,10 @@ fn references_pass_through_wasm_and_tables() {
         .get_typed_func::<Option<ExternRef>, Option<ExternRef>>(&mut store, "id")
         .unwrap();
     let back = id.call(&mut store, Some(value)).unwrap().unwrap();
-    assert_eq!(back.data(&store).downcast_ref::<String>().unwrap(), "hello");
+    assert_eq!(
+        back.data(&store).unwrap().downcast_ref::<String>().unwrap(),
+        "hello"
+    );
     assert!(id.call(&mut store, None).unwrap().is_none());
 
     let table = instance.get_table(&mut store, "t").unwrap();

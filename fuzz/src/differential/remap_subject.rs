@@ -111,10 +111,16 @@ fn trap_class(kind: TrapKind) -> TrapClass {
         TrapKind::IntegerDivisionByZero => TrapClass::IntegerDivisionByZero,
         TrapKind::BadConversionToInteger => TrapClass::BadConversionToInteger,
         TrapKind::UnreachableCodeReached => TrapClass::Unreachable,
-        TrapKind::NullReference | TrapKind::CallToNull => TrapClass::NullReference,
+        TrapKind::NullReference
+        | TrapKind::CallToNull
+        | TrapKind::NullStructReference
+        | TrapKind::NullArrayReference
+        | TrapKind::NullI31Reference => TrapClass::NullReference,
         TrapKind::CastFailure => TrapClass::CastFailure,
         TrapKind::OutOfFuel => TrapClass::OutOfFuel,
-        TrapKind::Interrupt => TrapClass::Other,
+        TrapKind::Interrupt | TrapKind::ArrayOutOfBounds | TrapKind::GcHeapExhausted => {
+            TrapClass::Other
+        }
     }
 }
 

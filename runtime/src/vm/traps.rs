@@ -19,7 +19,7 @@
 use crate::trap::{
     FrameInfo, KEPT_INNERMOST_FRAMES, KEPT_OUTERMOST_FRAMES, Trap, TrapKind, WasmBacktrace,
 };
-use crate::vm::registry::{self, FrameLocation, FramePc};
+use crate::vm::registry::{self, CodeInfo, FrameLocation, FramePc};
 use crate::vm::signals::{self, FaultContext};
 use remap_compiler::vmctx::VMRuntimeLimits;
 use std::any::Any;
@@ -333,6 +333,56 @@ unsafe fn walk_segment(mut pc: FramePc, mut fp: usize, frames: &mut FrameCollect
     }
 }
 
+/// Calls `visit` with the code, pc and frame pointer of every Wasm frame
+/// of this thread's activations in the store whose runtime limits are
+/// `limits`, innermost first (the collector's stack scan). Activations of
+/// other stores are skipped: their frames hold no reference into this
+/// store's heap.
+///
+/// # Safety
+/// Must run while the store's Wasm code is stopped in a call out of Wasm
+/// (a builtin or host function), so every recorded frame is live.
+pub(crate) unsafe fn visit_store_frames(
+    limits: *mut VMRuntimeLimits,
+    visit: &mut dyn FnMut(&CodeInfo, FramePc, usize),
+) {
+    let mut activation = ACTIVE.with(|a| a.get());
+    // SAFETY: the caller guarantees the store's frames are live; so are the
+    // activations (each lives in a frame below us) and their limits.
+    let mut segment = (!activation.is_null()).then(|| unsafe {
+        let limits = &*(*activation).limits;
+        (exit_frame_pc(limits.last_wasm_exit_pc), limits.last_wasm_exit_fp)
+    });
+    while !activation.is_null() {
+        // SAFETY: as above.
+        let current = unsafe { &*activation };
+        if let Some((mut pc, mut fp)) = segment
+            && std::ptr::eq(current.limits, limits)
+        {
+            loop {
+                let address = match pc {
+                    FramePc::Faulting(address) | FramePc::InFunction(address) => address,
+                    FramePc::Return(address) => address.saturating_sub(1),
+                };
+                if address == 0 || fp == 0 || !fp.is_multiple_of(8) {
+                    break;
+                }
+                let Some(code) = registry::lookup_code(address) else {
+                    break;
+                };
+                visit(&code, pc, fp);
+                // SAFETY: compiled code keeps frame pointers (as in `walk_segment`).
+                unsafe {
+                    pc = FramePc::Return(*((fp + 8) as *const usize));
+                    fp = *(fp as *const usize);
+                }
+            }
+        }
+        segment = current.outer_exit.map(|(fp, pc)| (exit_frame_pc(pc), fp));
+        activation = current.previous;
+    }
+}
+
 /// The current stack pointer, approximately (the address of a local).
 #[inline(never)]
 fn approximate_stack_pointer() -> usize {
@@ -360,6 +410,7 @@ mod tests {
             names: FunctionNames::from_names(&[(0, "outermost".to_string())].into()),
             module_name: None,
             exception_table: Vec::new(),
+            stack_maps: Vec::new(),
         });
         // Innermost first: depth `count - 1 - i` calls function `count - 1 - i`.
         (0..count)

@@ -1,0 +1,92 @@
+//! Which values the collector must find: every value and local of a
+//! reference type whose references may be GC objects (the `any` and `extern`
+//! hierarchies, see `crate::gc_layout`) is declared to Cranelift as needing
+//! a stack map. Cranelift then spills such values live across a call to
+//! stack slots and records those slots at the call's return address; the
+//! collector reads (and, were it to move objects, rewrites) them there.
+//!
+//! Function and exception references are host addresses the collector
+//! does not manage, so they need no stack map.
+//!
+//! Invariant: after every translated operator, each value on the operand
+//! stack has been classified (the validator knows its type); the values
+//! below the part of the stack an operator touched were classified after an
+//! earlier operator.
+
+use super::Translator;
+use crate::types::{AbstractHeapType, CompositeKind, HeapType, TypeIndex, ValType};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use wasmparser::{FuncValidator, ValidatorResources};
+
+impl Translator<'_> {
+    /// Whether values of `ty` may be GC objects the collector must see.
+    pub(super) fn is_gc_managed(&self, ty: ValType) -> bool {
+        let ValType::Ref(ref_type) = ty else {
+            return false;
+        };
+        match ref_type.heap_type {
+            HeapType::Abstract { ty, .. } => matches!(
+                ty,
+                AbstractHeapType::Any
+                    | AbstractHeapType::Eq
+                    | AbstractHeapType::I31
+                    | AbstractHeapType::Struct
+                    | AbstractHeapType::Array
+                    | AbstractHeapType::None
+                    | AbstractHeapType::Extern
+                    | AbstractHeapType::NoExtern
+            ),
+            HeapType::Concrete(TypeIndex::Module(index)) => {
+                self.env.info().types.sub_type(index).is_some_and(|ty| {
+                    matches!(
+                        ty.composite.shape().kind,
+                        CompositeKind::Struct | CompositeKind::Array
+                    )
+                })
+            }
+            HeapType::Concrete(_) => false,
+        }
+    }
+
+    /// Declares local `var` of type `ty` as needing a stack map if it holds
+    /// managed references.
+    pub(super) fn declare_local_stack_map(
+        &self,
+        builder: &mut FunctionBuilder<'_>,
+        var: Variable,
+        ty: ValType,
+    ) {
+        if self.is_gc_managed(ty) {
+            builder.declare_var_needs_stack_map(var);
+        }
+    }
+
+    /// Classifies the operand stack values pushed since the last call: each
+    /// one of a managed reference type is declared as needing a stack map.
+    pub(super) fn declare_operand_stack_maps(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        validator: &FuncValidator<ValidatorResources>,
+    ) {
+        let unchanged = self
+            .classified
+            .iter()
+            .zip(&self.stack)
+            .take_while(|(classified, current)| classified == current)
+            .count();
+        self.classified.truncate(unchanged);
+        let height = self.stack.len();
+        for position in unchanged..height {
+            let value = self.stack[position];
+            let depth = height - 1 - position;
+            let ty = validator
+                .get_operand_type(depth)
+                .flatten()
+                .and_then(|ty| ValType::from_wasmparser(ty, 0).ok());
+            if ty.is_some_and(|ty| self.is_gc_managed(ty)) {
+                builder.declare_value_needs_stack_map(value);
+            }
+            self.classified.push(value);
+        }
+    }
+}
