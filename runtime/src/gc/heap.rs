@@ -117,13 +117,13 @@ impl GcHeap {
     }
 
     /// Allocates a zeroed object of `size` bytes (a multiple of
-    /// [`OBJECT_ALIGN`]) with header `type_id` and the array flag as
-    /// `is_array` says, growing the heap to at most `grow_limit` bytes.
-    /// `None` when that is not enough room.
+    /// [`OBJECT_ALIGN`]) with header `type_id`: an array of `len` elements
+    /// when `array_len` is given, else a struct. Grows the heap to at most
+    /// `grow_limit` bytes; `None` when that is not enough room.
     pub(crate) fn allocate(
         &mut self,
         type_id: u32,
-        is_array: bool,
+        array_len: Option<u32>,
         size: u32,
         grow_limit: u64,
     ) -> Option<u32> {
@@ -137,8 +137,10 @@ impl GcHeap {
         // (taken from a free run or from the end, which the heap covers).
         unsafe { std::ptr::write_bytes(base.add(offset as usize), 0, size as usize) };
         self.write_u32(offset, HEADER_TYPE_ID, type_id);
-        let flags = if is_array { FLAG_ARRAY } else { 0 };
-        self.write_u32(offset, HEADER_FLAGS, flags);
+        if let Some(len) = array_len {
+            self.write_u32(offset, HEADER_FLAGS, FLAG_ARRAY);
+            self.write_u32(offset, ARRAY_LENGTH, len);
+        }
         Some(offset)
     }
 
@@ -383,19 +385,19 @@ mod tests {
     fn unreachable_objects_and_cycles_are_swept_and_reused() {
         let mut limits = VMRuntimeLimits::default();
         let mut heap = heap(&mut limits);
-        let a = heap.allocate(7, false, 16, u64::MAX).unwrap();
-        let b = heap.allocate(7, false, 16, u64::MAX).unwrap();
-        let c = heap.allocate(7, false, 16, u64::MAX).unwrap();
+        let a = heap.allocate(7, None, 16, u64::MAX).unwrap();
+        let b = heap.allocate(7, None, 16, u64::MAX).unwrap();
+        let c = heap.allocate(7, None, 16, u64::MAX).unwrap();
         set_field(&heap, a, u64::from(b));
         set_field(&heap, b, u64::from(a));
         set_field(&heap, c, u64::from(c));
         heap.mark([u64::from(a)], &mut |_| {});
         assert_eq!(heap.sweep(), 32);
         // `c` was the last object: the end moves back to it.
-        assert_eq!(heap.allocate(7, false, 16, u64::MAX), Some(c));
+        assert_eq!(heap.allocate(7, None, 16, u64::MAX), Some(c));
         heap.mark([], &mut |_| {});
         assert_eq!(heap.sweep(), 0);
-        assert_eq!(heap.allocate(7, false, 16, u64::MAX), Some(FIRST_OBJECT));
+        assert_eq!(heap.allocate(7, None, 16, u64::MAX), Some(FIRST_OBJECT));
         assert_eq!(limits.gc_heap_base, heap.view().base as usize);
     }
 
@@ -403,7 +405,7 @@ mod tests {
     fn allocation_past_the_grow_limit_is_refused() {
         let mut limits = VMRuntimeLimits::default();
         let mut heap = heap(&mut limits);
-        assert_eq!(heap.allocate(7, false, 16, 0), None);
-        assert!(heap.allocate(7, false, 16, HEAP_PAGE).is_some());
+        assert_eq!(heap.allocate(7, None, 16, 0), None);
+        assert!(heap.allocate(7, None, 16, HEAP_PAGE).is_some());
     }
 }

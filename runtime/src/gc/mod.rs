@@ -146,7 +146,7 @@ impl StoreOpaque {
         let size = layout
             .object_size(len)
             .ok_or(TrapKind::GcHeapExhausted)?;
-        let is_array = layout.is_array();
+        let array_len = layout.is_array().then_some(len);
         {
             let mut gc = self.gc.borrow_mut();
             let gc = &mut *gc;
@@ -166,7 +166,7 @@ impl StoreOpaque {
             } else {
                 gc.limit_bytes
             };
-            if let Some(offset) = heap.allocate(type_id, is_array, size, grow_limit) {
+            if let Some(offset) = heap.allocate(type_id, array_len, size, grow_limit) {
                 return Ok(offset);
             }
         }
@@ -177,7 +177,7 @@ impl StoreOpaque {
         let limit = gc.limit_bytes;
         gc.heap
             .as_mut()
-            .and_then(|heap| heap.allocate(type_id, is_array, size, limit))
+            .and_then(|heap| heap.allocate(type_id, array_len, size, limit))
             .ok_or(TrapKind::GcHeapExhausted)
     }
 
