@@ -4,8 +4,8 @@ use remap::{Config, Engine, Module, Store, Trap, TrapKind};
 
 const WAT: &str = r#"
 (module
-  (type $node (struct (field $next (ref null $node)) (field $payload (ref $bytes))))
   (type $bytes (array (mut i8)))
+  (type $node (struct (field $next (ref null $node)) (field $payload (ref $bytes))))
   (func (export "hoard") (result i32)
     (local $head (ref null $node))
     (loop $again

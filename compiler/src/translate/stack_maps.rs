@@ -16,7 +16,7 @@
 use super::Translator;
 use crate::types::{AbstractHeapType, CompositeKind, HeapType, TypeIndex, ValType};
 use cranelift_frontend::{FunctionBuilder, Variable};
-use wasmparser::{FuncValidator, ValidatorResources};
+use wasmparser::{FuncValidator, ValidatorResources, WasmModuleResources};
 
 impl Translator<'_> {
     /// Whether values of `ty` may be GC objects the collector must see.
@@ -79,14 +79,42 @@ impl Translator<'_> {
         for position in unchanged..height {
             let value = self.stack[position];
             let depth = height - 1 - position;
-            let ty = validator
+            let managed = validator
                 .get_operand_type(depth)
                 .flatten()
-                .and_then(|ty| ValType::from_wasmparser(ty, 0).ok());
-            if ty.is_some_and(|ty| self.is_gc_managed(ty)) {
+                .is_some_and(|ty| is_gc_managed_operand(ty, validator.resources()));
+            if managed {
                 builder.declare_value_needs_stack_map(value);
             }
             self.classified.push(value);
+        }
+    }
+}
+
+/// [`Translator::is_gc_managed`] for an operand type as the validator
+/// reports it: concrete types may be named by the validator's own type ids.
+fn is_gc_managed_operand(ty: wasmparser::ValType, resources: &ValidatorResources) -> bool {
+    use wasmparser::{AbstractHeapType as A, CompositeInnerType, HeapType as H, UnpackedIndex};
+    let wasmparser::ValType::Ref(ref_type) = ty else {
+        return false;
+    };
+    match ref_type.heap_type() {
+        H::Abstract { ty, .. } => matches!(
+            ty,
+            A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None | A::Extern | A::NoExtern
+        ),
+        H::Concrete(index) | H::Exact(index) => {
+            let sub_type = match index {
+                UnpackedIndex::Module(index) => resources.sub_type_at(index),
+                UnpackedIndex::Id(id) => Some(resources.sub_type_at_id(id)),
+                UnpackedIndex::RecGroup(_) => None,
+            };
+            sub_type.is_some_and(|ty| {
+                matches!(
+                    ty.composite_type.inner,
+                    CompositeInnerType::Struct(_) | CompositeInnerType::Array(_)
+                )
+            })
         }
     }
 }
