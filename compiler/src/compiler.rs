@@ -12,8 +12,8 @@ use crate::translate::FuncTranslator;
 use crate::types::FuncType;
 use crate::vmctx::VMOffsets;
 use crate::{
-    AddressMapEntry, CompiledModule, ExceptionCallSite, ExceptionHandler, FunctionLoc, TrapKind,
-    StackMapRecord, TrapRecord, Tunables,
+    AddressMapEntry, CompiledModule, ExceptionCallSite, ExceptionHandler, FunctionLoc,
+    StackMapRecord, TrapKind, TrapRecord, Tunables,
 };
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;

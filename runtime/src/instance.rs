@@ -7,6 +7,7 @@
 use crate::exception::Tag;
 use crate::externals::Extern;
 use crate::func::Func;
+use crate::gc::layout::is_gc_managed_ref;
 use crate::global::Global;
 use crate::memory::{Memory, MemoryEntry};
 use crate::module::Module;
@@ -16,15 +17,14 @@ use crate::trap::{Trap, TrapKind, WasmBacktrace};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::{ExternType, limits_match};
 use crate::values::ValRaw;
-use crate::gc::layout::is_gc_managed_ref;
-use remap_compiler::gc_layout::{ARRAY_ELEMENTS, GcRef, StructLayout, storage_size};
-use remap_compiler::types::{StorageType, TypeRegistry};
 use crate::vm::vmctx::{Vmctx, VmctxViewNotifier};
 use anyhow::{Context, Result, anyhow, bail};
+use remap_compiler::gc_layout::{ARRAY_ELEMENTS, GcRef, StructLayout, storage_size};
 use remap_compiler::module_info::{
     ConstExpr, ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind, ImportKind,
 };
 use remap_compiler::types::{EngineTypeIndex, Mutability};
+use remap_compiler::types::{StorageType, TypeRegistry};
 use remap_compiler::vmctx::{VMFuncRef, VMFunctionImport, VMTableDefinition};
 use remap_memory::NotifierRegistration;
 use std::cell::{Cell, Ref, RefCell};

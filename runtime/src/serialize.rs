@@ -40,7 +40,9 @@ use crate::module::compile;
 use crate::vm::code_tables::{check_address_map, check_function_names, check_trap_table};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
-use remap_compiler::{CodeCompatibility, ExceptionCallSite, FunctionLoc, StackMapRecord, VMOffsets};
+use remap_compiler::{
+    CodeCompatibility, ExceptionCallSite, FunctionLoc, StackMapRecord, VMOffsets,
+};
 use remap_memory::MemoryImage;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;

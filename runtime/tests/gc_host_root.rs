@@ -29,7 +29,8 @@ fn a_host_root_keeps_its_object_until_dropped() {
     let owned = {
         let mut scope = RootScope::new(&mut store);
         let mut results = [Val::I32(0)];
-        make.call(&mut scope, &[Val::I64(77)], &mut results).unwrap();
+        make.call(&mut scope, &[Val::I64(77)], &mut results)
+            .unwrap();
         let Val::AnyRef(Some(reference)) = results[0] else {
             panic!("expected a struct, got {:?}", results[0]);
         };

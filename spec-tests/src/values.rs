@@ -173,7 +173,10 @@ pub fn describe_value<T>(store: &Store<T>, value: &Val) -> String {
         Val::FuncRef(Some(_)) => "ref.func".to_owned(),
         Val::ExternRef(None) => "ref.null extern".to_owned(),
         Val::ExternRef(Some(reference)) => {
-            match reference.data(store).and_then(|data| data.downcast_ref::<u32>()) {
+            match reference
+                .data(store)
+                .and_then(|data| data.downcast_ref::<u32>())
+            {
                 Some(value) => format!("ref.extern {value}"),
                 None => "ref.extern (host value)".to_owned(),
             }

@@ -124,9 +124,7 @@ impl Translator<'_> {
         let unsupported = || CompileError::Unsupported {
             feature: "gc".into(),
             offset,
-            message: format!(
-                "a cast to `{heap_type}` is not supported"
-            ),
+            message: format!("a cast to `{heap_type}` is not supported"),
         };
         match heap_type {
             HeapType::Abstract { shared: false, ty } => match ty {
@@ -261,10 +259,10 @@ impl Translator<'_> {
         let flags = FuncEnvironment::gc_object_flags(builder);
         let result = match test {
             ObjectTest::AnyStruct | ObjectTest::AnyArray => {
-                let object_flags = builder
+                let object_flags = builder.ins().load(types::I32, flags, object, HEADER_FLAGS);
+                let is_array = builder
                     .ins()
-                    .load(types::I32, flags, object, HEADER_FLAGS);
-                let is_array = builder.ins().band_imm_u(object_flags, i64::from(FLAG_ARRAY));
+                    .band_imm_u(object_flags, i64::from(FLAG_ARRAY));
                 let wanted = if matches!(test, ObjectTest::AnyArray) {
                     IntCC::NotEqual
                 } else {

@@ -85,11 +85,21 @@ impl Translator<'_> {
             O::ArrayNewData {
                 array_type_index,
                 array_data_index,
-            } => self.array_new_from(builder, Builtin::ArrayNewData, array_type_index, array_data_index),
+            } => self.array_new_from(
+                builder,
+                Builtin::ArrayNewData,
+                array_type_index,
+                array_data_index,
+            ),
             O::ArrayNewElem {
                 array_type_index,
                 array_elem_index,
-            } => self.array_new_from(builder, Builtin::ArrayNewElem, array_type_index, array_elem_index),
+            } => self.array_new_from(
+                builder,
+                Builtin::ArrayNewElem,
+                array_type_index,
+                array_elem_index,
+            ),
             O::ArrayGet { array_type_index } | O::ArrayGetU { array_type_index } => {
                 self.array_get(builder, array_type_index, Extension::Unsigned)?
             }
@@ -254,9 +264,7 @@ impl Translator<'_> {
     fn array_len(&mut self, builder: &mut FunctionBuilder<'_>, array: Value) -> Value {
         let address = self.object_address(builder, array, TrapKind::NullArrayReference);
         let flags = FuncEnvironment::gc_object_flags(builder);
-        builder
-            .ins()
-            .load(types::I32, flags, address, ARRAY_LENGTH)
+        builder.ins().load(types::I32, flags, address, ARRAY_LENGTH)
     }
 
     /// The address of element `index` of `array` (null and out-of-bounds
@@ -339,7 +347,12 @@ impl Translator<'_> {
     }
 
     /// `array.init_data` or `array.init_elem` (`builtin`) from `segment`.
-    fn array_init_from(&mut self, builder: &mut FunctionBuilder<'_>, builtin: Builtin, segment: u32) {
+    fn array_init_from(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+        segment: u32,
+    ) {
         let (array, index, offset, len) = self.pop4();
         let segment = builder.ins().iconst(types::I32, i64::from(segment));
         self.env
@@ -374,9 +387,11 @@ impl Translator<'_> {
             ),
             StorageType::Val(ValType::I64 | ValType::Ref(_)) => (value, None),
             StorageType::Val(ValType::V128) => {
-                let bits = builder
-                    .ins()
-                    .bitcast(types::I128, MemFlagsData::new().with_endianness(ir::Endianness::Little), value);
+                let bits = builder.ins().bitcast(
+                    types::I128,
+                    MemFlagsData::new().with_endianness(ir::Endianness::Little),
+                    value,
+                );
                 let (low, high) = builder.ins().isplit(bits);
                 (low, Some(high))
             }

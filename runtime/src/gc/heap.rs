@@ -230,7 +230,11 @@ impl GcHeap {
 
     /// Marks every object reachable from `roots` (raw references);
     /// `on_extern` sees every host `externref` index reached.
-    pub(crate) fn mark(&self, roots: impl IntoIterator<Item = u64>, on_extern: &mut dyn FnMut(u32)) {
+    pub(crate) fn mark(
+        &self,
+        roots: impl IntoIterator<Item = u64>,
+        on_extern: &mut dyn FnMut(u32),
+    ) {
         let mut worklist = Vec::new();
         let mut visit = |raw: u64, worklist: &mut Vec<u32>| match GcRef::from_raw(raw) {
             Some(GcRef::Object(offset)) => {

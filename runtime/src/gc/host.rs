@@ -8,8 +8,8 @@
 //! Handles are checked against their store and root on use; field and
 //! element accesses check types and bounds and return errors.
 
-use crate::externref::ExternRef;
 use super::GcRootSlot;
+use crate::externref::ExternRef;
 use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut, StoreId, StoreOpaque};
 use crate::values::{Val, ValRaw};
 use anyhow::{Result, bail};
@@ -26,7 +26,9 @@ pub struct I31(i32);
 impl I31 {
     /// `value` if it fits in 31 signed bits.
     pub fn new_i32(value: i32) -> Option<I31> {
-        (-(1 << 30)..(1 << 30)).contains(&value).then_some(I31(value))
+        (-(1 << 30)..(1 << 30))
+            .contains(&value)
+            .then_some(I31(value))
     }
 
     /// The low 31 bits of `value` (what `ref.i31` keeps).
@@ -125,8 +127,7 @@ impl AnyRef {
     }
 
     fn decoded(&self, store: &StoreOpaque) -> Result<GcRef> {
-        GcRef::from_raw(self.0.raw(store)?)
-            .ok_or_else(|| anyhow::anyhow!("malformed GC reference"))
+        GcRef::from_raw(self.0.raw(store)?).ok_or_else(|| anyhow::anyhow!("malformed GC reference"))
     }
 
     /// The `i31` value, if this is an `i31` reference.
@@ -264,7 +265,10 @@ impl StructRef {
 
     /// The storage and heap offset of field `index`.
     fn field_location(&self, store: &StoreOpaque, index: usize) -> Result<(StorageType, u32)> {
-        let object = self.0.object(store)?.expect("a StructRef refers to a struct");
+        let object = self
+            .0
+            .object(store)?
+            .expect("a StructRef refers to a struct");
         let field = store
             .with_gc_heap(|heap| {
                 let type_id = heap.read_u32(object, HEADER_TYPE_ID);
@@ -281,7 +285,10 @@ impl StructRef {
     }
 
     fn field_is_mutable(&self, store: &StoreOpaque, index: usize) -> Result<bool> {
-        let object = self.0.object(store)?.expect("a StructRef refers to a struct");
+        let object = self
+            .0
+            .object(store)?
+            .expect("a StructRef refers to a struct");
         let type_id = store
             .with_gc_heap(|heap| heap.read_u32(object, HEADER_TYPE_ID))
             .expect("objects live in the heap");

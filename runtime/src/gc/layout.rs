@@ -109,12 +109,14 @@ pub(crate) fn is_gc_managed_ref(registry: &TypeRegistry, ty: RefType) -> bool {
                 | AbstractHeapType::Extern
                 | AbstractHeapType::NoExtern
         ),
-        HeapType::Concrete(TypeIndex::Engine(index)) => registry.sub_type(index).is_some_and(|ty| {
-            matches!(
-                ty.composite.shape().kind,
-                CompositeKind::Struct | CompositeKind::Array
-            )
-        }),
+        HeapType::Concrete(TypeIndex::Engine(index)) => {
+            registry.sub_type(index).is_some_and(|ty| {
+                matches!(
+                    ty.composite.shape().kind,
+                    CompositeKind::Struct | CompositeKind::Array
+                )
+            })
+        }
         HeapType::Concrete(_) => false,
     }
 }

@@ -49,11 +49,11 @@ pub use host::{AnyRef, ArrayRef, EqRef, I31, OwnedAnyRef, RootScope, StructRef};
 
 use crate::store::StoreOpaque;
 use crate::trap::TrapKind;
+use crate::values::ValRaw;
 use crate::vm::registry::{CodeInfo, FramePc};
 use crate::vm::traps::visit_store_frames;
 use heap::GcHeap;
 use layout::{ObjectLayout, is_gc_managed, is_gc_managed_ref};
-use crate::values::ValRaw;
 use remap_compiler::gc_layout::{GcRef, storage_size};
 use remap_compiler::types::{EngineTypeIndex, StorageType};
 use std::sync::{Arc, Weak};
@@ -143,9 +143,7 @@ impl StoreOpaque {
         may_collect: bool,
     ) -> Result<u32, TrapKind> {
         let layout = self.gc_layout(type_id)?;
-        let size = layout
-            .object_size(len)
-            .ok_or(TrapKind::GcHeapExhausted)?;
+        let size = layout.object_size(len).ok_or(TrapKind::GcHeapExhausted)?;
         let array_len = layout.is_array().then_some(len);
         {
             let mut gc = self.gc.borrow_mut();
@@ -348,7 +346,12 @@ impl StoreOpaque {
         self.for_each_exception_reference(registry, &mut |raw| roots.push(raw));
         {
             let gc = self.gc.borrow();
-            roots.extend(gc.host_roots.iter().filter_map(Weak::upgrade).map(|root| root.raw));
+            roots.extend(
+                gc.host_roots
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .map(|root| root.raw),
+            );
             roots.extend_from_slice(&gc.lifo_roots);
         }
         let mut visit_frame = |code: &CodeInfo, pc: FramePc, fp: usize| {
@@ -358,14 +361,16 @@ impl StoreOpaque {
                 // maps all share the function's frame size, and its call
                 // pushed the return address just below that frame.
                 FramePc::InFunction(address) => {
-                    code.function_stack_maps(address).iter().find_map(|candidate| {
-                        let slot = fp.checked_sub(candidate.frame_size as usize + 8)?;
-                        // SAFETY: below the frame pointer of a stopped frame
-                        // and above the running builtin's: the live stack.
-                        let return_address = unsafe { *(slot as *const usize) };
-                        code.stack_map(return_address)
-                            .filter(|found| found.frame_size == candidate.frame_size)
-                    })
+                    code.function_stack_maps(address)
+                        .iter()
+                        .find_map(|candidate| {
+                            let slot = fp.checked_sub(candidate.frame_size as usize + 8)?;
+                            // SAFETY: below the frame pointer of a stopped frame
+                            // and above the running builtin's: the live stack.
+                            let return_address = unsafe { *(slot as *const usize) };
+                            code.stack_map(return_address)
+                                .filter(|found| found.frame_size == candidate.frame_size)
+                        })
                 }
                 FramePc::Faulting(_) => None,
             };

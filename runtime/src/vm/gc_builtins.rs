@@ -12,7 +12,9 @@ use super::builtins::run_trapping;
 use crate::instance::InstanceData;
 use crate::store::StoreOpaque;
 use crate::trap::TrapKind;
-use remap_compiler::gc_layout::{ARRAY_ELEMENTS, ARRAY_LENGTH, GcRef, HEADER_TYPE_ID, storage_size};
+use remap_compiler::gc_layout::{
+    ARRAY_ELEMENTS, ARRAY_LENGTH, GcRef, HEADER_TYPE_ID, storage_size,
+};
 use remap_compiler::types::StorageType;
 use std::ops::Range;
 
@@ -80,15 +82,12 @@ impl ArrayView {
     /// The heap byte range of elements `index..index + count` (out of
     /// bounds traps).
     fn bytes(&self, index: u32, count: u32) -> Result<Range<usize>, TrapKind> {
-        let end = index
-            .checked_add(count)
-            .ok_or(TrapKind::ArrayOutOfBounds)?;
+        let end = index.checked_add(count).ok_or(TrapKind::ArrayOutOfBounds)?;
         if end > self.len {
             return Err(TrapKind::ArrayOutOfBounds);
         }
-        let start = self.offset as usize
-            + ARRAY_ELEMENTS as usize
-            + index as usize * self.element_size();
+        let start =
+            self.offset as usize + ARRAY_ELEMENTS as usize + index as usize * self.element_size();
         Ok(start..start + count as usize * self.element_size())
     }
 }
@@ -105,7 +104,10 @@ fn write_heap(store: &StoreOpaque, range: Range<usize>, bytes: &[u8]) {
 
 /// Writes element references `values` (8 bytes each) at `range`.
 fn write_references(store: &StoreOpaque, range: Range<usize>, values: &[u64]) {
-    let bytes: Vec<u8> = values.iter().flat_map(|value| value.to_le_bytes()).collect();
+    let bytes: Vec<u8> = values
+        .iter()
+        .flat_map(|value| value.to_le_bytes())
+        .collect();
     write_heap(store, range, &bytes);
 }
 

@@ -15,8 +15,8 @@
 //! a linear memory", which leaves the fault to the previous handler.
 
 use super::code_tables::{AddressMap, FunctionNames, TrapTable};
-use remap_compiler::{ExceptionCallSite, StackMapRecord};
 use remap_compiler::trap::TrapKind;
+use remap_compiler::{ExceptionCallSite, StackMapRecord};
 use remap_memory::LinearMemory;
 use std::cell::Cell;
 use std::collections::BTreeMap;

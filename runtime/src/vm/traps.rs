@@ -351,7 +351,10 @@ pub(crate) unsafe fn visit_store_frames(
     // activations (each lives in a frame below us) and their limits.
     let mut segment = (!activation.is_null()).then(|| unsafe {
         let limits = &*(*activation).limits;
-        (exit_frame_pc(limits.last_wasm_exit_pc), limits.last_wasm_exit_fp)
+        (
+            exit_frame_pc(limits.last_wasm_exit_pc),
+            limits.last_wasm_exit_fp,
+        )
     });
     while !activation.is_null() {
         // SAFETY: as above.
