@@ -164,7 +164,7 @@ mod tests {
             GcRef::Extern(0),
             GcRef::Extern(u32::MAX),
             GcRef::Object(8),
-            GcRef::Object(u32::MAX & !7),
+            GcRef::Object(!7),
         ] {
             assert_eq!(GcRef::from_raw(reference.to_raw()), Some(reference));
         }

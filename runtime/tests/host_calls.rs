@@ -242,7 +242,10 @@ fn all_arities_and_value_types_round_trip() {
         .call(&mut store, 41)
         .unwrap();
     assert_eq!(y, 42);
-    assert_eq!(r.unwrap().data(&store).downcast_ref::<i32>(), Some(&41));
+    assert_eq!(
+        r.unwrap().data(&store).unwrap().downcast_ref::<i32>(),
+        Some(&41)
+    );
 }
 
 #[test]

@@ -156,6 +156,7 @@ fn from_val(val: &Val) -> Value {
         Val::FuncRef(f) => Value::Ref { null: f.is_none() },
         Val::ExternRef(e) => Value::Ref { null: e.is_none() },
         Val::ExnRef(e) => Value::Ref { null: e.is_none() },
+        Val::AnyRef(a) => Value::Ref { null: a.is_none() },
     }
 }
 
