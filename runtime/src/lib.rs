@@ -60,7 +60,8 @@ pub use externals::Extern;
 pub use externref::ExternRef;
 pub use func::{Caller, Func};
 pub use gc::{
-    AnyRef, ArrayRef, EqRef, GcStats, I31, MIN_COLLECTION_BYTES, OwnedAnyRef, RootScope, StructRef,
+    AnyRef, ArrayRef, ArrayRefPre, EqRef, GcStats, I31, MIN_COLLECTION_BYTES,
+    MIN_COLLECTION_EXTERNREFS, OwnedAnyRef, RootScope, StructRef, StructRefPre,
 };
 pub use global::Global;
 pub use instance::{Export, Instance};

@@ -16,7 +16,7 @@ use anyhow::{Result, bail};
 use remap_compiler::gc_layout::{
     ARRAY_ELEMENTS, ARRAY_LENGTH, FLAG_ARRAY, GcRef, HEADER_FLAGS, HEADER_TYPE_ID, storage_size,
 };
-use remap_compiler::types::StorageType;
+use remap_compiler::types::{ArrayType, CompositeInnerType, StorageType, StructType};
 use std::sync::Arc;
 
 /// An unboxed 31-bit integer of the `i31` type.
@@ -485,5 +485,115 @@ impl OwnedAnyRef {
             bail!("GC reference used with a store it does not belong to");
         }
         Ok(AnyRef(Rooted::new(store, self.slot.raw())))
+    }
+}
+
+/// A struct type registered for allocating structs from the host: a final
+/// type without supertype in a rec group of its own, the same type as a
+/// module's `(type (struct ...))` with those fields (so casts in Wasm
+/// accept the host's structs). Concrete references in the fields must name
+/// engine types.
+#[derive(Clone, Copy, Debug)]
+pub struct StructRefPre {
+    store: StoreId,
+    type_id: u32,
+}
+
+impl StructRefPre {
+    /// Registers `ty` for allocation in the store; an error when the type
+    /// cannot be registered.
+    pub fn new(mut ctx: impl AsContextMut, ty: StructType) -> Result<StructRefPre> {
+        let store = &ctx.as_context_mut().0.opaque;
+        let type_id = store.gc_register_host_type(CompositeInnerType::Struct(ty))?;
+        Ok(StructRefPre {
+            store: store.id(),
+            type_id,
+        })
+    }
+}
+
+/// An array type registered for allocating arrays from the host (see
+/// [`StructRefPre`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ArrayRefPre {
+    store: StoreId,
+    type_id: u32,
+}
+
+impl ArrayRefPre {
+    /// Registers `ty` for allocation in the store; an error when the type
+    /// cannot be registered.
+    pub fn new(mut ctx: impl AsContextMut, ty: ArrayType) -> Result<ArrayRefPre> {
+        let store = &ctx.as_context_mut().0.opaque;
+        let type_id = store.gc_register_host_type(CompositeInnerType::Array(ty))?;
+        Ok(ArrayRefPre {
+            store: store.id(),
+            type_id,
+        })
+    }
+}
+
+/// Allocates an object of engine type `type_id` for the host (collecting
+/// when due: the host's values are rooted), rooted in the current scope.
+fn allocate_for_host(store: &StoreOpaque, type_id: u32, len: u32) -> Result<AnyRef> {
+    let offset = store
+        .gc_allocate(type_id, len, true)
+        .map_err(|kind| anyhow::anyhow!("cannot allocate: {kind}"))?;
+    Ok(AnyRef(Rooted::new(store, u64::from(offset))))
+}
+
+impl StructRef {
+    /// A new struct of `pre`'s type with `fields`; an error when their
+    /// number or types do not match, or the heap is full.
+    pub fn new(
+        mut ctx: impl AsContextMut,
+        pre: &StructRefPre,
+        fields: &[Val],
+    ) -> Result<StructRef> {
+        let store = &ctx.as_context_mut().0.opaque;
+        if pre.store != store.id() {
+            bail!("struct type used with a store it does not belong to");
+        }
+        let object = StructRef(allocate_for_host(store, pre.type_id, 0)?);
+        let layout = store
+            .with_gc_heap(|heap| heap.layout(pre.type_id).cloned())
+            .flatten();
+        let Some(super::ObjectLayout::Struct { fields: slots, .. }) = layout.as_deref() else {
+            bail!("not a struct type");
+        };
+        if slots.len() != fields.len() {
+            bail!(
+                "the struct has {} fields, got {} values",
+                slots.len(),
+                fields.len()
+            );
+        }
+        let offset = object.0.object(store)?.expect("a new struct");
+        for (&(storage, field), value) in slots.iter().zip(fields) {
+            write_value(store, storage, offset + field, value.clone())?;
+        }
+        Ok(object)
+    }
+}
+
+impl ArrayRef {
+    /// A new array of `pre`'s type with `len` copies of `element`; an
+    /// error when its type does not match or the heap is full.
+    pub fn new(
+        mut ctx: impl AsContextMut,
+        pre: &ArrayRefPre,
+        element: &Val,
+        len: u32,
+    ) -> Result<ArrayRef> {
+        let store = &ctx.as_context_mut().0.opaque;
+        if pre.store != store.id() {
+            bail!("array type used with a store it does not belong to");
+        }
+        let array = ArrayRef(allocate_for_host(store, pre.type_id, len)?);
+        for index in 0..len {
+            let (storage, offset) = array.element_offset(store, index)?;
+            write_value(store, storage, offset, element.clone())?;
+        }
+        Ok(array)
     }
 }

@@ -45,7 +45,9 @@ mod host;
 pub(crate) mod layout;
 
 pub(crate) use host::Rooted;
-pub use host::{AnyRef, ArrayRef, EqRef, I31, OwnedAnyRef, RootScope, StructRef};
+pub use host::{
+    AnyRef, ArrayRef, ArrayRefPre, EqRef, I31, OwnedAnyRef, RootScope, StructRef, StructRefPre,
+};
 
 use crate::store::StoreOpaque;
 use crate::trap::TrapKind;
@@ -55,7 +57,10 @@ use crate::vm::traps::visit_store_frames;
 use heap::GcHeap;
 use layout::{ObjectLayout, is_gc_managed, is_gc_managed_ref};
 use remap_compiler::gc_layout::{GcRef, storage_size};
-use remap_compiler::types::{EngineTypeIndex, StorageType};
+use remap_compiler::types::{
+    CompositeInnerType, CompositeType, EngineTypeIndex, ModuleTypeIndex, ModuleTypes,
+    RegisteredTypes, StorageType, SubType,
+};
 use std::sync::{Arc, Weak};
 
 /// A collection is not due before the heap reaches this size.
@@ -113,6 +118,9 @@ pub(crate) struct GcStore {
     reached_externrefs: Option<Vec<bool>>,
     /// Making an `externref` collects first once the store holds this many.
     externref_collect_at: usize,
+    /// Types the host registered to allocate objects of (kept registered
+    /// while the store lives, like its objects).
+    host_types: Vec<RegisteredTypes>,
 }
 
 impl GcStore {
@@ -128,6 +136,7 @@ impl GcStore {
             lifo_roots: Vec::new(),
             reached_externrefs: None,
             externref_collect_at: MIN_COLLECTION_EXTERNREFS,
+            host_types: Vec::new(),
         }
     }
 }
@@ -202,6 +211,27 @@ impl StoreOpaque {
     /// Runs `f` with the heap, which exists once an object was allocated.
     pub(crate) fn with_gc_heap<R>(&self, f: impl FnOnce(&GcHeap) -> R) -> Option<R> {
         self.gc.borrow().heap.as_ref().map(f)
+    }
+
+    /// Registers a final struct or array type of the host (in a rec group
+    /// of its own) and keeps it registered: its engine type id.
+    pub(crate) fn gc_register_host_type(&self, inner: CompositeInnerType) -> anyhow::Result<u32> {
+        let sub_type = SubType {
+            is_final: true,
+            supertype: None,
+            composite: CompositeType {
+                shared: false,
+                inner,
+            },
+        };
+        let types = ModuleTypes::from_rec_groups([vec![sub_type]])?;
+        let registered = self.engine().register_module_types(&types)?;
+        let type_id = registered
+            .engine_index(ModuleTypeIndex::from_u32(0))
+            .expect("one type registered")
+            .as_u32();
+        self.gc.borrow_mut().host_types.push(registered);
+        Ok(type_id)
     }
 
     /// Writes the low bytes of `value` as a field of `storage` at heap
