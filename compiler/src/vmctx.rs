@@ -164,6 +164,11 @@ pub struct VMRuntimeLimits {
     /// Address of byte 0 of the store's GC heap (null before its first
     /// allocation), kept true across relocations by the heap's notifier.
     pub gc_heap_base: usize,
+    /// Address of the store's supertype displays, indexed by engine type
+    /// id: for each type an object of it was allocated with, a `*const u32`
+    /// to `[n, t_0, ..., t_{n-1}]`, its supertype chain root first and
+    /// itself last (`crate::gc_layout`).
+    pub gc_type_displays: usize,
 }
 
 /// The compiler-visible head of a host function's context. The runtime
@@ -231,6 +236,8 @@ pub mod field {
     pub const LIMITS_EPOCH_TRAMPOLINE: i32 = offset_of!(VMRuntimeLimits, epoch_trampoline) as i32;
     /// `VMRuntimeLimits::gc_heap_base`.
     pub const LIMITS_GC_HEAP_BASE: i32 = offset_of!(VMRuntimeLimits, gc_heap_base) as i32;
+    /// `VMRuntimeLimits::gc_type_displays`.
+    pub const LIMITS_GC_TYPE_DISPLAYS: i32 = offset_of!(VMRuntimeLimits, gc_type_displays) as i32;
     /// `VMHostFuncContext::magic`.
     pub const HOST_MAGIC: i32 = offset_of!(VMHostFuncContext, magic) as i32;
     /// `VMHostFuncContext::array_call`.

@@ -5,9 +5,11 @@
 //! reference's tag bits tell an `i31`, an internalized host reference and
 //! a GC object apart (`crate::gc_layout`), and an object's header holds its
 //! engine type id and whether it is an array. A cast to a concrete type
-//! compares the type id with the target's (exact for a final type) and asks
-//! the runtime's type registry (`Builtin::IsSubtype`) when they differ and
-//! the target has subtypes.
+//! compares the type id with the target's (exact for a final type); when
+//! they differ and the target has subtypes, an object's type is looked up
+//! in the store's supertype displays (Wasmtime-style: the supertype at the
+//! target's depth must be the target), a function's in the runtime's type
+//! registry (`Builtin::IsSubtype`).
 
 use super::{Translator, block_args};
 use crate::builtins::Builtin;
@@ -274,7 +276,7 @@ impl Translator<'_> {
                 let actual = builder
                     .ins()
                     .load(types::I32, flags, object, HEADER_TYPE_ID);
-                self.type_id_has_subtype(builder, actual, type_index)?
+                self.object_type_has_subtype(builder, actual, type_index)?
             }
         };
         builder.ins().jump(done, &[BlockArg::Value(result)]);
@@ -283,8 +285,62 @@ impl Translator<'_> {
         Ok(matches)
     }
 
-    /// Whether engine type id `actual` is module type `type_index` or a
-    /// subtype of it, as an `i8` truth value.
+    /// Whether engine type id `actual`, the type of a GC object, is module
+    /// type `type_index` or a subtype of it, as an `i8` truth value: equal
+    /// ids, else (for a type with subtypes) the supertype at the target's
+    /// depth in the object type's display. Every allocated object's type
+    /// has a display, so the check needs no call.
+    fn object_type_has_subtype(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        actual: Value,
+        type_index: u32,
+    ) -> Result<Value, CompileError> {
+        let expected = self.env.type_id(builder, type_index);
+        let equal = builder.ins().icmp(IntCC::Equal, expected, actual);
+        if self.env.type_is_final(type_index)? {
+            return Ok(equal);
+        }
+        let depth = self.env.type_depth(type_index);
+        let display = builder.create_block();
+        let deep_enough = builder.create_block();
+        let done = builder.create_block();
+        let matches = builder.append_block_param(done, types::I8);
+        let no = builder.ins().iconst(types::I8, 0);
+        builder
+            .ins()
+            .brif(equal, done, &[BlockArg::Value(equal)], display, &[]);
+        builder.seal_block(display);
+        builder.switch_to_block(display);
+        let displays = self.env.gc_type_displays(builder);
+        let flags = FuncEnvironment::limits_flags(builder);
+        let index = builder.ins().uextend(types::I64, actual);
+        let entry = builder.ins().ishl_imm_u(index, 3);
+        let entry = builder.ins().iadd(displays, entry);
+        let chain = builder.ins().load(types::I64, flags, entry, 0);
+        let len = builder.ins().load(types::I32, flags, chain, 0);
+        let long_enough =
+            builder
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThan, len, i64::from(depth));
+        builder
+            .ins()
+            .brif(long_enough, deep_enough, &[], done, &[BlockArg::Value(no)]);
+        builder.seal_block(deep_enough);
+        builder.switch_to_block(deep_enough);
+        let at_depth = builder
+            .ins()
+            .load(types::I32, flags, chain, (4 + 4 * depth) as i32);
+        let is_subtype = builder.ins().icmp(IntCC::Equal, at_depth, expected);
+        builder.ins().jump(done, &[BlockArg::Value(is_subtype)]);
+        builder.seal_block(done);
+        builder.switch_to_block(done);
+        Ok(matches)
+    }
+
+    /// Whether engine type id `actual`, a function's type, is module type
+    /// `type_index` or a subtype of it, as an `i8` truth value (the
+    /// registry answers when the ids differ and the type has subtypes).
     pub(super) fn type_id_has_subtype(
         &mut self,
         builder: &mut FunctionBuilder<'_>,

@@ -16,6 +16,10 @@
 //! reuses free runs first-fit in address order, which keeps it low for the
 //! equal-sized objects typical programs allocate.
 //!
+//! Casts of objects to concrete types read the store's supertype displays
+//! (one per type objects were allocated with, made with its first object)
+//! through `VMRuntimeLimits`; the displays live as long as the store.
+//!
 //! Roots: the store's globals, tables, passive element segments and
 //! exception payloads of managed reference types (the `any` and `extern`
 //! hierarchies), the host's roots (the LIFO list of scoped handles such as
@@ -121,6 +125,12 @@ pub(crate) struct GcStore {
     /// Types the host registered to allocate objects of (kept registered
     /// while the store lives, like its objects).
     host_types: Vec<RegisteredTypes>,
+    /// The supertype display of each type objects were allocated with
+    /// (`[n, t_0, ..., t_{n-1}]`, root first, the type itself last).
+    displays: Vec<Box<[u32]>>,
+    /// Addresses of `displays` by engine type id (0 for other types): the
+    /// table compiled code reads through `VMRuntimeLimits`.
+    display_table: Vec<usize>,
 }
 
 impl GcStore {
@@ -137,6 +147,8 @@ impl GcStore {
             reached_externrefs: None,
             externref_collect_at: MIN_COLLECTION_EXTERNREFS,
             host_types: Vec::new(),
+            displays: Vec::new(),
+            display_table: Vec::new(),
         }
     }
 }
@@ -201,11 +213,41 @@ impl StoreOpaque {
             return Ok(layout.clone());
         }
         let registry = self.engine().type_registry();
-        ObjectLayout::of(registry, EngineTypeIndex::from_u32(type_id))
-            .map(Arc::new)
-            // Compiled code and the host API only allocate struct and
-            // array types: anything else is a type confusion, refused.
-            .ok_or(TrapKind::CastFailure)
+        let index = EngineTypeIndex::from_u32(type_id);
+        // Compiled code and the host API only allocate struct and array
+        // types: anything else is a type confusion, refused.
+        let layout = ObjectLayout::of(registry, index).ok_or(TrapKind::CastFailure)?;
+        let supertypes = registry.supertypes(index).unwrap_or_default();
+        self.register_display(type_id, &supertypes);
+        Ok(Arc::new(layout))
+    }
+
+    /// Makes the supertype display of engine type `type_id` (whose
+    /// supertypes are `supertypes`) visible to compiled code.
+    fn register_display(&self, type_id: u32, supertypes: &[EngineTypeIndex]) {
+        let mut gc = self.gc.borrow_mut();
+        let gc = &mut *gc;
+        if gc
+            .display_table
+            .get(type_id as usize)
+            .is_some_and(|&address| address != 0)
+        {
+            return;
+        }
+        let chain = supertypes
+            .iter()
+            .map(|index| index.as_u32())
+            .chain([type_id]);
+        let len = supertypes.len() as u32 + 1;
+        let display: Box<[u32]> = std::iter::once(len).chain(chain).collect();
+        if gc.display_table.len() <= type_id as usize {
+            gc.display_table.resize(type_id as usize + 1, 0);
+        }
+        gc.display_table[type_id as usize] = display.as_ptr() as usize;
+        gc.displays.push(display);
+        // SAFETY: the limits are the store's own; compiled code is stopped
+        // in a call (or not running) while the runtime allocates.
+        unsafe { (*self.limits()).gc_type_displays = gc.display_table.as_ptr() as usize };
     }
 
     /// Runs `f` with the heap, which exists once an object was allocated.
