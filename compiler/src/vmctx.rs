@@ -422,7 +422,9 @@ mod tests {
         assert_eq!(field::FUNC_REF_WASM_CALL, 0);
         assert_eq!(field::FUNC_REF_VMCTX, 8);
         assert_eq!(field::FUNC_REF_TYPE_ID, 16);
-        assert_eq!(size_of::<VMRuntimeLimits>(), 64);
+        assert_eq!(size_of::<VMRuntimeLimits>(), 80);
+        assert_eq!(field::LIMITS_GC_HEAP_BASE, 64);
+        assert_eq!(field::LIMITS_GC_TYPE_DISPLAYS, 72);
         assert_eq!(field::LIMITS_STACK_LIMIT, 0);
         assert_eq!(field::LIMITS_EXIT_FP, 8);
         assert_eq!(field::LIMITS_EXIT_PC, 16);

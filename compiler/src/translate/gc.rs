@@ -456,3 +456,61 @@ fn store_field(
         StorageType::Val(_) => ins.store(flags, value, address, offset),
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::MemoryStyle;
+    use crate::translate::testing::{count, translate, tunables};
+    use cranelift_codegen::ir::Opcode;
+
+    fn translate_one(wat: &str) -> cranelift_codegen::ir::Function {
+        translate(wat, &tunables(MemoryStyle::Static, None, true)).remove(0)
+    }
+
+    #[test]
+    fn field_accesses_are_inline_after_a_null_check() {
+        let func = translate_one(
+            r#"(module (type $s (struct (field (mut i8)) (field i64)))
+                 (func (param (ref null $s)) (result i32)
+                   (struct.set $s 0 (local.get 0) (i32.const 300))
+                   (struct.get_s $s 0 (local.get 0))))"#,
+        );
+        assert_eq!(count(&func, Opcode::Trapz), 2);
+        assert_eq!(count(&func, Opcode::Istore8), 1);
+        assert_eq!(count(&func, Opcode::Sload8), 1);
+        assert_eq!(count(&func, Opcode::CallIndirect), 0);
+    }
+
+    #[test]
+    fn array_elements_are_bounds_checked() {
+        let func = translate_one(
+            r#"(module (type $a (array (mut f64)))
+                 (func (param (ref $a) i32) (result f64)
+                   (array.get $a (local.get 0) (local.get 1))))"#,
+        );
+        assert_eq!(count(&func, Opcode::Trapnz), 1);
+        assert_eq!(count(&func, Opcode::CallIndirect), 0);
+    }
+
+    #[test]
+    fn allocation_calls_the_runtime_once() {
+        let func = translate_one(
+            r#"(module (type $s (struct (field i32) (field i32)))
+                 (func (result (ref $s))
+                   (struct.new $s (i32.const 1) (i32.const 2))))"#,
+        );
+        assert_eq!(count(&func, Opcode::CallIndirect), 1);
+        // The two fields, and the exit frame's pc and fp before the call.
+        assert_eq!(count(&func, Opcode::Store), 4);
+    }
+
+    #[test]
+    fn i31_round_trips_without_the_heap() {
+        let func = translate_one(
+            r#"(module (func (param i32) (result i32)
+                 (i31.get_s (ref.i31 (local.get 0)))))"#,
+        );
+        assert_eq!(count(&func, Opcode::Load), 0);
+        assert_eq!(count(&func, Opcode::CallIndirect), 0);
+    }
+}

@@ -118,3 +118,63 @@ fn is_gc_managed_operand(ty: wasmparser::ValType, resources: &ValidatorResources
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::MemoryStyle;
+    use crate::translate::testing::{translate, tunables};
+    use cranelift_codegen::ir::Function;
+
+    /// How many stack map entries the calls of `func` carry.
+    fn stack_map_entries(func: &Function) -> usize {
+        func.layout
+            .blocks()
+            .flat_map(|block| func.layout.block_insts(block))
+            .filter(|&inst| func.dfg.insts[inst].opcode().is_call())
+            .filter_map(|inst| func.dfg.user_stack_map_entries(inst))
+            .map(<[_]>::len)
+            .sum()
+    }
+
+    #[test]
+    fn gc_references_live_across_calls_get_stack_maps() {
+        let funcs = translate(
+            r#"(module
+                 (type $s (struct (field i32)))
+                 (func $callee)
+                 (func (param (ref $s)) (result i32)
+                   (call $callee)
+                   (struct.get $s 0 (local.get 0))))"#,
+            &tunables(MemoryStyle::Static, None, true),
+        );
+        assert_eq!(stack_map_entries(&funcs[1]), 1);
+    }
+
+    #[test]
+    fn operand_stack_references_get_stack_maps() {
+        let funcs = translate(
+            r#"(module
+                 (type $s (struct (field i32)))
+                 (func $callee)
+                 (func (result i32)
+                   (struct.new $s (i32.const 1))
+                   (call $callee)
+                   (struct.get $s 0)))"#,
+            &tunables(MemoryStyle::Static, None, true),
+        );
+        assert!(stack_map_entries(&funcs[1]) >= 1);
+    }
+
+    #[test]
+    fn function_references_get_no_stack_maps() {
+        let funcs = translate(
+            r#"(module
+                 (func $callee)
+                 (func (param funcref) (result funcref)
+                   (call $callee)
+                   (local.get 0)))"#,
+            &tunables(MemoryStyle::Static, None, true),
+        );
+        assert_eq!(stack_map_entries(&funcs[1]), 0);
+    }
+}
