@@ -60,6 +60,10 @@ pub(crate) struct Activation {
     /// Exit record of the Wasm code that called the host function which made
     /// this call, when it runs in the same store (for backtraces).
     outer_exit: Option<(usize, usize)>,
+    /// The store's exit record (fp, pc) when this call entered: where the
+    /// store's previous activation on this thread, if any, left Wasm, also
+    /// when other stores' activations lie between (the collector's scan).
+    store_exit_at_entry: (usize, usize),
     unwind: UnsafeCell<Option<Unwind>>,
 }
 
@@ -101,6 +105,7 @@ pub(crate) unsafe fn catch_traps(
         limits,
         previous,
         outer_exit: nested_in_store.then_some((saved.last_wasm_exit_fp, saved.last_wasm_exit_pc)),
+        store_exit_at_entry: (saved.last_wasm_exit_fp, saved.last_wasm_exit_pc),
         unwind: UnsafeCell::new(None),
     };
     ACTIVE.with(|a| a.set(&activation));
@@ -347,21 +352,15 @@ pub(crate) unsafe fn visit_store_frames(
     visit: &mut dyn FnMut(&CodeInfo, FramePc, usize),
 ) {
     let mut activation = ACTIVE.with(|a| a.get());
-    // SAFETY: the caller guarantees the store's frames are live; so are the
-    // activations (each lives in a frame below us) and their limits.
-    let mut segment = (!activation.is_null()).then(|| unsafe {
-        let limits = &*(*activation).limits;
-        (
-            exit_frame_pc(limits.last_wasm_exit_pc),
-            limits.last_wasm_exit_fp,
-        )
-    });
+    // SAFETY: the caller guarantees the store's frames are live, and so
+    // its limits.
+    let mut segment = unsafe { ((*limits).last_wasm_exit_fp, (*limits).last_wasm_exit_pc) };
     while !activation.is_null() {
-        // SAFETY: as above.
+        // SAFETY: activations live in frames below us.
         let current = unsafe { &*activation };
-        if let Some((mut pc, mut fp)) = segment
-            && std::ptr::eq(current.limits, limits)
-        {
+        if std::ptr::eq(current.limits, limits) {
+            let (mut fp, pc) = segment;
+            let mut pc = exit_frame_pc(pc);
             loop {
                 let address = match pc {
                     FramePc::Faulting(address) | FramePc::InFunction(address) => address,
@@ -380,8 +379,9 @@ pub(crate) unsafe fn visit_store_frames(
                     fp = *(fp as *const usize);
                 }
             }
+            // The store's older activation, if any, exited Wasm here.
+            segment = current.store_exit_at_entry;
         }
-        segment = current.outer_exit.map(|(fp, pc)| (exit_frame_pc(pc), fp));
         activation = current.previous;
     }
 }
