@@ -56,10 +56,13 @@ pub fn format_result(value: &Val) -> String {
         Val::F32(bits) => f32::from_bits(*bits).to_string(),
         Val::F64(bits) => f64::from_bits(*bits).to_string(),
         Val::V128(bits) => format!("{bits:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".to_owned(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+            "null".to_owned()
+        }
         Val::FuncRef(Some(_)) => "<funcref>".to_owned(),
         Val::ExternRef(Some(_)) => "<externref>".to_owned(),
         Val::ExnRef(Some(_)) => "<exnref>".to_owned(),
+        Val::AnyRef(Some(_)) => "<anyref>".to_owned(),
     }
 }
 

@@ -83,6 +83,26 @@ macro_rules! foreach_builtin {
             /// `memory.atomic.wait64`: as [`Builtin::MemoryAtomicWait32`]
             /// for the i64 at `address`.
             MemoryAtomicWait64 = memory_atomic_wait64(vmctx, memory: u32, address: u64, expected: u64, timeout: u64) -> u32;
+            /// Allocates a zeroed GC object of module type `type_index` (a
+            /// struct, or an array of `len` elements) and returns its
+            /// reference; traps when the heap limit cannot hold it.
+            GcAlloc = gc_alloc(vmctx, type_index: u32, len: u32) -> u64;
+            /// `array.fill` of `len` elements from `index` with the value
+            /// whose bits are `value_lo` and `value_hi` (the upper half of a
+            /// v128); traps on null or out of bounds.
+            ArrayFill = array_fill(vmctx, array: u64, index: u32, value_lo: u64, value_hi: u64, len: u32);
+            /// `array.copy`; traps on null or out of bounds.
+            ArrayCopy = array_copy(vmctx, dst: u64, dst_index: u32, src: u64, src_index: u32, len: u32);
+            /// `array.new_data`: a new array of module type `type_index`
+            /// from `len` elements of data segment `data` at byte `offset`.
+            ArrayNewData = array_new_data(vmctx, type_index: u32, data: u32, offset: u32, len: u32) -> u64;
+            /// `array.new_elem`: a new array of module type `type_index`
+            /// from `len` references of element segment `element` from `offset`.
+            ArrayNewElem = array_new_elem(vmctx, type_index: u32, element: u32, offset: u32, len: u32) -> u64;
+            /// `array.init_data`; traps on null or out of bounds.
+            ArrayInitData = array_init_data(vmctx, array: u64, index: u32, data: u32, offset: u32, len: u32);
+            /// `array.init_elem`; traps on null or out of bounds.
+            ArrayInitElem = array_init_elem(vmctx, array: u64, index: u32, element: u32, offset: u32, len: u32);
         }
     };
 }
@@ -229,7 +249,9 @@ mod tests {
         assert_eq!(Builtin::IsSubtype.results(), [I32]);
         assert_eq!(Builtin::FmaF64x2.params(), [I64]);
         assert_eq!(Builtin::Throw.params(), [I32, I64]);
-        assert_eq!(Builtin::COUNT, 19);
         assert_eq!(Builtin::MemoryAtomicWait64.params(), [I32, I64, I64, I64]);
+        assert_eq!(Builtin::COUNT, 26);
+        assert_eq!(Builtin::GcAlloc.params(), [I32, I32]);
+        assert_eq!(Builtin::GcAlloc.results(), [I64]);
     }
 }

@@ -12,8 +12,8 @@ use crate::translate::FuncTranslator;
 use crate::types::FuncType;
 use crate::vmctx::VMOffsets;
 use crate::{
-    AddressMapEntry, CompiledModule, ExceptionCallSite, ExceptionHandler, FunctionLoc, TrapKind,
-    TrapRecord, Tunables,
+    AddressMapEntry, CompiledModule, ExceptionCallSite, ExceptionHandler, FunctionLoc,
+    StackMapRecord, TrapKind, TrapRecord, Tunables,
 };
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
@@ -57,6 +57,8 @@ struct CompiledFunction {
     address_map: Vec<AddressMapEntry>,
     /// Call sites with exception handlers (offsets relative to `code`).
     exception_table: Vec<ExceptionCallSite>,
+    /// Call sites with live GC references (offsets relative to `code`).
+    stack_maps: Vec<StackMapRecord>,
 }
 
 /// Compiles modules for the host machine. Cheap to share: `Send + Sync`.
@@ -255,6 +257,7 @@ impl Compiler {
             trap_table: linker.traps,
             address_map: linker.address_map,
             exception_table: linker.exception_table,
+            stack_maps: linker.stack_maps,
             info,
         })
     }
@@ -372,12 +375,22 @@ impl Compiler {
             })
             .collect();
         let exception_table = exception_call_sites(buffer.call_sites(), func_index)?;
+        let stack_maps = buffer
+            .user_stack_maps()
+            .iter()
+            .map(|(return_offset, frame_size, map)| StackMapRecord {
+                return_offset: *return_offset,
+                frame_size: *frame_size,
+                slots: map.entries().map(|(_, offset)| offset).collect(),
+            })
+            .collect();
         Ok(CompiledFunction {
             code: buffer.data().to_vec(),
             relocs,
             traps,
             address_map,
             exception_table,
+            stack_maps,
         })
     }
 }
@@ -443,6 +456,7 @@ struct Linker {
     traps: Vec<TrapRecord>,
     address_map: Vec<AddressMapEntry>,
     exception_table: Vec<ExceptionCallSite>,
+    stack_maps: Vec<StackMapRecord>,
 }
 
 impl Linker {
@@ -475,6 +489,11 @@ impl Linker {
                         .collect(),
                     ..*site
                 }
+            }));
+        self.stack_maps
+            .extend(function.stack_maps.iter().map(|record| StackMapRecord {
+                return_offset: offset + record.return_offset,
+                ..record.clone()
             }));
         FunctionLoc {
             offset,

@@ -15,7 +15,7 @@ use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::module_info::ModuleInfo;
 use crate::signature::{value_type, wasm_signature};
-use crate::types::{FuncType, ModuleTypeIndex, Mutability};
+use crate::types::{FuncType, ModuleTypeIndex, Mutability, TypeIndex};
 use crate::vmctx::{VMOffsets, field};
 use cranelift_codegen::ir::{
     AliasRegion, AliasRegionData, ExtFuncData, ExternalName, FuncRef, GlobalValueData, InstBuilder,
@@ -35,6 +35,8 @@ pub(crate) mod region {
     pub const GLOBALS: u32 = 3;
     /// The store's `VMRuntimeLimits`.
     pub const RUNTIME_LIMITS: u32 = 4;
+    /// Fields of GC objects (crate::gc_layout).
+    pub const GC_OBJECTS: u32 = 5;
     /// Linear memory `n` uses region `HEAP_BASE + n`.
     pub const HEAP_BASE: u32 = 16;
 }
@@ -181,6 +183,52 @@ impl<'m> FuncEnvironment<'m> {
         MemFlagsData::new()
             .with_alias_region(Some(region))
             .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+    }
+
+    /// Flags for an access to a field of a GC object: references are
+    /// valid heap offsets, so the access cannot fault.
+    pub fn gc_object_flags(builder: &mut FunctionBuilder<'_>) -> MemFlagsData {
+        Self::flags_in(builder, region::GC_OBJECTS, "GC objects")
+    }
+
+    /// The address of byte 0 of the store's GC heap. Loaded again at every
+    /// use: any call may allocate and so relocate the heap, and the heap's
+    /// notifier then rewrites the field.
+    pub fn gc_heap_base(&self, builder: &mut FunctionBuilder<'_>) -> Value {
+        let limits = self.load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS);
+        let flags = Self::limits_flags(builder);
+        builder
+            .ins()
+            .load(types::I64, flags, limits, field::LIMITS_GC_HEAP_BASE)
+    }
+
+    /// The address of the store's supertype display table (see
+    /// `VMRuntimeLimits::gc_type_displays`). Loaded at every use: the table
+    /// moves when the store meets a new type.
+    pub fn gc_type_displays(&self, builder: &mut FunctionBuilder<'_>) -> Value {
+        let limits = self.load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS);
+        let flags = Self::limits_flags(builder);
+        builder
+            .ins()
+            .load(types::I64, flags, limits, field::LIMITS_GC_TYPE_DISPLAYS)
+    }
+
+    /// How many supertypes module type `type_index` declares, directly or
+    /// not: its position in its subtypes' supertype displays.
+    pub fn type_depth(&self, type_index: u32) -> u32 {
+        let mut depth = 0;
+        let mut current = ModuleTypeIndex::from_u32(type_index);
+        // Declared supertypes are earlier types, so the walk ends.
+        while let Some(TypeIndex::Module(supertype)) = self
+            .info
+            .types
+            .sub_type(current)
+            .and_then(|ty| ty.supertype)
+        {
+            depth += 1;
+            current = supertype;
+        }
+        depth
     }
 
     /// Loads the pointer-sized vmctx field at `offset`, which never changes.

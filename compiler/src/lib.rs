@@ -13,6 +13,7 @@ mod compatibility;
 mod compiler;
 mod error;
 mod func_environ;
+pub mod gc_layout;
 pub mod module_info;
 mod signature;
 mod trampolines;
@@ -97,6 +98,19 @@ pub struct ExceptionCallSite {
     pub handlers: Vec<ExceptionHandler>,
 }
 
+/// The GC references live in one Wasm frame at one call site (a
+/// safepoint), as the collector finds them (see `crate::gc_layout`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackMapRecord {
+    /// Offset of the call's return address in the code blob.
+    pub return_offset: u32,
+    /// Bytes from the frame pointer down to the stack pointer at the call.
+    pub frame_size: u32,
+    /// Offsets from that stack pointer of the 8-byte slots holding live
+    /// references.
+    pub slots: Vec<u32>,
+}
+
 /// A compiled module: metadata plus one linked, position-independent code blob.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CompiledModule {
@@ -126,6 +140,8 @@ pub struct CompiledModule {
     pub address_map: Vec<AddressMapEntry>,
     /// Call sites with exception handlers, sorted by return offset.
     pub exception_table: Vec<ExceptionCallSite>,
+    /// Call sites where GC references are live, sorted by return offset.
+    pub stack_maps: Vec<StackMapRecord>,
 }
 
 impl CompiledModule {

@@ -44,6 +44,26 @@ pub enum ConstOp {
     I64Sub,
     /// Pop two i64s, push their wrapping product.
     I64Mul,
+    /// Pop an i32, push it as an `i31` reference.
+    RefI31,
+    /// Pop one value per field, push a new struct of this module type.
+    StructNew(u32),
+    /// Push a new struct of this module type with default fields.
+    StructNewDefault(u32),
+    /// Pop a value and a length, push a new array of this module type.
+    ArrayNew(u32),
+    /// Pop a length, push a new array of this module type with default elements.
+    ArrayNewDefault(u32),
+    /// Pop this many values, push a new array of the module type with them.
+    ArrayNewFixed {
+        /// Module type index of the array.
+        type_index: u32,
+        /// Number of elements.
+        len: u32,
+    },
+    /// `any.convert_extern` or `extern.convert_any`: the same bits (see
+    /// `crate::gc_layout`), so the value stays as it is.
+    ConvertReference,
 }
 
 /// A constant expression: a stack program that leaves one value.
@@ -77,8 +97,27 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                Operator::RefI31 => ConstOp::RefI31,
+                Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+                Operator::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(struct_type_index)
+                }
+                Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+                Operator::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(array_type_index)
+                }
+                Operator::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed {
+                    type_index: array_type_index,
+                    len: array_size,
+                },
+                Operator::AnyConvertExtern | Operator::ExternConvertAny => {
+                    ConstOp::ConvertReference
+                }
                 // Everything else the validator lets into a constant
-                // expression makes or converts a GC object.
+                // expression belongs to a proposal Remap does not support.
                 other => {
                     return Err(CompileError::Unsupported {
                         feature: "gc".into(),

@@ -41,11 +41,21 @@ pub enum TrapKind {
     UnalignedAtomic = 16,
     /// `memory.atomic.wait32`/`wait64` on a memory that is not shared.
     WaitOnUnsharedMemory = 17,
+    /// `struct.get`/`struct.set` of a null reference.
+    NullStructReference = 18,
+    /// An array access through a null reference.
+    NullArrayReference = 19,
+    /// `i31.get_s`/`i31.get_u` of a null reference.
+    NullI31Reference = 20,
+    /// An array index or range outside the array.
+    ArrayOutOfBounds = 21,
+    /// An allocation the GC heap's limit cannot hold.
+    GcHeapExhausted = 22,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 17] = [
+    pub const ALL: [TrapKind; 22] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -63,6 +73,11 @@ impl TrapKind {
         TrapKind::Interrupt,
         TrapKind::UnalignedAtomic,
         TrapKind::WaitOnUnsharedMemory,
+        TrapKind::NullStructReference,
+        TrapKind::NullArrayReference,
+        TrapKind::NullI31Reference,
+        TrapKind::ArrayOutOfBounds,
+        TrapKind::GcHeapExhausted,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -85,6 +100,11 @@ impl TrapKind {
             TrapKind::Interrupt => "interrupt",
             TrapKind::UnalignedAtomic => "unaligned atomic",
             TrapKind::WaitOnUnsharedMemory => "atomic wait on non-shared memory",
+            TrapKind::NullStructReference => "null structure reference",
+            TrapKind::NullArrayReference => "null array reference",
+            TrapKind::NullI31Reference => "null i31 reference",
+            TrapKind::ArrayOutOfBounds => "out of bounds array access",
+            TrapKind::GcHeapExhausted => "GC heap exhausted: allocation exceeds the heap limit",
         }
     }
 

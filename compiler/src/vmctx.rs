@@ -166,6 +166,14 @@ pub struct VMRuntimeLimits {
     /// which epoch checks call: it clobbers no register, so the hot path of
     /// a loop keeps its values in registers.
     pub epoch_trampoline: usize,
+    /// Address of byte 0 of the store's GC heap (null before its first
+    /// allocation), kept true across relocations by the heap's notifier.
+    pub gc_heap_base: usize,
+    /// Address of the store's supertype displays, indexed by engine type
+    /// id: for each type an object of it was allocated with, a `*const u32`
+    /// to `[n, t_0, ..., t_{n-1}]`, its supertype chain root first and
+    /// itself last (`crate::gc_layout`).
+    pub gc_type_displays: usize,
 }
 
 /// The compiler-visible head of a host function's context. The runtime
@@ -233,6 +241,10 @@ pub mod field {
     pub const LIMITS_EPOCH_COUNTER: i32 = offset_of!(VMRuntimeLimits, epoch_counter) as i32;
     /// `VMRuntimeLimits::epoch_trampoline`.
     pub const LIMITS_EPOCH_TRAMPOLINE: i32 = offset_of!(VMRuntimeLimits, epoch_trampoline) as i32;
+    /// `VMRuntimeLimits::gc_heap_base`.
+    pub const LIMITS_GC_HEAP_BASE: i32 = offset_of!(VMRuntimeLimits, gc_heap_base) as i32;
+    /// `VMRuntimeLimits::gc_type_displays`.
+    pub const LIMITS_GC_TYPE_DISPLAYS: i32 = offset_of!(VMRuntimeLimits, gc_type_displays) as i32;
     /// `VMHostFuncContext::magic`.
     pub const HOST_MAGIC: i32 = offset_of!(VMHostFuncContext, magic) as i32;
     /// `VMHostFuncContext::array_call`.
@@ -422,7 +434,9 @@ mod tests {
         assert_eq!(field::FUNC_REF_WASM_CALL, 0);
         assert_eq!(field::FUNC_REF_VMCTX, 8);
         assert_eq!(field::FUNC_REF_TYPE_ID, 16);
-        assert_eq!(size_of::<VMRuntimeLimits>(), 64);
+        assert_eq!(size_of::<VMRuntimeLimits>(), 80);
+        assert_eq!(field::LIMITS_GC_HEAP_BASE, 64);
+        assert_eq!(field::LIMITS_GC_TYPE_DISPLAYS, 72);
         assert_eq!(field::LIMITS_STACK_LIMIT, 0);
         assert_eq!(field::LIMITS_EXIT_FP, 8);
         assert_eq!(field::LIMITS_EXIT_PC, 16);

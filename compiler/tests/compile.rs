@@ -241,14 +241,6 @@ fn unsupported_features_are_named() {
         matches!(&without_exceptions, Err(CompileError::Unsupported { feature, .. }) if feature == "exceptions"),
         "{without_exceptions:?}"
     );
-    assert_eq!(
-        unsupported_feature("(module (type $s (struct)) (func (drop (struct.new $s))))"),
-        "gc"
-    );
-    assert_eq!(
-        unsupported_feature("(module (func (result i32) (ref.i31 (i32.const 1)) (i31.get_s)))"),
-        "gc"
-    );
     let error = compile_module(
         &wat::parse_str("(module (func (drop (v128.const i64x2 0 0))))").unwrap(),
         &Tunables::default(),
@@ -464,21 +456,26 @@ fn compact_imports_encoding_is_refused() {
     assert!(ModuleInfo::from_wasm(&wasm, remap_compiler::supported_features()).is_err());
 }
 
-/// Issue 17, malformed target: GC operators in constant expressions were
-/// refused as an unsupported feature `constant-expressions`; like every
-/// other GC object operator they name the `gc` proposal.
+/// GC operators in constant expressions become constant operations the
+/// runtime evaluates at instantiation.
 #[test]
-fn gc_operators_in_constant_expressions_name_gc() {
-    assert_eq!(
-        unsupported_feature("(module (global anyref (any.convert_extern (ref.null extern))))"),
-        "gc"
+fn gc_constant_expressions_become_const_ops() {
+    use remap_compiler::module_info::ConstOp;
+    let compiled = compile(
+        "(module (type $a (array i8)) (global (ref $a) (array.new_default $a (i32.const 1))) \
+           (global anyref (any.convert_extern (ref.null extern))) \
+           (global i31ref (ref.i31 (i32.const 5))))",
+        STATIC,
     );
-    assert_eq!(
-        unsupported_feature(
-            "(module (type $a (array i8)) (global (ref $a) (array.new_default $a (i32.const 1))))"
-        ),
-        "gc"
-    );
+    let ops: Vec<&[ConstOp]> = compiled
+        .info
+        .globals
+        .iter()
+        .map(|global| &global.init.as_ref().expect("defined").ops[..])
+        .collect();
+    assert_eq!(ops[0][1], ConstOp::ArrayNewDefault(0));
+    assert_eq!(ops[1][1], ConstOp::ConvertReference);
+    assert_eq!(ops[2][1], ConstOp::RefI31);
 }
 
 #[test]

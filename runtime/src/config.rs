@@ -31,6 +31,8 @@ pub struct Config {
     pub(crate) wasm_exceptions: bool,
     pub(crate) wasm_multi_memory: bool,
     pub(crate) wasm_reference_types: bool,
+    /// The most bytes each store's GC heap may grow to.
+    pub(crate) gc_heap_limit: u64,
     /// Where compiled modules are cached, if anywhere (code_cache.rs).
     pub(crate) code_cache: Option<CodeCache>,
     /// Which profiler compiled code is described to (profiling.rs).
@@ -47,6 +49,11 @@ const DEFAULT_MEMORY_KEEP_RESIDENT: usize = 64 * 1024;
 /// Memories an engine's arena holds at most by default: 2^21, so 2 TiB of
 /// address space (of the 128 TiB a process has) with the default 1 MiB slots.
 const DEFAULT_ARENA_MAX_SLOTS: usize = 1 << 21;
+
+/// Default limit of a store's GC heap.
+const DEFAULT_GC_HEAP_LIMIT: u64 = 1 << 30;
+/// GC references are 32-bit heap offsets: no heap can be larger.
+const MAX_GC_HEAP_LIMIT: u64 = (1 << 32) - 64 * 1024;
 
 impl Default for Config {
     fn default() -> Config {
@@ -68,6 +75,7 @@ impl Default for Config {
             wasm_exceptions: true,
             wasm_multi_memory: true,
             wasm_reference_types: true,
+            gc_heap_limit: DEFAULT_GC_HEAP_LIMIT,
             code_cache: None,
             profiler: ProfilingStrategy::None,
         }
@@ -207,6 +215,15 @@ impl Config {
     /// this size, discarding the rest costs one `madvise`.
     pub fn memory_keep_resident(&mut self, bytes: usize) -> &mut Self {
         self.memory_keep_resident = bytes;
+        self
+    }
+
+    /// The most bytes each store's GC heap (where Wasm GC structs and
+    /// arrays live) may grow to, default 1 GiB; capped at 4 GiB - 64 KiB,
+    /// what 32-bit heap offsets address. An allocation the heap cannot hold
+    /// even after a collection traps (`TrapKind::GcHeapExhausted`).
+    pub fn gc_heap_limit(&mut self, bytes: u64) -> &mut Self {
+        self.gc_heap_limit = bytes.min(MAX_GC_HEAP_LIMIT);
         self
     }
 

@@ -20,7 +20,7 @@ use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::types::{FuncType, ValType};
 use crate::values::{Val, ValRaw};
 use anyhow::{Result, bail};
-use remap_compiler::types::RegisteredType;
+use remap_compiler::types::{RegisteredType, TypeRegistry};
 use remap_compiler::vmctx::VMExceptionHeader;
 use std::fmt;
 use std::ptr::NonNull;
@@ -166,6 +166,25 @@ impl StoreOpaque {
         let object = NonNull::from(Box::leak(object));
         exceptions.push(ExceptionAllocation(object));
         object.as_ptr() as u64
+    }
+
+    /// Calls `visit` with every reference in an exception payload whose
+    /// type the collector traces (its roots).
+    pub(crate) fn for_each_exception_reference(
+        &self,
+        registry: &TypeRegistry,
+        visit: &mut dyn FnMut(u64),
+    ) {
+        for allocation in self.exceptions.borrow().iter() {
+            // SAFETY: exception objects live as long as the store.
+            let object = unsafe { allocation.0.as_ref() };
+            let ty = object.tag.ty_in(self);
+            for (value, &param) in object.payload.iter().zip(ty.params()) {
+                if crate::gc::layout::is_gc_managed(registry, param) {
+                    visit(value.get_reference());
+                }
+            }
+        }
     }
 
     /// The tag of the exception behind the non-null raw `exnref`.

@@ -1,62 +1,86 @@
-//! `externref` values: host data that Wasm can hold and pass around but not inspect.
+//! `externref` values: host data that Wasm can hold and pass around but not
+//! inspect, and internal references externalized by `extern.convert_any`.
+//!
+//! A host value lives in the store's extern reference list; its reference
+//! is the tagged index of its entry (`remap_compiler::gc_layout`), in the
+//! same encoding as the `any` hierarchy, so conversions between the two
+//! hierarchies keep the bits. Handles are rooted like [`crate::AnyRef`].
 
-use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
-use anyhow::{Result, bail};
+use crate::gc::{AnyRef, Rooted};
+use crate::store::{AsContext, AsContextMut, StoreOpaque};
+use anyhow::Result;
+use remap_compiler::gc_layout::GcRef;
 use std::any::Any;
 
 /// The host value behind an extern reference.
 pub(crate) type ExternRefEntry = Box<dyn Any + Send + Sync>;
 
-/// A non-null reference to host data, owned by a store.
+/// A non-null extern reference held by the host.
 ///
-/// The data lives as long as the store (Remap has no reference-counting
-/// collector for extern references yet).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ExternRef {
-    store: StoreId,
-    index: u32,
+/// Host data is collected with the GC heap: once no handle, table,
+/// global, GC object or Wasm frame refers to it, a collection drops it.
+#[derive(Clone, Copy, Debug)]
+pub struct ExternRef(Rooted);
+
+impl PartialEq for ExternRef {
+    /// Reference identity.
+    fn eq(&self, other: &ExternRef) -> bool {
+        self.0.unchecked_raw() == other.0.unchecked_raw()
+    }
 }
+
+impl Eq for ExternRef {}
 
 impl ExternRef {
     /// Wraps `value` in a new extern reference owned by the store.
-    ///
-    /// Every call adds an entry that the store frees only when it is dropped,
-    /// even once no table, global or Wasm value refers to it: a host function
-    /// that makes a new reference per call grows the store without bound.
-    /// Make long-lived references once and pass them again instead.
     pub fn new(mut ctx: impl AsContextMut, value: impl Any + Send + Sync) -> ExternRef {
         let store = &mut ctx.as_context_mut().0.opaque;
-        let index =
-            u32::try_from(store.externrefs.len()).expect("fewer than 2^32 extern references");
-        store.externrefs.push(Box::new(value));
-        ExternRef {
-            store: store.id(),
-            index,
+        if store.free_externrefs.is_empty() && store.externref_collection_due() {
+            store.collect_garbage();
+            store.free_unreached_externrefs();
         }
+        let index = match store.free_externrefs.pop() {
+            Some(index) => {
+                store.externrefs[index as usize] = Some(Box::new(value));
+                index
+            }
+            None => {
+                let index = u32::try_from(store.externrefs.len())
+                    .ok()
+                    .filter(|&index| index < 1 << 29)
+                    .expect("fewer than 2^29 live extern references");
+                store.externrefs.push(Some(Box::new(value)));
+                index
+            }
+        };
+        ExternRef(Rooted::new(store, GcRef::Extern(index).to_raw()))
     }
 
-    /// The host data.
-    pub fn data<'a, C: AsContext>(&self, ctx: &'a C) -> &'a (dyn Any + Send + Sync) {
+    /// `extern.convert_any`: `reference` as an extern reference.
+    pub fn convert_any(mut ctx: impl AsContextMut, reference: &AnyRef) -> Result<ExternRef> {
+        let store = &ctx.as_context_mut().0.opaque;
+        let raw = AnyRef::option_to_raw(Some(reference), store)?;
+        Ok(ExternRef(Rooted::new(store, raw)))
+    }
+
+    /// The host data; `None` when this is an internal reference that
+    /// `extern.convert_any` externalized (see [`AnyRef::convert_extern`]),
+    /// or when the handle's root scope ended or it belongs to another store.
+    pub fn data<'a, C: AsContext>(&self, ctx: &'a C) -> Option<&'a (dyn Any + Send + Sync)> {
         let store = &ctx.as_context().0.opaque;
-        store.assert_owns(self.store, "ExternRef");
-        store.externrefs[self.index as usize].as_ref()
-    }
-
-    /// The raw handle compiled code holds (never 0).
-    pub(crate) fn option_to_raw(r: Option<&ExternRef>, store: &StoreOpaque) -> Result<u64> {
-        match r {
-            None => Ok(0),
-            Some(r) if r.store == store.id() => Ok(u64::from(r.index) + 1),
-            Some(_) => bail!("extern reference used with a store it does not belong to"),
+        match GcRef::from_raw(self.0.raw(store).ok()?)? {
+            GcRef::Extern(index) => store.externrefs.get(index as usize)?.as_deref(),
+            _ => None,
         }
     }
 
-    /// The extern reference behind a raw handle (0 is null).
+    /// The raw reference compiled code holds (never 0).
+    pub(crate) fn option_to_raw(r: Option<&ExternRef>, store: &StoreOpaque) -> Result<u64> {
+        r.map_or(Ok(0), |r| r.0.raw(store))
+    }
+
+    /// The extern reference behind a raw reference (0 is null).
     pub(crate) fn from_raw(store: &StoreOpaque, raw: u64) -> Option<ExternRef> {
-        let index = u32::try_from(raw.checked_sub(1)?).ok()?;
-        ((index as usize) < store.externrefs.len()).then_some(ExternRef {
-            store: store.id(),
-            index,
-        })
+        (raw != 0).then(|| ExternRef(Rooted::new(store, raw)))
     }
 }

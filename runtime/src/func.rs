@@ -457,7 +457,15 @@ unsafe extern "C" fn host_array_call(
                 Some(host.store),
                 "internal error: a host function called from Wasm of another store"
             );
-            (host.callback)(store.cast(), caller_vmctx, values)
+            // The host function's handles are rooted for the call only: a
+            // root scope around it (its results are raw by the end).
+            // SAFETY: as above, shared borrows that end before and begin
+            // after the callback's own.
+            let depth = unsafe { (*store).gc_lifo_depth() };
+            let result = (host.callback)(store.cast(), caller_vmctx, values);
+            // SAFETY: as above.
+            unsafe { (*store).gc_release_lifo_roots(depth) };
+            result
         }))
     };
     match outcome {

@@ -7,6 +7,7 @@
 use crate::exception::Tag;
 use crate::externals::Extern;
 use crate::func::Func;
+use crate::gc::layout::is_gc_managed_ref;
 use crate::global::Global;
 use crate::memory::{Memory, MemoryEntry};
 use crate::module::Module;
@@ -19,10 +20,12 @@ use crate::types::{ExternType, limits_match};
 use crate::values::ValRaw;
 use crate::vm::vmctx::{Vmctx, VmctxViewNotifier};
 use anyhow::{Context, Result, anyhow, bail};
+use remap_compiler::gc_layout::{ARRAY_ELEMENTS, GcRef, StructLayout, storage_size};
 use remap_compiler::module_info::{
     ConstExpr, ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind, ImportKind,
 };
 use remap_compiler::types::{EngineTypeIndex, Mutability};
+use remap_compiler::types::{StorageType, TypeRegistry};
 use remap_compiler::vmctx::{VMFuncRef, VMFunctionImport, VMTableDefinition};
 use remap_memory::NotifierRegistration;
 use std::cell::{Cell, Ref, RefCell};
@@ -94,6 +97,23 @@ impl InstanceData {
         })
     }
 
+    /// Calls `visit` with every reference of the passive element segments
+    /// whose element type the collector traces (its roots).
+    pub(crate) fn for_each_segment_reference(
+        &self,
+        registry: &TypeRegistry,
+        visit: &mut dyn FnMut(u64),
+    ) {
+        let segments = self.elements.borrow();
+        for (segment, values) in self.module.info().elements.iter().zip(segments.iter()) {
+            let Some(values) = values else { continue };
+            let ty = self.module.engine_ref_type(segment.ty);
+            if is_gc_managed_ref(registry, ty) {
+                values.iter().copied().for_each(&mut *visit);
+            }
+        }
+    }
+
     pub(crate) fn drop_element(&self, index: u32) {
         self.elements.borrow_mut()[index as usize] = None;
     }
@@ -135,10 +155,114 @@ impl InstanceData {
                         _ => a.wrapping_mul(b),
                     })
                 }
+                ConstOp::RefI31 => {
+                    let value = pop(&mut stack)?.get_i32();
+                    ValRaw::reference(GcRef::I31(value).to_raw())
+                }
+                ConstOp::StructNew(type_index) => {
+                    let fields = self.struct_fields(store, type_index)?;
+                    let values = stack.split_off(
+                        stack
+                            .len()
+                            .checked_sub(fields.len())
+                            .ok_or_else(|| anyhow!("malformed constant expression"))?,
+                    );
+                    let object = self.allocate(store, type_index, 0)?;
+                    for ((storage, offset), value) in fields.iter().zip(values) {
+                        store.gc_write_raw(object + offset, *storage, value);
+                    }
+                    ValRaw::reference(u64::from(object))
+                }
+                ConstOp::StructNewDefault(type_index) => {
+                    ValRaw::reference(u64::from(self.allocate(store, type_index, 0)?))
+                }
+                ConstOp::ArrayNew(type_index) => {
+                    let len = pop(&mut stack)?.get_i32() as u32;
+                    let value = pop(&mut stack)?;
+                    let array = self.allocate(store, type_index, len)?;
+                    let element = self.array_element(store, type_index)?;
+                    let size = storage_size(element);
+                    for index in 0..len {
+                        store.gc_write_raw(array + ARRAY_ELEMENTS + index * size, element, value);
+                    }
+                    ValRaw::reference(u64::from(array))
+                }
+                ConstOp::ArrayNewDefault(type_index) => {
+                    let len = pop(&mut stack)?.get_i32() as u32;
+                    ValRaw::reference(u64::from(self.allocate(store, type_index, len)?))
+                }
+                ConstOp::ArrayNewFixed { type_index, len } => {
+                    let values = stack.split_off(
+                        stack
+                            .len()
+                            .checked_sub(len as usize)
+                            .ok_or_else(|| anyhow!("malformed constant expression"))?,
+                    );
+                    let array = self.allocate(store, type_index, len)?;
+                    let element = self.array_element(store, type_index)?;
+                    let size = storage_size(element);
+                    for (index, value) in (0u32..).zip(values) {
+                        store.gc_write_raw(array + ARRAY_ELEMENTS + index * size, element, value);
+                    }
+                    ValRaw::reference(u64::from(array))
+                }
+                // The other hierarchy's view of the same bits.
+                ConstOp::ConvertReference => pop(&mut stack)?,
             };
             stack.push(value);
         }
         pop(&mut stack)
+    }
+
+    /// Allocates an object of module type `type_index` for a constant
+    /// expression. It does not collect: the expression's operands are in
+    /// no root.
+    fn allocate(&self, store: &StoreOpaque, type_index: u32, len: u32) -> Result<u32> {
+        let type_id = self.engine_type_id(type_index)?;
+        store
+            .gc_allocate(type_id, len, false)
+            .map_err(uninstantiable)
+    }
+
+    fn engine_type_id(&self, type_index: u32) -> Result<u32> {
+        self.module
+            .type_ids()
+            .get(type_index as usize)
+            .copied()
+            .ok_or_else(|| anyhow!("type {type_index} does not exist"))
+    }
+
+    /// Each field's storage and offset, of struct type `type_index`.
+    fn struct_fields(
+        &self,
+        store: &StoreOpaque,
+        type_index: u32,
+    ) -> Result<Vec<(StorageType, u32)>> {
+        let ty = store
+            .engine()
+            .type_registry()
+            .sub_type(EngineTypeIndex::from_u32(self.engine_type_id(type_index)?));
+        let ty = ty
+            .as_ref()
+            .and_then(|ty| ty.composite.as_struct())
+            .ok_or_else(|| anyhow!("type {type_index} is not a struct type"))?;
+        let layout = StructLayout::of(ty);
+        Ok(ty
+            .fields
+            .iter()
+            .map(|field| field.storage)
+            .zip(layout.field_offsets)
+            .collect())
+    }
+
+    /// The element storage of array type `type_index`.
+    fn array_element(&self, store: &StoreOpaque, type_index: u32) -> Result<StorageType> {
+        store
+            .engine()
+            .type_registry()
+            .sub_type(EngineTypeIndex::from_u32(self.engine_type_id(type_index)?))
+            .and_then(|ty| ty.composite.as_array().map(|array| array.element.storage))
+            .ok_or_else(|| anyhow!("type {type_index} is not an array type"))
     }
 
     /// The reference values of element segment `index`.

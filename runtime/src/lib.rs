@@ -33,6 +33,7 @@ mod exception;
 mod externals;
 mod externref;
 mod func;
+mod gc;
 mod global;
 mod instance;
 mod interruption;
@@ -60,6 +61,10 @@ pub use exception::{ExnRef, Tag, TagType, ThrownException};
 pub use externals::Extern;
 pub use externref::ExternRef;
 pub use func::{Caller, Func};
+pub use gc::{
+    AnyRef, ArrayRef, ArrayRefPre, EqRef, GcStats, I31, MIN_COLLECTION_BYTES,
+    MIN_COLLECTION_EXTERNREFS, OwnedAnyRef, RootScope, StructRef, StructRefPre,
+};
 pub use global::Global;
 pub use instance::{Export, Instance};
 pub use interruption::UpdateDeadline;

@@ -16,7 +16,9 @@ use crate::vm::code_tables::{
 use crate::vm::registry::{self, CodeInfo, CodeRegistration, FunctionRange};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
-use remap_compiler::types::{GlobalType, ModuleTypeIndex, RegisteredTypes, TableType};
+use remap_compiler::types::{
+    GlobalType, ModuleTypeIndex, RefType, RegisteredTypes, TableType, ValType,
+};
 use remap_compiler::vmctx::{VMEntryTrampolineFn, VMOffsets};
 use remap_compiler::{CompiledTrampoline, FunctionLoc, Tunables};
 use remap_memory::{CodeMemory, MappedFile, MemoryImage};
@@ -228,6 +230,7 @@ impl Module {
             names: FunctionNames::new(keep_table(compiled.function_names)),
             module_name: info.names.module.clone(),
             exception_table: compiled.exception_table,
+            stack_maps: compiled.stack_maps,
         });
         code._registration = Some(registry::register_code(code_info.clone()));
         profiling::register_code(engine.config().profiler, &code_info);
@@ -338,6 +341,7 @@ impl Module {
                 .collect(),
             memory_images: Vec::new(),
             exception_table: inner.code_info.exception_table.clone(),
+            stack_maps: inner.code_info.stack_maps.clone(),
             function_body_offsets: inner
                 .code_info
                 .functions
@@ -501,6 +505,18 @@ impl Module {
         self.inner.registered_types.engine_table_type(ty)
     }
 
+    /// A reference type of this module, with engine indices.
+    pub(crate) fn engine_ref_type(&self, ty: RefType) -> RefType {
+        match self
+            .inner
+            .registered_types
+            .engine_val_type(ValType::Ref(ty))
+        {
+            ValType::Ref(ty) => ty,
+            _ => unreachable!("a reference type stays one"),
+        }
+    }
+
     /// The type of a global of this module, with engine indices.
     pub(crate) fn global_type(&self, ty: GlobalType) -> GlobalType {
         self.inner.registered_types.engine_global_type(ty)
@@ -573,6 +589,7 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<CompiledArtifact<'
         data_segments,
         memory_images: Vec::new(),
         exception_table: module.exception_table,
+        stack_maps: module.stack_maps,
     })
 }
 

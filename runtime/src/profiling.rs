@@ -248,6 +248,7 @@ mod tests {
             names: FunctionNames::from_names(&names),
             module_name: Some("calc".to_string()),
             exception_table: Vec::new(),
+            stack_maps: Vec::new(),
         };
         assert_eq!(
             perf_map_lines(&code),

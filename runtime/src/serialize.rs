@@ -40,7 +40,9 @@ use crate::module::compile;
 use crate::vm::code_tables::{check_address_map, check_function_names, check_trap_table};
 use anyhow::{Context, Result, bail};
 use remap_compiler::module_info::{EntityKind, ImportKind, ModuleInfo};
-use remap_compiler::{CodeCompatibility, ExceptionCallSite, FunctionLoc, VMOffsets};
+use remap_compiler::{
+    CodeCompatibility, ExceptionCallSite, FunctionLoc, StackMapRecord, VMOffsets,
+};
 use remap_memory::MemoryImage;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -51,7 +53,7 @@ use std::ops::Range;
 pub(crate) const MAGIC: [u8; 8] = *b"\x7fREMAP\x01\n";
 
 /// Version of the layout above and of [`Metadata`]; bump on any change.
-const FORMAT_VERSION: u32 = 7;
+const FORMAT_VERSION: u32 = 8;
 
 /// The version of Remap that writes and reads artifacts.
 const REMAP_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -92,6 +94,8 @@ pub(crate) struct CompiledArtifact<'code> {
     pub memory_images: Vec<ImageInFile>,
     /// Call sites with exception handlers, sorted by return offset.
     pub exception_table: Vec<ExceptionCallSite>,
+    /// Call sites with live GC references, sorted by return offset.
+    pub stack_maps: Vec<StackMapRecord>,
     /// Byte offset of each defined function's body in the module binary
     /// (backtraces use it where the exact instruction is unknown).
     pub function_body_offsets: Vec<u32>,
@@ -117,6 +121,7 @@ struct MetadataRef<'a> {
     host_trampolines: &'a [Option<FunctionLoc>],
     function_body_offsets: &'a [u32],
     exception_table: &'a [ExceptionCallSite],
+    stack_maps: &'a [StackMapRecord],
     address_map_len: u64,
     trap_table_len: u64,
     function_names_len: u64,
@@ -154,6 +159,7 @@ struct Metadata {
     host_trampolines: Vec<Option<FunctionLoc>>,
     function_body_offsets: Vec<u32>,
     exception_table: Vec<ExceptionCallSite>,
+    stack_maps: Vec<StackMapRecord>,
     /// Bytes of the address map.
     address_map_len: u64,
     /// Bytes of the trap table.
@@ -219,6 +225,7 @@ pub(crate) fn encode(
         host_trampolines: &artifact.host_trampolines,
         function_body_offsets: &artifact.function_body_offsets,
         exception_table: &artifact.exception_table,
+        stack_maps: &artifact.stack_maps,
         address_map_len: artifact.address_map.len() as u64,
         trap_table_len: artifact.trap_table.len() as u64,
         function_names_len: artifact.function_names.len() as u64,
@@ -534,6 +541,7 @@ fn raw_sections(metadata: Metadata, raw: &[u8], raw_offset: usize) -> Result<Com
         data_segments,
         memory_images,
         exception_table: metadata.exception_table,
+        stack_maps: metadata.stack_maps,
         function_body_offsets: metadata.function_body_offsets,
     })
 }
@@ -607,6 +615,21 @@ fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
             .is_sorted_by(|a, b| a.return_offset < b.return_offset)
     {
         bail!("its exception table does not fit its code");
+    }
+    // The collector reads and writes the slots a stack map names.
+    let stack_maps_fit = module.stack_maps.iter().all(|record| {
+        u64::from(record.return_offset) <= code_len
+            && record
+                .slots
+                .iter()
+                .all(|&slot| u64::from(slot) + 8 <= u64::from(record.frame_size))
+    });
+    if !stack_maps_fit
+        || !module
+            .stack_maps
+            .is_sorted_by(|a, b| a.return_offset < b.return_offset)
+    {
+        bail!("its stack maps do not fit its code");
     }
     for export in &info.exports {
         let count = match export.kind {

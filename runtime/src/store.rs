@@ -6,6 +6,7 @@ use crate::exception::{ExceptionAllocation, TagEntry};
 use crate::externref::ExternRefEntry;
 use crate::func::Func;
 use crate::func::HostFuncAllocation;
+use crate::gc::{GcStats, GcStore};
 use crate::global::GlobalEntry;
 use crate::instance::InstanceData;
 use crate::interruption::EpochCallback;
@@ -59,12 +60,18 @@ pub struct StoreOpaque {
     /// Linker host functions already added to this store, by the address of
     /// their shared closure, so instantiating again reuses them.
     pub(crate) linker_funcs: HashMap<usize, Func>,
-    pub(crate) externrefs: Vec<ExternRefEntry>,
+    /// Host values of extern references (externref.rs); `None` once
+    /// collected, its index then on `free_externrefs`.
+    pub(crate) externrefs: Vec<Option<ExternRefEntry>>,
+    pub(crate) free_externrefs: Vec<u32>,
     /// Every tag of the store, by `Tag` index (exception.rs).
     pub(crate) tags: Vec<TagEntry>,
     /// Every exception object made in the store, by `ExnRef` index; builtins
     /// add to it through a shared borrow (exception.rs).
     pub(crate) exceptions: RefCell<Vec<ExceptionAllocation>>,
+    /// The GC heap and roots (gc/); dropped before `limits`, which its
+    /// notifier writes.
+    pub(crate) gc: RefCell<GcStore>,
     limits: Box<UnsafeCell<VMRuntimeLimits>>,
     /// What happens when the epoch deadline passes: `None` traps
     /// (interruption.rs).
@@ -138,8 +145,10 @@ impl<T> Store<T> {
                     host_funcs: Vec::new(),
                     linker_funcs: HashMap::new(),
                     externrefs: Vec::new(),
+                    free_externrefs: Vec::new(),
                     tags: Vec::new(),
                     exceptions: RefCell::new(Vec::new()),
+                    gc: RefCell::new(GcStore::new(engine.config().gc_heap_limit)),
                     limits: Box::new(UnsafeCell::new(VMRuntimeLimits {
                         epoch_counter: engine.epoch_counter() as usize,
                         epoch_trampoline: engine.epoch_trampoline(),
@@ -185,6 +194,17 @@ impl<T> Store<T> {
     /// Summed statistics of this store's linear memories.
     pub fn memory_stats(&self) -> MemoryStats {
         self.inner.opaque.memory_stats()
+    }
+
+    /// Statistics of this store's GC heap.
+    pub fn gc_stats(&self) -> GcStats {
+        self.inner.opaque.gc_stats()
+    }
+
+    /// Collects garbage now: every GC object no root reaches is freed.
+    pub fn gc(&mut self) {
+        self.inner.opaque.collect_garbage();
+        self.inner.opaque.free_unreached_externrefs();
     }
 }
 

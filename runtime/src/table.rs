@@ -74,6 +74,14 @@ impl TableEntry {
         result
     }
 
+    /// Calls `visit` with every element (the collector's roots).
+    pub(crate) fn for_each_element(&self, visit: &mut dyn FnMut(u64)) {
+        // SAFETY: a shared read of the vector; the collector runs while
+        // compiled code is stopped in a call and nothing else writes it.
+        let elements = unsafe { &*self.elements.get() };
+        elements.iter().copied().for_each(visit);
+    }
+
     /// The element count. Only reads, so it is race-free even when several
     /// threads query a shared `&Store` at once (`Table::size` takes `AsContext`).
     pub(crate) fn size(&self) -> u64 {

@@ -3,6 +3,7 @@
 
 use crate::externref::ExternRef;
 use crate::func::{Caller, Entry, Func, TypedHostFn};
+use crate::gc::AnyRef;
 use crate::store::{AsContextMut, StoreOpaque};
 use crate::types::{FuncType, ValType};
 use crate::values::ValRaw;
@@ -81,6 +82,21 @@ impl WasmTy for Option<ExternRef> {
     }
     unsafe fn from_raw(store: &StoreOpaque, raw: ValRaw) -> Self {
         ExternRef::from_raw(store, raw.get_reference())
+    }
+}
+
+impl WasmTy for Option<AnyRef> {
+    fn valtype() -> ValType {
+        ValType::ANYREF
+    }
+    fn into_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
+        Ok(ValRaw::reference(AnyRef::option_to_raw(
+            self.as_ref(),
+            store,
+        )?))
+    }
+    unsafe fn from_raw(store: &StoreOpaque, raw: ValRaw) -> Self {
+        AnyRef::from_raw(store, raw.get_reference())
     }
 }
 

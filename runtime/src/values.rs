@@ -3,6 +3,7 @@
 use crate::exception::ExnRef;
 use crate::externref::ExternRef;
 use crate::func::Func;
+use crate::gc::AnyRef;
 use crate::store::{AsContext, StoreOpaque};
 use crate::types::{AbstractHeapType, HeapType, RefType, ValType};
 use anyhow::{Result, bail};
@@ -28,6 +29,9 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An `exnref`; `None` is null.
     ExnRef(Option<ExnRef>),
+    /// A reference of the internal hierarchy (`anyref`, `eqref`, `i31ref`,
+    /// structs and arrays); `None` is null.
+    AnyRef(Option<AnyRef>),
 }
 
 impl Val {
@@ -59,6 +63,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
             Val::ExnRef(_) => ValType::EXNREF,
+            Val::AnyRef(_) => ValType::ANYREF,
         }
     }
 
@@ -127,12 +132,21 @@ impl Val {
         }
     }
 
+    /// The internal reference, if this is one (the inner `None` is null).
+    pub fn anyref(&self) -> Option<Option<&AnyRef>> {
+        match self {
+            Val::AnyRef(a) => Some(a.as_ref()),
+            _ => None,
+        }
+    }
+
     /// This value as a reference, if it is one.
     pub fn as_ref(&self) -> Option<Ref> {
         match self {
             Val::FuncRef(f) => Some(Ref::Func(*f)),
             Val::ExternRef(e) => Some(Ref::Extern(*e)),
             Val::ExnRef(e) => Some(Ref::Exn(*e)),
+            Val::AnyRef(a) => Some(Ref::Any(*a)),
             _ => None,
         }
     }
@@ -148,6 +162,7 @@ impl Val {
             Val::FuncRef(f) => ValRaw::reference(Func::option_to_raw(f.as_ref(), store)?),
             Val::ExternRef(e) => ValRaw::reference(ExternRef::option_to_raw(e.as_ref(), store)?),
             Val::ExnRef(e) => ValRaw::reference(ExnRef::option_to_raw(e.as_ref(), store)?),
+            Val::AnyRef(a) => ValRaw::reference(AnyRef::option_to_raw(a.as_ref(), store)?),
         })
     }
 
@@ -237,6 +252,7 @@ impl From<Ref> for Val {
             Ref::Func(f) => Val::FuncRef(f),
             Ref::Extern(e) => Val::ExternRef(e),
             Ref::Exn(e) => Val::ExnRef(e),
+            Ref::Any(a) => Val::AnyRef(a),
         }
     }
 }
@@ -250,6 +266,8 @@ pub enum Ref {
     Extern(Option<ExternRef>),
     /// An exception reference; `None` is null.
     Exn(Option<ExnRef>),
+    /// A reference of the internal hierarchy; `None` is null.
+    Any(Option<AnyRef>),
 }
 
 impl Ref {
@@ -259,20 +277,37 @@ impl Ref {
             Ref::Func(_) => RefType::FUNCREF,
             Ref::Extern(_) => RefType::EXTERNREF,
             Ref::Exn(_) => RefType::EXNREF,
+            Ref::Any(_) => RefType::ANYREF,
         }
     }
 
     /// Whether this is a null reference.
     pub fn is_null(&self) -> bool {
-        matches!(self, Ref::Func(None) | Ref::Extern(None) | Ref::Exn(None))
+        matches!(
+            self,
+            Ref::Func(None) | Ref::Extern(None) | Ref::Exn(None) | Ref::Any(None)
+        )
     }
 
     /// The null reference of `ty`.
     pub fn null(ty: RefType) -> Ref {
-        match hierarchy(ty) {
+        Ref::null_of(hierarchy(ty))
+    }
+
+    fn null_of(hierarchy: Hierarchy) -> Ref {
+        match hierarchy {
             Hierarchy::Extern => Ref::Extern(None),
             Hierarchy::Exn => Ref::Exn(None),
             Hierarchy::Func => Ref::Func(None),
+            Hierarchy::Any => Ref::Any(None),
+        }
+    }
+
+    /// The internal reference, if this is a non-null one.
+    pub fn as_any(&self) -> Option<&AnyRef> {
+        match self {
+            Ref::Any(a) => a.as_ref(),
+            _ => None,
         }
     }
 
@@ -312,9 +347,12 @@ impl Ref {
     fn matches_ty_in(&self, store: &StoreOpaque, ty: &RefType) -> bool {
         match self {
             // Null is a value of every nullable type of its hierarchy.
-            Ref::Func(None) | Ref::Extern(None) | Ref::Exn(None) => {
+            Ref::Func(None) | Ref::Extern(None) | Ref::Exn(None) | Ref::Any(None) => {
+                let discriminant = |hierarchy| std::mem::discriminant(&Ref::null_of(hierarchy));
                 ty.nullable
-                    && std::mem::discriminant(self) == std::mem::discriminant(&Ref::null(*ty))
+                    && (std::mem::discriminant(self) == discriminant(hierarchy_in(store, *ty))
+                        // `Ref::null` of a concrete type, made without a store.
+                        || std::mem::discriminant(self) == discriminant(hierarchy(*ty)))
             }
             Ref::Func(Some(func)) => match ty.heap_type {
                 HeapType::Abstract {
@@ -329,6 +367,7 @@ impl Ref {
             },
             Ref::Extern(Some(_)) => ty.heap_type == HeapType::unshared(AbstractHeapType::Extern),
             Ref::Exn(Some(_)) => ty.heap_type == HeapType::unshared(AbstractHeapType::Exn),
+            Ref::Any(Some(any)) => any_matches(store, any, ty.heap_type).unwrap_or(false),
         }
     }
 
@@ -341,6 +380,8 @@ impl Ref {
             Ref::Extern(None) => "a null extern reference".into(),
             Ref::Exn(Some(_)) => "an exception reference".into(),
             Ref::Exn(None) => "a null exception reference".into(),
+            Ref::Any(Some(_)) => "an internal reference".into(),
+            Ref::Any(None) => "a null internal reference".into(),
         }
     }
 
@@ -368,6 +409,7 @@ impl Ref {
             Ref::Func(f) => Func::option_to_raw(f.as_ref(), store),
             Ref::Extern(e) => ExternRef::option_to_raw(e.as_ref(), store),
             Ref::Exn(e) => ExnRef::option_to_raw(e.as_ref(), store),
+            Ref::Any(a) => AnyRef::option_to_raw(a.as_ref(), store),
         }
     }
 
@@ -376,12 +418,13 @@ impl Ref {
     /// # Safety
     /// `raw` must be a valid element of type `ty` in `store`.
     pub(crate) unsafe fn from_raw(store: &StoreOpaque, raw: u64, ty: RefType) -> Ref {
-        match hierarchy(ty) {
+        match hierarchy_in(store, ty) {
             Hierarchy::Extern => Ref::Extern(ExternRef::from_raw(store, raw)),
             // SAFETY: forwarded from the caller.
             Hierarchy::Exn => Ref::Exn(unsafe { ExnRef::from_raw(store, raw) }),
             // SAFETY: forwarded from the caller.
             Hierarchy::Func => Ref::Func(unsafe { Func::from_raw(store, raw) }),
+            Hierarchy::Any => Ref::Any(AnyRef::from_raw(store, raw)),
         }
     }
 }
@@ -394,16 +437,17 @@ enum Hierarchy {
     Exn,
     /// [`Ref::Func`].
     Func,
+    /// [`Ref::Any`].
+    Any,
 }
 
 /// How the host represents values of `ty`: the external hierarchy
 /// (`extern`, `noextern`) as [`Ref::Extern`], the exception hierarchy
-/// (`exn`, `noexn`) as [`Ref::Exn`], and every other reference type as
-/// [`Ref::Func`]: the function hierarchy, and the null of the internal
-/// hierarchy (`any`, `eq`, struct and array types), the only value of it
-/// that exists until GC objects do (the compiler refuses every instruction
-/// that would make another). A host value is checked against the expected
-/// type, so no value of another hierarchy gets through.
+/// (`exn`, `noexn`) as [`Ref::Exn`], the internal hierarchy (`any`, `eq`,
+/// `i31`, `struct`, `array`, `none` and struct and array types) as
+/// [`Ref::Any`], and the function hierarchy as [`Ref::Func`]. A host value
+/// is checked against the expected type, so no value of another hierarchy
+/// gets through.
 fn hierarchy(ty: RefType) -> Hierarchy {
     match ty.heap_type {
         HeapType::Abstract {
@@ -414,8 +458,51 @@ fn hierarchy(ty: RefType) -> Hierarchy {
             ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
             ..
         } => Hierarchy::Exn,
-        _ => Hierarchy::Func,
+        HeapType::Abstract {
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+            ..
+        } => Hierarchy::Func,
+        HeapType::Abstract { .. } => Hierarchy::Any,
+        // Which hierarchy a concrete type belongs to takes the registry
+        // (`hierarchy_in`); without it, its null is represented as a
+        // function reference's (null is 0 in every hierarchy).
+        HeapType::Concrete(_) => Hierarchy::Func,
     }
+}
+
+/// [`hierarchy`], with concrete types looked up in `store`'s registry.
+fn hierarchy_in(store: &StoreOpaque, ty: RefType) -> Hierarchy {
+    match ty.heap_type {
+        HeapType::Concrete(_)
+            if crate::gc::layout::is_gc_managed_ref(store.engine().type_registry(), ty) =>
+        {
+            Hierarchy::Any
+        }
+        _ => hierarchy(ty),
+    }
+}
+
+/// Whether the non-null internal reference `any` is a value of heap type
+/// `heap_type`.
+fn any_matches(store: &StoreOpaque, any: &AnyRef, heap_type: HeapType) -> Result<bool> {
+    Ok(match heap_type {
+        HeapType::Abstract { ty, .. } => match ty {
+            AbstractHeapType::Any => true,
+            AbstractHeapType::Eq => any.is_eqref_in(store)?,
+            AbstractHeapType::I31 => any.is_i31_in(store)?,
+            AbstractHeapType::Struct => any.is_struct_in(store)?,
+            AbstractHeapType::Array => any.is_array_in(store)?,
+            _ => false,
+        },
+        HeapType::Concrete(TypeIndex::Engine(expected)) => match any.object_type_id(store)? {
+            Some(actual) => store
+                .engine()
+                .type_registry()
+                .is_subtype(EngineTypeIndex::from_u32(actual), expected),
+            None => false,
+        },
+        HeapType::Concrete(_) => false,
+    })
 }
 
 impl From<Func> for Ref {

@@ -242,7 +242,10 @@ fn all_arities_and_value_types_round_trip() {
         .call(&mut store, 41)
         .unwrap();
     assert_eq!(y, 42);
-    assert_eq!(r.unwrap().data(&store).downcast_ref::<i32>(), Some(&41));
+    assert_eq!(
+        r.unwrap().data(&store).unwrap().downcast_ref::<i32>(),
+        Some(&41)
+    );
 }
 
 #[test]
@@ -266,7 +269,10 @@ fn references_pass_through_wasm_and_tables() {
         .get_typed_func::<Option<ExternRef>, Option<ExternRef>>(&mut store, "id")
         .unwrap();
     let back = id.call(&mut store, Some(value)).unwrap().unwrap();
-    assert_eq!(back.data(&store).downcast_ref::<String>().unwrap(), "hello");
+    assert_eq!(
+        back.data(&store).unwrap().downcast_ref::<String>().unwrap(),
+        "hello"
+    );
     assert!(id.call(&mut store, None).unwrap().is_none());
 
     let table = instance.get_table(&mut store, "t").unwrap();

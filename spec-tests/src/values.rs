@@ -6,7 +6,7 @@ use crate::patterns::{
     f64_matches, v128_matches,
 };
 use anyhow::{Result, bail};
-use remap::{ExternRef, Store, Val};
+use remap::{AnyRef, ExternRef, Store, Val};
 use wast::WastArg;
 use wast::core::{AbstractHeapType, HeapType, WastArgCore, WastRetCore};
 
@@ -26,10 +26,16 @@ pub fn argument_value<T>(store: &mut Store<T>, arg: &WastArg<'_>) -> Result<Val>
             Some(NullKind::Func) => Val::FuncRef(None),
             Some(NullKind::Extern) => Val::ExternRef(None),
             Some(NullKind::Exn) => Val::ExnRef(None),
-            _ => bail!("unsupported null reference type {heap:?}"),
+            Some(NullKind::Any) => Val::AnyRef(None),
+            None => bail!("unsupported null reference type {heap:?}"),
         },
         WastArgCore::RefExtern(value) => Val::ExternRef(Some(ExternRef::new(store, *value))),
-        WastArgCore::RefHost(_) => bail!("`ref.host` (GC host references) is not supported"),
+        // A host reference of the internal hierarchy: an internalized
+        // extern reference holding the number, compared by it.
+        WastArgCore::RefHost(value) => {
+            let host = ExternRef::new(&mut *store, *value);
+            Val::AnyRef(Some(AnyRef::convert_extern(store, &host)?))
+        }
     })
 }
 
@@ -42,7 +48,9 @@ enum NullKind {
 }
 
 /// Which null a `ref.null` of this heap type is; `None` for a type Remap has
-/// no values of.
+/// no values of. A concrete type's hierarchy is unknown here: its null is
+/// that of the function hierarchy, which the runtime accepts for every
+/// concrete type (null is null).
 fn null_kind(heap: Option<&HeapType<'_>>) -> Option<NullKind> {
     let Some(heap) = heap else {
         return Some(NullKind::Any);
@@ -52,6 +60,12 @@ fn null_kind(heap: Option<&HeapType<'_>>) -> Option<NullKind> {
             AbstractHeapType::Func | AbstractHeapType::NoFunc => Some(NullKind::Func),
             AbstractHeapType::Extern | AbstractHeapType::NoExtern => Some(NullKind::Extern),
             AbstractHeapType::Exn | AbstractHeapType::NoExn => Some(NullKind::Exn),
+            AbstractHeapType::Any
+            | AbstractHeapType::Eq
+            | AbstractHeapType::I31
+            | AbstractHeapType::Struct
+            | AbstractHeapType::Array
+            | AbstractHeapType::None => Some(NullKind::Any),
             _ => None,
         },
         HeapType::Concrete(_) | HeapType::Exact(_) => Some(NullKind::Func),
@@ -81,6 +95,10 @@ pub fn result_matches<T>(store: &Store<T>, expected: &WastRetCore<'_>, value: &V
                 Some(NullKind::Extern | NullKind::Any)
             )
         }
+        (WastRetCore::RefNull(heap), Val::AnyRef(None)) => {
+            matches!(null_kind(heap.as_ref()), Some(NullKind::Any))
+                || matches!(heap, Some(HeapType::Concrete(_) | HeapType::Exact(_)))
+        }
         (WastRetCore::RefNull(heap), Val::ExnRef(None)) => {
             matches!(
                 null_kind(heap.as_ref()),
@@ -91,8 +109,28 @@ pub fn result_matches<T>(store: &Store<T>, expected: &WastRetCore<'_>, value: &V
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(expected)), Val::ExternRef(Some(reference))) => reference
             .data(store)
-            .downcast_ref::<u32>()
+            .and_then(|data| data.downcast_ref::<u32>())
             .is_some_and(|got| got == expected),
+        (WastRetCore::RefHost(expected), Val::AnyRef(Some(reference))) => reference
+            .as_extern(store)
+            .ok()
+            .flatten()
+            .and_then(|host| host.data(store))
+            .and_then(|data| data.downcast_ref::<u32>())
+            .is_some_and(|got| got == expected),
+        (WastRetCore::RefAny, Val::AnyRef(Some(_))) => true,
+        (WastRetCore::RefEq, Val::AnyRef(Some(reference))) => {
+            reference.is_eqref(store).unwrap_or(false)
+        }
+        (WastRetCore::RefI31, Val::AnyRef(Some(reference))) => {
+            reference.is_i31(store).unwrap_or(false)
+        }
+        (WastRetCore::RefStruct, Val::AnyRef(Some(reference))) => {
+            reference.is_struct(store).unwrap_or(false)
+        }
+        (WastRetCore::RefArray, Val::AnyRef(Some(reference))) => {
+            reference.is_array(store).unwrap_or(false)
+        }
         _ => false,
     }
 }
@@ -134,12 +172,32 @@ pub fn describe_value<T>(store: &Store<T>, value: &Val) -> String {
         Val::FuncRef(None) => "ref.null func".to_owned(),
         Val::FuncRef(Some(_)) => "ref.func".to_owned(),
         Val::ExternRef(None) => "ref.null extern".to_owned(),
-        Val::ExternRef(Some(reference)) => match reference.data(store).downcast_ref::<u32>() {
-            Some(value) => format!("ref.extern {value}"),
-            None => "ref.extern (host value)".to_owned(),
-        },
+        Val::ExternRef(Some(reference)) => {
+            match reference
+                .data(store)
+                .and_then(|data| data.downcast_ref::<u32>())
+            {
+                Some(value) => format!("ref.extern {value}"),
+                None => "ref.extern (host value)".to_owned(),
+            }
+        }
+        Val::AnyRef(None) => "ref.null any".to_owned(),
+        Val::AnyRef(Some(reference)) => describe_any(store, reference),
         Val::ExnRef(None) => "ref.null exn".to_owned(),
         Val::ExnRef(Some(_)) => "ref.exn".to_owned(),
+    }
+}
+
+/// Describes a non-null internal reference by what it refers to.
+fn describe_any<T>(store: &Store<T>, reference: &AnyRef) -> String {
+    if let Ok(Some(value)) = reference.as_i31(store) {
+        format!("ref.i31 {}", value.get_i32())
+    } else if reference.is_struct(store).unwrap_or(false) {
+        "ref.struct".to_owned()
+    } else if reference.is_array(store).unwrap_or(false) {
+        "ref.array".to_owned()
+    } else {
+        "ref.host".to_owned()
     }
 }
 

@@ -8,14 +8,12 @@
 
 use super::Translator;
 use crate::bounds_checks;
-use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::func_environ::FuncEnvironment;
 use crate::trap::TrapKind;
 use crate::types::FuncType;
 use crate::vmctx::field;
-use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, BlockArg, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
@@ -161,34 +159,13 @@ impl Translator<'_> {
         func_ref: Value,
         type_index: u32,
     ) -> Result<Value, CompileError> {
-        let expected = self.env.type_id(builder, type_index);
         let actual = builder.ins().load(
             types::I32,
             Self::func_ref_flags(),
             func_ref,
             field::FUNC_REF_TYPE_ID,
         );
-        let equal = builder.ins().icmp(IntCC::Equal, expected, actual);
-        if self.env.type_is_final(type_index)? {
-            return Ok(equal);
-        }
-        let slow = builder.create_block();
-        let done = builder.create_block();
-        let matches = builder.append_block_param(done, types::I8);
-        builder.set_cold_block(slow);
-        builder
-            .ins()
-            .brif(equal, done, &[BlockArg::Value(equal)], slow, &[]);
-        builder.seal_block(slow);
-        builder.switch_to_block(slow);
-        let is_subtype = self
-            .env
-            .call_builtin(builder, Builtin::IsSubtype, &[actual, expected])[0];
-        let is_subtype = builder.ins().icmp_imm_u(IntCC::NotEqual, is_subtype, 0);
-        builder.ins().jump(done, &[BlockArg::Value(is_subtype)]);
-        builder.seal_block(done);
-        builder.switch_to_block(done);
-        Ok(matches)
+        self.type_id_has_subtype(builder, actual, type_index)
     }
 
     /// Function references never change once created.

@@ -1,15 +1,21 @@
-//! Casts of function and external references: `ref.test`, `ref.cast`,
-//! `br_on_cast`, `br_on_cast_fail`.
+//! Casts: `ref.test`, `ref.cast`, `br_on_cast`, `br_on_cast_fail`.
 //!
-//! These are GC instructions, but on the function and external hierarchies
-//! they need no collected heap: a function reference carries its engine
-//! type id (`VMFuncRef`), and an external reference is only null or not. A
-//! cast into the internal hierarchy (`any`, `eq`, `i31`, `struct`, `array`,
-//! `none` and struct or array types) needs GC objects and is refused as
-//! unsupported until the collector exists.
+//! A function reference carries its engine type id (`VMFuncRef`); an
+//! external reference is only null or not. In the internal hierarchy a
+//! reference's tag bits tell an `i31`, an internalized host reference and
+//! a GC object apart (`crate::gc_layout`), and an object's header holds its
+//! engine type id and whether it is an array. A cast to a concrete type
+//! compares the type id with the target's (exact for a final type); when
+//! they differ and the target has subtypes, an object's type is looked up
+//! in the store's supertype displays (Wasmtime-style: the supertype at the
+//! target's depth must be the target), a function's in the runtime's type
+//! registry (`Builtin::IsSubtype`).
 
 use super::{Translator, block_args};
+use crate::builtins::Builtin;
 use crate::error::CompileError;
+use crate::func_environ::FuncEnvironment;
+use crate::gc_layout::{EXTERN_TAG, FLAG_ARRAY, HEADER_FLAGS, HEADER_TYPE_ID, I31_TAG, TAG_MASK};
 use crate::trap::TrapKind;
 use crate::types::{AbstractHeapType, CompositeKind, HeapType, RefType, TypeIndex};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -17,15 +23,32 @@ use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
-/// The heap types a cast can test today.
+/// What a cast tests.
 enum CastTarget {
-    /// `func` or `extern`: every non-null reference of the hierarchy.
+    /// `func`, `extern` or `any`: every non-null reference of the hierarchy.
     Top,
-    /// `nofunc` or `noextern`: no non-null reference.
+    /// `nofunc`, `noextern` or `none`: no non-null reference.
     Bottom,
     /// A function type of the module: non-null references whose function
     /// has a subtype of it.
     FuncType(u32),
+    /// `eq`: `i31`s and GC objects.
+    Eq,
+    /// `i31`.
+    I31,
+    /// GC objects: any struct, any array, or objects of a subtype of a
+    /// struct or array type of the module.
+    Object(ObjectTest),
+}
+
+/// Which GC objects a cast accepts.
+enum ObjectTest {
+    /// Every struct.
+    AnyStruct,
+    /// Every array.
+    AnyArray,
+    /// Objects of a subtype of this module type.
+    Type(u32),
 }
 
 impl Translator<'_> {
@@ -103,27 +126,35 @@ impl Translator<'_> {
         let unsupported = || CompileError::Unsupported {
             feature: "gc".into(),
             offset,
-            message: format!(
-                "a cast to `{heap_type}` needs GC objects, which are not supported yet"
-            ),
+            message: format!("a cast to `{heap_type}` is not supported"),
         };
         match heap_type {
             HeapType::Abstract { shared: false, ty } => match ty {
-                AbstractHeapType::Func | AbstractHeapType::Extern => Ok(CastTarget::Top),
-                AbstractHeapType::NoFunc | AbstractHeapType::NoExtern => Ok(CastTarget::Bottom),
-                _ => Err(unsupported()),
+                AbstractHeapType::Func | AbstractHeapType::Extern | AbstractHeapType::Any => {
+                    Ok(CastTarget::Top)
+                }
+                AbstractHeapType::NoFunc | AbstractHeapType::NoExtern | AbstractHeapType::None => {
+                    Ok(CastTarget::Bottom)
+                }
+                AbstractHeapType::Eq => Ok(CastTarget::Eq),
+                AbstractHeapType::I31 => Ok(CastTarget::I31),
+                AbstractHeapType::Struct => Ok(CastTarget::Object(ObjectTest::AnyStruct)),
+                AbstractHeapType::Array => Ok(CastTarget::Object(ObjectTest::AnyArray)),
+                AbstractHeapType::Exn | AbstractHeapType::NoExn => Err(unsupported()),
             },
             HeapType::Concrete(TypeIndex::Module(index)) => {
-                let is_func = self
+                let kind = self
                     .env
                     .info()
                     .types
                     .sub_type(index)
-                    .is_some_and(|ty| ty.composite.shape().kind == CompositeKind::Func);
-                if is_func {
-                    Ok(CastTarget::FuncType(index.as_u32()))
-                } else {
-                    Err(unsupported())
+                    .map(|ty| ty.composite.shape().kind);
+                match kind {
+                    Some(CompositeKind::Func) => Ok(CastTarget::FuncType(index.as_u32())),
+                    Some(CompositeKind::Struct | CompositeKind::Array) => {
+                        Ok(CastTarget::Object(ObjectTest::Type(index.as_u32())))
+                    }
+                    _ => Err(unsupported()),
                 }
             }
             _ => Err(unsupported()),
@@ -165,6 +196,178 @@ impl Translator<'_> {
                 builder.switch_to_block(done);
                 matches
             }
+            (CastTarget::I31, nullable) => {
+                let is_i31 = builder.ins().band_imm_u(value, I31_TAG as i64);
+                let is_i31 = builder.ins().icmp_imm_u(IntCC::NotEqual, is_i31, 0);
+                if nullable {
+                    let is_null = builder.ins().icmp_imm_u(IntCC::Equal, value, 0);
+                    builder.ins().bor(is_i31, is_null)
+                } else {
+                    is_i31
+                }
+            }
+            (CastTarget::Eq, nullable) => {
+                // Null's tag bits are 0 too: only host references are not `eq`.
+                let tag = builder.ins().band_imm_u(value, TAG_MASK as i64);
+                let not_host = builder
+                    .ins()
+                    .icmp_imm_u(IntCC::NotEqual, tag, EXTERN_TAG as i64);
+                if nullable {
+                    not_host
+                } else {
+                    builder.ins().band(not_host, non_null)
+                }
+            }
+            (CastTarget::Object(test), nullable) => {
+                self.object_matches(builder, value, non_null, nullable, test)?
+            }
         })
+    }
+
+    /// Whether `value` is null (and `nullable`) or a GC object that passes
+    /// `test`, as an `i8` truth value.
+    fn object_matches(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        value: Value,
+        non_null: Value,
+        nullable: bool,
+        test: ObjectTest,
+    ) -> Result<Value, CompileError> {
+        let check_tag = builder.create_block();
+        let check_header = builder.create_block();
+        let done = builder.create_block();
+        let matches = builder.append_block_param(done, types::I8);
+        let null_matches = builder.ins().iconst(types::I8, i64::from(nullable));
+        builder.ins().brif(
+            non_null,
+            check_tag,
+            &[],
+            done,
+            &[BlockArg::Value(null_matches)],
+        );
+        builder.seal_block(check_tag);
+        builder.switch_to_block(check_tag);
+        let tag = builder.ins().band_imm_u(value, TAG_MASK as i64);
+        let is_object = builder.ins().icmp_imm_u(IntCC::Equal, tag, 0);
+        let no = builder.ins().iconst(types::I8, 0);
+        builder
+            .ins()
+            .brif(is_object, check_header, &[], done, &[BlockArg::Value(no)]);
+        builder.seal_block(check_header);
+        builder.switch_to_block(check_header);
+        let base = self.env.gc_heap_base(builder);
+        let object = builder.ins().iadd(base, value);
+        let flags = FuncEnvironment::gc_object_flags(builder);
+        let result = match test {
+            ObjectTest::AnyStruct | ObjectTest::AnyArray => {
+                let object_flags = builder.ins().load(types::I32, flags, object, HEADER_FLAGS);
+                let is_array = builder
+                    .ins()
+                    .band_imm_u(object_flags, i64::from(FLAG_ARRAY));
+                let wanted = if matches!(test, ObjectTest::AnyArray) {
+                    IntCC::NotEqual
+                } else {
+                    IntCC::Equal
+                };
+                builder.ins().icmp_imm_u(wanted, is_array, 0)
+            }
+            ObjectTest::Type(type_index) => {
+                let actual = builder
+                    .ins()
+                    .load(types::I32, flags, object, HEADER_TYPE_ID);
+                self.object_type_has_subtype(builder, actual, type_index)?
+            }
+        };
+        builder.ins().jump(done, &[BlockArg::Value(result)]);
+        builder.seal_block(done);
+        builder.switch_to_block(done);
+        Ok(matches)
+    }
+
+    /// Whether engine type id `actual`, the type of a GC object, is module
+    /// type `type_index` or a subtype of it, as an `i8` truth value: equal
+    /// ids, else (for a type with subtypes) the supertype at the target's
+    /// depth in the object type's display. Every allocated object's type
+    /// has a display, so the check needs no call.
+    fn object_type_has_subtype(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        actual: Value,
+        type_index: u32,
+    ) -> Result<Value, CompileError> {
+        let expected = self.env.type_id(builder, type_index);
+        let equal = builder.ins().icmp(IntCC::Equal, expected, actual);
+        if self.env.type_is_final(type_index)? {
+            return Ok(equal);
+        }
+        let depth = self.env.type_depth(type_index);
+        let display = builder.create_block();
+        let deep_enough = builder.create_block();
+        let done = builder.create_block();
+        let matches = builder.append_block_param(done, types::I8);
+        let no = builder.ins().iconst(types::I8, 0);
+        builder
+            .ins()
+            .brif(equal, done, &[BlockArg::Value(equal)], display, &[]);
+        builder.seal_block(display);
+        builder.switch_to_block(display);
+        let displays = self.env.gc_type_displays(builder);
+        let flags = FuncEnvironment::limits_flags(builder);
+        let index = builder.ins().uextend(types::I64, actual);
+        let entry = builder.ins().ishl_imm_u(index, 3);
+        let entry = builder.ins().iadd(displays, entry);
+        let chain = builder.ins().load(types::I64, flags, entry, 0);
+        let len = builder.ins().load(types::I32, flags, chain, 0);
+        let long_enough =
+            builder
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThan, len, i64::from(depth));
+        builder
+            .ins()
+            .brif(long_enough, deep_enough, &[], done, &[BlockArg::Value(no)]);
+        builder.seal_block(deep_enough);
+        builder.switch_to_block(deep_enough);
+        let at_depth = builder
+            .ins()
+            .load(types::I32, flags, chain, (4 + 4 * depth) as i32);
+        let is_subtype = builder.ins().icmp(IntCC::Equal, at_depth, expected);
+        builder.ins().jump(done, &[BlockArg::Value(is_subtype)]);
+        builder.seal_block(done);
+        builder.switch_to_block(done);
+        Ok(matches)
+    }
+
+    /// Whether engine type id `actual`, a function's type, is module type
+    /// `type_index` or a subtype of it, as an `i8` truth value (the
+    /// registry answers when the ids differ and the type has subtypes).
+    pub(super) fn type_id_has_subtype(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        actual: Value,
+        type_index: u32,
+    ) -> Result<Value, CompileError> {
+        let expected = self.env.type_id(builder, type_index);
+        let equal = builder.ins().icmp(IntCC::Equal, expected, actual);
+        if self.env.type_is_final(type_index)? {
+            return Ok(equal);
+        }
+        let slow = builder.create_block();
+        let done = builder.create_block();
+        let matches = builder.append_block_param(done, types::I8);
+        builder.set_cold_block(slow);
+        builder
+            .ins()
+            .brif(equal, done, &[BlockArg::Value(equal)], slow, &[]);
+        builder.seal_block(slow);
+        builder.switch_to_block(slow);
+        let is_subtype = self
+            .env
+            .call_builtin(builder, Builtin::IsSubtype, &[actual, expected])[0];
+        let is_subtype = builder.ins().icmp_imm_u(IntCC::NotEqual, is_subtype, 0);
+        builder.ins().jump(done, &[BlockArg::Value(is_subtype)]);
+        builder.seal_block(done);
+        builder.switch_to_block(done);
+        Ok(matches)
     }
 }

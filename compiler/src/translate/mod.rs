@@ -8,7 +8,7 @@
 //!
 //! Each operator family is translated in its own file (`control`, `locals`,
 //! `memory`, `table`, `call`, `reference`, `function_references`,
-//! `tail_call`, `casts`, `numeric`, `wide_arithmetic`, `conversion`,
+//! `tail_call`, `casts`, `gc`, `numeric`, `wide_arithmetic`, `conversion`,
 //! `simd`, `relaxed_simd`, `exceptions`, `legacy_exceptions`);
 //! [`Translator::translate_operator`] offers an operator to each family in
 //! turn. A new family is a new file and one line there. Everything about
@@ -41,6 +41,7 @@ mod epoch;
 mod exceptions;
 mod fuel;
 mod function_references;
+mod gc;
 mod legacy_exceptions;
 mod locals;
 mod memory;
@@ -48,6 +49,7 @@ mod numeric;
 mod reference;
 mod relaxed_simd;
 mod simd;
+mod stack_maps;
 mod table;
 mod tail_call;
 mod wide_arithmetic;
@@ -186,11 +188,13 @@ impl<'m> FuncTranslator<'m> {
             isa: self.isa,
             handler_scopes: Vec::new(),
             legacy_tries: Vec::new(),
+            classified: Vec::new(),
         };
         state.env.set_stack_limit(&mut builder);
 
         for (index, &param) in ty.params().iter().enumerate() {
             let var = builder.declare_var(value_type(param));
+            state.declare_local_stack_map(&mut builder, var, param);
             let value = builder.block_params(entry)[index + 2];
             builder.def_var(var, value);
             state.locals.push(var);
@@ -203,6 +207,7 @@ impl<'m> FuncTranslator<'m> {
             let ty = ValType::from_wasmparser(val_type, offset as usize)?;
             for _ in 0..count {
                 let var = builder.declare_var(value_type(ty));
+                state.declare_local_stack_map(&mut builder, var, ty);
                 let zero = state.zero(&mut builder, ty);
                 builder.def_var(var, zero);
                 state.locals.push(var);
@@ -231,6 +236,16 @@ impl<'m> FuncTranslator<'m> {
             validator.op(offset, &op)?;
             builder.set_srcloc(ir::SourceLoc::new(offset as u32));
             state.translate_operator(&mut builder, &op, offset as usize)?;
+            if state.reachable && !state.control.is_empty() {
+                if validator.operand_stack_height() as usize != state.stack.len() {
+                    return Err(CompileError::Invalid {
+                        offset: offset as usize,
+                        message: "the translator's operand stack is out of step with validation"
+                            .into(),
+                    });
+                }
+                state.declare_operand_stack_maps(&mut builder, &validator);
+            }
         }
         reader.finish()?;
 
@@ -262,6 +277,8 @@ struct Translator<'m> {
     handler_scopes: Vec<exceptions::HandlerScope>,
     /// The legacy `try` frames open, outermost first (legacy_exceptions.rs).
     legacy_tries: Vec<legacy_exceptions::LegacyTry>,
+    /// The operand stack as last classified for stack maps (stack_maps.rs).
+    classified: Vec<Value>,
 }
 
 impl Translator<'_> {
@@ -351,6 +368,7 @@ impl Translator<'_> {
             || self.translate_exceptions(builder, op, offset)?
             || self.translate_legacy_exceptions(builder, op, offset)?
             || self.translate_casts(builder, op, offset)?
+            || self.translate_gc(builder, op)?
             || self.translate_simd(builder, op)?
             || self.translate_relaxed_simd(builder, op)?;
         if translated {

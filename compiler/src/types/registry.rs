@@ -163,6 +163,14 @@ impl TypeRegistry {
         sub == sup || sub_entry.supertypes.get(sup_entry.supertypes.len()) == Some(&sup)
     }
 
+    /// Every declared supertype of `index`, transitively, root first
+    /// (empty for a type without one); `None` when not registered.
+    pub fn supertypes(&self, index: EngineTypeIndex) -> Option<Box<[EngineTypeIndex]>> {
+        self.read()
+            .entry(index)
+            .map(|entry| entry.supertypes.clone())
+    }
+
     /// The number of types registered now.
     pub fn type_count(&self) -> usize {
         let tables = self.read();

@@ -111,10 +111,18 @@ fn trap_class(kind: TrapKind) -> TrapClass {
         TrapKind::IntegerDivisionByZero => TrapClass::IntegerDivisionByZero,
         TrapKind::BadConversionToInteger => TrapClass::BadConversionToInteger,
         TrapKind::UnreachableCodeReached => TrapClass::Unreachable,
-        TrapKind::NullReference | TrapKind::CallToNull => TrapClass::NullReference,
+        TrapKind::NullReference
+        | TrapKind::CallToNull
+        | TrapKind::NullStructReference
+        | TrapKind::NullArrayReference
+        | TrapKind::NullI31Reference => TrapClass::NullReference,
         TrapKind::CastFailure => TrapClass::CastFailure,
         TrapKind::OutOfFuel => TrapClass::OutOfFuel,
-        TrapKind::Interrupt | TrapKind::UnalignedAtomic | TrapKind::WaitOnUnsharedMemory => {
+        TrapKind::Interrupt
+        | TrapKind::UnalignedAtomic
+        | TrapKind::WaitOnUnsharedMemory
+        | TrapKind::ArrayOutOfBounds
+        | TrapKind::GcHeapExhausted => {
             TrapClass::Other
         }
     }
@@ -152,6 +160,7 @@ fn from_val(val: &Val) -> Value {
         Val::FuncRef(f) => Value::Ref { null: f.is_none() },
         Val::ExternRef(e) => Value::Ref { null: e.is_none() },
         Val::ExnRef(e) => Value::Ref { null: e.is_none() },
+        Val::AnyRef(a) => Value::Ref { null: a.is_none() },
     }
 }
 

@@ -1,6 +1,6 @@
 //! The builtins compiled code calls (ABI.md "Builtins"): memory and table
 //! operations that need the runtime. The throwing builtins (`throw`,
-//! `throw_ref`) live in `vm::throw`.
+//! `throw_ref`) live in `vm::throw`, the GC ones in `vm::gc_builtins`.
 //!
 //! The builtin array is generated from the compiler's `foreach_builtin!` list,
 //! the one declaration of every builtin's order and signature: each entry is
@@ -21,6 +21,10 @@ use crate::limits::{Growth, ResourceLimiter, WithLimiter};
 use crate::store::StoreOpaque;
 use crate::trap::TrapKind;
 use crate::vm::entered_store::entered_store;
+use crate::vm::gc_builtins::{
+    array_copy, array_fill, array_init_data, array_init_elem, array_new_data, array_new_elem,
+    gc_alloc,
+};
 use crate::vm::throw::{throw, throw_ref};
 use crate::vm::traps::{self, Unwind};
 use crate::vm::vmctx::{instance_of_vmctx, store_address_of_vmctx};
@@ -84,7 +88,7 @@ pub(crate) unsafe fn context<'a>(vmctx: *mut u8) -> (&'a StoreOpaque, &'a Instan
 ///
 /// # Safety
 /// As for [`context`], from a builtin compiled code called.
-unsafe fn run_trapping(
+pub(super) unsafe fn run_trapping(
     vmctx: *mut u8,
     body: impl FnOnce(&StoreOpaque, &InstanceData) -> Result<(), TrapKind>,
 ) {

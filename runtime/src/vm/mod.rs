@@ -25,6 +25,7 @@
 pub(crate) mod builtins;
 pub(crate) mod code_tables;
 pub(crate) mod entered_store;
+pub(crate) mod gc_builtins;
 pub(crate) mod registry;
 pub(crate) mod signals;
 pub(crate) mod throw;

@@ -15,8 +15,8 @@
 //! a linear memory", which leaves the fault to the previous handler.
 
 use super::code_tables::{AddressMap, FunctionNames, TrapTable};
-use remap_compiler::ExceptionCallSite;
 use remap_compiler::trap::TrapKind;
+use remap_compiler::{ExceptionCallSite, StackMapRecord};
 use remap_memory::LinearMemory;
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -79,6 +79,8 @@ pub(crate) struct CodeInfo {
     pub module_name: Option<String>,
     /// Call sites with exception handlers, sorted by return offset.
     pub exception_table: Vec<ExceptionCallSite>,
+    /// Call sites with live GC references, sorted by return offset.
+    pub stack_maps: Vec<StackMapRecord>,
 }
 
 impl CodeInfo {
@@ -96,6 +98,32 @@ impl CodeInfo {
             .binary_search_by_key(&offset, |site| site.return_offset)
             .ok()?;
         Some(&self.exception_table[found])
+    }
+
+    /// The GC references live in the frame whose call returns to
+    /// `return_address`.
+    pub fn stack_map(&self, return_address: usize) -> Option<&StackMapRecord> {
+        let offset = u32::try_from(return_address.checked_sub(self.range.start)?).ok()?;
+        let found = self
+            .stack_maps
+            .binary_search_by_key(&offset, |record| record.return_offset)
+            .ok()?;
+        Some(&self.stack_maps[found])
+    }
+
+    /// The stack maps of the function containing `pc`: they all share the
+    /// function's frame size.
+    pub fn function_stack_maps(&self, pc: usize) -> &[StackMapRecord] {
+        let Some(function) = self.function_at(pc) else {
+            return &[];
+        };
+        let start = self
+            .stack_maps
+            .partition_point(|record| record.return_offset <= function.start);
+        let end = self
+            .stack_maps
+            .partition_point(|record| record.return_offset <= function.end);
+        &self.stack_maps[start..end]
     }
 
     /// The function containing `pc`.
@@ -284,6 +312,7 @@ mod tests {
             names: FunctionNames::from_names(&BTreeMap::new()),
             module_name: None,
             exception_table: Vec::new(),
+            stack_maps: Vec::new(),
         })
     }
 

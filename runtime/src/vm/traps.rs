@@ -19,7 +19,7 @@
 use crate::trap::{
     FrameInfo, KEPT_INNERMOST_FRAMES, KEPT_OUTERMOST_FRAMES, Trap, TrapKind, WasmBacktrace,
 };
-use crate::vm::registry::{self, FrameLocation, FramePc};
+use crate::vm::registry::{self, CodeInfo, FrameLocation, FramePc};
 use crate::vm::signals::{self, FaultContext};
 use remap_compiler::vmctx::VMRuntimeLimits;
 use std::any::Any;
@@ -60,6 +60,10 @@ pub(crate) struct Activation {
     /// Exit record of the Wasm code that called the host function which made
     /// this call, when it runs in the same store (for backtraces).
     outer_exit: Option<(usize, usize)>,
+    /// The store's exit record (fp, pc) when this call entered: where the
+    /// store's previous activation on this thread, if any, left Wasm, also
+    /// when other stores' activations lie between (the collector's scan).
+    store_exit_at_entry: (usize, usize),
     unwind: UnsafeCell<Option<Unwind>>,
 }
 
@@ -101,6 +105,7 @@ pub(crate) unsafe fn catch_traps(
         limits,
         previous,
         outer_exit: nested_in_store.then_some((saved.last_wasm_exit_fp, saved.last_wasm_exit_pc)),
+        store_exit_at_entry: (saved.last_wasm_exit_fp, saved.last_wasm_exit_pc),
         unwind: UnsafeCell::new(None),
     };
     ACTIVE.with(|a| a.set(&activation));
@@ -333,6 +338,54 @@ unsafe fn walk_segment(mut pc: FramePc, mut fp: usize, frames: &mut FrameCollect
     }
 }
 
+/// Calls `visit` with the code, pc and frame pointer of every Wasm frame
+/// of this thread's activations in the store whose runtime limits are
+/// `limits`, innermost first (the collector's stack scan). Activations of
+/// other stores are skipped: their frames hold no reference into this
+/// store's heap.
+///
+/// # Safety
+/// Must run while the store's Wasm code is stopped in a call out of Wasm
+/// (a builtin or host function), so every recorded frame is live.
+pub(crate) unsafe fn visit_store_frames(
+    limits: *mut VMRuntimeLimits,
+    visit: &mut dyn FnMut(&CodeInfo, FramePc, usize),
+) {
+    let mut activation = ACTIVE.with(|a| a.get());
+    // SAFETY: the caller guarantees the store's frames are live, and so
+    // its limits.
+    let mut segment = unsafe { ((*limits).last_wasm_exit_fp, (*limits).last_wasm_exit_pc) };
+    while !activation.is_null() {
+        // SAFETY: activations live in frames below us.
+        let current = unsafe { &*activation };
+        if std::ptr::eq(current.limits, limits) {
+            let (mut fp, pc) = segment;
+            let mut pc = exit_frame_pc(pc);
+            loop {
+                let address = match pc {
+                    FramePc::Faulting(address) | FramePc::InFunction(address) => address,
+                    FramePc::Return(address) => address.saturating_sub(1),
+                };
+                if address == 0 || fp == 0 || !fp.is_multiple_of(8) {
+                    break;
+                }
+                let Some(code) = registry::lookup_code(address) else {
+                    break;
+                };
+                visit(&code, pc, fp);
+                // SAFETY: compiled code keeps frame pointers (as in `walk_segment`).
+                unsafe {
+                    pc = FramePc::Return(*((fp + 8) as *const usize));
+                    fp = *(fp as *const usize);
+                }
+            }
+            // The store's older activation, if any, exited Wasm here.
+            segment = current.store_exit_at_entry;
+        }
+        activation = current.previous;
+    }
+}
+
 /// The current stack pointer, approximately (the address of a local).
 #[inline(never)]
 fn approximate_stack_pointer() -> usize {
@@ -360,6 +413,7 @@ mod tests {
             names: FunctionNames::from_names(&[(0, "outermost".to_string())].into()),
             module_name: None,
             exception_table: Vec::new(),
+            stack_maps: Vec::new(),
         });
         // Innermost first: depth `count - 1 - i` calls function `count - 1 - i`.
         (0..count)
