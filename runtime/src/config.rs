@@ -28,6 +28,10 @@ pub struct Config {
     pub(crate) wasm_exceptions: bool,
     /// Where compiled modules are cached, if anywhere (code_cache.rs).
     pub(crate) code_cache: Option<CodeCache>,
+    /// Whether calls run on fibers and must be made with `call_async`.
+    pub(crate) async_support: bool,
+    /// Usable bytes of each fiber's stack.
+    pub(crate) async_stack_size: usize,
 }
 
 /// Retired memory reservations an engine keeps for reuse. Each holds address
@@ -56,6 +60,8 @@ impl Default for Config {
             wasm_wide_arithmetic: true,
             wasm_exceptions: true,
             code_cache: None,
+            async_support: false,
+            async_stack_size: 2 * 1024 * 1024,
         }
     }
 }
@@ -187,6 +193,26 @@ impl Config {
         self
     }
 
+    /// Runs Wasm on fibers so that async host functions
+    /// ([`Linker::func_wrap_async`](crate::Linker::func_wrap_async)) and
+    /// epoch yields can suspend it (default false). Then calls and
+    /// instantiation must use the async entry points (`Func::call_async`,
+    /// `TypedFunc::call_async`, `Linker::instantiate_async`,
+    /// `Instance::new_async`); the sync ones return an error, as the async
+    /// ones do without this setting.
+    pub fn async_support(&mut self, enable: bool) -> &mut Self {
+        self.async_support = enable;
+        self
+    }
+
+    /// Usable bytes of each fiber stack (default 2 MiB), above a guard page.
+    /// Must exceed [`Config::max_wasm_stack`]: the host functions Wasm calls
+    /// run on the same stack.
+    pub fn async_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.async_stack_size = bytes;
+        self
+    }
+
     /// Compiles a module's functions on all cores (default true).
     pub fn parallel_compilation(&mut self, parallel: bool) -> &mut Self {
         self.parallel_compilation = parallel;
@@ -265,6 +291,13 @@ impl Config {
         if self.max_wasm_stack < 16 * 1024 {
             bail!(
                 "max_wasm_stack must be at least 16 KiB (got {})",
+                self.max_wasm_stack
+            );
+        }
+        if self.async_support && self.async_stack_size <= self.max_wasm_stack {
+            bail!(
+                "async_stack_size ({}) must be larger than max_wasm_stack ({})",
+                self.async_stack_size,
                 self.max_wasm_stack
             );
         }

@@ -66,7 +66,7 @@ pub use linker::{InstancePre, Linker};
 pub use memory::Memory;
 pub use module::Module;
 pub use remap_compiler::MemoryStyle;
-pub use remap_memory::{MemoryStats, ProcessMemory};
+pub use remap_memory::{FiberStackStats, MemoryStats, ProcessMemory};
 pub use serialize::Precompiled;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;

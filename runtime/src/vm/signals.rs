@@ -221,6 +221,15 @@ unsafe fn forward(
     }
 }
 
+/// Writes `message` to standard error and aborts the process; safe to call
+/// in a signal handler (only `write` and `abort`).
+pub(crate) fn abort_with_message(message: &[u8]) -> ! {
+    // SAFETY: `message` is a valid buffer of its length; a short or failed
+    // write only loses the message.
+    unsafe { libc::write(libc::STDERR_FILENO, message.as_ptr().cast(), message.len()) };
+    std::process::abort()
+}
+
 /// A signal stack this thread installed; removed and unmapped at thread exit.
 struct AltStack {
     mapping: *mut libc::c_void,
