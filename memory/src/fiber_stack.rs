@@ -9,15 +9,18 @@
 //! only the pages a fiber touched cost memory.
 //!
 //! A [`FiberStackPool`] keeps up to a fixed number of returned stacks for
-//! reuse. A returned stack is reset with `madvise(MADV_DONTNEED)` first, so
-//! an idle stack holds no memory and a reused one reads as zero, whatever the
-//! previous fiber left on it. The pool counts stacks in use, idle and ever
-//! created ([`FiberStackStats`]).
+//! reuse, each tagged with the owner (an opaque id: a store) that used it
+//! last. An owner gets back a stack it used before when there is one, as it
+//! left it: the contents are its own, and skipping the reset keeps repeated
+//! calls free of system calls and page faults. A stack that goes to another
+//! owner is reset with `madvise(MADV_DONTNEED)` first, so it reads as zero
+//! and no owner ever sees what another left on a stack. The pool counts
+//! stacks in use, idle and ever created ([`FiberStackStats`]).
 //!
 //! Locking: the pool's idle list is behind one mutex, held only to push or
 //! pop a stack (never across a system call). Failure behaviour: a stack that
 //! cannot be mapped is a [`MemoryError`]; a stack that cannot be reset is
-//! unmapped instead of pooled, so reuse never sees old contents.
+//! unmapped and a new one mapped, so reuse never sees old contents.
 
 use crate::MemoryError;
 use crate::reservation::Reservation;
@@ -92,7 +95,8 @@ impl FiberStack {
 pub struct FiberStackPool {
     usable_bytes: usize,
     max_idle: usize,
-    idle: Mutex<Vec<FiberStack>>,
+    /// Returned stacks, each with the owner that used it last.
+    idle: Mutex<Vec<(u64, FiberStack)>>,
     in_use: AtomicU64,
     created: AtomicU64,
 }
@@ -110,11 +114,28 @@ impl FiberStackPool {
         }
     }
 
-    /// A stack: an idle one if there is one, else a new mapping. Give it
-    /// back with [`FiberStackPool::give_back`].
-    pub fn take(&self) -> Result<FiberStack, MemoryError> {
-        let reused = self.lock_idle().pop();
+    /// A stack for `owner`: an idle one it used last as it left it, else
+    /// another idle one reset, else a new mapping. Give it back with
+    /// [`FiberStackPool::give_back`].
+    pub fn take(&self, owner: u64) -> Result<FiberStack, MemoryError> {
+        let reused = {
+            let mut idle = self.lock_idle();
+            match idle
+                .iter()
+                .rposition(|(last_owner, _)| *last_owner == owner)
+            {
+                Some(position) => Some((true, idle.swap_remove(position).1)),
+                None => idle.pop().map(|(_, stack)| (false, stack)),
+            }
+        };
         let stack = match reused {
+            Some((true, stack)) => Some(stack),
+            // SAFETY: an idle stack has no fiber on it. One that cannot be
+            // reset is unmapped (dropped) rather than handed out.
+            Some((false, stack)) => unsafe { stack.reset() }.is_ok().then_some(stack),
+            None => None,
+        };
+        let stack = match stack {
             Some(stack) => stack,
             None => {
                 let stack = FiberStack::new(self.usable_bytes)?;
@@ -126,25 +147,21 @@ impl FiberStackPool {
         Ok(stack)
     }
 
-    /// Takes back a stack from [`FiberStackPool::take`]: resets and keeps it
+    /// Takes back a stack that `owner` used: keeps it, tagged with `owner`,
     /// while fewer than `max_idle` are idle, else unmaps it.
     ///
     /// # Safety
     /// No fiber may be running on, or suspended on, `stack`.
-    pub unsafe fn give_back(&self, stack: FiberStack) {
+    pub unsafe fn give_back(&self, stack: FiberStack, owner: u64) {
         self.in_use.fetch_sub(1, Ordering::Relaxed);
-        if self.lock_idle().len() >= self.max_idle {
-            return;
-        }
-        // SAFETY: guaranteed by the caller. A stack that cannot be reset is
-        // dropped (unmapped) rather than reused with old contents.
-        if unsafe { stack.reset() }.is_err() {
-            return;
-        }
         let mut idle = self.lock_idle();
         if idle.len() < self.max_idle {
-            idle.push(stack);
+            idle.push((owner, stack));
+            return;
         }
+        drop(idle);
+        // Unmapped outside the lock.
+        drop(stack);
     }
 
     /// Counts of this pool's stacks.
@@ -165,7 +182,7 @@ impl FiberStackPool {
 
     /// The idle list; a poisoned lock still holds a valid list (pushes and
     /// pops cannot be half done).
-    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<FiberStack>> {
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<(u64, FiberStack)>> {
         self.idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -192,26 +209,55 @@ mod tests {
         assert_eq!(unsafe { top.read() }, 0);
     }
 
+    /// Writes `value` at the top of `stack`.
+    fn write_top(stack: &FiberStack, value: u64) {
+        // SAFETY: the usable range is mapped read/write and owned by `stack`.
+        unsafe { ((stack.usable().end - 8) as *mut u64).write(value) };
+    }
+
+    fn read_top(stack: &FiberStack) -> u64 {
+        // SAFETY: as in `write_top`.
+        unsafe { ((stack.usable().end - 8) as *const u64).read() }
+    }
+
     #[test]
     fn the_pool_reuses_and_counts_stacks() {
         let pool = FiberStackPool::new(16 * 1024, 1);
-        let first = pool.take().unwrap();
-        let second = pool.take().unwrap();
+        let first = pool.take(1).unwrap();
+        let second = pool.take(1).unwrap();
         let first_range = first.usable();
         let stats = pool.stats();
         assert_eq!((stats.stacks_in_use, stats.stacks_created), (2, 2));
         // SAFETY: no fiber runs on either stack.
         unsafe {
-            pool.give_back(first);
-            pool.give_back(second);
+            pool.give_back(first, 1);
+            pool.give_back(second, 1);
         }
         let stats = pool.stats();
         assert_eq!((stats.stacks_in_use, stats.stacks_idle), (0, 1));
-        let again = pool.take().unwrap();
+        let again = pool.take(1).unwrap();
         assert_eq!(again.usable(), first_range, "the idle stack is reused");
         assert_eq!(pool.stats().stacks_created, 2);
         // SAFETY: as above.
-        unsafe { pool.give_back(again) };
+        unsafe { pool.give_back(again, 1) };
         assert_eq!(pool.stats().stacks_in_use, 0);
+    }
+
+    #[test]
+    fn only_another_owner_gets_a_reset_stack() {
+        let pool = FiberStackPool::new(16 * 1024, 4);
+        let stack = pool.take(1).unwrap();
+        write_top(&stack, 7);
+        // SAFETY: no fiber runs on the stack.
+        unsafe { pool.give_back(stack, 1) };
+        let same_owner = pool.take(1).unwrap();
+        assert_eq!(read_top(&same_owner), 7, "its own contents, not reset");
+        // SAFETY: as above.
+        unsafe { pool.give_back(same_owner, 1) };
+        let other_owner = pool.take(2).unwrap();
+        assert_eq!(read_top(&other_owner), 0, "reset for another owner");
+        assert_eq!(pool.stats().stacks_created, 1);
+        // SAFETY: as above.
+        unsafe { pool.give_back(other_owner, 2) };
     }
 }

@@ -15,7 +15,8 @@
 //! that was reached and what to change ([`ProcessLimit`]): its mapping count
 //! (`vm.max_map_count`), its address-space limit (`ulimit -v`), or a full
 //! address space. A [`FiberStackPool`] hands out guarded stacks for
-//! coroutines and resets returned ones with `madvise` for reuse. The crate knows nothing of WebAssembly beyond the default
+//! coroutines and reuses returned ones (reset with `madvise` before another
+//! owner gets one). The crate knows nothing of WebAssembly beyond the default
 //! page size.
 //!
 //! All system calls live in the `sys` module.

@@ -48,8 +48,9 @@ struct EngineInner {
     fiber_stacks: FiberStackPool,
 }
 
-/// Returned fiber stacks an engine keeps for reuse. An idle stack is reset
-/// (it holds address space, not memory), so this bounds the mappings parked.
+/// Returned fiber stacks an engine keeps for reuse: bounds the mappings
+/// parked, and the memory they keep (the pages their last call touched,
+/// typically a few KiB each).
 const MAX_IDLE_FIBER_STACKS: usize = 64;
 
 impl std::fmt::Debug for Engine {

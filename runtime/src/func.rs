@@ -325,9 +325,9 @@ impl Func {
     ) -> Result<()> {
         let store = ctx.as_context_mut().0;
         store.opaque.check_async_entry()?;
-        let engine = store.opaque.engine().clone();
+        let (engine, owner) = (store.opaque.engine().clone(), store.opaque.id());
         let func = *self;
-        FiberFuture::new(&engine, move || {
+        FiberFuture::new(engine, owner, move || {
             func.call(StoreContextMut(store), params, results)
         })?
         .await?

@@ -212,8 +212,8 @@ impl Instance {
     ) -> Result<Instance> {
         let store = ctx.as_context_mut().0;
         store.opaque.check_async_entry()?;
-        let engine = store.opaque.engine().clone();
-        FiberFuture::new(&engine, move || {
+        let (engine, owner) = (store.opaque.engine().clone(), store.opaque.id());
+        FiberFuture::new(engine, owner, move || {
             Instance::new_with_checks(StoreContextMut(store), module, imports, prechecked)
         })?
         .await?

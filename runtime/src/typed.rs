@@ -247,9 +247,12 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     ) -> Result<R> {
         let store = ctx.as_context_mut().0;
         store.opaque.check_async_entry()?;
-        let engine = store.opaque.engine().clone();
+        let (engine, owner) = (store.opaque.engine().clone(), store.opaque.id());
         let typed = *self;
-        FiberFuture::new(&engine, move || typed.call(StoreContextMut(store), params))?.await?
+        FiberFuture::new(engine, owner, move || {
+            typed.call(StoreContextMut(store), params)
+        })?
+        .await?
     }
 }
 

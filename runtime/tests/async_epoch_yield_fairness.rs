@@ -44,37 +44,48 @@ fn a_looping_guest_yields_to_the_others() {
             }
         })
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let spinner = {
-            let (engine, module) = (engine.clone(), module.clone());
-            tokio::spawn(async move {
+    // The executor runs on a thread of its own, so that a spinner that
+    // never yields fails the test (by the timeout below) instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    let (executor_engine, executor_module) = (engine.clone(), module.clone());
+    std::thread::spawn(move || {
+        let (engine, module) = (executor_engine, executor_module);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let spinner = {
+                let (engine, module) = (engine.clone(), module.clone());
+                tokio::spawn(async move {
+                    let (mut store, instance) = guest(&engine, &module).await;
+                    let spin = instance
+                        .get_typed_func::<(), ()>(&mut store, "spin")
+                        .unwrap();
+                    spin.call_async(&mut store, ()).await
+                })
+            };
+            // Let the spinner start looping on the only thread.
+            tokio::task::yield_now().await;
+            for n in 1..=20 {
                 let (mut store, instance) = guest(&engine, &module).await;
-                let spin = instance
-                    .get_typed_func::<(), ()>(&mut store, "spin")
+                let count = instance
+                    .get_typed_func::<i32, i32>(&mut store, "count")
                     .unwrap();
-                spin.call_async(&mut store, ()).await
-            })
-        };
-        // Let the spinner start looping on the only thread.
-        tokio::task::yield_now().await;
-        for n in 1..=20 {
-            let (mut store, instance) = guest(&engine, &module).await;
-            let count = instance
-                .get_typed_func::<i32, i32>(&mut store, "count")
-                .unwrap();
-            assert_eq!(
-                count.call_async(&mut store, n).await.unwrap(),
-                n * (n + 1) / 2
-            );
-        }
-        assert!(!spinner.is_finished(), "the spinner loops forever");
-        spinner.abort();
-        assert!(spinner.await.unwrap_err().is_cancelled());
+                assert_eq!(
+                    count.call_async(&mut store, n).await.unwrap(),
+                    n * (n + 1) / 2
+                );
+            }
+            assert!(!spinner.is_finished(), "the spinner loops forever");
+            spinner.abort();
+            assert!(spinner.await.unwrap_err().is_cancelled());
+        });
+        done.send(()).unwrap();
     });
+    finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the other guests ran while one looped");
     stop.store(true, Ordering::Relaxed);
     ticker.join().unwrap();
     assert_eq!(engine.fiber_stats().stacks_in_use, 0);

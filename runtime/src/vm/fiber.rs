@@ -3,7 +3,9 @@
 //! can resume it later, on the same thread or another.
 //!
 //! A [`FiberFuture`] owns a `corosensei` coroutine whose stack is leased from
-//! the engine's pool of guarded stacks (`remap_memory::FiberStackPool`). Each
+//! the engine's pool of guarded stacks (`remap_memory::FiberStackPool`),
+//! tagged with the store: a store gets back a stack it used before without a
+//! reset, and another store only a reset one. Each
 //! `poll` resumes the coroutine; code on the fiber suspends it with
 //! [`block_on`] (an async host function's future is not ready) or
 //! [`yield_now`] (an epoch yield), and `poll` then returns `Pending`.
@@ -36,7 +38,8 @@
 //! by `poll`; a stack that cannot be mapped is an error before anything
 //! runs; a suspension outside a fiber is an error, not a crash.
 
-use crate::store::StoreOpaque;
+use crate::Engine;
+use crate::store::{StoreId, StoreOpaque};
 use crate::vm::entered_store;
 use crate::vm::signals;
 use crate::vm::traps::{self, Activation};
@@ -66,10 +69,12 @@ pub(crate) enum Resume {
 /// The message of the error a cancelled fiber unwinds with.
 const CANCELLED: &str = "the async call was cancelled: its future was dropped";
 
-/// A stack leased from the engine's pool; goes back to it when dropped.
+/// A stack leased from the engine's pool for a store; goes back to it,
+/// tagged with the store, when dropped.
 struct LeasedStack {
     stack: Option<FiberStack>,
-    engine: crate::Engine,
+    engine: Engine,
+    owner: StoreId,
 }
 
 impl Drop for LeasedStack {
@@ -78,7 +83,11 @@ impl Drop for LeasedStack {
             // SAFETY: the lease is dropped with its coroutine, which has then
             // finished or never started (`FiberFuture`'s drop cancels a
             // suspended one first), so no frame on the stack is live.
-            unsafe { self.engine.fiber_stacks().give_back(stack) };
+            unsafe {
+                self.engine
+                    .fiber_stacks()
+                    .give_back(stack, self.owner.as_u64())
+            };
         }
     }
 }
@@ -246,19 +255,22 @@ pub(crate) struct FiberFuture<'a, R> {
 unsafe impl<R: Send> Send for FiberFuture<'_, R> {}
 
 impl<'a, R> FiberFuture<'a, R> {
-    /// A future that runs `body` on a fiber of `engine` when first polled.
+    /// A future that runs `body` for the store `owner` of `engine`, on a
+    /// fiber, when first polled.
     pub(crate) fn new(
-        engine: &crate::Engine,
+        engine: Engine,
+        owner: StoreId,
         body: impl FnOnce() -> R + Send + 'a,
     ) -> Result<FiberFuture<'a, R>> {
         let stack = engine
             .fiber_stacks()
-            .take()
+            .take(owner.as_u64())
             .map_err(|error| anyhow!("cannot map a stack for an async call: {error}"))?;
         let (usable, guard) = (stack.usable(), stack.guard());
         let lease = LeasedStack {
             stack: Some(stack),
-            engine: engine.clone(),
+            engine,
+            owner,
         };
         let state = NonNull::from(Box::leak(Box::new(FiberState {
             yielder: Cell::new(ptr::null()),

@@ -11,6 +11,12 @@
 //! frames, the C shim, and runtime frames that have already moved everything
 //! they own into the activation.
 //!
+//! Inside an async call the activations and the jump buffer are on the
+//! fiber's stack and travel with it (`fiber` swaps the thread's pointer at
+//! every resume and suspension); a backtrace never walks past the fiber's
+//! stack, and a fault of compiled code on the fiber's guard page is a stack
+//! overflow trap.
+//!
 //! Failure behaviour: raising with no activation on the thread is a runtime
 //! bug with nowhere to unwind to, and aborts the process; a fault that is not
 //! a trap in Wasm code of this thread is left to the signal handler's
