@@ -120,7 +120,8 @@ impl<T> Store<T> {
     }
 
     /// When the deadline passes, call `callback`: `Ok(Continue(ticks))`
-    /// resumes the guest with a new deadline `ticks` epochs from now; an
+    /// resumes the guest with a new deadline `ticks` epochs from now,
+    /// `Ok(Yield(ticks))` too after a turn of the async executor; an
     /// error stops it, as a trap would, and the call into Wasm returns that
     /// error.
     pub fn epoch_deadline_callback(

@@ -122,6 +122,7 @@ impl<T: 'static> Linker<T> {
                 let params = unsafe { Params::load_raw(&caller.store.0.opaque, values) };
                 let mut future = Box::into_pin(func(caller.reborrow_caller(), params));
                 let results = crate::vm::fiber::block_on(future.as_mut())?;
+                // The future borrows the caller, through which the results go.
                 drop(future);
                 results
                     .into_results()?

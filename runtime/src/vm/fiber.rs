@@ -142,8 +142,9 @@ struct FiberState {
     poll_context: Cell<*mut Context<'static>>,
     /// The fiber's thread state while it is suspended.
     saved: Cell<ThreadState>,
-    /// The usable stack range and its guard page.
+    /// The usable stack range.
     stack: Range<usize>,
+    /// The guard page below it.
     guard: Range<usize>,
 }
 
@@ -240,7 +241,7 @@ type Panic = Box<dyn Any + Send>;
 /// what the computation borrows (the store).
 pub(crate) struct FiberFuture<'a, R> {
     coroutine: Coroutine<Resume, (), std::result::Result<R, Panic>, LeasedStack>,
-    /// From `Box::into_raw`, freed by `drop`: the fiber and the thread-local
+    /// From `Box::leak`, freed by `drop`: the fiber and the thread-local
     /// pointer reach it too, which a `Box` (unique) would not allow.
     state: NonNull<FiberState>,
     _borrows: PhantomData<&'a mut ()>,
