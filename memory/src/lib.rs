@@ -17,7 +17,9 @@
 //! refuses a mapping (`ENOMEM`), the error names the limit of the process
 //! that was reached and what to change ([`ProcessLimit`]): its mapping count
 //! (`vm.max_map_count`), its address-space limit (`ulimit -v`), or a full
-//! address space. The crate knows nothing of WebAssembly beyond the default
+//! address space. A [`FiberStackPool`] hands out guarded stacks for
+//! coroutines and reuses returned ones (reset with `madvise` before another
+//! owner gets one). The crate knows nothing of WebAssembly beyond the default
 //! page size.
 //!
 //! All system calls live in the `sys` module.
@@ -45,6 +47,7 @@ mod batch;
 mod code_memory;
 mod config;
 mod error;
+mod fiber_stack;
 mod image;
 mod linear_memory;
 mod mapped_file;
@@ -63,6 +66,7 @@ pub use batch::{BatchOp, ProtectionBatch};
 pub use code_memory::CodeMemory;
 pub use config::{MemoryConfig, MemoryStyle, WASM_PAGE_SIZE};
 pub use error::{MemoryError, PinFailure};
+pub use fiber_stack::{FiberStack, FiberStackPool};
 pub use image::{MAX_IMAGE_MAPPINGS, MemoryImage};
 pub use linear_memory::LinearMemory;
 pub use mapped_file::MappedFile;
@@ -71,7 +75,7 @@ pub use pin::PinBudget;
 pub use process::{ProcessLimit, ProcessMemory};
 pub use reservation::RESERVATION_FLOOR;
 pub use slot_cache::SlotCache;
-pub use stats::{Accounting, MemoryStats};
+pub use stats::{Accounting, FiberStackStats, MemoryStats};
 pub use sys::{
     Advice, Protection, Syscall, current_thread_id, host_page_size, map_jitdump_marker,
     memlock_limit, monotonic_nanos,

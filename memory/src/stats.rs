@@ -1,4 +1,5 @@
-//! Statistics per memory and per owner (the `VmPeak`/`VmHWM`/`VmLck` idea).
+//! Statistics per memory and per owner (the `VmPeak`/`VmHWM`/`VmLck` idea),
+//! and the counts of fiber stacks.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,19 @@ pub struct MemoryStats {
     pub protection_calls_requested: u64,
     /// `mprotect`/`madvise` system calls actually issued (after batching).
     pub protection_calls_issued: u64,
+}
+
+/// A snapshot of a fiber-stack pool's counts (see `FiberStackPool`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FiberStackStats {
+    /// Stacks handed out and not yet given back: one per live fiber.
+    pub stacks_in_use: u64,
+    /// Returned stacks kept (reset) for reuse.
+    pub stacks_idle: u64,
+    /// Stacks ever mapped by the pool.
+    pub stacks_created: u64,
+    /// Address space the in-use and idle stacks reserve, guard pages included.
+    pub reserved_bytes: u64,
 }
 
 /// Thread-safe counters behind a memory's stats and an [`Accounting`].

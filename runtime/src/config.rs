@@ -37,6 +37,10 @@ pub struct Config {
     pub(crate) code_cache: Option<CodeCache>,
     /// Which profiler compiled code is described to (profiling.rs).
     pub(crate) profiler: ProfilingStrategy,
+    /// Whether calls run on fibers and must be made with `call_async`.
+    pub(crate) async_support: bool,
+    /// Usable bytes of each fiber's stack.
+    pub(crate) async_stack_size: usize,
 }
 
 /// Retired memory reservations an engine keeps for reuse. Each holds address
@@ -78,6 +82,8 @@ impl Default for Config {
             gc_heap_limit: DEFAULT_GC_HEAP_LIMIT,
             code_cache: None,
             profiler: ProfilingStrategy::None,
+            async_support: false,
+            async_stack_size: 2 * 1024 * 1024,
         }
     }
 }
@@ -235,6 +241,26 @@ impl Config {
         self
     }
 
+    /// Runs Wasm on fibers so that async host functions
+    /// ([`Linker::func_wrap_async`](crate::Linker::func_wrap_async)) and
+    /// epoch yields can suspend it (default false). Then calls and
+    /// instantiation must use the async entry points (`Func::call_async`,
+    /// `TypedFunc::call_async`, `Linker::instantiate_async`,
+    /// `Instance::new_async`); the sync ones return an error, as the async
+    /// ones do without this setting.
+    pub fn async_support(&mut self, enable: bool) -> &mut Self {
+        self.async_support = enable;
+        self
+    }
+
+    /// Usable bytes of each fiber stack (default 2 MiB), above a guard page.
+    /// Must exceed [`Config::max_wasm_stack`]: the host functions Wasm calls
+    /// run on the same stack.
+    pub fn async_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.async_stack_size = bytes;
+        self
+    }
+
     /// Compiles a module's functions on all cores (default true).
     pub fn parallel_compilation(&mut self, parallel: bool) -> &mut Self {
         self.parallel_compilation = parallel;
@@ -346,6 +372,13 @@ impl Config {
             && (self.tunables.arena_slot_bytes == 0 || self.arena_max_slots == 0)
         {
             bail!("arena memories need a slot size and a slot limit above 0");
+        }
+        if self.async_support && self.async_stack_size <= self.max_wasm_stack {
+            bail!(
+                "async_stack_size ({}) must be larger than max_wasm_stack ({})",
+                self.async_stack_size,
+                self.max_wasm_stack
+            );
         }
         if self.tunables.memory_style != Some(MemoryStyle::Dynamic)
             && self.tunables.static_memory_reservation == 0

@@ -12,7 +12,9 @@ use anyhow::{Context, Result};
 use remap_compiler::Compiler;
 use remap_compiler::MemoryStyle;
 use remap_compiler::types::{ModuleTypes, RegisteredType, RegisteredTypes, TypeRegistry};
-use remap_memory::{Accounting, Arena, MemoryStats, PinBudget, SlotCache};
+use remap_memory::{
+    Accounting, Arena, FiberStackPool, FiberStackStats, MemoryStats, PinBudget, SlotCache,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -46,7 +48,14 @@ struct EngineInner {
     /// The `preserve_all` trampoline epoch checks call, when the engine
     /// compiles code for epoch interruption.
     epoch_trampoline: Option<crate::module::HostTrampoline>,
+    /// Stacks for the fibers async calls run on (vm/fiber.rs).
+    fiber_stacks: FiberStackPool,
 }
+
+/// Returned fiber stacks an engine keeps for reuse: bounds the mappings
+/// parked, and the memory they keep (the pages their last call touched,
+/// typically a few KiB each).
+const MAX_IDLE_FIBER_STACKS: usize = 64;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,6 +109,7 @@ impl Engine {
                 serial_compilation: OnceLock::new(),
                 epoch: AtomicU64::new(0),
                 epoch_trampoline,
+                fiber_stacks: FiberStackPool::new(config.async_stack_size, MAX_IDLE_FIBER_STACKS),
             }),
         })
     }
@@ -140,6 +150,17 @@ impl Engine {
     /// Memory statistics summed over every linear memory this engine created.
     pub fn memory_stats(&self) -> MemoryStats {
         self.inner.accounting.stats()
+    }
+
+    /// Counts of the fiber stacks async calls run on: `stacks_in_use` is
+    /// the number of live fibers (calls in progress or suspended).
+    pub fn fiber_stats(&self) -> FiberStackStats {
+        self.inner.fiber_stacks.stats()
+    }
+
+    /// The pool fiber stacks come from and go back to.
+    pub(crate) fn fiber_stacks(&self) -> &FiberStackPool {
+        &self.inner.fiber_stacks
     }
 
     /// Whether two handles are the same engine.

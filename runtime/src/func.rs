@@ -16,6 +16,7 @@ use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
 use crate::types::FuncType;
 use crate::values::{Val, ValRaw};
 use crate::vm::entered_store::{EnteredStore, entered_store};
+use crate::vm::fiber::{self, FiberFuture};
 use crate::vm::throw::throw_from_host;
 use crate::vm::traps::{self, Unwind};
 use crate::vm::vmctx::instance_of_vmctx;
@@ -260,6 +261,9 @@ impl Func {
     }
 
     /// Calls the function with `params`, writing its results into `results`.
+    /// Fails on a store of an engine with
+    /// [`Config::async_support`](crate::Config::async_support): use
+    /// [`Func::call_async`] there.
     pub fn call(
         &self,
         mut ctx: impl AsContextMut,
@@ -267,6 +271,7 @@ impl Func {
         results: &mut [Val],
     ) -> Result<()> {
         let store = ctx.as_context_mut().0;
+        store.opaque.check_sync_entry("call_async")?;
         let ty = self.ty_ref(&store.opaque);
         if params.len() != ty.params().len() {
             bail!(
@@ -305,6 +310,27 @@ impl Func {
             *result = unsafe { Val::from_raw(&store.opaque, *raw, ty) };
         }
         Ok(())
+    }
+
+    /// [`Func::call`] on a fiber, for a store of an engine with
+    /// [`Config::async_support`](crate::Config::async_support): async host
+    /// functions and epoch yields suspend the guest and this future with
+    /// it. Dropping the future before it finishes cancels the call (the
+    /// guest unwinds as from a trap and the store stays usable).
+    pub async fn call_async<T: Send>(
+        &self,
+        mut ctx: impl AsContextMut<Data = T>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let store = ctx.as_context_mut().0;
+        store.opaque.check_async_entry()?;
+        let (engine, owner) = (store.opaque.engine().clone(), store.opaque.id());
+        let func = *self;
+        FiberFuture::new(engine, owner, move || {
+            func.call(StoreContextMut(store), params, results)
+        })?
+        .await?
     }
 
     /// Calls with arguments and results in `values` (`max(params, results)` slots).
@@ -427,6 +453,25 @@ impl Func {
             store: store.id(),
             func_ref,
         }
+    }
+}
+
+impl StoreOpaque {
+    /// Fails when Wasm of this store must run on a fiber and a sync entry
+    /// point was used outside one; `instead` names the async entry point.
+    pub(crate) fn check_sync_entry(&self, instead: &str) -> Result<()> {
+        if self.engine().config().async_support && !fiber::on_fiber() {
+            bail!("must use `{instead}` when async support is enabled on the config");
+        }
+        Ok(())
+    }
+
+    /// Fails unless the store's engine runs Wasm on fibers.
+    pub(crate) fn check_async_entry(&self) -> Result<()> {
+        if !self.engine().config().async_support {
+            bail!("async calls and instantiation need `Config::async_support(true)`");
+        }
+        Ok(())
     }
 }
 

@@ -18,6 +18,7 @@ use crate::trap::{Trap, TrapKind, WasmBacktrace};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::{ExternType, limits_match};
 use crate::values::ValRaw;
+use crate::vm::fiber::FiberFuture;
 use crate::vm::vmctx::{Vmctx, VmctxViewNotifier};
 use anyhow::{Context, Result, anyhow, bail};
 use remap_compiler::gc_layout::{ARRAY_ELEMENTS, GcRef, StructLayout, storage_size};
@@ -305,6 +306,7 @@ impl Instance {
         prechecked: &[bool],
     ) -> Result<Instance> {
         let store = ctx.as_context_mut().0;
+        store.opaque.check_sync_entry("instantiate_async")?;
         let (opaque, limiter) = store.split_limiter();
         crate::limits::check_instantiation(opaque, limiter, module)?;
         let (instance, start) = instantiate(&mut store.opaque, module, imports, prechecked)?;
@@ -313,6 +315,33 @@ impl Instance {
             start.call(StoreContextMut(store), &[], &mut [])?;
         }
         Ok(instance)
+    }
+
+    /// [`Instance::new`] on a fiber, for a store of an engine with
+    /// [`Config::async_support`](crate::Config::async_support): the start
+    /// function may call async host functions.
+    pub async fn new_async<T: Send>(
+        ctx: impl AsContextMut<Data = T>,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
+        Instance::new_async_with_checks(ctx, module, imports, &[]).await
+    }
+
+    /// [`Instance::new_with_checks`] on a fiber.
+    pub(crate) async fn new_async_with_checks<T: Send>(
+        mut ctx: impl AsContextMut<Data = T>,
+        module: &Module,
+        imports: &[Extern],
+        prechecked: &[bool],
+    ) -> Result<Instance> {
+        let store = ctx.as_context_mut().0;
+        store.opaque.check_async_entry()?;
+        let (engine, owner) = (store.opaque.engine().clone(), store.opaque.id());
+        FiberFuture::new(engine, owner, move || {
+            Instance::new_with_checks(StoreContextMut(store), module, imports, prechecked)
+        })?
+        .await?
     }
 
     pub(crate) fn data<'a>(&self, store: &'a StoreOpaque) -> &'a InstanceData {

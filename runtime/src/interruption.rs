@@ -14,7 +14,9 @@
 //! entry and loop header; once the counter reaches the deadline the store's
 //! behaviour decides: trap with [`TrapKind::Interrupt`](crate::TrapKind::Interrupt)
 //! (the default), or call the embedder's callback, which returns how far to
-//! move the deadline on, or an error that unwinds like a trap. A store's
+//! move the deadline on (optionally yielding to the async executor first:
+//! [`Store::epoch_deadline_async_yield_and_update`], which lets one thread
+//! interleave many guests), or an error that unwinds like a trap. A store's
 //! deadline starts at 0, so interruptible code traps at once until
 //! [`Store::set_epoch_deadline`] is called.
 //!
@@ -25,6 +27,7 @@
 use crate::func::Caller;
 use crate::store::{Store, StoreContextMut, StoreInner, StoreOpaque};
 use crate::trap::TrapKind;
+use crate::vm::fiber;
 use crate::vm::traps::{self, Unwind};
 use anyhow::{Result, bail};
 use std::panic::{self, AssertUnwindSafe};
@@ -35,6 +38,11 @@ pub enum UpdateDeadline {
     /// Go on running, with the deadline this many epochs past the current
     /// one.
     Continue(u64),
+    /// Yield to the async executor, then go on with the deadline this many
+    /// epochs past the current one. Only inside an async call
+    /// ([`Config::async_support`](crate::Config::async_support)); elsewhere
+    /// the guest stops with an error.
+    Yield(u64),
 }
 
 /// An epoch-deadline callback with the store's type erased: it is given the
@@ -102,8 +110,18 @@ impl<T> Store<T> {
         self.inner.opaque.epoch_callback = None;
     }
 
+    /// When the deadline passes, yield to the async executor and go on
+    /// with the deadline `delta` epochs later: a guest in a long loop lets
+    /// the other tasks of its thread run once per `delta` epochs. Needs
+    /// [`Config::async_support`](crate::Config::async_support); a guest of a
+    /// sync call stops with an error at the deadline instead.
+    pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
+        self.epoch_deadline_callback(move |_| Ok(UpdateDeadline::Yield(delta)));
+    }
+
     /// When the deadline passes, call `callback`: `Ok(Continue(ticks))`
-    /// resumes the guest with a new deadline `ticks` epochs from now; an
+    /// resumes the guest with a new deadline `ticks` epochs from now,
+    /// `Ok(Yield(ticks))` too after a turn of the async executor; an
     /// error stops it, as a trap would, and the call into Wasm returns that
     /// error.
     pub fn epoch_deadline_callback(
@@ -180,6 +198,15 @@ pub(crate) unsafe fn on_epoch_deadline(store: *mut StoreOpaque) {
             Ok(Ok(UpdateDeadline::Continue(ticks))) => {
                 opaque.set_epoch_deadline(ticks);
                 return;
+            }
+            Ok(Ok(UpdateDeadline::Yield(ticks))) => {
+                opaque.set_epoch_deadline(ticks);
+                // No reference to the store is live while the fiber is
+                // suspended; a cancelled or non-async call unwinds instead.
+                match fiber::yield_now() {
+                    Ok(()) => return,
+                    Err(error) => Unwind::Host(crate::func::with_wasm_backtrace(error)),
+                }
             }
             Ok(Err(error)) => Unwind::Host(crate::func::with_wasm_backtrace(error)),
             Err(payload) => Unwind::Panic(payload),

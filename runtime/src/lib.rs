@@ -74,7 +74,7 @@ pub use memory::Memory;
 pub use module::Module;
 pub use profiling::ProfilingStrategy;
 pub use remap_compiler::MemoryStyle;
-pub use remap_memory::{ArenaStats, MemoryStats, ProcessMemory};
+pub use remap_memory::{ArenaStats, FiberStackStats, MemoryStats, ProcessMemory};
 pub use serialize::Precompiled;
 pub use shared_memory::SharedMemory;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};

@@ -7,9 +7,9 @@ use crate::func::{Caller, Func, TypedHostFn};
 use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut};
-use crate::typed::IntoFunc;
+use crate::typed::{HostResult, IntoFunc, WasmParams};
 use crate::types::{ExternType, FuncType};
-use crate::values::Val;
+use crate::values::{Val, ValRaw};
 use anyhow::{Result, anyhow, bail};
 use remap_compiler::module_info::ImportKind;
 use remap_compiler::types::EngineTypeIndex;
@@ -89,6 +89,45 @@ impl<T: 'static> Linker<T> {
         func: impl IntoFunc<T, Params, Args>,
     ) -> Result<&mut Self> {
         let (ty, host) = func.into_host_fn();
+        self.insert(module, name, Definition::HostFunc(ty, host))
+    }
+
+    /// Defines `module::name` as an async host function: `func` takes the
+    /// caller and the parameters as a tuple and returns a boxed future of
+    /// the results (or of `Result` of them). While the future is not ready
+    /// the guest is suspended and the async call that runs it returns
+    /// `Pending`, so the executor's thread is free. Needs
+    /// [`Config::async_support`](crate::Config::async_support).
+    pub fn func_wrap_async<Params, Results, F>(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: F,
+    ) -> Result<&mut Self>
+    where
+        Params: WasmParams,
+        Results: HostResult,
+        F: for<'a> Fn(Caller<'a, T>, Params) -> Box<dyn Future<Output = Results> + Send + 'a>
+            + Send
+            + Sync
+            + 'static,
+    {
+        if !self.engine.config().async_support {
+            bail!("`func_wrap_async` needs `Config::async_support(true)`");
+        }
+        let ty = FuncType::new(Params::valtypes(), Results::Results::valtypes());
+        let host: TypedHostFn<T> =
+            Arc::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
+                // SAFETY: compiled code passes arguments of the declared types.
+                let params = unsafe { Params::load_raw(&caller.store.0.opaque, values) };
+                let mut future = Box::into_pin(func(caller.reborrow_caller(), params));
+                let results = crate::vm::fiber::block_on(future.as_mut())?;
+                // The future borrows the caller, through which the results go.
+                drop(future);
+                results
+                    .into_results()?
+                    .store_raw(&caller.store.0.opaque, values)
+            });
         self.insert(module, name, Definition::HostFunc(ty, host))
     }
 
@@ -181,6 +220,25 @@ impl<T: 'static> Linker<T> {
             .map(|definition| definition.to_extern(&mut ctx))
             .collect();
         Instance::new(&mut ctx, module, &imports)
+    }
+
+    /// [`Linker::instantiate`] for a store of an engine with
+    /// [`Config::async_support`](crate::Config::async_support): the start
+    /// function runs on a fiber and may call async host functions.
+    pub async fn instantiate_async(
+        &self,
+        mut ctx: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance>
+    where
+        T: Send,
+    {
+        let imports: Vec<Extern> = self
+            .resolve(module)?
+            .iter()
+            .map(|definition| definition.to_extern(&mut ctx))
+            .collect();
+        Instance::new_async(&mut ctx, module, &imports).await
     }
 
     /// Resolves `module`'s imports by name and type-checks every host
@@ -364,5 +422,19 @@ impl<T: 'static> InstancePre<T> {
             .map(|definition| definition.to_extern(&mut ctx))
             .collect();
         Instance::new_with_checks(&mut ctx, &self.module, &imports, &self.prechecked)
+    }
+
+    /// [`InstancePre::instantiate`] on a fiber, for a store of an engine
+    /// with [`Config::async_support`](crate::Config::async_support).
+    pub async fn instantiate_async(&self, mut ctx: impl AsContextMut<Data = T>) -> Result<Instance>
+    where
+        T: Send,
+    {
+        let imports: Vec<Extern> = self
+            .definitions
+            .iter()
+            .map(|definition| definition.to_extern(&mut ctx))
+            .collect();
+        Instance::new_async_with_checks(&mut ctx, &self.module, &imports, &self.prechecked).await
     }
 }

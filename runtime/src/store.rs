@@ -24,6 +24,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct StoreId(u64);
 
+impl StoreId {
+    /// The id as a number (never reused within the process).
+    pub(crate) fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Owns everything instances create and the embedder's state `T`.

@@ -4,9 +4,10 @@
 use crate::externref::ExternRef;
 use crate::func::{Caller, Entry, Func, TypedHostFn};
 use crate::gc::AnyRef;
-use crate::store::{AsContextMut, StoreOpaque};
+use crate::store::{AsContextMut, StoreContextMut, StoreOpaque};
 use crate::types::{FuncType, ValType};
 use crate::values::ValRaw;
+use crate::vm::fiber::FiberFuture;
 use anyhow::{Result, bail};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -231,9 +232,12 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         &self.func
     }
 
-    /// Calls the function.
+    /// Calls the function. Fails on a store of an engine with
+    /// [`Config::async_support`](crate::Config::async_support): use
+    /// [`TypedFunc::call_async`] there.
     pub fn call(&self, mut ctx: impl AsContextMut, params: P) -> Result<R> {
         let store = ctx.as_context_mut().0;
+        store.opaque.check_sync_entry("call_async")?;
         // Tuples have at most 16 elements, so the slots fit on the stack.
         let mut values = [ValRaw::default(); 16];
         params.store_raw(&store.opaque, &mut values)?;
@@ -247,6 +251,24 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
                 .call_entry(store_ptr.cast(), self.entry, values.as_mut_ptr())?;
             Ok(R::load_raw(&store.opaque, &values))
         }
+    }
+}
+
+impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
+    /// [`TypedFunc::call`] on a fiber, as [`Func::call_async`].
+    pub async fn call_async<T: Send>(
+        &self,
+        mut ctx: impl AsContextMut<Data = T>,
+        params: P,
+    ) -> Result<R> {
+        let store = ctx.as_context_mut().0;
+        store.opaque.check_async_entry()?;
+        let (engine, owner) = (store.opaque.engine().clone(), store.opaque.id());
+        let typed = *self;
+        FiberFuture::new(engine, owner, move || {
+            typed.call(StoreContextMut(store), params)
+        })?
+        .await?
     }
 }
 

@@ -122,9 +122,7 @@ fn trap_class(kind: TrapKind) -> TrapClass {
         | TrapKind::UnalignedAtomic
         | TrapKind::WaitOnUnsharedMemory
         | TrapKind::ArrayOutOfBounds
-        | TrapKind::GcHeapExhausted => {
-            TrapClass::Other
-        }
+        | TrapKind::GcHeapExhausted => TrapClass::Other,
     }
 }
 

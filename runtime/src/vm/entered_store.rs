@@ -14,6 +14,10 @@
 //! pointers kept in vmctx headers and host contexts are never dereferenced:
 //! they were made before the current borrow existed.
 //!
+//! On a fiber the entered store belongs to the fiber: it is swapped out when
+//! the fiber is suspended and back in when it is resumed, perhaps on another
+//! thread (vm/fiber.rs).
+//!
 //! Nothing here fails; a null entered store means no Wasm runs on the thread.
 
 use crate::store::StoreOpaque;
@@ -46,6 +50,13 @@ impl Drop for EnteredStore {
     fn drop(&mut self) {
         ENTERED_STORE.set(self.previous);
     }
+}
+
+/// Publishes `store` as this thread's entered store and returns the one
+/// published before: how a fiber takes its entered store along when it is
+/// suspended and resumed (vm/fiber.rs).
+pub(crate) fn swap_entered_store(store: *mut StoreOpaque) -> *mut StoreOpaque {
+    ENTERED_STORE.replace(store)
 }
 
 /// The entered store (module docs): the whole `StoreInner` of the Wasm that

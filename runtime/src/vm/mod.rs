@@ -6,6 +6,9 @@
 //! `Trap`, ...) call into these modules. Wasm exceptions are thrown and
 //! caught in [`throw`].
 //!
+//! Async calls run Wasm on fibers ([`fiber`]), which carry the per-thread
+//! state below with them across suspension.
+//!
 //! Invariants shared by the modules:
 //! - a vmctx is laid out by its module's `VMOffsets` and only written through
 //!   [`vmctx::Vmctx`]; every pointer in it targets something its store owns;
@@ -25,6 +28,7 @@
 pub(crate) mod builtins;
 pub(crate) mod code_tables;
 pub(crate) mod entered_store;
+pub(crate) mod fiber;
 pub(crate) mod gc_builtins;
 pub(crate) mod registry;
 pub(crate) mod signals;

@@ -4,7 +4,9 @@
 //! Handlers for SIGSEGV, SIGBUS, SIGILL and SIGFPE are installed once per
 //! process. A fault is turned into a Wasm trap only when the current thread is
 //! running Wasm, the faulting PC is a trap site in published code and, for
-//! memory faults, the address lies inside a linear memory's reservation.
+//! memory faults, the address lies inside a linear memory's reservation (or,
+//! for any instruction of compiled code, in the guard page of the fiber the
+//! thread runs: a stack overflow).
 //! A signal someone sent (`kill`, `raise`, `sigqueue`) is never a trap, even
 //! to a thread in Wasm. Anything else goes to the handler that was installed
 //! before (or the default action), so the process behaves exactly as it would
@@ -219,6 +221,15 @@ unsafe fn forward(
             previous_fn(signal);
         }
     }
+}
+
+/// Writes `message` to standard error and aborts the process; safe to call
+/// in a signal handler (only `write` and `abort`).
+pub(crate) fn abort_with_message(message: &[u8]) -> ! {
+    // SAFETY: `message` is a valid buffer of its length; a short or failed
+    // write only loses the message.
+    unsafe { libc::write(libc::STDERR_FILENO, message.as_ptr().cast(), message.len()) };
+    std::process::abort()
 }
 
 /// A signal stack this thread installed; removed and unmapped at thread exit.

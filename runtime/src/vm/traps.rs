@@ -11,6 +11,12 @@
 //! frames, the C shim, and runtime frames that have already moved everything
 //! they own into the activation.
 //!
+//! Inside an async call the activations and the jump buffer are on the
+//! fiber's stack and travel with it (`fiber` swaps the thread's pointer at
+//! every resume and suspension); a backtrace never walks past the fiber's
+//! stack, and a fault of compiled code on the fiber's guard page is a stack
+//! overflow trap.
+//!
 //! Failure behaviour: raising with no activation on the thread is a runtime
 //! bug with nowhere to unwind to, and aborts the process; a fault that is not
 //! a trap in Wasm code of this thread is left to the signal handler's
@@ -26,6 +32,7 @@ use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::ffi::c_void;
+use std::ops::Range;
 use std::ptr;
 use std::sync::Arc;
 
@@ -94,7 +101,10 @@ pub(crate) unsafe fn catch_traps(
         // On a thread whose stack is smaller than `max_wasm_stack`, deep Wasm
         // recursion must trap before it reaches the thread's guard page (a fault
         // there is not a Wasm trap and kills the process).
-        if let Some(low_end) = signals::thread_stack_low_end() {
+        // On a fiber, its own stack's end is the one that matters.
+        let low_end =
+            crate::vm::fiber::current_stack_low_end().or_else(signals::thread_stack_low_end);
+        if let Some(low_end) = low_end {
             stack_limit = stack_limit.max(low_end.saturating_add(HOST_STACK_RESERVE));
         }
         // SAFETY: as above.
@@ -155,6 +165,13 @@ fn same_store_activation(mut activation: *const Activation, limits: *mut VMRunti
     false
 }
 
+/// Publishes `activation` as this thread's innermost one and returns the one
+/// published before: how a fiber takes its activations along when it is
+/// suspended and resumed (vm/fiber.rs).
+pub(crate) fn swap_activation(activation: *const Activation) -> *const Activation {
+    ACTIVE.replace(activation)
+}
+
 /// Unwinds to the innermost `catch_traps` with `unwind` as the reason.
 ///
 /// # Safety
@@ -193,15 +210,35 @@ pub(crate) fn handle_fault(fault: FaultContext) {
         return;
     }
     let Some(code) = registry::lookup_code_in_handler(fault.pc) else {
+        // Host code that overflowed a fiber's stack cannot be unwound (its
+        // frames own things); stop as Rust does for a thread's stack, with a
+        // message instead of a bare SIGSEGV.
+        if fault
+            .address
+            .is_some_and(crate::vm::fiber::is_current_guard_page)
+        {
+            signals::abort_with_message(
+                b"remap: host code overflowed the stack of an async call's fiber (raise Config::async_stack_size); aborting\n",
+            );
+        }
         return;
     };
-    let Some(kind) = code.trap_at(fault.pc) else {
+    // Compiled code that runs into a fiber's guard page has overflowed the
+    // fiber's stack, whichever instruction touched it.
+    let hit_fiber_guard = fault
+        .address
+        .is_some_and(crate::vm::fiber::is_current_guard_page);
+    let Some(kind) = code
+        .trap_at(fault.pc)
+        .or(hit_fiber_guard.then_some(TrapKind::StackOverflow))
+    else {
         return;
     };
     // A fault is a Wasm trap when it hit a linear memory's reservation, or
     // the null page from an access whose Spectre-hardened bounds check
     // replaced its address with null (the access is at most 16 bytes).
     if let Some(address) = fault.address
+        && !hit_fiber_guard
         && !registry::is_reserved_address(address)
         && !(kind == TrapKind::MemoryOutOfBounds && address < remap_memory::host_page_size())
     {
@@ -209,7 +246,7 @@ pub(crate) fn handle_fault(fault: FaultContext) {
     }
     drop(code);
     // The stack check runs on function entry, before any instruction.
-    let pc = if kind == TrapKind::StackOverflow {
+    let pc = if kind == TrapKind::StackOverflow && !hit_fiber_guard {
         FramePc::InFunction(fault.pc)
     } else {
         FramePc::Faulting(fault.pc)
@@ -274,6 +311,8 @@ impl FrameCollector {
 /// at `innermost` (pc, fp) or at the innermost activation's recorded exit frame.
 fn capture_backtrace(innermost: Option<(FramePc, usize)>) -> WasmBacktrace {
     let mut frames = FrameCollector::default();
+    // On a fiber, every frame of this thread's activations is on its stack.
+    let stack = crate::vm::fiber::current_stack();
     let mut activation = ACTIVE.with(|a| a.get());
     let mut segment = innermost.or_else(|| {
         // SAFETY: a non-null activation lives in a frame below us; its limits are live.
@@ -288,7 +327,7 @@ fn capture_backtrace(innermost: Option<(FramePc, usize)>) -> WasmBacktrace {
     while !activation.is_null() {
         if let Some((pc, fp)) = segment {
             // SAFETY: (pc, fp) is a Wasm frame record of this thread's live stack.
-            unsafe { walk_segment(pc, fp, &mut frames) };
+            unsafe { walk_segment(pc, fp, stack.as_ref(), &mut frames) };
         }
         // SAFETY: as above.
         let current = unsafe { &*activation };
@@ -308,12 +347,18 @@ fn exit_frame_pc(pc: usize) -> FramePc {
 }
 
 /// Follows the frame-pointer chain from `(pc, fp)` while it stays in compiled
-/// code; every frame after the first is at a return address.
+/// code (and on `stack`, the running fiber's, when given); every frame after
+/// the first is at a return address.
 ///
 /// # Safety
 /// `fp` must be the frame pointer of the frame executing `pc`, in compiled code
 /// that keeps frame pointers.
-unsafe fn walk_segment(mut pc: FramePc, mut fp: usize, frames: &mut FrameCollector) {
+unsafe fn walk_segment(
+    mut pc: FramePc,
+    mut fp: usize,
+    stack: Option<&Range<usize>>,
+    frames: &mut FrameCollector,
+) {
     loop {
         let address = match pc {
             FramePc::Faulting(address) | FramePc::InFunction(address) => address,
@@ -321,6 +366,11 @@ unsafe fn walk_segment(mut pc: FramePc, mut fp: usize, frames: &mut FrameCollect
             FramePc::Return(address) => address.saturating_sub(1),
         };
         if address == 0 || fp == 0 || !fp.is_multiple_of(8) {
+            break;
+        }
+        // The walk never leaves a fiber's stack: above its base lies no
+        // frame of this call.
+        if stack.is_some_and(|stack| !stack.contains(&fp)) {
             break;
         }
         let Some(code) = registry::lookup_code(address) else {
