@@ -124,6 +124,7 @@ struct WasmtimePlayer {
 fn wasmtime_rows(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     let mut config = wasmtime::Config::new();
     config.wasm_threads(true);
+    config.shared_memory(true);
     let engine = wasmtime::Engine::new(&config).expect("a Wasmtime engine with threads");
     let module = wasmtime::Module::new(&engine, MODULE).expect("compiling in Wasmtime");
     let memory = wasmtime::SharedMemory::new(&engine, wasmtime::MemoryType::shared(1, 1))
