@@ -1,5 +1,5 @@
 //! One thread grows a shared memory page by page while others keep reading
-//! and writing the last word below the bound they see and the first word
+//! and writing their own word just below the bound they see and the first word
 //! past the bound they saw before: an access below a bound a thread has
 //! seen never traps, the memory never moves, and once growth is over the
 //! byte past the maximum traps on every thread.
@@ -13,10 +13,14 @@ const USER: &str = r#"
   (import "env" "memory" (memory 1 32 shared))
   (func (export "size") (result i32) (memory.size))
   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
-  ;; Writes `value` to the last word below the current bound and reads it back.
-  (func (export "touch_end") (param $value i32) (result i32)
+  ;; Writes `value` to word `slot` counted back from the current bound (each
+  ;; worker has its own, so workers do not overwrite each other's values)
+  ;; and reads it back.
+  (func (export "touch_end") (param $value i32) (param $slot i32) (result i32)
     (local $end i32)
-    (local.set $end (i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const 4)))
+    (local.set $end
+      (i32.sub (i32.shl (memory.size) (i32.const 16))
+               (i32.shl (i32.add (local.get $slot) (i32.const 1)) (i32.const 2))))
     (i32.store (local.get $end) (local.get $value))
     (i32.load (local.get $end)))
   (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))
@@ -43,7 +47,7 @@ fn accesses_near_the_moving_bound_stay_correct() {
                         .get_typed_func::<(), i32>(&mut store, "size")
                         .unwrap();
                     let touch_end = instance
-                        .get_typed_func::<i32, i32>(&mut store, "touch_end")
+                        .get_typed_func::<(i32, i32), i32>(&mut store, "touch_end")
                         .unwrap();
                     let load = instance
                         .get_typed_func::<i32, i32>(&mut store, "load")
@@ -51,7 +55,7 @@ fn accesses_near_the_moving_bound_stay_correct() {
                     let mut previous_pages = size.call(&mut store, ()).unwrap();
                     while previous_pages < MAXIMUM_PAGES {
                         let value = worker * 1000 + previous_pages;
-                        assert_eq!(touch_end.call(&mut store, value).unwrap(), value);
+                        assert_eq!(touch_end.call(&mut store, (value, worker)).unwrap(), value);
                         // The first word past the old bound: in bounds once
                         // the memory has grown past it, a trap before.
                         let pages = size.call(&mut store, ()).unwrap();
