@@ -2,7 +2,10 @@
 //! exception thrown after a suspension, and an uncaught one reaches the
 //! host as a `ThrownException`, with the fiber released.
 
-use remap::{Caller, Config, Engine, Linker, Module, Store, ThrownException};
+mod async_common;
+
+use async_common::{async_engine, linker_with_nap, two_worker_runtime};
+use remap::{Module, Store, ThrownException};
 use std::time::Duration;
 
 const WAT: &str = r#"
@@ -22,21 +25,10 @@ const WAT: &str = r#"
 
 #[test]
 fn exceptions_are_thrown_and_caught_on_a_fiber() {
-    let mut config = Config::new();
-    config.async_support(true);
-    let engine = Engine::new(&config).unwrap();
+    let engine = async_engine();
     let module = Module::new(&engine, WAT).unwrap();
-    let mut linker: Linker<()> = Linker::new(&engine);
-    linker
-        .func_wrap_async("host", "nap", |_: Caller<'_, ()>, ()| {
-            Box::new(tokio::time::sleep(Duration::from_millis(2)))
-        })
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let linker = linker_with_nap(&engine, Duration::from_millis(2));
+    let runtime = two_worker_runtime();
     runtime.block_on(async {
         let mut store = Store::new(&engine, ());
         let instance = linker.instantiate_async(&mut store, &module).await.unwrap();

@@ -2,7 +2,10 @@
 //! fiber hold across a suspension and across collections survive, and the
 //! garbage made around them is collected.
 
-use remap::{Caller, Config, Engine, Linker, Module, Store};
+mod async_common;
+
+use async_common::{async_engine, linker_with_nap, two_worker_runtime};
+use remap::{Module, Store};
 use std::time::Duration;
 
 const WAT: &str = r#"
@@ -32,21 +35,10 @@ const WAT: &str = r#"
 
 #[test]
 fn references_on_a_fiber_survive_suspensions_and_collections() {
-    let mut config = Config::new();
-    config.async_support(true);
-    let engine = Engine::new(&config).unwrap();
+    let engine = async_engine();
     let module = Module::new(&engine, WAT).unwrap();
-    let mut linker: Linker<()> = Linker::new(&engine);
-    linker
-        .func_wrap_async("host", "nap", |_: Caller<'_, ()>, ()| {
-            Box::new(tokio::time::sleep(Duration::from_micros(100)))
-        })
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let linker = linker_with_nap(&engine, Duration::from_micros(100));
+    let runtime = two_worker_runtime();
     let collections = runtime.block_on(async {
         let tasks: Vec<_> = (0..4)
             .map(|_| {

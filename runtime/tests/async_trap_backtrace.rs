@@ -3,7 +3,10 @@
 //! names the guest's frames and stops at the fiber's base; an out-of-bounds
 //! access (caught by the signal handler) works the same way.
 
-use remap::{Caller, Config, Engine, Linker, Module, Store, Trap, TrapKind};
+mod async_common;
+
+use async_common::{async_engine, linker_with_nap, two_worker_runtime};
+use remap::{Module, Store, Trap, TrapKind};
 use std::time::Duration;
 
 const WAT: &str = r#"
@@ -29,21 +32,10 @@ fn frame_names(trap: &Trap) -> Vec<Option<String>> {
 
 #[test]
 fn a_trap_after_a_suspension_has_a_backtrace() {
-    let mut config = Config::new();
-    config.async_support(true);
-    let engine = Engine::new(&config).unwrap();
+    let engine = async_engine();
     let module = Module::new(&engine, WAT).unwrap();
-    let mut linker: Linker<()> = Linker::new(&engine);
-    linker
-        .func_wrap_async("host", "nap", |_: Caller<'_, ()>, ()| {
-            Box::new(tokio::time::sleep(Duration::from_millis(5)))
-        })
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let linker = linker_with_nap(&engine, Duration::from_millis(5));
+    let runtime = two_worker_runtime();
     runtime.block_on(async {
         let mut store = Store::new(&engine, ());
         let instance = linker.instantiate_async(&mut store, &module).await.unwrap();
