@@ -153,6 +153,21 @@ fn to_usize(bytes: u64, what: &'static str) -> Result<usize, MemoryError> {
 }
 
 /// A memory's reservation layout in host-page-rounded bytes, checked.
+/// The slot size a memory of `config` asks an arena for: four times its
+/// initial size, so that it can grow a little without leaving the arena,
+/// but no more than its maximum (or limit) and the arena's largest slot,
+/// and no less than its initial size. Small memories so get small slots,
+/// and many of them share a page-table page.
+fn slot_bytes_wanted(config: &MemoryConfig, initial: usize, arena: &Arena) -> usize {
+    let largest = usize::try_from(arena.slot_bytes()).unwrap_or(usize::MAX);
+    let bound = [config.maximum_bytes, config.limit_bytes]
+        .into_iter()
+        .flatten()
+        .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX))
+        .fold(largest, usize::min);
+    initial.saturating_mul(4).min(bound).max(initial)
+}
+
 struct Layout {
     pre_guard: usize,
     capacity: usize,
@@ -404,7 +419,9 @@ impl LinearMemory {
     /// compiled code must check the full end of every access against the
     /// bound, since nothing past it faults. It grows within the slot by
     /// moving the bound; past it, it relocates into a reservation laid out
-    /// by `config.style`, which must be dynamic. A pinned memory cannot live
+    /// by `config.style`, which must be dynamic. The slot's size class
+    /// leaves room for the memory to grow to four times its initial size
+    /// (or to its maximum, if smaller) without moving. A pinned memory cannot live
     /// in an arena (locking its pages would split the arena's mapping), nor
     /// one whose initial size exceeds the slot. Errors: those, or
     /// [`MemoryError::ArenaFull`]; on failure nothing is taken or counted.
@@ -430,7 +447,7 @@ impl LinearMemory {
                 reservation_bytes: arena.slot_bytes(),
             });
         }
-        let slot = arena.take()?;
+        let slot = arena.take(slot_bytes_wanted(&config, layout.initial, arena))?;
         let base = slot.start();
         let capacity = slot.len();
         let memory = LinearMemory {

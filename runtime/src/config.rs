@@ -102,11 +102,14 @@ impl Config {
         self
     }
 
-    /// Bytes of each slot of the engine's memory arena (default 1 MiB): with
-    /// [`MemoryStyle::Arena`], every memory whose initial size fits a slot
-    /// (and that is not shared) lives in one, many to a kernel mapping, and
-    /// grows in place up to the slot's size; past it, it moves to a
-    /// reservation of its own. A pinned memory never lives in an arena.
+    /// Bytes of the largest slot of the engine's memory arena (default
+    /// 1 MiB): with [`MemoryStyle::Arena`], every memory whose initial size
+    /// fits it (and that is not shared) lives in a slot, many to a kernel
+    /// mapping, and grows in place up to the slot's size; past it, it moves
+    /// to a reservation of its own. Slots come in power-of-two classes from
+    /// 64 KiB up to this size; a memory gets the smallest one that holds four
+    /// times its initial size (or its maximum, if smaller), so small memories
+    /// share page-table pages. A pinned memory never lives in an arena.
     pub fn arena_slot_size(&mut self, bytes: u64) -> &mut Self {
         self.tunables.arena_slot_bytes = bytes;
         self

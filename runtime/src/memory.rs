@@ -36,7 +36,11 @@ pub(crate) struct MemoryEntry {
     memory: ManuallyDrop<Arc<LinearMemory>>,
     ty: MemoryType,
     /// Taken in `drop` first: the registry holds the other handle on `memory`.
-    /// `None` for a shared memory, which keeps its own registration.
+    /// `None` for a shared memory, which keeps its own registration, and
+    /// for a memory planned for an arena: its code checks the full end of
+    /// every access, so no access of it faults and a fault handler has
+    /// nothing to look up (registering a million arena memories would also
+    /// make that lookup, which scans every registered memory, slow).
     reservation: Option<ReservationRegistration>,
     /// The shared memory this entry uses, if it is one: it outlives the
     /// store, and its memory is never recycled.
@@ -65,6 +69,7 @@ impl MemoryEntry {
         let arena = engine
             .memory_arena()
             .filter(|_| !config.pinned && in_arena(engine, &ty));
+        let planned_for_arena = arena.is_some();
         let memory = match (arena, image) {
             (Some(arena), _) => LinearMemory::in_arena(config, arena).map_err(|error| {
                 let full = matches!(error, remap_memory::MemoryError::ArenaFull { .. });
@@ -88,7 +93,8 @@ impl MemoryEntry {
         };
         let memory = Arc::new(memory);
         Ok(MemoryEntry {
-            reservation: Some(registry::register_reservation(memory.clone())),
+            reservation: (!planned_for_arena)
+                .then(|| registry::register_reservation(memory.clone())),
             memory: ManuallyDrop::new(memory),
             ty,
             shared: None,

@@ -442,8 +442,9 @@ pub static OPTIMIZE: Group = Group {
             name: "arena-slot-size",
             kind: Kind::Size(|settings, bytes| settings.layout.arena_slot_size = Some(bytes)),
             applies: Applies::Everywhere,
-            help: "Remap's own: bytes of each slot of the memory arena that \
-                   --memory-style arena packs small memories into (default 1MiB)",
+            help: "Remap's own: bytes of the largest slot of the memory arena that \
+                   --memory-style arena packs small memories into (default 1MiB; \
+                   smaller memories get power-of-two slots from 64KiB)",
         },
         Key {
             name: "arena-max-slots",
