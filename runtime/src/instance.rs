@@ -685,6 +685,12 @@ pub(crate) fn instantiate(
     // its length is read through `shared_length` (shared_memory.rs), so its
     // view is written once and needs no notifier.
     let mut imaged = vec![false; info.memories.len()];
+    // Exact capacities: a store of a small instance should not carry room
+    // for four memories (with a million stores, that room adds up).
+    let defined_memories = info.memories.len().saturating_sub(imported_memories.len());
+    store.memories.reserve_exact(defined_memories);
+    data.memories.reserve_exact(info.memories.len());
+    data.registrations.reserve_exact(info.memories.len());
     for (index, ty) in info.memories.iter().enumerate() {
         let handle = match imported_memories.get(index) {
             Some(&m) => m,

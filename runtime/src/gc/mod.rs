@@ -107,7 +107,9 @@ impl GcRootSlot {
 /// A store's collector state: its heap (made on first use), limits and
 /// host roots.
 pub(crate) struct GcStore {
-    heap: Option<GcHeap>,
+    /// Boxed: most stores never allocate an object, and the heap's memory
+    /// bookkeeping would otherwise double the size of every store.
+    heap: Option<Box<GcHeap>>,
     limit_bytes: u64,
     /// The heap may grow to this size before a collection is due.
     collect_at: u64,
@@ -176,7 +178,7 @@ impl StoreOpaque {
                     // the heap and drops it first (a field before `limits`).
                     let heap = unsafe { GcHeap::new(gc.limit_bytes, self.limits()) }
                         .map_err(|_| TrapKind::GcHeapExhausted)?;
-                    slot.insert(heap)
+                    slot.insert(Box::new(heap))
                 }
             };
             heap.register_layout(type_id, layout);
@@ -252,7 +254,7 @@ impl StoreOpaque {
 
     /// Runs `f` with the heap, which exists once an object was allocated.
     pub(crate) fn with_gc_heap<R>(&self, f: impl FnOnce(&GcHeap) -> R) -> Option<R> {
-        self.gc.borrow().heap.as_ref().map(f)
+        self.gc.borrow().heap.as_deref().map(f)
     }
 
     /// Registers a final struct or array type of the host (in a rec group
@@ -328,10 +330,10 @@ impl StoreOpaque {
     pub(crate) fn gc_stats(&self) -> GcStats {
         let gc = self.gc.borrow();
         GcStats {
-            heap_bytes: gc.heap.as_ref().map_or(0, GcHeap::heap_bytes),
+            heap_bytes: gc.heap.as_deref().map_or(0, GcHeap::heap_bytes),
             live_bytes: gc.live_bytes,
             collections: gc.collections,
-            relocations: gc.heap.as_ref().map_or(0, GcHeap::relocations),
+            relocations: gc.heap.as_deref().map_or(0, GcHeap::relocations),
             externrefs: (self.externrefs.len() - self.free_externrefs.len()) as u64,
         }
     }
