@@ -13,7 +13,7 @@ use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::func_environ::FuncEnvironment;
 use crate::types::IndexType;
-use cranelift_codegen::ir::{InstBuilder, Type, Value, types};
+use cranelift_codegen::ir::{InstBuilder, InstructionData, Opcode, Type, Value, types};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
@@ -171,6 +171,17 @@ impl Translator<'_> {
         let value_size = builder.func.dfg.value_type(value).bytes();
         if size == value_size {
             builder.ins().store(flags, value, address, 0);
+        } else if let Some(constant) = constant_value(builder, value) {
+            // A narrow constant stored with a plain `store` becomes an
+            // immediate store on x64 (`istore8` of a constant would first
+            // materialize it in a register, inside whatever loop this is).
+            let (narrow_type, mask) = match size {
+                1 => (types::I8, 0xff),
+                2 => (types::I16, 0xffff),
+                _ => (types::I32, 0xffff_ffff),
+            };
+            let narrow = builder.ins().iconst(narrow_type, constant & mask);
+            builder.ins().store(flags, narrow, address, 0);
         } else {
             match size {
                 1 => builder.ins().istore8(flags, value, address, 0),
@@ -178,6 +189,18 @@ impl Translator<'_> {
                 _ => builder.ins().istore32(flags, value, address, 0),
             };
         }
+    }
+}
+
+/// The immediate of `value` when an `iconst` defines it.
+fn constant_value(builder: &FunctionBuilder<'_>, value: Value) -> Option<i64> {
+    let inst = builder.func.dfg.value_def(value).inst()?;
+    match builder.func.dfg.insts[inst] {
+        InstructionData::UnaryImm {
+            opcode: Opcode::Iconst,
+            imm,
+        } => Some(imm.bits()),
+        _ => None,
     }
 }
 
