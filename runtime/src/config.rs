@@ -55,9 +55,12 @@ const DEFAULT_MEMORY_KEEP_RESIDENT: usize = 64 * 1024;
 const DEFAULT_ARENA_MAX_SLOTS: usize = 1 << 21;
 
 /// Default limit of a store's GC heap.
-const DEFAULT_GC_HEAP_LIMIT: u64 = 1 << 30;
 /// GC references are 32-bit heap offsets: no heap can be larger.
 const MAX_GC_HEAP_LIMIT: u64 = (1 << 32) - 64 * 1024;
+/// As large as a heap can be, as in Wasmtime (whose GC heap may also grow
+/// to 4 GiB): a program that allocates a 2 GiB array there runs here too.
+/// The heap reserves address space only; memory is used as it grows.
+const DEFAULT_GC_HEAP_LIMIT: u64 = MAX_GC_HEAP_LIMIT;
 
 impl Default for Config {
     fn default() -> Config {
@@ -228,8 +231,8 @@ impl Config {
     }
 
     /// The most bytes each store's GC heap (where Wasm GC structs and
-    /// arrays live) may grow to, default 1 GiB; capped at 4 GiB - 64 KiB,
-    /// what 32-bit heap offsets address. An allocation the heap cannot hold
+    /// arrays live) may grow to; default and cap 4 GiB - 64 KiB, what
+    /// 32-bit heap offsets address. An allocation the heap cannot hold
     /// even after a collection traps (`TrapKind::GcHeapExhausted`).
     pub fn gc_heap_limit(&mut self, bytes: u64) -> &mut Self {
         self.gc_heap_limit = bytes.min(MAX_GC_HEAP_LIMIT);

@@ -26,8 +26,8 @@
 //! sides with that oracle (or no second oracle ran, as in CI's smoke run).
 //! When one oracle disagrees with Remap and the other oracle agrees with
 //! Remap, the disagreement is an oracle bug: it is noted in the report
-//! and the case goes on without that oracle. A stack overflow anywhere
-//! (runtimes have different limits) or fuel running out ends a case's
+//! and the case goes on without that oracle. A stack overflow or a full
+//! GC heap anywhere (runtimes have different limits) or fuel running out ends a case's
 //! comparison; fuel running out in only one of Remap and Wasmtime is a
 //! finding when the other returned with an eighth of the budget left.
 
@@ -393,7 +393,7 @@ fn compare(
     let trapped = |o: &Observation, class| o.outcome == Outcome::Trapped(class);
     if observations
         .iter()
-        .any(|o| trapped(o, TrapClass::StackOverflow))
+        .any(|o| trapped(o, TrapClass::StackOverflow) || trapped(o, TrapClass::GcHeapExhausted))
     {
         return Verdict::Stop;
     }

@@ -121,8 +121,8 @@ fn trap_class(kind: TrapKind) -> TrapClass {
         TrapKind::Interrupt
         | TrapKind::UnalignedAtomic
         | TrapKind::WaitOnUnsharedMemory
-        | TrapKind::ArrayOutOfBounds
-        | TrapKind::GcHeapExhausted => TrapClass::Other,
+        | TrapKind::ArrayOutOfBounds => TrapClass::Other,
+        TrapKind::GcHeapExhausted => TrapClass::GcHeapExhausted,
     }
 }
 

@@ -113,6 +113,9 @@ pub enum TrapClass {
     /// The stack limit was reached: runtimes differ in depth, so a case
     /// stops being compared here.
     StackOverflow,
+    /// A GC allocation did not fit the store's GC heap: runtimes differ in
+    /// heap limits and object sizes, so a case stops being compared here.
+    GcHeapExhausted,
     /// Anything else, by name.
     Other,
 }

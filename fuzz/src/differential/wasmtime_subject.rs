@@ -71,6 +71,9 @@ fn outcome_of_error(error: &wasmtime::Error) -> Outcome {
     if error.is::<wasmtime::ThrownException>() {
         return Outcome::Uncaught;
     }
+    if error.is::<wasmtime::GcHeapOutOfMemory<()>>() {
+        return Outcome::Trapped(TrapClass::GcHeapExhausted);
+    }
     let Some(trap) = error.downcast_ref::<Trap>() else {
         return Outcome::Failed;
     };
@@ -87,6 +90,7 @@ fn outcome_of_error(error: &wasmtime::Error) -> Outcome {
         Trap::NullReference => TrapClass::NullReference,
         Trap::CastFailure => TrapClass::CastFailure,
         Trap::OutOfFuel => TrapClass::OutOfFuel,
+        Trap::AllocationTooLarge => TrapClass::GcHeapExhausted,
         _ => TrapClass::Other,
     })
 }
