@@ -16,7 +16,7 @@ use anyhow::{Result, bail};
 use remap_compiler::gc_layout::{
     ARRAY_ELEMENTS, ARRAY_LENGTH, FLAG_ARRAY, GcRef, HEADER_FLAGS, HEADER_TYPE_ID, storage_size,
 };
-use remap_compiler::types::{ArrayType, CompositeInnerType, StorageType, StructType};
+use remap_compiler::types::{ArrayType, CompositeInnerType, StorageType, StructType, ValType};
 use std::sync::Arc;
 
 /// An unboxed 31-bit integer of the `i31` type.
@@ -261,6 +261,32 @@ impl StructRef {
             bail!("struct field {index} is immutable");
         }
         write_value(store, storage, offset, value)
+    }
+
+    /// The struct's descriptor (custom descriptors): `None` when its type
+    /// has no `descriptor` clause.
+    pub fn descriptor(&self, ctx: impl AsContext) -> Result<Option<StructRef>> {
+        let store = &ctx.as_context().0.opaque;
+        let object = self
+            .0
+            .object(store)?
+            .expect("a StructRef refers to a struct");
+        let offset = store
+            .with_gc_heap(|heap| {
+                let type_id = heap.read_u32(object, HEADER_TYPE_ID);
+                match heap.layout(type_id).map(|layout| &**layout) {
+                    Some(super::ObjectLayout::Struct { descriptor, .. }) => *descriptor,
+                    _ => None,
+                }
+            })
+            .flatten();
+        let Some(offset) = offset else {
+            return Ok(None);
+        };
+        match read_value(store, StorageType::Val(ValType::STRUCTREF), object + offset) {
+            Val::AnyRef(Some(descriptor)) => Ok(Some(StructRef(descriptor))),
+            _ => bail!("the struct's descriptor is missing"),
+        }
     }
 
     /// The storage and heap offset of field `index`.

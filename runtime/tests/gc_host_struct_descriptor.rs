@@ -1,0 +1,49 @@
+//! The host reads a struct's descriptor (`StructRef::descriptor`) and the
+//! struct's own fields, which the hidden descriptor field does not shift
+//! from where a supertype without a descriptor has them.
+
+use remap::{AnyRef, Instance, Module, Store, Val};
+
+const WAT: &str = r#"
+(module
+  (rec
+    (type $base (sub (struct (field i32))))
+    (type $object (sub $base (descriptor $vtable) (struct (field i32) (field i64))))
+    (type $vtable (describes $object) (struct (field i32))))
+  (func (export "described") (result anyref)
+    (struct.new_desc $object (i32.const 5) (i64.const 6) (struct.new $vtable (i32.const 7))))
+  (func (export "base") (param anyref) (result i32)
+    (struct.get $base 0 (ref.cast (ref $base) (local.get 0))))
+  (func (export "plain") (result anyref)
+    (struct.new $base (i32.const 8))))
+"#;
+
+#[test]
+fn the_host_reads_a_structs_descriptor() {
+    let engine = remap::Engine::default();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let described = instance
+        .get_typed_func::<(), Option<AnyRef>>(&mut store, "described")
+        .unwrap();
+    let base = instance
+        .get_typed_func::<Option<AnyRef>, i32>(&mut store, "base")
+        .unwrap();
+    let plain = instance
+        .get_typed_func::<(), Option<AnyRef>>(&mut store, "plain")
+        .unwrap();
+
+    let object = described.call(&mut store, ()).unwrap().unwrap();
+    assert_eq!(base.call(&mut store, Some(object)).unwrap(), 5);
+    let object = object.as_struct(&store).unwrap().unwrap();
+    assert!(matches!(object.field(&store, 0).unwrap(), Val::I32(5)));
+    assert!(matches!(object.field(&store, 1).unwrap(), Val::I64(6)));
+    let vtable = object.descriptor(&store).unwrap().expect("a descriptor");
+    assert!(matches!(vtable.field(&store, 0).unwrap(), Val::I32(7)));
+    assert!(vtable.descriptor(&store).unwrap().is_none());
+
+    let plain = plain.call(&mut store, ()).unwrap().unwrap();
+    let plain = plain.as_struct(&store).unwrap().unwrap();
+    assert!(plain.descriptor(&store).unwrap().is_none());
+}
