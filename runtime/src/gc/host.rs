@@ -409,22 +409,24 @@ impl ArrayRef {
 /// Reads the value of `storage` at heap offset `offset` (packed values
 /// zero-extended).
 fn read_value(store: &StoreOpaque, storage: StorageType, offset: u32) -> Val {
-    store
+    let bits = store
         .with_gc_heap(|heap| {
             let size = storage_size(storage) as usize;
             let address = heap.address(offset, 0, size);
             let mut bytes = [0u8; 16];
             // SAFETY: `address` checked `size` bytes lie inside the heap.
             unsafe { std::ptr::copy_nonoverlapping(address, bytes.as_mut_ptr(), size) };
-            let bits = u128::from_le_bytes(bytes);
-            match storage {
-                StorageType::I8 | StorageType::I16 => Val::I32(bits as u32 as i32),
-                // SAFETY: the field holds a value of its type from this
-                // store (every write checks the type).
-                StorageType::Val(ty) => unsafe { Val::from_raw(store, ValRaw::u128(bits), ty) },
-            }
+            u128::from_le_bytes(bytes)
         })
-        .expect("objects live in the heap")
+        .expect("objects live in the heap");
+    // Outside the heap's borrow: a reference read back is rooted, which
+    // takes the collector's state.
+    match storage {
+        StorageType::I8 | StorageType::I16 => Val::I32(bits as u32 as i32),
+        // SAFETY: the field holds a value of its type from this store
+        // (every write checks the type).
+        StorageType::Val(ty) => unsafe { Val::from_raw(store, ValRaw::u128(bits), ty) },
+    }
 }
 
 /// Writes `value` as `storage` at heap offset `offset`.
