@@ -408,8 +408,9 @@ impl ModuleInfo {
 /// and tables), custom page sizes, typed function references, tail calls,
 /// GC (whose instructions Remap lacks are refused when translated), wide
 /// arithmetic, relaxed SIMD, exception handling (with the legacy
-/// `try`/`catch`/`delegate`/`rethrow` form), threads (shared memories
-/// and atomics) and custom descriptors (descriptor and exact types). SIMD is opt-in (`Compiler::with_simd`);
+/// `try`/`catch`/`delegate`/`rethrow` form) and threads (shared memories
+/// and atomics). Custom descriptors are opt-in
+/// (`Compiler::with_custom_descriptors`). SIMD is opt-in (`Compiler::with_simd`);
 /// relaxed SIMD only takes effect with it, since its instructions work on
 /// `v128` values.
 pub fn supported_features() -> WasmFeatures {
@@ -425,8 +426,7 @@ pub fn supported_features() -> WasmFeatures {
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::EXCEPTIONS
         | WasmFeatures::LEGACY_EXCEPTIONS
-        | WasmFeatures::THREADS
-        | WasmFeatures::CUSTOM_DESCRIPTORS)
+        | WasmFeatures::THREADS)
         - WasmFeatures::SIMD
 }
 

@@ -2,7 +2,7 @@
 //! descriptor and traps with `DescriptorCastFailure` for one built with
 //! another; a null descriptor traps with `NullDescriptorReference`.
 
-use remap::{Engine, Instance, Module, Store, Trap, TrapKind};
+use remap::{Config, Engine, Instance, Module, Store, Trap, TrapKind};
 
 const WAT: &str = r#"
 (module
@@ -29,7 +29,9 @@ fn trap_kind(error: anyhow::Error) -> TrapKind {
 
 #[test]
 fn desc_eq_cast_matches_the_descriptor() {
-    let engine = Engine::default();
+    let mut config = Config::new();
+    config.wasm_custom_descriptors(true);
+    let engine = Engine::new(&config).unwrap();
     let module = Module::new(&engine, WAT).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();

@@ -2,7 +2,7 @@
 //! it was given (`ref.get_desc`), across a collection, and the descriptor
 //! keeps its own fields.
 
-use remap::{Engine, Instance, Module, Store};
+use remap::{Config, Engine, Instance, Module, Store};
 
 const WAT: &str = r#"
 (module
@@ -26,7 +26,9 @@ const WAT: &str = r#"
 
 #[test]
 fn the_descriptor_is_read_back_from_the_object() {
-    let engine = Engine::default();
+    let mut config = Config::new();
+    config.wasm_custom_descriptors(true);
+    let engine = Engine::new(&config).unwrap();
     let module = Module::new(&engine, WAT).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();

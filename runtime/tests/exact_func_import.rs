@@ -1,7 +1,7 @@
 //! At an import boundary an exact function import takes only a function of
 //! exactly its type, where an inexact one also takes a subtype.
 
-use remap::{Engine, Extern, Instance, Module, Store};
+use remap::{Config, Engine, Extern, Instance, Module, Store};
 
 const TYPES: &str = r#"
   (type $super (sub (func)))
@@ -15,7 +15,9 @@ fn importer(engine: &Engine, import: &str) -> Module {
 
 #[test]
 fn exact_imports_reject_subtypes() {
-    let engine = Engine::default();
+    let mut config = Config::new();
+    config.wasm_custom_descriptors(true);
+    let engine = Engine::new(&config).unwrap();
     let mut store = Store::new(&engine, ());
     let provider = Module::new(
         &engine,

@@ -2,7 +2,7 @@
 //! its fields, which the hidden descriptor field leaves where they are;
 //! a struct of a type without a descriptor has none.
 
-use remap::{AnyRef, Instance, Module, Store, Val};
+use remap::{AnyRef, Config, Engine, Instance, Module, Store, Val};
 
 const WAT: &str = r#"
 (module
@@ -18,7 +18,9 @@ const WAT: &str = r#"
 
 #[test]
 fn the_host_reads_a_structs_descriptor() {
-    let engine = remap::Engine::default();
+    let mut config = Config::new();
+    config.wasm_custom_descriptors(true);
+    let engine = Engine::new(&config).unwrap();
     let module = Module::new(&engine, WAT).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();

@@ -457,11 +457,13 @@ pub(crate) mod testing {
         translate_for(wat, tunables, &*compiler.isa)
     }
 
-    /// Translates every defined function of `wat` (SIMD allowed) for `isa`
-    /// and verifies the IR.
+    /// Translates every defined function of `wat` (SIMD and custom
+    /// descriptors allowed) for `isa` and verifies the IR.
     pub fn translate_for(wat: &str, tunables: &Tunables, isa: &dyn TargetIsa) -> Vec<ir::Function> {
         let wasm = wat::parse_str(wat).expect("valid wat");
-        let features = crate::supported_features() | wasmparser::WasmFeatures::SIMD;
+        let features = crate::supported_features()
+            | wasmparser::WasmFeatures::SIMD
+            | wasmparser::WasmFeatures::CUSTOM_DESCRIPTORS;
         let parsed = ParsedModule::parse(&wasm, features).expect("valid module");
         let offsets = VMOffsets::new(&parsed.info);
         let heaps = Heap::for_module(&parsed.info, tunables);

@@ -17,6 +17,12 @@
 //!   the canonical form of a rec group (the registry's key);
 //! - [`TypeIndex::Engine`] once registered (every type the registry hands out).
 //!
+//! Custom descriptors add exact heap types ([`HeapType::Exact`]: a type and
+//! none of its strict subtypes) and the `descriptor`/`describes` clauses of
+//! a [`SubType`], which name types of the same rec group and take part in
+//! canonicalization like any other reference (wasmparser checks their
+//! rules when it validates).
+//!
 //! Subtyping ([`ValType::is_subtype_of`] and friends) asks a
 //! [`ConcreteTypes`] about concrete indices: [`ModuleTypes`] answers for
 //! module indices, [`TypeRegistry`] for engine indices. An index the
