@@ -163,7 +163,10 @@ impl InstanceData {
                     ValRaw::reference(GcRef::I31(value).to_raw())
                 }
                 ConstOp::StructNew(type_index) | ConstOp::StructNewDesc(type_index) => {
-                    let (fields, descriptor_offset) = self.struct_fields(store, type_index)?;
+                    let StructSlots {
+                        fields,
+                        descriptor_offset,
+                    } = self.struct_fields(store, type_index)?;
                     let descriptor = match op {
                         ConstOp::StructNewDesc(_) => Some(pop_descriptor(&mut stack)?),
                         _ => None,
@@ -185,7 +188,8 @@ impl InstanceData {
                     ValRaw::reference(u64::from(self.allocate(store, type_index, 0)?))
                 }
                 ConstOp::StructNewDefaultDesc(type_index) => {
-                    let (_, descriptor_offset) = self.struct_fields(store, type_index)?;
+                    let descriptor_offset =
+                        self.struct_fields(store, type_index)?.descriptor_offset;
                     let descriptor = pop_descriptor(&mut stack)?;
                     let object = self.allocate(store, type_index, 0)?;
                     write_descriptor(store, object, descriptor_offset, Some(descriptor))?;
@@ -247,13 +251,9 @@ impl InstanceData {
             .ok_or_else(|| anyhow!("type {type_index} does not exist"))
     }
 
-    /// Each field's storage and offset, of struct type `type_index`, and
-    /// the offset of its descriptor when the type is described.
-    fn struct_fields(
-        &self,
-        store: &StoreOpaque,
-        type_index: u32,
-    ) -> Result<(Vec<(StorageType, u32)>, Option<u32>)> {
+    /// Where the fields (and the descriptor) of a struct of type
+    /// `type_index` sit.
+    fn struct_fields(&self, store: &StoreOpaque, type_index: u32) -> Result<StructSlots> {
         let sub_type = store
             .engine()
             .type_registry()
@@ -273,7 +273,10 @@ impl InstanceData {
             .map(|field| field.storage)
             .zip(layout.field_offsets)
             .collect();
-        Ok((fields, layout.descriptor_offset))
+        Ok(StructSlots {
+            fields,
+            descriptor_offset: layout.descriptor_offset,
+        })
     }
 
     /// The element storage of array type `type_index`.
@@ -305,6 +308,14 @@ fn pop(stack: &mut Vec<ValRaw>) -> Result<ValRaw> {
     stack
         .pop()
         .ok_or_else(|| anyhow!("malformed constant expression"))
+}
+
+/// Where a struct's fields sit, for constant expressions that build one.
+struct StructSlots {
+    /// Each field's storage and offset from the object's start.
+    fields: Vec<(StorageType, u32)>,
+    /// The descriptor's offset, when the struct's type is described.
+    descriptor_offset: Option<u32>,
 }
 
 /// Pops the descriptor operand of `struct.new_desc` or

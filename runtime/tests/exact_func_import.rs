@@ -25,15 +25,15 @@ fn exact_imports_reject_subtypes() {
     )
     .unwrap();
     let provider = Instance::new(&mut store, &provider, &[]).unwrap();
-    let f: Extern = provider.get_func(&mut store, "f").unwrap().into();
+    let imports: [Extern; 1] = [provider.get_func(&mut store, "f").unwrap().into()];
 
     let inexact_super = importer(&engine, "(func (type $super))");
-    assert!(Instance::new(&mut store, &inexact_super, &[f.clone()]).is_ok());
+    assert!(Instance::new(&mut store, &inexact_super, &imports).is_ok());
     let exact_sub = importer(&engine, "(func (exact (type $sub)))");
-    assert!(Instance::new(&mut store, &exact_sub, &[f.clone()]).is_ok());
+    assert!(Instance::new(&mut store, &exact_sub, &imports).is_ok());
 
     let exact_super = importer(&engine, "(func (exact (type $super)))");
-    let error = Instance::new(&mut store, &exact_super, &[f]).unwrap_err();
+    let error = Instance::new(&mut store, &exact_super, &imports).unwrap_err();
     assert!(
         format!("{error:#}").contains("incompatible import type"),
         "{error:#}"
