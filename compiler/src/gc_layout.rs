@@ -26,10 +26,12 @@
 //! of a type with a descriptor (custom descriptors) also holds its
 //! descriptor's reference, a hidden 8-byte field that is never null once
 //! the object is initialized. It sits after the fields of the type's
-//! highest described supertype ([`descriptor_position`]): a supertype
-//! without a descriptor sees its fields where it expects them, and every
-//! described subtype (all subtypes of a described type are described) has
-//! the descriptor where its supertypes have it. An array
+//! highest described supertype ([`descriptor_position`]): every described
+//! subtype (all subtypes of a described type are described) has the
+//! descriptor where its supertypes have it, and a supertype without a
+//! descriptor would still see its fields where it expects them (the
+//! proposal first allowed one, WebAssembly/custom-descriptors#111 since
+//! forbids it; the layout does not depend on which rule holds). An array
 //! has its length at [`ARRAY_LENGTH`] and its elements from
 //! [`ARRAY_ELEMENTS`]. References inside objects take 8 bytes.
 

@@ -724,8 +724,9 @@ mod tests {
         let message = |bytes: &[u8]| format!("{:#}", decode(&host, bytes).err().unwrap());
 
         let mut other_format = bytes.clone();
-        other_format[8] = 9;
-        assert!(message(&other_format).contains("format version 9"));
+        let next_format = FORMAT_VERSION + 1;
+        other_format[8..12].copy_from_slice(&next_format.to_le_bytes());
+        assert!(message(&other_format).contains(&format!("format version {next_format}")));
 
         let mut other_version = bytes.clone();
         other_version[13] = b'7';

@@ -249,11 +249,17 @@ impl Translator<'_> {
         descriptor: Option<Value>,
     ) -> Result<(), CompileError> {
         let (ty, layout) = self.struct_type(type_index)?;
+        // A described struct is never without its descriptor.
         let descriptor = match (descriptor, layout.descriptor_offset) {
             (Some(descriptor), Some(offset)) => Some((descriptor, offset)),
-            (None, _) => None,
+            (None, None) => None,
             (Some(_), None) => {
                 return Err(invalid(format!("type {type_index} has no descriptor")));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(format!(
+                    "type {type_index} needs its descriptor to be allocated"
+                )));
             }
         };
         let values = self.stack.split_off(self.stack.len() - ty.fields.len());
