@@ -148,6 +148,19 @@ impl Compiler {
         self
     }
 
+    /// Also accepts the custom descriptors proposal (descriptor and exact
+    /// types, `struct.new_desc`, `ref.get_desc`, descriptor casts) when
+    /// `enabled` (off by default: the proposal relaxes Wasm 3.0's
+    /// validation of `br_on_cast`, which then accepts modules the standard
+    /// rejects). It needs GC, which reference types gate.
+    pub fn with_custom_descriptors(mut self, enabled: bool) -> Self {
+        self.features.set(
+            WasmFeatures::CUSTOM_DESCRIPTORS,
+            enabled && self.features.contains(WasmFeatures::GC),
+        );
+        self
+    }
+
     /// Also accepts more than one memory per module when `enabled` (on by
     /// default).
     pub fn with_multi_memory(mut self, enabled: bool) -> Self {
@@ -165,6 +178,7 @@ impl Compiler {
             self.features.remove(
                 WasmFeatures::FUNCTION_REFERENCES
                     | WasmFeatures::GC
+                    | WasmFeatures::CUSTOM_DESCRIPTORS
                     | WasmFeatures::EXCEPTIONS
                     | WasmFeatures::LEGACY_EXCEPTIONS,
             );

@@ -22,11 +22,21 @@
 //! Every object starts with an 8-byte header: the engine type index of its
 //! type ([`HEADER_TYPE_ID`], what casts compare) and a flags word
 //! ([`HEADER_FLAGS`]: [`FLAG_ARRAY`] and the collector's mark bit). Struct
-//! fields follow in declaration order, each aligned to its size; an array
+//! fields follow in declaration order, each aligned to its size. A struct
+//! of a type with a descriptor (custom descriptors) also holds its
+//! descriptor's reference, a hidden 8-byte field that is never null once
+//! the object is initialized. It sits after the fields of the type's
+//! highest described supertype ([`descriptor_position`]): every described
+//! subtype (all subtypes of a described type are described) has the
+//! descriptor where its supertypes have it, and a supertype without a
+//! descriptor would still see its fields where it expects them (the
+//! proposal first allowed one, WebAssembly/custom-descriptors#111 since
+//! forbids it; the layout does not depend on which rule holds). An array
 //! has its length at [`ARRAY_LENGTH`] and its elements from
 //! [`ARRAY_ELEMENTS`]. References inside objects take 8 bytes.
 
-use crate::types::{StorageType, StructType, ValType};
+use crate::types::{StorageType, StructType, SubType, TypeIndex, ValType};
+use std::borrow::Borrow;
 
 /// Offset of the header's `u32` engine type index.
 pub const HEADER_TYPE_ID: i32 = 0;
@@ -110,28 +120,68 @@ pub struct StructLayout {
     pub size: u32,
     /// Byte offset of each field from the start of the object.
     pub field_offsets: Vec<u32>,
+    /// Byte offset of the descriptor reference, for a described type.
+    pub descriptor_offset: Option<u32>,
 }
 
 impl StructLayout {
-    /// The layout of objects of type `ty`.
-    pub fn of(ty: &StructType) -> StructLayout {
+    /// The layout of objects of type `ty`, which holds a descriptor
+    /// reference after its first `descriptor_position` fields when given
+    /// (see [`descriptor_position`]).
+    pub fn of(ty: &StructType, descriptor_position: Option<usize>) -> StructLayout {
         let mut end = HEADER_SIZE;
-        let field_offsets = ty
-            .fields
-            .iter()
-            .map(|field| {
-                let size = storage_size(field.storage);
-                let align = size.min(OBJECT_ALIGN);
-                let offset = end.next_multiple_of(align);
-                end = offset + size;
-                offset
-            })
-            .collect();
+        let mut descriptor_offset = None;
+        let mut place_descriptor = |end: &mut u32, position: usize| {
+            if descriptor_position == Some(position) {
+                let offset = end.next_multiple_of(OBJECT_ALIGN);
+                descriptor_offset = Some(offset);
+                // A reference takes 8 bytes.
+                *end = offset + 8;
+            }
+        };
+        let mut field_offsets = Vec::with_capacity(ty.fields.len());
+        for (position, field) in ty.fields.iter().enumerate() {
+            place_descriptor(&mut end, position);
+            let size = storage_size(field.storage);
+            let align = size.min(OBJECT_ALIGN);
+            let offset = end.next_multiple_of(align);
+            end = offset + size;
+            field_offsets.push(offset);
+        }
+        place_descriptor(&mut end, ty.fields.len());
         StructLayout {
             size: end.next_multiple_of(OBJECT_ALIGN),
             field_offsets,
+            descriptor_offset,
         }
     }
+}
+
+/// After how many fields a struct of type `ty` holds its descriptor: the
+/// field count of its highest supertype that has a descriptor (itself when
+/// none has), so every described type of a subtype chain puts it at the
+/// same offset. `None` when `ty` is not a described struct type.
+/// `supertype` resolves a declared supertype's index; a chain it cannot
+/// resolve ends there.
+pub fn descriptor_position<S: Borrow<SubType>>(
+    ty: &SubType,
+    mut supertype: impl FnMut(TypeIndex) -> Option<S>,
+) -> Option<usize> {
+    ty.descriptor?;
+    let mut fields = ty.composite.as_struct()?.fields.len();
+    let mut next = ty.supertype;
+    while let Some(index) = next {
+        let Some(sup) = supertype(index) else {
+            break;
+        };
+        let sup = sup.borrow();
+        match (sup.descriptor, sup.composite.as_struct()) {
+            (Some(_), Some(sup_struct)) => fields = sup_struct.fields.len(),
+            _ => break,
+        }
+        next = sup.supertype;
+    }
+    Some(fields)
 }
 
 /// Size in bytes of an array object of `len` elements of `element_size`
@@ -182,9 +232,54 @@ mod tests {
             ]
             .into(),
         };
-        let layout = StructLayout::of(&ty);
+        let layout = StructLayout::of(&ty, None);
         assert_eq!(layout.field_offsets, [8, 16, 24, 28]);
         assert_eq!(layout.size, 32);
+        assert_eq!(layout.descriptor_offset, None);
+    }
+
+    #[test]
+    fn the_descriptor_follows_the_described_prefix() {
+        let ty = StructType {
+            fields: vec![field(StorageType::I8), field(StorageType::I16)].into(),
+        };
+        let layout = StructLayout::of(&ty, Some(1));
+        assert_eq!(layout.field_offsets, [8, 24]);
+        assert_eq!(layout.descriptor_offset, Some(16));
+        assert_eq!(layout.size, 32);
+        let layout = StructLayout::of(&ty, Some(2));
+        assert_eq!(layout.field_offsets, [8, 10]);
+        assert_eq!(layout.descriptor_offset, Some(16));
+    }
+
+    #[test]
+    fn described_subtypes_share_the_descriptor_position() {
+        let module = |index| TypeIndex::Module(crate::types::ModuleTypeIndex::from_u32(index));
+        let struct_type = |fields: usize, supertype, described: bool| SubType {
+            is_final: false,
+            supertype,
+            descriptor: described.then(|| module(9)),
+            describes: None,
+            composite: crate::types::CompositeType {
+                shared: false,
+                inner: crate::types::CompositeInnerType::Struct(StructType {
+                    fields: vec![field(StorageType::I8); fields].into(),
+                }),
+            },
+        };
+        // 0 has no descriptor, 1 (one more field) is the highest described.
+        let types = [
+            struct_type(1, None, false),
+            struct_type(2, Some(module(0)), true),
+            struct_type(3, Some(module(1)), true),
+        ];
+        let lookup = |index: TypeIndex| match index {
+            TypeIndex::Module(index) => types.get(index.as_u32() as usize),
+            _ => None,
+        };
+        assert_eq!(descriptor_position(&types[0], lookup), None);
+        assert_eq!(descriptor_position(&types[1], lookup), Some(2));
+        assert_eq!(descriptor_position(&types[2], lookup), Some(2));
     }
 
     #[test]

@@ -50,6 +50,12 @@ pub enum ConstOp {
     StructNew(u32),
     /// Push a new struct of this module type with default fields.
     StructNewDefault(u32),
+    /// Pop one value per field and then a descriptor, push a new struct of
+    /// this (described) module type.
+    StructNewDesc(u32),
+    /// Pop a descriptor, push a new struct of this (described) module type
+    /// with default fields.
+    StructNewDefaultDesc(u32),
     /// Pop a value and a length, push a new array of this module type.
     ArrayNew(u32),
     /// Pop a length, push a new array of this module type with default elements.
@@ -102,6 +108,12 @@ impl ConstExpr {
                 Operator::StructNewDefault { struct_type_index } => {
                     ConstOp::StructNewDefault(struct_type_index)
                 }
+                Operator::StructNewDesc { struct_type_index } => {
+                    ConstOp::StructNewDesc(struct_type_index)
+                }
+                Operator::StructNewDefaultDesc { struct_type_index } => {
+                    ConstOp::StructNewDefaultDesc(struct_type_index)
+                }
                 Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
                 Operator::ArrayNewDefault { array_type_index } => {
                     ConstOp::ArrayNewDefault(array_type_index)
@@ -135,8 +147,11 @@ impl ConstExpr {
 /// What an import provides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImportKind {
-    /// A function of the given module type index.
+    /// A function of the given module type index or of a subtype of it.
     Function(u32),
+    /// A function of exactly the given module type index (custom
+    /// descriptors' `(func (exact (type $t)))`).
+    ExactFunction(u32),
     /// A table.
     Table(TableType),
     /// A memory.
@@ -394,7 +409,8 @@ impl ModuleInfo {
 /// GC (whose instructions Remap lacks are refused when translated), wide
 /// arithmetic, relaxed SIMD, exception handling (with the legacy
 /// `try`/`catch`/`delegate`/`rethrow` form) and threads (shared memories
-/// and atomics). SIMD is opt-in (`Compiler::with_simd`);
+/// and atomics). Custom descriptors are opt-in
+/// (`Compiler::with_custom_descriptors`). SIMD is opt-in (`Compiler::with_simd`);
 /// relaxed SIMD only takes effect with it, since its instructions work on
 /// `v128` values.
 pub fn supported_features() -> WasmFeatures {
@@ -459,13 +475,15 @@ impl ModuleInfo {
                 for import in reader.into_imports() {
                     let import = import?;
                     let (kind, index) = match import.ty {
-                        TypeRef::Func(type_index) => {
+                        TypeRef::Func(type_index) | TypeRef::FuncExact(type_index) => {
                             self.functions.push(type_index);
                             self.num_imported_functions += 1;
-                            (
-                                ImportKind::Function(type_index),
-                                self.num_imported_functions - 1,
-                            )
+                            let kind = if matches!(import.ty, TypeRef::FuncExact(_)) {
+                                ImportKind::ExactFunction(type_index)
+                            } else {
+                                ImportKind::Function(type_index)
+                            };
+                            (kind, self.num_imported_functions - 1)
                         }
                         TypeRef::Table(ty) => {
                             let ty = TableType::from_wasmparser(&ty, offset)?;
@@ -492,13 +510,6 @@ impl ModuleInfo {
                                 ImportKind::Tag(tag.func_type_idx),
                                 self.num_imported_tags - 1,
                             )
-                        }
-                        other => {
-                            return Err(CompileError::Unsupported {
-                                feature: "custom-descriptors".into(),
-                                offset,
-                                message: format!("import of {other:?}"),
-                            });
                         }
                     };
                     self.imports.push(Import {
@@ -661,6 +672,8 @@ mod tests {
         let struct_type = SubType {
             is_final: true,
             supertype: None,
+            descriptor: None,
+            describes: None,
             composite: CompositeType {
                 shared: false,
                 inner: CompositeInnerType::Struct(StructType {

@@ -51,11 +51,16 @@ pub enum TrapKind {
     ArrayOutOfBounds = 21,
     /// An allocation the GC heap's limit cannot hold.
     GcHeapExhausted = 22,
+    /// A null descriptor given to `struct.new_desc`, `ref.cast_desc_eq` or
+    /// `br_on_cast_desc_eq(_fail)`.
+    NullDescriptorReference = 23,
+    /// `ref.cast_desc_eq` of a value without the given descriptor.
+    DescriptorCastFailure = 24,
 }
 
 impl TrapKind {
     /// Every kind, in discriminant order.
-    pub const ALL: [TrapKind; 22] = [
+    pub const ALL: [TrapKind; 24] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -78,6 +83,8 @@ impl TrapKind {
         TrapKind::NullI31Reference,
         TrapKind::ArrayOutOfBounds,
         TrapKind::GcHeapExhausted,
+        TrapKind::NullDescriptorReference,
+        TrapKind::DescriptorCastFailure,
     ];
 
     /// The message the spec test suite expects for this trap.
@@ -105,6 +112,8 @@ impl TrapKind {
             TrapKind::NullI31Reference => "null i31 reference",
             TrapKind::ArrayOutOfBounds => "out of bounds array access",
             TrapKind::GcHeapExhausted => "GC heap exhausted: allocation exceeds the heap limit",
+            TrapKind::NullDescriptorReference => "null descriptor reference",
+            TrapKind::DescriptorCastFailure => "descriptor cast failure",
         }
     }
 

@@ -29,6 +29,7 @@ pub struct Config {
     pub(crate) wasm_relaxed_simd: bool,
     pub(crate) wasm_wide_arithmetic: bool,
     pub(crate) wasm_exceptions: bool,
+    pub(crate) wasm_custom_descriptors: bool,
     pub(crate) wasm_multi_memory: bool,
     pub(crate) wasm_reference_types: bool,
     /// The most bytes each store's GC heap may grow to.
@@ -80,6 +81,7 @@ impl Default for Config {
             wasm_relaxed_simd: true,
             wasm_wide_arithmetic: true,
             wasm_exceptions: true,
+            wasm_custom_descriptors: false,
             wasm_multi_memory: true,
             wasm_reference_types: true,
             gc_heap_limit: DEFAULT_GC_HEAP_LIMIT,
@@ -338,6 +340,18 @@ impl Config {
     /// them is rejected when it is compiled.
     pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
         self.wasm_exceptions = enable;
+        self
+    }
+
+    /// Accepts the custom descriptors proposal: `(descriptor $d)` and
+    /// `(describes $t)` clauses, exact reference types and exact function
+    /// imports, `struct.new_desc`, `struct.new_default_desc`,
+    /// `ref.get_desc`, `ref.cast_desc_eq` and `br_on_cast_desc_eq(_fail)`
+    /// (default false: the proposal also relaxes the validation of
+    /// `br_on_cast`, so with it on some modules that Wasm 3.0 rejects
+    /// validate). Needs [`Config::wasm_reference_types`] (GC).
+    pub fn wasm_custom_descriptors(&mut self, enable: bool) -> &mut Self {
+        self.wasm_custom_descriptors = enable;
         self
     }
 

@@ -82,7 +82,8 @@ impl Engine {
             .with_wide_arithmetic(config.wasm_wide_arithmetic)
             .with_exceptions(config.wasm_exceptions)
             .with_multi_memory(config.wasm_multi_memory)
-            .with_reference_types(config.wasm_reference_types);
+            .with_reference_types(config.wasm_reference_types)
+            .with_custom_descriptors(config.wasm_custom_descriptors);
         let epoch_trampoline = if config.tunables.epoch_interruption {
             let compiled = compiler.compile_epoch_trampoline()?;
             Some(crate::module::HostTrampoline::publish(compiled)?)

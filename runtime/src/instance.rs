@@ -21,12 +21,14 @@ use crate::values::ValRaw;
 use crate::vm::fiber::FiberFuture;
 use crate::vm::vmctx::{Vmctx, VmctxViewNotifier};
 use anyhow::{Context, Result, anyhow, bail};
-use remap_compiler::gc_layout::{ARRAY_ELEMENTS, GcRef, StructLayout, storage_size};
+use remap_compiler::gc_layout::{
+    ARRAY_ELEMENTS, GcRef, StructLayout, descriptor_position, storage_size,
+};
 use remap_compiler::module_info::{
     ConstExpr, ConstOp, DataSegmentKind, ElementItems, ElementSegmentKind, EntityKind, ImportKind,
 };
 use remap_compiler::types::{EngineTypeIndex, Mutability};
-use remap_compiler::types::{StorageType, TypeRegistry};
+use remap_compiler::types::{StorageType, TypeIndex, TypeRegistry, ValType};
 use remap_compiler::vmctx::{VMFuncRef, VMFunctionImport, VMTableDefinition};
 use remap_memory::NotifierRegistration;
 use std::cell::{Cell, Ref, RefCell};
@@ -160,8 +162,15 @@ impl InstanceData {
                     let value = pop(&mut stack)?.get_i32();
                     ValRaw::reference(GcRef::I31(value).to_raw())
                 }
-                ConstOp::StructNew(type_index) => {
-                    let fields = self.struct_fields(store, type_index)?;
+                ConstOp::StructNew(type_index) | ConstOp::StructNewDesc(type_index) => {
+                    let StructSlots {
+                        fields,
+                        descriptor_offset,
+                    } = self.struct_fields(store, type_index)?;
+                    let descriptor = match op {
+                        ConstOp::StructNewDesc(_) => Some(pop_descriptor(&mut stack)?),
+                        _ => None,
+                    };
                     let values = stack.split_off(
                         stack
                             .len()
@@ -172,10 +181,19 @@ impl InstanceData {
                     for ((storage, offset), value) in fields.iter().zip(values) {
                         store.gc_write_raw(object + offset, *storage, value);
                     }
+                    write_descriptor(store, object, descriptor_offset, descriptor)?;
                     ValRaw::reference(u64::from(object))
                 }
                 ConstOp::StructNewDefault(type_index) => {
                     ValRaw::reference(u64::from(self.allocate(store, type_index, 0)?))
+                }
+                ConstOp::StructNewDefaultDesc(type_index) => {
+                    let descriptor_offset =
+                        self.struct_fields(store, type_index)?.descriptor_offset;
+                    let descriptor = pop_descriptor(&mut stack)?;
+                    let object = self.allocate(store, type_index, 0)?;
+                    write_descriptor(store, object, descriptor_offset, Some(descriptor))?;
+                    ValRaw::reference(u64::from(object))
                 }
                 ConstOp::ArrayNew(type_index) => {
                     let len = pop(&mut stack)?.get_i32() as u32;
@@ -233,27 +251,32 @@ impl InstanceData {
             .ok_or_else(|| anyhow!("type {type_index} does not exist"))
     }
 
-    /// Each field's storage and offset, of struct type `type_index`.
-    fn struct_fields(
-        &self,
-        store: &StoreOpaque,
-        type_index: u32,
-    ) -> Result<Vec<(StorageType, u32)>> {
-        let ty = store
+    /// Where the fields (and the descriptor) of a struct of type
+    /// `type_index` sit.
+    fn struct_fields(&self, store: &StoreOpaque, type_index: u32) -> Result<StructSlots> {
+        let sub_type = store
             .engine()
             .type_registry()
             .sub_type(EngineTypeIndex::from_u32(self.engine_type_id(type_index)?));
-        let ty = ty
-            .as_ref()
-            .and_then(|ty| ty.composite.as_struct())
-            .ok_or_else(|| anyhow!("type {type_index} is not a struct type"))?;
-        let layout = StructLayout::of(ty);
-        Ok(ty
+        let not_a_struct = || anyhow!("type {type_index} is not a struct type");
+        let sub_type = sub_type.as_deref().ok_or_else(not_a_struct)?;
+        let ty = sub_type.composite.as_struct().ok_or_else(not_a_struct)?;
+        let registry = store.engine().type_registry();
+        let position = descriptor_position(sub_type, |index| match index {
+            TypeIndex::Engine(index) => registry.sub_type(index),
+            _ => None,
+        });
+        let layout = StructLayout::of(ty, position);
+        let fields = ty
             .fields
             .iter()
             .map(|field| field.storage)
             .zip(layout.field_offsets)
-            .collect())
+            .collect();
+        Ok(StructSlots {
+            fields,
+            descriptor_offset: layout.descriptor_offset,
+        })
     }
 
     /// The element storage of array type `type_index`.
@@ -285,6 +308,46 @@ fn pop(stack: &mut Vec<ValRaw>) -> Result<ValRaw> {
     stack
         .pop()
         .ok_or_else(|| anyhow!("malformed constant expression"))
+}
+
+/// Where a struct's fields sit, for constant expressions that build one.
+struct StructSlots {
+    /// Each field's storage and offset from the object's start.
+    fields: Vec<(StorageType, u32)>,
+    /// The descriptor's offset, when the struct's type is described.
+    descriptor_offset: Option<u32>,
+}
+
+/// Pops the descriptor operand of `struct.new_desc` or
+/// `struct.new_default_desc`; null traps, as in compiled code.
+fn pop_descriptor(stack: &mut Vec<ValRaw>) -> Result<u32> {
+    match GcRef::from_raw(pop(stack)?.get_reference()) {
+        Some(GcRef::Null) => Err(uninstantiable(TrapKind::NullDescriptorReference)),
+        Some(GcRef::Object(descriptor)) => Ok(descriptor),
+        _ => bail!("malformed constant expression: a descriptor must be a struct"),
+    }
+}
+
+/// Writes the descriptor of a new struct `object`, whose type holds one at
+/// `descriptor_offset` exactly when `descriptor` is given.
+fn write_descriptor(
+    store: &StoreOpaque,
+    object: u32,
+    descriptor_offset: Option<u32>,
+    descriptor: Option<u32>,
+) -> Result<()> {
+    match (descriptor_offset, descriptor) {
+        (Some(offset), Some(descriptor)) => {
+            store.gc_write_raw(
+                object + offset,
+                StorageType::Val(ValType::ANYREF),
+                ValRaw::reference(GcRef::Object(descriptor).to_raw()),
+            );
+            Ok(())
+        }
+        (None, None) => Ok(()),
+        _ => bail!("malformed constant expression: descriptor and type disagree"),
+    }
 }
 
 fn uninstantiable(kind: TrapKind) -> anyhow::Error {
@@ -462,18 +525,23 @@ fn check_import(
     item: &Extern,
     expected: &ExternType,
     expected_type_id: Option<u32>,
+    exact: bool,
 ) -> Result<()> {
     let actual = item.ty_in(store);
     let compatible = match (expected, &actual, item) {
-        // Function types match by subtyping of their engine indices, which
-        // for final types (all that today's features allow) is equality.
+        // Function types match by subtyping of their engine indices (by
+        // equality for an `exact` import).
         (ExternType::Func(_), ExternType::Func(_), Extern::Func(func)) => expected_type_id
             .is_some_and(|expected| {
                 let actual = func.vm_func_ref(store).type_id;
-                store.engine().type_registry().is_subtype(
-                    EngineTypeIndex::from_u32(actual),
-                    EngineTypeIndex::from_u32(expected),
-                )
+                if exact {
+                    actual == expected
+                } else {
+                    store.engine().type_registry().is_subtype(
+                        EngineTypeIndex::from_u32(actual),
+                        EngineTypeIndex::from_u32(expected),
+                    )
+                }
             }),
         // An immutable global may have a subtype of the expected content
         // (it is only read); a mutable one must match exactly, as must a
@@ -561,12 +629,13 @@ pub(crate) fn instantiate(
             continue;
         }
         let expected_type_id = match import.kind {
-            ImportKind::Function(type_index) | ImportKind::Tag(type_index) => {
-                module.engine_type_index(type_index)
-            }
+            ImportKind::Function(type_index)
+            | ImportKind::ExactFunction(type_index)
+            | ImportKind::Tag(type_index) => module.engine_type_index(type_index),
             _ => None,
         };
-        check_import(store, item, expected, expected_type_id)
+        let exact = matches!(import.kind, ImportKind::ExactFunction(_));
+        check_import(store, item, expected, expected_type_id, exact)
             .with_context(|| format!("incompatible import type for `{module_name}::{name}`"))?;
     }
 

@@ -280,21 +280,29 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Whether a host function of type `ty` can satisfy import `index` of
-    /// `module`: its (final) type must be a subtype of the import's, by
-    /// engine index, as `Instance::new` checks it.
+    /// `module`: its (final) type must be a subtype of the import's (the
+    /// same type for an exact import), by engine index, as `Instance::new`
+    /// checks it.
     fn host_func_matches(&self, ty: &FuncType, module: &Module, index: usize) -> Result<bool> {
-        let expected = match module.info().imports.get(index).map(|import| &import.kind) {
-            Some(ImportKind::Function(type_index)) => module.engine_type_index(*type_index),
-            _ => None,
+        let (expected, exact) = match module.info().imports.get(index).map(|import| &import.kind) {
+            Some(ImportKind::Function(type_index)) => {
+                (module.engine_type_index(*type_index), false)
+            }
+            Some(ImportKind::ExactFunction(type_index)) => {
+                (module.engine_type_index(*type_index), true)
+            }
+            _ => (None, false),
         };
         let Some(expected) = expected else {
             return Ok(false);
         };
-        let actual = self.engine.register_func_type(ty)?;
-        Ok(self
-            .engine
-            .type_registry()
-            .is_subtype(actual.index(), EngineTypeIndex::from_u32(expected)))
+        let actual = self.engine.register_func_type(ty)?.index();
+        let expected = EngineTypeIndex::from_u32(expected);
+        Ok(if exact {
+            actual == expected
+        } else {
+            self.engine.type_registry().is_subtype(actual, expected)
+        })
     }
 
     /// Defines `module`'s exports under `module_name`, as Wasmtime does. A

@@ -269,7 +269,7 @@ impl Module {
             .iter()
             .map(|import| {
                 let ty = match &import.kind {
-                    ImportKind::Function(type_index) => {
+                    ImportKind::Function(type_index) | ImportKind::ExactFunction(type_index) => {
                         ExternType::Func(function_type(&func_types, *type_index)?)
                     }
                     ImportKind::Table(t) => {

@@ -53,7 +53,7 @@ use std::ops::Range;
 pub(crate) const MAGIC: [u8; 8] = *b"\x7fREMAP\x01\n";
 
 /// Version of the layout above and of [`Metadata`]; bump on any change.
-const FORMAT_VERSION: u32 = 8;
+const FORMAT_VERSION: u32 = 9;
 
 /// The version of Remap that writes and reads artifacts.
 const REMAP_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -647,7 +647,8 @@ fn check_consistency(module: &CompiledArtifact<'_>) -> Result<()> {
         }
     }
     for import in &info.imports {
-        if let ImportKind::Function(ty) | ImportKind::Tag(ty) = import.kind
+        if let ImportKind::Function(ty) | ImportKind::ExactFunction(ty) | ImportKind::Tag(ty) =
+            import.kind
             && info.signature(ty).is_none()
         {
             bail!("import {:?} has an unknown type", import.name);
@@ -723,8 +724,9 @@ mod tests {
         let message = |bytes: &[u8]| format!("{:#}", decode(&host, bytes).err().unwrap());
 
         let mut other_format = bytes.clone();
-        other_format[8] = 9;
-        assert!(message(&other_format).contains("format version 9"));
+        let next_format = FORMAT_VERSION + 1;
+        other_format[8..12].copy_from_slice(&next_format.to_le_bytes());
+        assert!(message(&other_format).contains(&format!("format version {next_format}")));
 
         let mut other_version = bytes.clone();
         other_version[13] = b'7';

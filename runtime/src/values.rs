@@ -363,6 +363,9 @@ impl Ref {
                     let actual = EngineTypeIndex::from_u32(func.vm_func_ref(store).type_id);
                     store.engine().type_registry().is_subtype(actual, expected)
                 }
+                HeapType::Exact(TypeIndex::Engine(expected)) => {
+                    func.vm_func_ref(store).type_id == expected.as_u32()
+                }
                 _ => false,
             },
             Ref::Extern(Some(_)) => ty.heap_type == HeapType::unshared(AbstractHeapType::Extern),
@@ -466,14 +469,14 @@ fn hierarchy(ty: RefType) -> Hierarchy {
         // Which hierarchy a concrete type belongs to takes the registry
         // (`hierarchy_in`); without it, its null is represented as a
         // function reference's (null is 0 in every hierarchy).
-        HeapType::Concrete(_) => Hierarchy::Func,
+        HeapType::Concrete(_) | HeapType::Exact(_) => Hierarchy::Func,
     }
 }
 
 /// [`hierarchy`], with concrete types looked up in `store`'s registry.
 fn hierarchy_in(store: &StoreOpaque, ty: RefType) -> Hierarchy {
     match ty.heap_type {
-        HeapType::Concrete(_)
+        HeapType::Concrete(_) | HeapType::Exact(_)
             if crate::gc::layout::is_gc_managed_ref(store.engine().type_registry(), ty) =>
         {
             Hierarchy::Any
@@ -501,7 +504,10 @@ fn any_matches(store: &StoreOpaque, any: &AnyRef, heap_type: HeapType) -> Result
                 .is_subtype(EngineTypeIndex::from_u32(actual), expected),
             None => false,
         },
-        HeapType::Concrete(_) => false,
+        HeapType::Exact(TypeIndex::Engine(expected)) => {
+            any.object_type_id(store)? == Some(expected.as_u32())
+        }
+        HeapType::Concrete(_) | HeapType::Exact(_) => false,
     })
 }
 

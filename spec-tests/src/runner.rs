@@ -40,17 +40,25 @@ pub fn run_file(path: &Path, config: &Config) -> Result<FileReport> {
 /// `config` with the features the script at `path` was written for. The
 /// threads proposal's scripts predate multi-memory and reference types
 /// (they check that a second memory or table is invalid), so they run with
-/// both off, as Wasmtime's spec runner does.
+/// both off, as Wasmtime's spec runner does. The custom descriptors
+/// proposal's scripts run with it on; the others with it off, since it
+/// relaxes what Wasm 3.0's `br_on_cast` scripts check is invalid.
 fn config_for_script(path: &Path, config: &Config) -> Config {
     let mut config = config.clone();
-    if path
+    let components: Vec<_> = path
         .components()
         .map(|component| component.as_os_str())
-        .collect::<Vec<_>>()
-        .windows(2)
-        .any(|pair| pair == ["proposals", "threads"])
-    {
+        .collect();
+    let in_proposal = |name: &str| {
+        components
+            .windows(2)
+            .any(|pair| pair[0] == "proposals" && pair[1] == name)
+    };
+    if in_proposal("threads") {
         config.wasm_multi_memory(false).wasm_reference_types(false);
+    }
+    if in_proposal("custom-descriptors") {
+        config.wasm_custom_descriptors(true);
     }
     config
 }

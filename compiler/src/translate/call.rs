@@ -13,6 +13,7 @@ use crate::func_environ::FuncEnvironment;
 use crate::trap::TrapKind;
 use crate::types::FuncType;
 use crate::vmctx::field;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
@@ -166,6 +167,25 @@ impl Translator<'_> {
             field::FUNC_REF_TYPE_ID,
         );
         self.type_id_has_subtype(builder, actual, type_index)
+    }
+
+    /// Whether the function behind the non-null `func_ref` has exactly
+    /// module type `type_index` (an exact cast target), as an `i8` truth
+    /// value: engine ids are canonical, so equal types have equal ids.
+    pub(super) fn func_ref_has_type(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        func_ref: Value,
+        type_index: u32,
+    ) -> Value {
+        let actual = builder.ins().load(
+            types::I32,
+            Self::func_ref_flags(),
+            func_ref,
+            field::FUNC_REF_TYPE_ID,
+        );
+        let expected = self.env.type_id(builder, type_index);
+        builder.ins().icmp(IntCC::Equal, expected, actual)
     }
 
     /// Function references never change once created.

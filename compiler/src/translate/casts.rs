@@ -5,7 +5,8 @@
 //! reference's tag bits tell an `i31`, an internalized host reference and
 //! a GC object apart (`crate::gc_layout`), and an object's header holds its
 //! engine type id and whether it is an array. A cast to a concrete type
-//! compares the type id with the target's (exact for a final type); when
+//! compares the type id with the target's (only that for a final type and
+//! for an exact target, `(ref (exact $t))`); when
 //! they differ and the target has subtypes, an object's type is looked up
 //! in the store's supertype displays (Wasmtime-style: the supertype at the
 //! target's depth must be the target), a function's in the runtime's type
@@ -30,8 +31,13 @@ enum CastTarget {
     /// `nofunc`, `noextern` or `none`: no non-null reference.
     Bottom,
     /// A function type of the module: non-null references whose function
-    /// has a subtype of it.
-    FuncType(u32),
+    /// has it or (unless `exact`) a subtype of it.
+    FuncType {
+        /// The module type index.
+        index: u32,
+        /// Whether only the type itself matches.
+        exact: bool,
+    },
     /// `eq`: `i31`s and GC objects.
     Eq,
     /// `i31`.
@@ -42,13 +48,18 @@ enum CastTarget {
 }
 
 /// Which GC objects a cast accepts.
-enum ObjectTest {
+pub(super) enum ObjectTest {
     /// Every struct.
     AnyStruct,
     /// Every array.
     AnyArray,
-    /// Objects of a subtype of this module type.
-    Type(u32),
+    /// Objects of this module type or (unless `exact`) a subtype of it.
+    Type {
+        /// The module type index.
+        index: u32,
+        /// Whether only the type itself matches.
+        exact: bool,
+    },
 }
 
 impl Translator<'_> {
@@ -142,7 +153,9 @@ impl Translator<'_> {
                 AbstractHeapType::Array => Ok(CastTarget::Object(ObjectTest::AnyArray)),
                 AbstractHeapType::Exn | AbstractHeapType::NoExn => Err(unsupported()),
             },
-            HeapType::Concrete(TypeIndex::Module(index)) => {
+            HeapType::Concrete(TypeIndex::Module(index))
+            | HeapType::Exact(TypeIndex::Module(index)) => {
+                let exact = matches!(heap_type, HeapType::Exact(_));
                 let kind = self
                     .env
                     .info()
@@ -150,9 +163,15 @@ impl Translator<'_> {
                     .sub_type(index)
                     .map(|ty| ty.composite.shape().kind);
                 match kind {
-                    Some(CompositeKind::Func) => Ok(CastTarget::FuncType(index.as_u32())),
+                    Some(CompositeKind::Func) => Ok(CastTarget::FuncType {
+                        index: index.as_u32(),
+                        exact,
+                    }),
                     Some(CompositeKind::Struct | CompositeKind::Array) => {
-                        Ok(CastTarget::Object(ObjectTest::Type(index.as_u32())))
+                        Ok(CastTarget::Object(ObjectTest::Type {
+                            index: index.as_u32(),
+                            exact,
+                        }))
                     }
                     _ => Err(unsupported()),
                 }
@@ -176,7 +195,7 @@ impl Translator<'_> {
             (CastTarget::Top, false) => non_null,
             (CastTarget::Bottom, true) => builder.ins().icmp_imm_u(IntCC::Equal, value, 0),
             (CastTarget::Bottom, false) => builder.ins().iconst(types::I8, 0),
-            (CastTarget::FuncType(type_index), nullable) => {
+            (CastTarget::FuncType { index, exact }, nullable) => {
                 let test_type = builder.create_block();
                 let done = builder.create_block();
                 let matches = builder.append_block_param(done, types::I8);
@@ -190,7 +209,11 @@ impl Translator<'_> {
                 );
                 builder.seal_block(test_type);
                 builder.switch_to_block(test_type);
-                let has_subtype = self.func_ref_has_subtype(builder, value, type_index)?;
+                let has_subtype = if exact {
+                    self.func_ref_has_type(builder, value, index)
+                } else {
+                    self.func_ref_has_subtype(builder, value, index)?
+                };
                 builder.ins().jump(done, &[BlockArg::Value(has_subtype)]);
                 builder.seal_block(done);
                 builder.switch_to_block(done);
@@ -226,7 +249,7 @@ impl Translator<'_> {
 
     /// Whether `value` is null (and `nullable`) or a GC object that passes
     /// `test`, as an `i8` truth value.
-    fn object_matches(
+    pub(super) fn object_matches(
         &mut self,
         builder: &mut FunctionBuilder<'_>,
         value: Value,
@@ -272,11 +295,16 @@ impl Translator<'_> {
                 };
                 builder.ins().icmp_imm_u(wanted, is_array, 0)
             }
-            ObjectTest::Type(type_index) => {
+            ObjectTest::Type { index, exact } => {
                 let actual = builder
                     .ins()
                     .load(types::I32, flags, object, HEADER_TYPE_ID);
-                self.object_type_has_subtype(builder, actual, type_index)?
+                if exact {
+                    let expected = self.env.type_id(builder, index);
+                    builder.ins().icmp(IntCC::Equal, expected, actual)
+                } else {
+                    self.object_type_has_subtype(builder, actual, index)?
+                }
             }
         };
         builder.ins().jump(done, &[BlockArg::Value(result)]);

@@ -16,7 +16,7 @@ use crate::func_environ::FuncEnvironment;
 use crate::gc_layout::{self, ARRAY_ELEMENTS, ARRAY_LENGTH, I31_TAG, StructLayout};
 use crate::signature::value_type;
 use crate::trap::TrapKind;
-use crate::types::{ModuleTypeIndex, StorageType, StructType, ValType};
+use crate::types::{ModuleTypeIndex, StorageType, StructType, TypeIndex, ValType};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, types};
 use cranelift_frontend::FunctionBuilder;
@@ -38,7 +38,9 @@ impl Translator<'_> {
     ) -> Result<bool, CompileError> {
         use Operator as O;
         match *op {
-            O::StructNew { struct_type_index } => self.struct_new(builder, struct_type_index)?,
+            O::StructNew { struct_type_index } => {
+                self.struct_new(builder, struct_type_index, None)?
+            }
             O::StructNewDefault { struct_type_index } => {
                 let object = self.allocate(builder, struct_type_index, None);
                 self.push(object);
@@ -177,16 +179,27 @@ impl Translator<'_> {
     }
 
     /// Module type `index` as a struct type, with its layout.
-    fn struct_type(&self, index: u32) -> Result<(StructType, StructLayout), CompileError> {
-        let ty = self
+    pub(super) fn struct_type(
+        &self,
+        index: u32,
+    ) -> Result<(StructType, StructLayout), CompileError> {
+        let sub_type = self
             .env
             .info()
             .types
             .sub_type(ModuleTypeIndex::from_u32(index))
-            .and_then(|sub_type| sub_type.composite.as_struct())
+            .ok_or_else(|| invalid(format!("type {index} does not exist")))?;
+        let ty = sub_type
+            .composite
+            .as_struct()
             .cloned()
             .ok_or_else(|| invalid(format!("type {index} is not a struct type")))?;
-        let layout = StructLayout::of(&ty);
+        let types = &self.env.info().types;
+        let position = gc_layout::descriptor_position(sub_type, |index| match index {
+            TypeIndex::Module(index) => types.sub_type(index),
+            _ => None,
+        });
+        let layout = StructLayout::of(&ty, position);
         Ok((ty, layout))
     }
 
@@ -203,7 +216,7 @@ impl Translator<'_> {
 
     /// Calls the allocation builtin for module type `type_index` (an array
     /// of `len` elements when given): a zeroed object's reference.
-    fn allocate(
+    pub(super) fn allocate(
         &mut self,
         builder: &mut FunctionBuilder<'_>,
         type_index: u32,
@@ -216,7 +229,7 @@ impl Translator<'_> {
     }
 
     /// The address of the object `reference` (null traps with `null_trap`).
-    fn object_address(
+    pub(super) fn object_address(
         &mut self,
         builder: &mut FunctionBuilder<'_>,
         reference: Value,
@@ -227,18 +240,40 @@ impl Translator<'_> {
         builder.ins().iadd(base, reference)
     }
 
-    fn struct_new(
+    /// `struct.new` of module type `type_index`, or `struct.new_desc` when
+    /// `descriptor` (a non-null reference, popped already) is given.
+    pub(super) fn struct_new(
         &mut self,
         builder: &mut FunctionBuilder<'_>,
         type_index: u32,
+        descriptor: Option<Value>,
     ) -> Result<(), CompileError> {
         let (ty, layout) = self.struct_type(type_index)?;
+        // A described struct is never without its descriptor.
+        let descriptor = match (descriptor, layout.descriptor_offset) {
+            (Some(descriptor), Some(offset)) => Some((descriptor, offset)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid(format!("type {type_index} has no descriptor")));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(format!(
+                    "type {type_index} needs its descriptor to be allocated"
+                )));
+            }
+        };
         let values = self.stack.split_off(self.stack.len() - ty.fields.len());
         let object = self.allocate(builder, type_index, None);
         let base = self.env.gc_heap_base(builder);
         let address = builder.ins().iadd(base, object);
         for ((field, &offset), value) in ty.fields.iter().zip(&layout.field_offsets).zip(values) {
             store_field(builder, field.storage, address, offset as i32, value);
+        }
+        if let Some((descriptor, offset)) = descriptor {
+            let flags = FuncEnvironment::gc_object_flags(builder);
+            builder
+                .ins()
+                .store(flags, descriptor, address, offset as i32);
         }
         self.push(object);
         Ok(())
@@ -402,7 +437,7 @@ impl Translator<'_> {
     }
 }
 
-fn invalid(message: String) -> CompileError {
+pub(super) fn invalid(message: String) -> CompileError {
     CompileError::Invalid { offset: 0, message }
 }
 

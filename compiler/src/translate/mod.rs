@@ -8,7 +8,7 @@
 //!
 //! Each operator family is translated in its own file (`control`, `locals`,
 //! `memory`, `table`, `call`, `reference`, `function_references`,
-//! `tail_call`, `casts`, `gc`, `numeric`, `wide_arithmetic`, `conversion`,
+//! `tail_call`, `casts`, `gc`, `descriptors`, `numeric`, `wide_arithmetic`, `conversion`,
 //! `simd`, `relaxed_simd`, `exceptions`, `legacy_exceptions`);
 //! [`Translator::translate_operator`] offers an operator to each family in
 //! turn. A new family is a new file and one line there. Everything about
@@ -37,6 +37,7 @@ mod call;
 mod casts;
 mod control;
 mod conversion;
+mod descriptors;
 mod epoch;
 mod exceptions;
 mod fuel;
@@ -369,6 +370,7 @@ impl Translator<'_> {
             || self.translate_legacy_exceptions(builder, op, offset)?
             || self.translate_casts(builder, op, offset)?
             || self.translate_gc(builder, op)?
+            || self.translate_descriptors(builder, op, offset)?
             || self.translate_simd(builder, op)?
             || self.translate_relaxed_simd(builder, op)?;
         if translated {
@@ -455,11 +457,13 @@ pub(crate) mod testing {
         translate_for(wat, tunables, &*compiler.isa)
     }
 
-    /// Translates every defined function of `wat` (SIMD allowed) for `isa`
-    /// and verifies the IR.
+    /// Translates every defined function of `wat` (SIMD and custom
+    /// descriptors allowed) for `isa` and verifies the IR.
     pub fn translate_for(wat: &str, tunables: &Tunables, isa: &dyn TargetIsa) -> Vec<ir::Function> {
         let wasm = wat::parse_str(wat).expect("valid wat");
-        let features = crate::supported_features() | wasmparser::WasmFeatures::SIMD;
+        let features = crate::supported_features()
+            | wasmparser::WasmFeatures::SIMD
+            | wasmparser::WasmFeatures::CUSTOM_DESCRIPTORS;
         let parsed = ParsedModule::parse(&wasm, features).expect("valid module");
         let offsets = VMOffsets::new(&parsed.info);
         let heaps = Heap::for_module(&parsed.info, tunables);

@@ -36,7 +36,8 @@ impl Translator<'_> {
                     | AbstractHeapType::Extern
                     | AbstractHeapType::NoExtern
             ),
-            HeapType::Concrete(TypeIndex::Module(index)) => {
+            HeapType::Concrete(TypeIndex::Module(index))
+            | HeapType::Exact(TypeIndex::Module(index)) => {
                 self.env.info().types.sub_type(index).is_some_and(|ty| {
                     matches!(
                         ty.composite.shape().kind,
@@ -44,7 +45,7 @@ impl Translator<'_> {
                     )
                 })
             }
-            HeapType::Concrete(_) => false,
+            HeapType::Concrete(_) | HeapType::Exact(_) => false,
         }
     }
 

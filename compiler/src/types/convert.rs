@@ -1,8 +1,8 @@
 //! Conversions from wasmparser's types to the type model.
 //!
 //! wasmparser also parses proposals the model does not hold (stack
-//! switching's continuations, custom descriptors' exact types and
-//! descriptors): those become [`CompileError::Unsupported`], never a panic.
+//! switching's continuations): those become [`CompileError::Unsupported`],
+//! never a panic.
 //! Type indices must be module indices, which is what wasmparser's readers
 //! produce (only its validator's internal, canonicalized types hold others).
 
@@ -72,11 +72,9 @@ impl HeapType {
             wasmparser::HeapType::Concrete(index) => Ok(HeapType::Concrete(
                 TypeIndex::from_wasmparser(index, offset)?,
             )),
-            wasmparser::HeapType::Exact(index) => Err(unsupported(
-                "custom-descriptors",
-                offset,
-                format!("exact reference to type {index}"),
-            )),
+            wasmparser::HeapType::Exact(index) => {
+                Ok(HeapType::Exact(TypeIndex::from_wasmparser(index, offset)?))
+            }
         }
     }
 }
@@ -147,13 +145,13 @@ impl SubType {
             }
         };
         let composite = &ty.composite_type;
-        if composite.descriptor_idx.is_some() || composite.describes_idx.is_some() {
-            return Err(unsupported(
-                "custom-descriptors",
-                offset,
-                "type with a descriptor clause".into(),
-            ));
-        }
+        let clause = |index: Option<wasmparser::PackedIndex>| {
+            index
+                .map(|index| TypeIndex::from_wasmparser(index.unpack(), offset))
+                .transpose()
+        };
+        let descriptor = clause(composite.descriptor_idx)?;
+        let describes = clause(composite.describes_idx)?;
         let val_types = |types: &[wasmparser::ValType]| {
             types
                 .iter()
@@ -186,6 +184,8 @@ impl SubType {
         Ok(SubType {
             is_final: ty.is_final,
             supertype,
+            descriptor,
+            describes,
             composite: CompositeType {
                 shared: composite.shared,
                 inner,

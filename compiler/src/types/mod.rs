@@ -17,6 +17,12 @@
 //!   the canonical form of a rec group (the registry's key);
 //! - [`TypeIndex::Engine`] once registered (every type the registry hands out).
 //!
+//! Custom descriptors add exact heap types ([`HeapType::Exact`]: a type and
+//! none of its strict subtypes) and the `descriptor`/`describes` clauses of
+//! a [`SubType`], which name types of the same rec group and take part in
+//! canonicalization like any other reference (wasmparser checks their
+//! rules when it validates).
+//!
 //! Subtyping ([`ValType::is_subtype_of`] and friends) asks a
 //! [`ConcreteTypes`] about concrete indices: [`ModuleTypes`] answers for
 //! module indices, [`TypeRegistry`] for engine indices. An index the
@@ -186,8 +192,11 @@ pub enum HeapType {
         /// The abstract type.
         ty: AbstractHeapType,
     },
-    /// A type the module defines.
+    /// A type the module defines, or any subtype of it.
     Concrete(TypeIndex),
+    /// Exactly a type the module defines, none of its strict subtypes
+    /// (custom descriptors' `(exact $t)`).
+    Exact(TypeIndex),
 }
 
 impl HeapType {
@@ -196,7 +205,9 @@ impl HeapType {
         HeapType::Abstract { shared: false, ty }
     }
 
-    /// Whether every value of `self` is a value of `other`.
+    /// Whether every value of `self` is a value of `other`. An exact type
+    /// is below its inexact form; only an equal exact type (or a bottom
+    /// type) is below an exact type.
     pub fn is_subtype_of(&self, other: &HeapType, types: &impl ConcreteTypes) -> bool {
         match (*self, *other) {
             (
@@ -206,25 +217,43 @@ impl HeapType {
                     ty: other_ty,
                 },
             ) => shared == other_shared && ty.is_subtype_of(other_ty),
-            (HeapType::Concrete(index), HeapType::Abstract { shared, ty }) => {
-                types.shape(index).is_some_and(|shape| {
-                    shape.shared == shared && shape.abstract_type().is_subtype_of(ty)
-                })
-            }
-            (HeapType::Abstract { shared, ty }, HeapType::Concrete(index)) => {
-                types.shape(index).is_some_and(|shape| {
-                    shape.shared == shared && shape.abstract_type().bottom() == ty
-                })
-            }
-            (HeapType::Concrete(index), HeapType::Concrete(other_index)) => {
+            (
+                HeapType::Concrete(index) | HeapType::Exact(index),
+                HeapType::Abstract { shared, ty },
+            ) => types.shape(index).is_some_and(|shape| {
+                shape.shared == shared && shape.abstract_type().is_subtype_of(ty)
+            }),
+            (
+                HeapType::Abstract { shared, ty },
+                HeapType::Concrete(index) | HeapType::Exact(index),
+            ) => types.shape(index).is_some_and(|shape| {
+                shape.shared == shared && shape.abstract_type().bottom() == ty
+            }),
+            (
+                HeapType::Concrete(index) | HeapType::Exact(index),
+                HeapType::Concrete(other_index),
+            ) => types.is_concrete_subtype(index, other_index),
+            // Declared subtyping is antisymmetric: both ways means equal.
+            (HeapType::Exact(index), HeapType::Exact(other_index)) => {
                 types.is_concrete_subtype(index, other_index)
+                    && types.is_concrete_subtype(other_index, index)
             }
+            (HeapType::Concrete(_), HeapType::Exact(_)) => false,
+        }
+    }
+
+    /// The type index a concrete or exact heap type names.
+    pub fn concrete_index(&self) -> Option<TypeIndex> {
+        match self {
+            HeapType::Concrete(index) | HeapType::Exact(index) => Some(*index),
+            HeapType::Abstract { .. } => None,
         }
     }
 
     fn map_index(self, map: &mut impl FnMut(TypeIndex) -> TypeIndex) -> HeapType {
         match self {
             HeapType::Concrete(index) => HeapType::Concrete(map(index)),
+            HeapType::Exact(index) => HeapType::Exact(map(index)),
             HeapType::Abstract { .. } => self,
         }
     }
@@ -236,6 +265,7 @@ impl fmt::Display for HeapType {
             HeapType::Abstract { shared: false, ty } => f.write_str(ty.name()),
             HeapType::Abstract { shared: true, ty } => write!(f, "(shared {})", ty.name()),
             HeapType::Concrete(index) => index.fmt(f),
+            HeapType::Exact(index) => write!(f, "(exact {index})"),
         }
     }
 }
@@ -382,10 +412,7 @@ impl ValType {
 
     fn concrete_index(&self) -> Option<TypeIndex> {
         match self {
-            ValType::Ref(RefType {
-                heap_type: HeapType::Concrete(index),
-                ..
-            }) => Some(*index),
+            ValType::Ref(ty) => ty.heap_type.concrete_index(),
             _ => None,
         }
     }
@@ -741,13 +768,19 @@ impl fmt::Display for CompositeType {
 }
 
 /// A type definition: a composite type, whether it may be subtyped further,
-/// and its declared supertype.
+/// its declared supertype and (custom descriptors) the struct types it is
+/// described by or describes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SubType {
     /// Whether no type may declare this one as its supertype.
     pub is_final: bool,
     /// The declared supertype, if any.
     pub supertype: Option<TypeIndex>,
+    /// `(descriptor $d)`: every object of this struct type holds a
+    /// reference to an object of exactly type `$d`, its descriptor.
+    pub descriptor: Option<TypeIndex>,
+    /// `(describes $t)`: this struct type is the descriptor type of `$t`.
+    pub describes: Option<TypeIndex>,
     /// The type itself.
     pub composite: CompositeType,
 }
@@ -759,15 +792,21 @@ impl SubType {
         SubType {
             is_final: true,
             supertype: None,
+            descriptor: None,
+            describes: None,
             composite: CompositeType::func(ty),
         }
     }
 
     /// Calls `visit` with every type index this type mentions: its
-    /// supertype, then those in its fields, parameters and results.
+    /// supertype, its descriptor and described types, then those in its
+    /// fields, parameters and results.
     pub fn visit_indices(&self, visit: &mut impl FnMut(TypeIndex)) {
-        if let Some(supertype) = self.supertype {
-            visit(supertype);
+        for index in [self.supertype, self.descriptor, self.describes]
+            .into_iter()
+            .flatten()
+        {
+            visit(index);
         }
         let mut visit_val = |ty: &ValType| {
             if let Some(index) = ty.concrete_index() {
@@ -810,6 +849,8 @@ impl SubType {
         SubType {
             is_final: self.is_final,
             supertype: self.supertype.map(&mut *map),
+            descriptor: self.descriptor.map(&mut *map),
+            describes: self.describes.map(&mut *map),
             composite: CompositeType {
                 shared: self.composite.shared,
                 inner,
@@ -820,17 +861,27 @@ impl SubType {
 
 impl fmt::Display for SubType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_final && self.supertype.is_none() {
-            return self.composite.fmt(f);
+        let bare = self.is_final && self.supertype.is_none();
+        if !bare {
+            f.write_str("(sub ")?;
+            if self.is_final {
+                f.write_str("final ")?;
+            }
+            if let Some(supertype) = self.supertype {
+                write!(f, "{supertype} ")?;
+            }
         }
-        f.write_str("(sub ")?;
-        if self.is_final {
-            f.write_str("final ")?;
+        if let Some(described) = self.describes {
+            write!(f, "(describes {described}) ")?;
         }
-        if let Some(supertype) = self.supertype {
-            write!(f, "{supertype} ")?;
+        if let Some(descriptor) = self.descriptor {
+            write!(f, "(descriptor {descriptor}) ")?;
         }
-        write!(f, "{})", self.composite)
+        self.composite.fmt(f)?;
+        if !bare {
+            f.write_str(")")?;
+        }
+        Ok(())
     }
 }
 

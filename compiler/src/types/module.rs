@@ -357,6 +357,58 @@ mod tests {
     }
 
     #[test]
+    fn descriptor_clauses_take_part_in_type_identity() {
+        use crate::types::{CompositeInnerType, CompositeType, StructType};
+        let struct_type = |descriptor, describes| SubType {
+            is_final: true,
+            supertype: None,
+            descriptor,
+            describes,
+            composite: CompositeType {
+                shared: false,
+                inner: CompositeInnerType::Struct(StructType::default()),
+            },
+        };
+        let types = ModuleTypes::from_rec_groups([
+            vec![
+                struct_type(Some(module(1)), None),
+                struct_type(None, Some(module(0))),
+            ],
+            vec![struct_type(None, None), struct_type(None, None)],
+            vec![
+                struct_type(Some(module(5)), None),
+                struct_type(None, Some(module(4))),
+            ],
+        ])
+        .unwrap();
+        let canonical = |index| types.canonical_index(ModuleTypeIndex::from_u32(index));
+        assert_ne!(canonical(2), canonical(0));
+        assert_eq!(canonical(4), canonical(0));
+        assert_eq!(canonical(5), canonical(1));
+    }
+
+    #[test]
+    fn exact_types_match_only_their_own_type() {
+        let types = ModuleTypes::from_rec_groups([
+            vec![open_func(None, vec![])],
+            vec![open_func(Some(module(0)), vec![])],
+            // Equal to type 0: the same type, exactly.
+            vec![open_func(None, vec![])],
+        ])
+        .unwrap();
+        let heap = |index| HeapType::Concrete(module(index));
+        let exact = |index| HeapType::Exact(module(index));
+        assert!(exact(1).is_subtype_of(&heap(1), &types));
+        assert!(exact(1).is_subtype_of(&heap(0), &types));
+        assert!(!heap(1).is_subtype_of(&exact(1), &types));
+        assert!(!exact(1).is_subtype_of(&exact(0), &types));
+        assert!(exact(0).is_subtype_of(&exact(2), &types));
+        let nofunc = HeapType::unshared(crate::types::AbstractHeapType::NoFunc);
+        assert!(nofunc.is_subtype_of(&exact(1), &types));
+        assert_eq!(exact(1).to_string(), "(exact 1)");
+    }
+
+    #[test]
     fn serde_round_trip_checks_invariants() {
         let types = ModuleTypes::from_rec_groups([
             vec![

@@ -115,8 +115,9 @@ fn trap_class(kind: TrapKind) -> TrapClass {
         | TrapKind::CallToNull
         | TrapKind::NullStructReference
         | TrapKind::NullArrayReference
-        | TrapKind::NullI31Reference => TrapClass::NullReference,
-        TrapKind::CastFailure => TrapClass::CastFailure,
+        | TrapKind::NullI31Reference
+        | TrapKind::NullDescriptorReference => TrapClass::NullReference,
+        TrapKind::CastFailure | TrapKind::DescriptorCastFailure => TrapClass::CastFailure,
         TrapKind::OutOfFuel => TrapClass::OutOfFuel,
         TrapKind::Interrupt
         | TrapKind::UnalignedAtomic

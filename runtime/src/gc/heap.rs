@@ -374,6 +374,7 @@ mod tests {
                 size: 16,
                 fields: vec![(StorageType::Val(ValType::EXTERNREF), 8)].into(),
                 traced: vec![8].into(),
+                descriptor: None,
             }),
         );
         heap

@@ -16,7 +16,7 @@ use anyhow::{Result, bail};
 use remap_compiler::gc_layout::{
     ARRAY_ELEMENTS, ARRAY_LENGTH, FLAG_ARRAY, GcRef, HEADER_FLAGS, HEADER_TYPE_ID, storage_size,
 };
-use remap_compiler::types::{ArrayType, CompositeInnerType, StorageType, StructType};
+use remap_compiler::types::{ArrayType, CompositeInnerType, StorageType, StructType, ValType};
 use std::sync::Arc;
 
 /// An unboxed 31-bit integer of the `i31` type.
@@ -263,6 +263,32 @@ impl StructRef {
         write_value(store, storage, offset, value)
     }
 
+    /// The struct's descriptor (custom descriptors): `None` when its type
+    /// has no `descriptor` clause.
+    pub fn descriptor(&self, ctx: impl AsContext) -> Result<Option<StructRef>> {
+        let store = &ctx.as_context().0.opaque;
+        let object = self
+            .0
+            .object(store)?
+            .expect("a StructRef refers to a struct");
+        let offset = store
+            .with_gc_heap(|heap| {
+                let type_id = heap.read_u32(object, HEADER_TYPE_ID);
+                match heap.layout(type_id).map(|layout| &**layout) {
+                    Some(super::ObjectLayout::Struct { descriptor, .. }) => *descriptor,
+                    _ => None,
+                }
+            })
+            .flatten();
+        let Some(offset) = offset else {
+            return Ok(None);
+        };
+        match read_value(store, StorageType::Val(ValType::STRUCTREF), object + offset) {
+            Val::AnyRef(Some(descriptor)) => Ok(Some(StructRef(descriptor))),
+            _ => bail!("the struct's descriptor is missing"),
+        }
+    }
+
     /// The storage and heap offset of field `index`.
     fn field_location(&self, store: &StoreOpaque, index: usize) -> Result<(StorageType, u32)> {
         let object = self
@@ -383,22 +409,24 @@ impl ArrayRef {
 /// Reads the value of `storage` at heap offset `offset` (packed values
 /// zero-extended).
 fn read_value(store: &StoreOpaque, storage: StorageType, offset: u32) -> Val {
-    store
+    let bits = store
         .with_gc_heap(|heap| {
             let size = storage_size(storage) as usize;
             let address = heap.address(offset, 0, size);
             let mut bytes = [0u8; 16];
             // SAFETY: `address` checked `size` bytes lie inside the heap.
             unsafe { std::ptr::copy_nonoverlapping(address, bytes.as_mut_ptr(), size) };
-            let bits = u128::from_le_bytes(bytes);
-            match storage {
-                StorageType::I8 | StorageType::I16 => Val::I32(bits as u32 as i32),
-                // SAFETY: the field holds a value of its type from this
-                // store (every write checks the type).
-                StorageType::Val(ty) => unsafe { Val::from_raw(store, ValRaw::u128(bits), ty) },
-            }
+            u128::from_le_bytes(bytes)
         })
-        .expect("objects live in the heap")
+        .expect("objects live in the heap");
+    // Outside the heap's borrow: a reference read back is rooted, which
+    // takes the collector's state.
+    match storage {
+        StorageType::I8 | StorageType::I16 => Val::I32(bits as u32 as i32),
+        // SAFETY: the field holds a value of its type from this store
+        // (every write checks the type).
+        StorageType::Val(ty) => unsafe { Val::from_raw(store, ValRaw::u128(bits), ty) },
+    }
 }
 
 /// Writes `value` as `storage` at heap offset `offset`.

@@ -2,7 +2,7 @@
 //! traces (the layout rules are `remap_compiler::gc_layout`'s, shared with
 //! compiled code).
 
-use remap_compiler::gc_layout::{StructLayout, array_size, storage_size};
+use remap_compiler::gc_layout::{StructLayout, array_size, descriptor_position, storage_size};
 use remap_compiler::types::{
     AbstractHeapType, CompositeKind, EngineTypeIndex, HeapType, StorageType, TypeIndex,
     TypeRegistry,
@@ -16,10 +16,14 @@ pub(crate) enum ObjectLayout {
     Struct {
         /// Object size, header included.
         size: u32,
-        /// Each field's storage and offset from the object's start.
+        /// Each field's storage and offset from the object's start (the
+        /// hidden descriptor reference is not a field).
         fields: Box<[(StorageType, u32)]>,
-        /// Offsets of the fields the collector traces.
+        /// Offsets of the fields the collector traces, the descriptor's
+        /// included.
         traced: Box<[u32]>,
+        /// Offset of the descriptor reference, for a described type.
+        descriptor: Option<u32>,
     },
     /// An array.
     Array {
@@ -36,22 +40,33 @@ impl ObjectLayout {
     pub(crate) fn of(registry: &TypeRegistry, index: EngineTypeIndex) -> Option<ObjectLayout> {
         let sub_type = registry.sub_type(index)?;
         if let Some(ty) = sub_type.composite.as_struct() {
-            let layout = StructLayout::of(ty);
+            let position = descriptor_position(&sub_type, |index| match index {
+                TypeIndex::Engine(index) => registry.sub_type(index),
+                _ => None,
+            });
+            let layout = StructLayout::of(ty, position);
             let fields: Box<[(StorageType, u32)]> = ty
                 .fields
                 .iter()
                 .zip(&layout.field_offsets)
                 .map(|(field, &offset)| (field.storage, offset))
                 .collect();
-            let traced = fields
-                .iter()
-                .filter(|(storage, _)| is_traced_storage(registry, *storage))
-                .map(|&(_, offset)| offset)
+            // The descriptor is a struct, so a traced reference.
+            let traced = layout
+                .descriptor_offset
+                .into_iter()
+                .chain(
+                    fields
+                        .iter()
+                        .filter(|(storage, _)| is_traced_storage(registry, *storage))
+                        .map(|&(_, offset)| offset),
+                )
                 .collect();
             Some(ObjectLayout::Struct {
                 size: layout.size,
                 fields,
                 traced,
+                descriptor: layout.descriptor_offset,
             })
         } else {
             let element = sub_type.composite.as_array()?.element.storage;
@@ -109,14 +124,13 @@ pub(crate) fn is_gc_managed_ref(registry: &TypeRegistry, ty: RefType) -> bool {
                 | AbstractHeapType::Extern
                 | AbstractHeapType::NoExtern
         ),
-        HeapType::Concrete(TypeIndex::Engine(index)) => {
-            registry.sub_type(index).is_some_and(|ty| {
-                matches!(
-                    ty.composite.shape().kind,
-                    CompositeKind::Struct | CompositeKind::Array
-                )
-            })
-        }
-        HeapType::Concrete(_) => false,
+        HeapType::Concrete(TypeIndex::Engine(index))
+        | HeapType::Exact(TypeIndex::Engine(index)) => registry.sub_type(index).is_some_and(|ty| {
+            matches!(
+                ty.composite.shape().kind,
+                CompositeKind::Struct | CompositeKind::Array
+            )
+        }),
+        HeapType::Concrete(_) | HeapType::Exact(_) => false,
     }
 }

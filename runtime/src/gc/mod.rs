@@ -263,6 +263,8 @@ impl StoreOpaque {
         let sub_type = SubType {
             is_final: true,
             supertype: None,
+            descriptor: None,
+            describes: None,
             composite: CompositeType {
                 shared: false,
                 inner,
