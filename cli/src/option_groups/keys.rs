@@ -193,9 +193,8 @@ pub static WASM: Group = Group {
         ),
         always_on(
             "gc",
-            "GC types (always on; struct, array and i31 instructions are refused \
-             when a module is compiled)",
-            "Remap always validates GC types",
+            "garbage collection: struct, array and i31 types and instructions (always on)",
+            "Remap always accepts Wasm GC",
         ),
         always_on(
             "custom-page-sizes",
@@ -219,6 +218,13 @@ pub static WASM: Group = Group {
             applies: Applies::Everywhere,
             help: "exception handling, legacy try/catch included (default y)",
         },
+        Key {
+            name: "custom-descriptors",
+            kind: Kind::Flag(|settings, on| settings.features.custom_descriptors = Some(on)),
+            applies: Applies::Everywhere,
+            help: "Remap's own: the custom descriptors proposal (default n: it also \
+                   relaxes br_on_cast validation)",
+        },
     ],
     wasmtime_only: &[
         WasmtimeOnly {
@@ -227,7 +233,8 @@ pub static WASM: Group = Group {
                 "async-stack-zeroing",
                 "concurrency-support",
             ],
-            why: "Remap has no async support",
+            why: "Remap's async support is the embedding API's (Config::async_support, \
+                  Config::async_stack_size); the command line runs programs synchronously",
         },
         WasmtimeOnly {
             names: &["unknown-exports-allow", "unknown-imports-default"],
@@ -244,7 +251,7 @@ pub static WASM: Group = Group {
         },
         WasmtimeOnly {
             names: &["gc-support"],
-            why: "Remap has no GC infrastructure to switch (-W gc is always on)",
+            why: "Remap's GC cannot be switched off (-W gc is always on)",
         },
         WasmtimeOnly {
             names: &["branch-hinting"],

@@ -92,6 +92,8 @@ pub struct Features {
     pub wide_arithmetic: Option<bool>,
     /// `-W exceptions`.
     pub exceptions: Option<bool>,
+    /// `-W custom-descriptors` (Remap's own).
+    pub custom_descriptors: Option<bool>,
 }
 
 /// The `-O` memory layout keys, as Wasmtime names them.
@@ -191,6 +193,9 @@ impl Settings {
         }
         if let Some(on) = self.features.exceptions {
             config.wasm_exceptions(on);
+        }
+        if let Some(on) = self.features.custom_descriptors {
+            config.wasm_custom_descriptors(on);
         }
         if let Some(parallel) = self.parallel_compilation {
             config.parallel_compilation(parallel);

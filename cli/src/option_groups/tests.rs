@@ -124,7 +124,8 @@ fn a_wasmtime_key_remap_lacks_says_why() {
     assert_eq!(
         err,
         "-W async-stack-size is a Wasmtime option that Remap does not support: \
-         Remap has no async support"
+         Remap's async support is the embedding API's (Config::async_support, \
+         Config::async_stack_size); the command line runs programs synchronously"
     );
     let err = error(settings(
         Command::Run,
