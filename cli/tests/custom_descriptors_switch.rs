@@ -10,13 +10,13 @@ use common::{run_fixture, stderr, stdout};
 fn the_switch_turns_custom_descriptors_on() {
     let output = run_fixture(
         &["-W", "custom-descriptors=y", "--invoke", "run"],
-        "wat/descriptor.wat",
+        "tests/wat/descriptor.wat",
         &[],
     );
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(stdout(&output).trim(), "42");
 
-    let refused = run_fixture(&["--invoke", "run"], "wat/descriptor.wat", &[]);
+    let refused = run_fixture(&["--invoke", "run"], "tests/wat/descriptor.wat", &[]);
     assert_eq!(refused.status.code(), Some(1));
     let err = stderr(&refused);
     assert!(err.contains("descriptor"), "{err}");
