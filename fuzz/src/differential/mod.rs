@@ -735,21 +735,23 @@ mod tests {
     }
 
     #[test]
-    fn a_stack_overflow_anywhere_ends_the_comparison() {
-        let mut live = participants(&[Kind::Remap, Kind::Wasmi]);
-        let mut observations = vec![
-            observation(1),
-            Observation {
-                outcome: Outcome::Trapped(TrapClass::StackOverflow),
-                snapshot: None,
-            },
-        ];
-        let verdict = compare(
-            &mut live,
-            &mut observations,
-            None,
-            &mut CaseReport::default(),
-        );
-        assert!(matches!(verdict, Verdict::Stop));
+    fn a_stack_overflow_or_a_full_gc_heap_anywhere_ends_the_comparison() {
+        for limit in [TrapClass::StackOverflow, TrapClass::GcHeapExhausted] {
+            let mut live = participants(&[Kind::Remap, Kind::Wasmi]);
+            let mut observations = vec![
+                observation(1),
+                Observation {
+                    outcome: Outcome::Trapped(limit),
+                    snapshot: None,
+                },
+            ];
+            let verdict = compare(
+                &mut live,
+                &mut observations,
+                None,
+                &mut CaseReport::default(),
+            );
+            assert!(matches!(verdict, Verdict::Stop), "{limit:?}");
+        }
     }
 }
