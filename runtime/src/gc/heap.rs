@@ -68,6 +68,8 @@ pub const MIN_RELEASE_BYTES: u64 = 64 * 1024;
 /// A store's GC heap.
 pub(crate) struct GcHeap {
     memory: LinearMemory,
+    /// `memory`'s view, refreshed after each growth (see `view`).
+    view: MemoryView,
     _base_registration: NotifierRegistration,
     /// End of the walkable part (see the module invariant).
     end: u32,
@@ -109,6 +111,7 @@ impl GcHeap {
         let registration = memory.register_notifier(notifier.clone())?;
         notifier.write(memory.view());
         Ok(GcHeap {
+            view: memory.view(),
             memory,
             _base_registration: registration,
             end: FIRST_OBJECT,
@@ -123,7 +126,7 @@ impl GcHeap {
 
     /// Bytes of address space the heap has accessible now.
     pub(crate) fn heap_bytes(&self) -> u64 {
-        self.memory.len_bytes()
+        self.view.len as u64
     }
 
     /// How many times the heap moved to a new reservation.
@@ -131,8 +134,11 @@ impl GcHeap {
         self.memory.stats().relocations
     }
 
+    /// The heap's accessible bytes: a copy of the memory's view, which
+    /// changes only when the heap grows (`take_from_end`), so every field
+    /// access does not take the memory's view lock.
     fn view(&self) -> MemoryView {
-        self.memory.view()
+        self.view
     }
 
     /// The layout of engine type `type_id` of an allocated object.
@@ -207,6 +213,7 @@ impl GcHeap {
             }
             let delta_bytes = needed - self.heap_bytes();
             self.memory.grow(delta_bytes.div_ceil(HEAP_PAGE)).ok()?;
+            self.view = self.memory.view();
         }
         let offset = self.end;
         self.released.forget(offset..new_end);
@@ -565,13 +572,18 @@ mod tests {
         assert!(released + (1 << 20) + 2 * page >= u64::from(count) * 16);
         assert_eq!(heap.release_idle_pages(1 << 20), 0, "released twice");
         // Allocation reaches the released pages again (zeroed objects),
-        // and a later release gives them back once more.
+        // and a later release gives them back once more: all but those
+        // past the last object, which stayed released.
         for _ in 0..count {
             heap.allocate(7, None, 16, u64::MAX).unwrap();
         }
         heap.mark([], &mut |_| {});
         heap.sweep();
-        assert_eq!(heap.release_idle_pages(1 << 20), released);
+        let again = heap.release_idle_pages(1 << 20);
+        assert!(
+            again <= released && released - again < HEAP_PAGE,
+            "{again} {released}"
+        );
     }
 
     #[test]
