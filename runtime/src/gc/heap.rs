@@ -63,7 +63,7 @@ const HEAP_RESERVE: u64 = 16 << 20;
 /// Inaccessible bytes after the reservation.
 const HEAP_GUARD: u64 = 64 * 1024;
 /// Idle stretches of free space shorter than this stay resident.
-pub const MIN_RELEASE_BYTES: u64 = 64 * 1024;
+const MIN_RELEASE_BYTES: u64 = 64 * 1024;
 
 /// A store's GC heap.
 pub(crate) struct GcHeap {
@@ -458,11 +458,11 @@ impl ReleasedPages {
             }
             let offsets =
                 stretch_start as u64 * u64::from(self.page)..page as u64 * u64::from(self.page);
+            // A pinned heap discards nothing (`Ok(0)`): its pages are marked
+            // all the same, so they are not tried again.
             // SAFETY: the pages lie inside free space, whose contents no
             // one reads (see the module invariant), and nothing holds a
             // Rust reference into the heap.
-            // A pinned heap discards nothing (`Ok(0)`): its pages are marked
-            // all the same, so they are not tried again.
             if let Ok(discarded) = unsafe { memory.discard_pages(offsets) } {
                 for released_page in stretch_start..page {
                     self.bits[released_page / 64] |= 1 << (released_page % 64);
