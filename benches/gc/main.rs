@@ -52,26 +52,48 @@ struct Options {
     row: Vec<String>,
 }
 
+/// Remap's collector statistics of one run (`GcStats`).
+#[derive(Clone, Copy, Debug, Default)]
+struct CollectorStats {
+    collections: u64,
+    total_pause: Duration,
+    max_pause: Duration,
+}
+
+impl CollectorStats {
+    /// The median of each statistic over `runs` (not empty).
+    fn medians(runs: &[CollectorStats]) -> CollectorStats {
+        let mut collections: Vec<u64> = runs.iter().map(|run| run.collections).collect();
+        let mut totals: Vec<Duration> = runs.iter().map(|run| run.total_pause).collect();
+        let mut maxima: Vec<Duration> = runs.iter().map(|run| run.max_pause).collect();
+        CollectorStats {
+            collections: median(&mut collections),
+            total_pause: median(&mut totals),
+            max_pause: median(&mut maxima),
+        }
+    }
+}
+
 /// What one run printed.
 #[derive(Clone, Copy, Debug)]
 struct RowResult {
     run: Duration,
     checksum: i64,
-    /// Remap only: collections, total pause, longest pause.
-    collector: Option<(u64, Duration, Duration)>,
+    /// Remap only.
+    collector: Option<CollectorStats>,
 }
 
 impl RowResult {
     fn to_line(self) -> String {
-        let (collections, total, max) = self.collector.unwrap_or_default();
+        let collector = self.collector.unwrap_or_default();
         format!(
             "{}\t{}\t{}\t{}\t{}\t{}",
             self.run.as_nanos(),
             self.checksum,
             u8::from(self.collector.is_some()),
-            collections,
-            total.as_nanos(),
-            max.as_nanos()
+            collector.collections,
+            collector.total_pause.as_nanos(),
+            collector.max_pause.as_nanos()
         )
     }
 
@@ -85,7 +107,13 @@ impl RowResult {
             run: nanos(run)?,
             checksum: checksum.parse()?,
             collector: (has_collector == "1")
-                .then(|| -> Result<_> { Ok((collections.parse()?, nanos(total)?, nanos(max)?)) })
+                .then(|| -> Result<_> {
+                    Ok(CollectorStats {
+                        collections: collections.parse()?,
+                        total_pause: nanos(total)?,
+                        max_pause: nanos(max)?,
+                    })
+                })
                 .transpose()?,
         })
     }
@@ -104,7 +132,11 @@ fn remap_row(workload: &Workload) -> Result<RowResult> {
     Ok(RowResult {
         run: elapsed,
         checksum,
-        collector: Some((stats.collections, stats.total_pause, stats.max_pause)),
+        collector: Some(CollectorStats {
+            collections: stats.collections,
+            total_pause: stats.total_pause,
+            max_pause: stats.max_pause,
+        }),
     })
 }
 
@@ -157,7 +189,7 @@ struct Summary {
     run: Duration,
     peak_rss_kib: u64,
     checksum: i64,
-    collector: Option<(u64, Duration, Duration)>,
+    collector: Option<CollectorStats>,
 }
 
 fn summarize(runtime: &str, workload: &Workload, runs: usize) -> Result<Summary> {
@@ -188,28 +220,11 @@ fn summarize(runtime: &str, workload: &Workload, runs: usize) -> Result<Summary>
         workload.name
     );
     let mut times: Vec<Duration> = results.iter().map(|result| result.run).collect();
-    let collector = results[0].collector.map(|_| {
-        let mut collections: Vec<u64> = results
-            .iter()
-            .filter_map(|r| r.collector)
-            .map(|c| c.0)
-            .collect();
-        let mut totals: Vec<Duration> = results
-            .iter()
-            .filter_map(|r| r.collector)
-            .map(|c| c.1)
-            .collect();
-        let mut maxima: Vec<Duration> = results
-            .iter()
-            .filter_map(|r| r.collector)
-            .map(|c| c.2)
-            .collect();
-        (
-            median(&mut collections),
-            median(&mut totals),
-            median(&mut maxima),
-        )
-    });
+    let collector_runs: Vec<CollectorStats> = results
+        .iter()
+        .filter_map(|result| result.collector)
+        .collect();
+    let collector = (!collector_runs.is_empty()).then(|| CollectorStats::medians(&collector_runs));
     Ok(Summary {
         run: median(&mut times),
         peak_rss_kib: median(&mut rss),
@@ -241,7 +256,7 @@ fn main() -> Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for workload in &WORKLOADS {
-        let mut remap_time = None;
+        let mut remap_time: Option<Duration> = None;
         let mut checksum = None;
         for runtime in runtimes() {
             let summary = summarize(runtime, workload, options.runs)?;
@@ -255,17 +270,18 @@ fn main() -> Result<()> {
             }
             checksum = Some(summary.checksum);
             let ratio = match remap_time {
-                Some(remap) => format!(
-                    "{:.2}x",
-                    summary.run.as_secs_f64() / Duration::as_secs_f64(&remap)
-                ),
+                Some(remap) => format!("{:.2}x", summary.run.as_secs_f64() / remap.as_secs_f64()),
                 None => {
                     remap_time = Some(summary.run);
                     "1.00x".to_string()
                 }
             };
             let (collections, total, max) = match summary.collector {
-                Some((count, total, max)) => (count.to_string(), millis(total), millis(max)),
+                Some(stats) => (
+                    stats.collections.to_string(),
+                    millis(stats.total_pause),
+                    millis(stats.max_pause),
+                ),
                 None => ("-".into(), "-".into(), "-".into()),
             };
             println!(
