@@ -18,11 +18,10 @@
 //! Needs clang (wasm32-wasi) and gcc to build the workloads, the `remap`
 //! binary (by default the one beside this executable) and `wasmtime` on PATH.
 
-mod measure;
 mod setups;
 
 use anyhow::{Context, Result, bail};
-use measure::{CommandLine, Run, medians, own_rss_kib, wall_spread};
+use remap_benches::measure::{CommandLine, Run, medians, own_rss_kib, wall_spread};
 use remap_benches::workloads::{self, Built, WORKLOADS, code_section_bytes};
 use setups::{Instrument, Setup};
 use std::fmt::Write as _;

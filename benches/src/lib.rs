@@ -1,5 +1,6 @@
 //! Shared helpers for the benchmarks.
 
+pub mod measure;
 pub mod wasi_run;
 #[cfg(feature = "wasmtime-peer")]
 pub mod wasmtime_peer;

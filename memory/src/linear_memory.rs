@@ -1182,6 +1182,40 @@ impl LinearMemory {
         })
     }
 
+    /// Gives the host pages lying wholly inside `offsets` (byte offsets from
+    /// the base, clamped to the accessible bytes) back to the kernel with one
+    /// `MADV_DONTNEED`: they stay accessible, read as zero (or as the image,
+    /// where one is mapped) and take no RAM until written again. The size,
+    /// base and protection do not change, so no subscriber is told. A
+    /// pinned memory keeps its pages (pinning promises they stay resident)
+    /// and discards nothing. Returns the bytes discarded.
+    ///
+    /// # Safety
+    /// The range's contents are lost: no Rust reference may point into it,
+    /// and the caller must not rely on what it held.
+    pub unsafe fn discard_pages(&self, offsets: Range<u64>) -> Result<u64, MemoryError> {
+        let state = self.lock();
+        if self.pinned || state.retired {
+            return Ok(0);
+        }
+        let page = sys::host_page_size() as u64;
+        let accessible = state.accessible as u64;
+        let start = offsets.start.min(accessible).next_multiple_of(page);
+        let end = offsets.end.min(accessible) / page * page;
+        if start >= end {
+            return Ok(0);
+        }
+        let base = self.base(&state);
+        let mut batch = ProtectionBatch::new();
+        // SAFETY: the range lies inside this memory's accessible bytes (held
+        // still by the state lock), which are read/write and not locked; the
+        // caller gave up its contents.
+        let result =
+            unsafe { batch.advise(base + start as usize..base + end as usize, Advice::DontNeed) };
+        self.count_protection_calls(batch.requested(), batch.issued());
+        result.map(|()| end - start)
+    }
+
     /// Returns the memory to `initial_pages` growth units, all reading as
     /// zero, or as its image where one is mapped, without unmapping it, so
     /// the slot can serve a new instance. Never relocates: `initial_pages`

@@ -5,18 +5,39 @@
 //! Layout invariant: every byte of `[FIRST_OBJECT, end)` belongs to an object
 //! or to a free block, so the heap can be walked from `FIRST_OBJECT`. A free
 //! block has the header type id [`FREE_BLOCK`] and its size in the flags
-//! word. Bytes from `end` to the memory's length are zero. Offset 0 is
-//! never an object (it is the null reference).
+//! word; only its header is ever read, so the rest of it may hold anything
+//! (stale bytes, or zero pages given back to the kernel). Bytes from `end`
+//! to the memory's length hold no object. Allocation zeroes every object it
+//! hands out. Offset 0 is never an object (it is the null reference).
 //!
 //! Allocation bumps a cursor through the current free run, then through
-//! the next free run the last sweep found, then at `end`, growing the memory
-//! (by relocation with `mremap` when the reservation is full). The heap's
-//! notifier writes every new base into the store's `VMRuntimeLimits`, where
-//! compiled code reads it. Objects never move otherwise: references are heap
-//! offsets and stay valid across relocations.
+//! the next free run the last sweep found (lowest address first), then at
+//! `end`, growing the memory (by relocation with `mremap` when the
+//! reservation is full). The heap's notifier writes every new base into the
+//! store's `VMRuntimeLimits`, where compiled code reads it. Objects never
+//! move otherwise: references are heap offsets and stay valid across
+//! relocations. `in_use` counts the bytes of objects (live at the last sweep
+//! plus allocated since), so the caller's soft limit bounds the work done
+//! between collections even when the heap has room.
+//!
+//! Returning memory: after a sweep, [`GcHeap::release_idle_pages`] is told
+//! how many bytes the allocator may hand out before the next collection is
+//! due. Free space is used in a known order (free runs by address, then the
+//! end), so the free bytes past that budget cannot be reached before the
+//! next collection: their whole host pages are given back to the kernel
+//! (`LinearMemory::discard_pages`, `MADV_DONTNEED`). This does not thrash:
+//! a page is released only when it will stay unused at least until the
+//! next collection, which happens after the live bytes' worth of
+//! allocation; released pages are remembered (`ReleasedPages`) until the
+//! allocator reaches them again, so no page is released twice, and idle
+//! stretches shorter than [`MIN_RELEASE_BYTES`] stay resident (a system
+//! call would cost more than their RAM is worth). A heap whose free space
+//! is all needed before the next collection (the steady state, where the
+//! heap is twice the live bytes) releases nothing.
 //!
 //! Failure behaviour: an allocation the limit cannot hold returns `None`;
-//! the memory is unchanged by a refused growth.
+//! the memory is unchanged by a refused growth. A refused release leaves
+//! the pages resident and is otherwise ignored (the heap stays correct).
 
 use super::layout::ObjectLayout;
 use remap_compiler::gc_layout::{
@@ -27,7 +48,6 @@ use remap_memory::{
     InvalidationNotifier, LinearMemory, MemoryConfig, MemoryError, MemoryStyle, MemoryView,
     NotifierRegistration,
 };
-use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,10 +62,14 @@ const HEAP_PAGE: u64 = 64 * 1024;
 const HEAP_RESERVE: u64 = 16 << 20;
 /// Inaccessible bytes after the reservation.
 const HEAP_GUARD: u64 = 64 * 1024;
+/// Idle stretches of free space shorter than this stay resident.
+const MIN_RELEASE_BYTES: u64 = 64 * 1024;
 
 /// A store's GC heap.
 pub(crate) struct GcHeap {
     memory: LinearMemory,
+    /// `memory`'s view, refreshed after each growth (see `view`).
+    view: MemoryView,
     _base_registration: NotifierRegistration,
     /// End of the walkable part (see the module invariant).
     end: u32,
@@ -54,8 +78,13 @@ pub(crate) struct GcHeap {
     run_end: u32,
     /// Free runs of the last sweep not yet used, highest address first.
     free_runs: Vec<Range<u32>>,
-    /// Layouts of the types objects were allocated with, by engine type id.
-    layouts: HashMap<u32, Arc<ObjectLayout>>,
+    /// Bytes of objects: live at the last sweep plus allocated since.
+    in_use: u64,
+    /// Host pages of free space given back to the kernel.
+    released: ReleasedPages,
+    /// Layouts of the types objects were allocated with, indexed by engine
+    /// type id (dense: ids index the engine's type registry).
+    layouts: Vec<Option<Arc<ObjectLayout>>>,
 }
 
 impl GcHeap {
@@ -82,19 +111,22 @@ impl GcHeap {
         let registration = memory.register_notifier(notifier.clone())?;
         notifier.write(memory.view());
         Ok(GcHeap {
+            view: memory.view(),
             memory,
             _base_registration: registration,
             end: FIRST_OBJECT,
             cursor: 0,
             run_end: 0,
             free_runs: Vec::new(),
-            layouts: HashMap::new(),
+            in_use: 0,
+            released: ReleasedPages::new(),
+            layouts: Vec::new(),
         })
     }
 
     /// Bytes of address space the heap has accessible now.
     pub(crate) fn heap_bytes(&self) -> u64 {
-        self.memory.len_bytes()
+        self.view.len as u64
     }
 
     /// How many times the heap moved to a new reservation.
@@ -102,36 +134,49 @@ impl GcHeap {
         self.memory.stats().relocations
     }
 
+    /// The heap's accessible bytes: a copy of the memory's view, which
+    /// changes only when the heap grows (`take_from_end`), so every field
+    /// access does not take the memory's view lock.
     fn view(&self) -> MemoryView {
-        self.memory.view()
+        self.view
     }
 
     /// The layout of engine type `type_id` of an allocated object.
     pub(crate) fn layout(&self, type_id: u32) -> Option<&Arc<ObjectLayout>> {
-        self.layouts.get(&type_id)
+        self.layouts.get(type_id as usize)?.as_ref()
     }
 
     /// Remembers `layout` for engine type `type_id`.
     pub(crate) fn register_layout(&mut self, type_id: u32, layout: Arc<ObjectLayout>) {
-        self.layouts.entry(type_id).or_insert(layout);
+        let index = type_id as usize;
+        if self.layouts.len() <= index {
+            self.layouts.resize(index + 1, None);
+        }
+        self.layouts[index].get_or_insert(layout);
     }
 
     /// Allocates a zeroed object of `size` bytes (a multiple of
     /// [`OBJECT_ALIGN`]) with header `type_id`: an array of `len` elements
-    /// when `array_len` is given, else a struct. Grows the heap to at most
-    /// `grow_limit` bytes; `None` when that is not enough room.
+    /// when `array_len` is given, else a struct. Neither the bytes of
+    /// objects (`in_use`) nor the heap may pass `soft_limit`; `None` when
+    /// that is not enough room.
     pub(crate) fn allocate(
         &mut self,
         type_id: u32,
         array_len: Option<u32>,
         size: u32,
-        grow_limit: u64,
+        soft_limit: u64,
     ) -> Option<u32> {
         debug_assert!(size.is_multiple_of(OBJECT_ALIGN) && size >= OBJECT_ALIGN);
+        let in_use = self.in_use + u64::from(size);
+        if in_use > soft_limit {
+            return None;
+        }
         let offset = match self.take_from_runs(size) {
             Some(offset) => offset,
-            None => self.take_from_end(size, grow_limit)?,
+            None => self.take_from_end(size, soft_limit)?,
         };
+        self.in_use = in_use;
         let base = self.view().base;
         // SAFETY: `offset..offset + size` lies inside the accessible heap
         // (taken from a free run or from the end, which the heap covers).
@@ -147,6 +192,7 @@ impl GcHeap {
     fn take_from_runs(&mut self, size: u32) -> Option<u32> {
         while self.run_end - self.cursor < size {
             let run = self.free_runs.pop()?;
+            self.released.forget(run.clone());
             self.cursor = run.start;
             self.run_end = run.end;
         }
@@ -167,10 +213,44 @@ impl GcHeap {
             }
             let delta_bytes = needed - self.heap_bytes();
             self.memory.grow(delta_bytes.div_ceil(HEAP_PAGE)).ok()?;
+            self.view = self.memory.view();
         }
         let offset = self.end;
+        self.released.forget(offset..new_end);
         self.end = new_end;
         Some(offset)
+    }
+
+    /// Gives back to the kernel the whole host pages of free space the
+    /// allocator cannot reach before it has handed out `reuse_bytes` more
+    /// (see the module docs); the bytes released now.
+    pub(crate) fn release_idle_pages(&mut self, reuse_bytes: u64) -> u64 {
+        let mut budget = reuse_bytes;
+        let mut idle = Vec::new();
+        // The order allocation takes free space in: runs by address, then
+        // the end.
+        let heap_end = u32::try_from(self.heap_bytes()).unwrap_or(u32::MAX);
+        let tail = self.end..heap_end;
+        for run in self.free_runs.iter().rev().chain([&tail]) {
+            let len = u64::from(run.end - run.start);
+            if budget >= len {
+                budget -= len;
+                continue;
+            }
+            // The run's header (at its start) is read by sweeps; a run
+            // entered past its start keeps the bytes before the cut.
+            let keep = u32::try_from(budget).expect("less than the run");
+            let start = run.start + keep.max(OBJECT_ALIGN);
+            budget = 0;
+            if start < run.end {
+                idle.push(start..run.end);
+            }
+        }
+        let mut released = 0;
+        for range in idle {
+            released += self.released.release(&self.memory, range);
+        }
+        released
     }
 
     fn write_free_block(&self, offset: u32, size: u32) {
@@ -212,13 +292,11 @@ impl GcHeap {
     }
 
     /// The layout and size of the object at `offset`.
-    fn object_at(&self, offset: u32) -> (Arc<ObjectLayout>, u32) {
+    fn object_at(&self, offset: u32) -> (&ObjectLayout, u32) {
         let type_id = self.read_u32(offset, HEADER_TYPE_ID);
         let layout = self
-            .layouts
-            .get(&type_id)
-            .expect("every object's type has a layout")
-            .clone();
+            .layout(type_id)
+            .expect("every object's type has a layout");
         let len = if layout.is_array() {
             self.read_u32(offset, ARRAY_LENGTH)
         } else {
@@ -252,7 +330,7 @@ impl GcHeap {
         }
         while let Some(offset) = worklist.pop() {
             let (layout, _) = self.object_at(offset);
-            match &*layout {
+            match layout {
                 ObjectLayout::Struct { traced, .. } => {
                     for &field in traced.iter() {
                         visit(self.read_u64(offset, field), &mut worklist);
@@ -300,18 +378,7 @@ impl GcHeap {
             offset += size;
         }
         if runs.last().is_some_and(|run| run.end == self.end) {
-            let last = runs.pop().expect("checked");
-            // Bytes past `end` read as zero (the module invariant).
-            let base = self.view().base;
-            // SAFETY: the run lies inside the accessible heap.
-            unsafe {
-                std::ptr::write_bytes(
-                    base.add(last.start as usize),
-                    0,
-                    (last.end - last.start) as usize,
-                )
-            };
-            self.end = last.start;
+            self.end = runs.pop().expect("checked").start;
         }
         for run in &runs {
             self.write_free_block(run.start, run.end - run.start);
@@ -320,7 +387,90 @@ impl GcHeap {
         self.free_runs = runs;
         self.cursor = 0;
         self.run_end = 0;
+        self.in_use = live;
         live
+    }
+}
+
+/// Which host pages of the heap hold free space given back to the kernel,
+/// one bit per page, until the allocator reaches them again.
+struct ReleasedPages {
+    page: u32,
+    bits: Vec<u64>,
+}
+
+impl ReleasedPages {
+    fn new() -> ReleasedPages {
+        let page = u32::try_from(remap_memory::host_page_size()).unwrap_or(u32::MAX);
+        ReleasedPages {
+            page,
+            bits: Vec::new(),
+        }
+    }
+
+    /// The pages `range` touches.
+    fn pages_touched(&self, range: Range<u32>) -> Range<usize> {
+        let first = range.start / self.page;
+        let end = range.end.div_ceil(self.page);
+        first as usize..end as usize
+    }
+
+    fn is_released(&self, page: usize) -> bool {
+        self.bits
+            .get(page / 64)
+            .is_some_and(|word| word & (1 << (page % 64)) != 0)
+    }
+
+    /// Forgets that pages touching `range` were released: the allocator is
+    /// about to use them (the kernel faults them in again).
+    fn forget(&mut self, range: Range<u32>) {
+        for page in self.pages_touched(range) {
+            match self.bits.get_mut(page / 64) {
+                Some(word) => *word &= !(1 << (page % 64)),
+                None => break,
+            }
+        }
+    }
+
+    /// Releases the whole pages inside `range` (free space) not released
+    /// yet, in stretches of at least [`MIN_RELEASE_BYTES`]; the bytes
+    /// released.
+    fn release(&mut self, memory: &LinearMemory, range: Range<u32>) -> u64 {
+        let first = range.start.div_ceil(self.page) as usize;
+        let end = (range.end / self.page) as usize;
+        if end > self.bits.len() * 64 {
+            self.bits.resize(end.div_ceil(64), 0);
+        }
+        let mut released = 0;
+        let mut page = first;
+        while page < end {
+            if self.is_released(page) {
+                page += 1;
+                continue;
+            }
+            let stretch_start = page;
+            while page < end && !self.is_released(page) {
+                page += 1;
+            }
+            let bytes = ((page - stretch_start) as u64) * u64::from(self.page);
+            if bytes < MIN_RELEASE_BYTES {
+                continue;
+            }
+            let offsets =
+                stretch_start as u64 * u64::from(self.page)..page as u64 * u64::from(self.page);
+            // A pinned heap discards nothing (`Ok(0)`): its pages are marked
+            // all the same, so they are not tried again.
+            // SAFETY: the pages lie inside free space, whose contents no
+            // one reads (see the module invariant), and nothing holds a
+            // Rust reference into the heap.
+            if let Ok(discarded) = unsafe { memory.discard_pages(offsets) } {
+                for released_page in stretch_start..page {
+                    self.bits[released_page / 64] |= 1 << (released_page % 64);
+                }
+                released += discarded;
+            }
+        }
+        released
     }
 }
 
@@ -404,6 +554,37 @@ mod tests {
         assert_eq!(heap.sweep(), 0);
         assert_eq!(heap.allocate(7, None, 16, u64::MAX), Some(FIRST_OBJECT));
         assert_eq!(limits.gc_heap_base, heap.view().base as usize);
+    }
+
+    #[test]
+    fn idle_free_pages_are_released_once_and_reused() {
+        let mut limits = VMRuntimeLimits::default();
+        let mut heap = heap(&mut limits);
+        let count = 200_000u32;
+        for _ in 0..count {
+            heap.allocate(7, None, 16, u64::MAX).unwrap();
+        }
+        heap.mark([], &mut |_| {});
+        assert_eq!(heap.sweep(), 0);
+        // All of it is needed before the next collection: nothing goes.
+        assert_eq!(heap.release_idle_pages(u64::MAX), 0);
+        let released = heap.release_idle_pages(1 << 20);
+        let page = remap_memory::host_page_size() as u64;
+        assert!(released + (1 << 20) + 2 * page >= u64::from(count) * 16);
+        assert_eq!(heap.release_idle_pages(1 << 20), 0, "released twice");
+        // Allocation reaches the released pages again (zeroed objects),
+        // and a later release gives them back once more: all but those
+        // past the last object, which stayed released.
+        for _ in 0..count {
+            heap.allocate(7, None, 16, u64::MAX).unwrap();
+        }
+        heap.mark([], &mut |_| {});
+        heap.sweep();
+        let again = heap.release_idle_pages(1 << 20);
+        assert!(
+            again <= released && released - again < HEAP_PAGE,
+            "{again} {released}"
+        );
     }
 
     #[test]

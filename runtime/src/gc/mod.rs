@@ -35,14 +35,21 @@
 //! next extern reference, which collects first once the store holds twice
 //! as many as were live).
 //!
-//! A collection runs when an allocation would grow the heap past a soft
-//! limit (twice the bytes that survived the last collection, at least
+//! A collection runs when an allocation would bring the bytes of objects
+//! (live at the last collection plus allocated since), or the heap, past a
+//! soft limit (twice the bytes that survived the last collection, at least
 //! [`MIN_COLLECTION_BYTES`]), and only where every root is known: in
 //! builtins called by compiled code, and in host allocations (whose Wasm
 //! callers are stopped at calls with stack maps). Constant expressions run
 //! during instantiation allocate without collecting (their operands are in
 //! no root). Running out of heap (the limit) is a trap
 //! (`TrapKind::GcHeapExhausted`), never a crash.
+//!
+//! After each collection the heap gives the free pages it will not reuse
+//! before the next one back to the kernel (the policy is in the `heap`
+//! module's docs). Each collection's pause (marking, sweeping and that
+//! release; one monotonic clock read at its start and one at its end) is
+//! added to [`GcStats`].
 
 mod heap;
 mod host;
@@ -66,6 +73,7 @@ use remap_compiler::types::{
     RegisteredTypes, StorageType, SubType,
 };
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 /// A collection is not due before the heap reaches this size.
 pub const MIN_COLLECTION_BYTES: u64 = 1 << 20;
@@ -87,6 +95,12 @@ pub struct GcStats {
     pub relocations: u64,
     /// Host values of extern references held now (collected ones excluded).
     pub externrefs: u64,
+    /// Bytes of free heap pages given back to the kernel so far.
+    pub released_bytes: u64,
+    /// Time spent in collections so far (the sum of their pauses).
+    pub total_pause: Duration,
+    /// The longest pause of one collection.
+    pub max_pause: Duration,
 }
 
 /// An owned host root: keeps the object (or host `externref`) it holds
@@ -115,6 +129,9 @@ pub(crate) struct GcStore {
     collect_at: u64,
     live_bytes: u64,
     collections: u64,
+    released_bytes: u64,
+    total_pause: Duration,
+    max_pause: Duration,
     /// Roots of [`OwnedAnyRef`] handles, dead ones forgotten lazily.
     host_roots: Vec<Weak<GcRootSlot>>,
     /// Roots of scoped handles (see `host::Rooted`).
@@ -144,6 +161,9 @@ impl GcStore {
             collect_at: MIN_COLLECTION_BYTES.min(limit_bytes),
             live_bytes: 0,
             collections: 0,
+            released_bytes: 0,
+            total_pause: Duration::ZERO,
+            max_pause: Duration::ZERO,
             host_roots: Vec::new(),
             lifo_roots: Vec::new(),
             reached_externrefs: None,
@@ -165,9 +185,24 @@ impl StoreOpaque {
         len: u32,
         may_collect: bool,
     ) -> Result<u32, TrapKind> {
-        let layout = self.gc_layout(type_id)?;
-        let size = layout.object_size(len).ok_or(TrapKind::GcHeapExhausted)?;
-        let array_len = layout.is_array().then_some(len);
+        // The common case: the type's layout is cached in the heap (no
+        // reference count or registry lookup on the allocation path).
+        let cached = self
+            .gc
+            .borrow()
+            .heap
+            .as_ref()
+            .and_then(|heap| heap.layout(type_id))
+            .map(|layout| (layout.object_size(len), layout.is_array()));
+        let (size, is_array, new_layout) = match cached {
+            Some((size, is_array)) => (size, is_array, None),
+            None => {
+                let layout = self.new_gc_layout(type_id)?;
+                (layout.object_size(len), layout.is_array(), Some(layout))
+            }
+        };
+        let size = size.ok_or(TrapKind::GcHeapExhausted)?;
+        let array_len = is_array.then_some(len);
         {
             let mut gc = self.gc.borrow_mut();
             let gc = &mut *gc;
@@ -181,13 +216,15 @@ impl StoreOpaque {
                     slot.insert(Box::new(heap))
                 }
             };
-            heap.register_layout(type_id, layout);
-            let grow_limit = if may_collect {
+            if let Some(layout) = new_layout {
+                heap.register_layout(type_id, layout);
+            }
+            let soft_limit = if may_collect {
                 gc.collect_at
             } else {
                 gc.limit_bytes
             };
-            if let Some(offset) = heap.allocate(type_id, array_len, size, grow_limit) {
+            if let Some(offset) = heap.allocate(type_id, array_len, size, soft_limit) {
                 return Ok(offset);
             }
         }
@@ -202,18 +239,9 @@ impl StoreOpaque {
             .ok_or(TrapKind::GcHeapExhausted)
     }
 
-    /// The layout of engine type `type_id`, which must be a struct or
-    /// array type.
-    fn gc_layout(&self, type_id: u32) -> Result<Arc<ObjectLayout>, TrapKind> {
-        if let Some(layout) = self
-            .gc
-            .borrow()
-            .heap
-            .as_ref()
-            .and_then(|heap| heap.layout(type_id))
-        {
-            return Ok(layout.clone());
-        }
+    /// The layout of engine type `type_id` (not cached in the heap yet),
+    /// which must be a struct or array type.
+    fn new_gc_layout(&self, type_id: u32) -> Result<Arc<ObjectLayout>, TrapKind> {
         let registry = self.engine().type_registry();
         let index = EngineTypeIndex::from_u32(type_id);
         // Compiled code and the host API only allocate struct and array
@@ -337,6 +365,9 @@ impl StoreOpaque {
             collections: gc.collections,
             relocations: gc.heap.as_deref().map_or(0, GcHeap::relocations),
             externrefs: (self.externrefs.len() - self.free_externrefs.len()) as u64,
+            released_bytes: gc.released_bytes,
+            total_pause: gc.total_pause,
+            max_pause: gc.max_pause,
         }
     }
 
@@ -345,6 +376,7 @@ impl StoreOpaque {
     /// Must run only where every root is known: outside Wasm, in a host
     /// function, or in a builtin compiled code called.
     pub(crate) fn collect_garbage(&self) {
+        let started = Instant::now();
         let roots = self.gc_roots();
         let mut gc = self.gc.borrow_mut();
         let gc = &mut *gc;
@@ -354,10 +386,18 @@ impl StoreOpaque {
                 *flag = true;
             }
         };
+        let collect_at = |live: u64| {
+            live.saturating_mul(2)
+                .max(MIN_COLLECTION_BYTES)
+                .min(gc.limit_bytes)
+        };
+        let mut released = 0;
         let live = match gc.heap.as_mut() {
             Some(heap) => {
                 heap.mark(roots, &mut on_extern);
-                heap.sweep()
+                let live = heap.sweep();
+                released = heap.release_idle_pages(collect_at(live).saturating_sub(live));
+                live
             }
             None => {
                 roots.into_iter().for_each(|raw| {
@@ -373,10 +413,11 @@ impl StoreOpaque {
         gc.reached_externrefs = Some(reached);
         gc.live_bytes = live;
         gc.collections += 1;
-        gc.collect_at = live
-            .saturating_mul(2)
-            .max(MIN_COLLECTION_BYTES)
-            .min(gc.limit_bytes);
+        gc.collect_at = collect_at(live);
+        gc.released_bytes += released;
+        let pause = started.elapsed();
+        gc.total_pause += pause;
+        gc.max_pause = gc.max_pause.max(pause);
     }
 
     /// Drops the host values of the extern references the last collection
