@@ -234,7 +234,7 @@ fn summarize(runtime: &str, workload: &Workload, runs: usize) -> Result<Summary>
 }
 
 fn millis(duration: Duration) -> String {
-    format!("{:.1}", duration.as_secs_f64() * 1000.0)
+    format!("{:.2}", duration.as_secs_f64() * 1000.0)
 }
 
 fn main() -> Result<()> {
