@@ -1,28 +1,45 @@
-//! `remap run -W timeout=`: an endless loop is interrupted once the time is
-//! up, and the command exits like a trap with a message naming the timeout
-//! and the interrupt.
+//! `remap run -W timeout=`: an endless loop, or a wait nobody ends, is
+//! interrupted once the time is up, and the command exits like a trap with a
+//! message naming the timeout and the interrupt.
 
 mod common;
 
 use common::{run_fixture, stderr, stdout};
 use std::time::{Duration, Instant};
 
-#[test]
-fn an_endless_loop_is_interrupted_after_the_timeout() {
+/// Runs `fixture` with `-W timeout=1s` and checks that it is interrupted
+/// within the second plus start-up, exiting like a trap that names both.
+fn assert_interrupted_after_one_second(fixture: &str) {
     let started = Instant::now();
-    let output = run_fixture(&["-W", "timeout=1s"], "tests/wat/spin.wat", &[]);
+    let output = run_fixture(&["-W", "timeout=1s"], fixture, &[]);
     let elapsed = started.elapsed();
     let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(134), "{err}");
+    assert_eq!(output.status.code(), Some(134), "{fixture}: {err}");
     assert!(
         err.starts_with(
             "error: the guest ran longer than -W timeout=1s allows: wasm trap: interrupt"
         ),
-        "{err}"
+        "{fixture}: {err}"
     );
     // A bound for the test, not a benchmark: start-up plus one second.
-    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
-    assert!(elapsed >= Duration::from_secs(1), "took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "{fixture} took {elapsed:?}"
+    );
+    assert!(
+        elapsed >= Duration::from_secs(1),
+        "{fixture} took {elapsed:?}"
+    );
+}
+
+#[test]
+fn an_endless_loop_is_interrupted_after_the_timeout() {
+    assert_interrupted_after_one_second("tests/wat/spin.wat");
+}
+
+#[test]
+fn a_wait_without_end_is_interrupted_after_the_timeout() {
+    assert_interrupted_after_one_second("tests/wat/wait_forever.wat");
 }
 
 #[test]

@@ -45,6 +45,18 @@
 //! waiter checks the value under it and notify takes it, so a notify that
 //! follows a store of the value cannot miss a waiter that saw the old value.
 //!
+//! # Interrupting a waiter
+//!
+//! A thread blocked in `memory.atomic.wait` runs no compiled code, so no
+//! epoch check would ever see its store's deadline pass. With epoch
+//! interruption on, the waiter wakes every [`INTERRUPT_POLL`] to compare the
+//! engine's epoch with its store's deadline; once it has passed, the waiter
+//! leaves the queue and the builtin handles the deadline as compiled code
+//! would (a trap, or the store's callback). When the callback lets the guest
+//! go on, the wait returns 0 ("woken") early, a spurious wake-up: every
+//! correct user of wait checks its condition again and waits once more,
+//! whereas waiting on after leaving the queue could miss a notify.
+//!
 //! # Failure behaviour
 //!
 //! Creating a shared memory without a maximum, or whose maximum cannot be
@@ -221,10 +233,10 @@ impl SharedMemory {
         if !address.is_multiple_of(4) {
             bail!("unaligned atomic: wait at address {address}");
         }
-        let result = self
-            .wait(address, 4, u64::from(expected), timeout)
+        let outcome = self
+            .wait(address, 4, u64::from(expected), timeout, None)
             .with_context(|| format!("out of bounds memory access: wait at address {address}"))?;
-        Ok(result as u32)
+        Ok(outcome.wasm_result() as u32)
     }
 
     /// `address..address + size` if it lies within the memory, else `None`.
@@ -242,15 +254,18 @@ impl SharedMemory {
     }
 
     /// `memory.atomic.wait32`/`wait64` on the `size`-byte value at `address`
-    /// (4 or 8, aligned): `None` when out of bounds, else the proposal's
-    /// result. `timeout` is in nanoseconds; `None` waits for ever.
+    /// (4 or 8, aligned): `None` when out of bounds, else how the wait
+    /// ended. `timeout` is in nanoseconds; `None` waits for ever. With
+    /// `interrupted`, the waiter polls it and gives up once it returns true
+    /// (module docs).
     pub(crate) fn wait(
         &self,
         address: u64,
         size: u64,
         expected: u64,
         timeout: Option<Duration>,
-    ) -> Option<WaitResult> {
+        interrupted: Option<&dyn Fn() -> bool>,
+    ) -> Option<WaitOutcome> {
         let range = self.checked_range(address, size)?;
         let base = self.data_ptr();
         let matches = || {
@@ -268,7 +283,11 @@ impl SharedMemory {
                 }
             }
         };
-        Some(self.inner.parking_lot.wait(address, matches, timeout))
+        Some(
+            self.inner
+                .parking_lot
+                .wait(address, matches, timeout, interrupted),
+        )
     }
 }
 
@@ -309,6 +328,29 @@ pub(crate) enum WaitResult {
     TimedOut = 2,
 }
 
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitOutcome {
+    /// With the proposal's result.
+    Done(WaitResult),
+    /// The waiter's interruption check said stop; it left the queue.
+    Interrupted,
+}
+
+impl WaitOutcome {
+    /// What `memory.atomic.wait` returns: an interrupted wait whose guest
+    /// goes on reads as woken (a spurious wake-up, module docs).
+    pub(crate) fn wasm_result(self) -> WaitResult {
+        match self {
+            WaitOutcome::Done(result) => result,
+            WaitOutcome::Interrupted => WaitResult::Ok,
+        }
+    }
+}
+
+/// How often an interruptible waiter checks whether to stop.
+pub(crate) const INTERRUPT_POLL: Duration = Duration::from_millis(10);
+
 /// One waiting thread.
 struct Waiter {
     /// Set (under the parking lot's mutex) by the notify that wakes it.
@@ -330,20 +372,24 @@ impl ParkingLot {
     }
 
     /// Waits on `address` while `matches()` (read under the lock) holds,
-    /// until notified or until `timeout` passes.
+    /// until notified, until `timeout` passes, or, polled every
+    /// [`INTERRUPT_POLL`], until `interrupted()` says stop. A notify that
+    /// comes with either of the others wins: its waiter is already off the
+    /// queue and counted as woken.
     fn wait(
         &self,
         address: u64,
         matches: impl FnOnce() -> bool,
         timeout: Option<Duration>,
-    ) -> WaitResult {
+        interrupted: Option<&dyn Fn() -> bool>,
+    ) -> WaitOutcome {
         let mut queues = self.lock();
         if !matches() {
-            return WaitResult::NotEqual;
+            return WaitOutcome::Done(WaitResult::NotEqual);
         }
         let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
         if timeout.is_some_and(|timeout| timeout.is_zero()) {
-            return WaitResult::TimedOut;
+            return WaitOutcome::Done(WaitResult::TimedOut);
         }
         let waiter = Arc::new(Waiter {
             notified: AtomicBool::new(false),
@@ -352,22 +398,33 @@ impl ParkingLot {
         queues.entry(address).or_default().push_back(waiter.clone());
         loop {
             if waiter.notified.load(Ordering::Relaxed) {
-                return WaitResult::Ok;
+                return WaitOutcome::Done(WaitResult::Ok);
             }
-            queues = match deadline {
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                Self::remove(&mut queues, address, &waiter);
+                return WaitOutcome::Done(WaitResult::TimedOut);
+            }
+            if interrupted.is_some_and(|interrupted| interrupted()) {
+                Self::remove(&mut queues, address, &waiter);
+                return WaitOutcome::Interrupted;
+            }
+            let until_deadline = deadline.map(|deadline| deadline - now);
+            let slice = match interrupted {
+                Some(_) => {
+                    Some(until_deadline.map_or(INTERRUPT_POLL, |left| left.min(INTERRUPT_POLL)))
+                }
+                None => until_deadline,
+            };
+            queues = match slice {
                 None => waiter
                     .condvar
                     .wait(queues)
                     .unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        Self::remove(&mut queues, address, &waiter);
-                        return WaitResult::TimedOut;
-                    }
+                Some(slice) => {
                     waiter
                         .condvar
-                        .wait_timeout(queues, deadline - now)
+                        .wait_timeout(queues, slice)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
@@ -418,15 +475,36 @@ mod tests {
     #[test]
     fn a_mismatched_value_returns_at_once() {
         let lot = ParkingLot::default();
-        assert_eq!(lot.wait(0, || false, None), WaitResult::NotEqual);
+        assert_eq!(
+            lot.wait(0, || false, None, None),
+            WaitOutcome::Done(WaitResult::NotEqual)
+        );
     }
 
     #[test]
     fn a_timeout_returns_timed_out_and_leaves_no_waiter() {
         let lot = ParkingLot::default();
         let timeout = Some(Duration::from_millis(1));
-        assert_eq!(lot.wait(8, || true, timeout), WaitResult::TimedOut);
+        assert_eq!(
+            lot.wait(8, || true, timeout, None),
+            WaitOutcome::Done(WaitResult::TimedOut)
+        );
         assert_eq!(lot.notify(8, 1), 0);
+        assert!(lot.lock().is_empty());
+    }
+
+    #[test]
+    fn an_interrupted_waiter_leaves_the_queue() {
+        let lot = ParkingLot::default();
+        let polls = std::cell::Cell::new(0);
+        let interrupted = || {
+            polls.set(polls.get() + 1);
+            polls.get() > 2
+        };
+        let outcome = lot.wait(32, || true, None, Some(&interrupted));
+        assert_eq!(outcome, WaitOutcome::Interrupted);
+        assert_eq!(polls.get(), 3, "polled until it said stop");
+        assert_eq!(lot.notify(32, 1), 0);
         assert!(lot.lock().is_empty());
     }
 
@@ -436,7 +514,7 @@ mod tests {
         let waiters: Vec<_> = (0..3)
             .map(|_| {
                 let lot = lot.clone();
-                std::thread::spawn(move || lot.wait(16, || true, None))
+                std::thread::spawn(move || lot.wait(16, || true, None, None))
             })
             .collect();
         let queued = || lot.lock().get(&16).map_or(0, VecDeque::len);
@@ -447,7 +525,7 @@ mod tests {
         assert_eq!(lot.notify(16, 2), 2);
         assert_eq!(lot.notify(16, 5), 1);
         for waiter in waiters {
-            assert_eq!(waiter.join().unwrap(), WaitResult::Ok);
+            assert_eq!(waiter.join().unwrap(), WaitOutcome::Done(WaitResult::Ok));
         }
     }
 }

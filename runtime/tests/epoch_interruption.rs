@@ -3,11 +3,13 @@
 //! can extend the deadline (three times here) and then stop the guest with
 //! its own error; a store's deadline starts at 0. In both memory styles.
 
+mod epoch_common;
+
+use epoch_common::{extend_three_times_then_stop, ticker};
+
 use remap::{Config, Engine, Instance, MemoryStyle, Module, Store, Trap, TrapKind, UpdateDeadline};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
-use std::time::Duration;
 
 const WAT: &str = r#"
 (module
@@ -32,18 +34,6 @@ fn trap_kind(error: &anyhow::Error) -> TrapKind {
         .downcast_ref::<Trap>()
         .unwrap_or_else(|| panic!("not a trap: {error:#}"))
         .kind()
-}
-
-/// Advances `engine`'s epoch every millisecond until `stop` is set.
-fn ticker(engine: &Engine, stop: &Arc<AtomicBool>) -> thread::JoinHandle<()> {
-    let engine = engine.clone();
-    let stop = Arc::clone(stop);
-    thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            engine.increment_epoch();
-            thread::sleep(Duration::from_millis(1));
-        }
-    })
 }
 
 #[test]
@@ -72,14 +62,7 @@ fn a_callback_extends_the_deadline_three_times_then_stops_the_guest() {
         let engine = engine(style);
         let module = Module::new(&engine, WAT).unwrap();
         let mut store = Store::new(&engine, 0u32);
-        store.epoch_deadline_callback(|mut store| {
-            *store.data_mut() += 1;
-            if *store.data() <= 3 {
-                Ok(UpdateDeadline::Continue(2))
-            } else {
-                anyhow::bail!("stopped after {} deadlines", store.data())
-            }
-        });
+        store.epoch_deadline_callback(extend_three_times_then_stop);
         let instance = Instance::new(&mut store, &module, &[]).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let ticking = ticker(&engine, &stop);

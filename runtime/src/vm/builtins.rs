@@ -18,6 +18,7 @@
 use crate::func::with_wasm_backtrace;
 use crate::instance::InstanceData;
 use crate::limits::{Growth, ResourceLimiter, WithLimiter};
+use crate::shared_memory::{WaitOutcome, WaitResult};
 use crate::store::StoreOpaque;
 use crate::trap::TrapKind;
 use crate::vm::entered_store::entered_store;
@@ -358,7 +359,10 @@ unsafe extern "C" fn memory_atomic_wait64(
 
 /// `memory.atomic.wait32` (`size` 4) or `wait64` (8): blocks this thread
 /// on the shared memory's parking lot. `timeout` is an i64 in nanoseconds;
-/// negative waits for ever. Traps when out of bounds or not shared.
+/// negative waits for ever. Traps when out of bounds or not shared. With
+/// epoch interruption on, a wait that outlasts the store's deadline ends
+/// there and the deadline is handled as compiled code would handle it
+/// (shared_memory.rs, "Interrupting a waiter").
 ///
 /// # Safety
 /// As for [`context`], from a builtin compiled code called.
@@ -373,21 +377,36 @@ unsafe fn atomic_wait(
     let timeout = u64::try_from(timeout as i64)
         .ok()
         .map(std::time::Duration::from_nanos);
-    let mut result = 0;
+    let mut outcome = WaitOutcome::Done(WaitResult::Ok);
     let body = |store: &StoreOpaque, instance: &InstanceData| {
         let entry = instance.memory(memory).entry(store);
         let Some(shared) = entry.shared() else {
             memory_range(address, size, entry.memory().view().len)?;
             return Err(TrapKind::WaitOnUnsharedMemory);
         };
-        result = shared
-            .wait(address, size, expected, timeout)
-            .ok_or(TrapKind::MemoryOutOfBounds)? as u32;
+        let limits = store.limits();
+        let deadline_passed = || {
+            // SAFETY: the store's limits live as long as the store, and only
+            // this thread, which runs the store, writes them.
+            let deadline = unsafe { (*limits).epoch_deadline };
+            store.engine().current_epoch() >= deadline
+        };
+        let interruptible = store.engine().config().tunables.epoch_interruption;
+        let interrupted: Option<&dyn Fn() -> bool> = interruptible.then_some(&deadline_passed);
+        outcome = shared
+            .wait(address, size, expected, timeout, interrupted)
+            .ok_or(TrapKind::MemoryOutOfBounds)?;
         Ok(())
     };
     // SAFETY: guaranteed by the caller.
     unsafe { run_trapping(vmctx, body) };
-    result
+    if outcome == WaitOutcome::Interrupted {
+        // SAFETY: called by compiled code of the entered store, inside
+        // `catch_traps`; the references `body` made have ended and the
+        // waiter has left the queue, so unwinding from here skips nothing.
+        unsafe { crate::interruption::on_epoch_deadline(entered_store()) }
+    }
+    outcome.wasm_result() as u32
 }
 
 unsafe extern "C" fn fma_f32x4(_vmctx: *mut u8, lanes: u64) {
