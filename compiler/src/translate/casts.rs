@@ -12,7 +12,7 @@
 //! target's depth must be the target), a function's in the runtime's type
 //! registry (`Builtin::IsSubtype`).
 
-use super::{Translator, block_args};
+use super::Translator;
 use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::func_environ::FuncEnvironment;
@@ -20,7 +20,7 @@ use crate::gc_layout::{EXTERN_TAG, FLAG_ARRAY, HEADER_FLAGS, HEADER_TYPE_ID, I31
 use crate::trap::TrapKind;
 use crate::types::{AbstractHeapType, CompositeKind, HeapType, RefType, TypeIndex};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{BlockArg, InstBuilder, Value, types};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, types};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::Operator;
 
@@ -118,16 +118,7 @@ impl Translator<'_> {
         let target = self.cast_target(to.heap_type, offset)?;
         let value = *self.stack.last().expect("validated operand stack");
         let matches = self.reference_matches(builder, value, to.nullable, target)?;
-        let (label, arity) = self.branch_target_and_arity(relative_depth);
-        let args = block_args(self.peek_n(arity));
-        let fallthrough = builder.create_block();
-        if on_match {
-            builder.ins().brif(matches, label, &args, fallthrough, &[]);
-        } else {
-            builder.ins().brif(matches, fallthrough, &[], label, &args);
-        }
-        builder.seal_block(fallthrough);
-        builder.switch_to_block(fallthrough);
+        self.branch_if(builder, relative_depth, matches, on_match);
         Ok(())
     }
 
@@ -196,19 +187,7 @@ impl Translator<'_> {
             (CastTarget::Bottom, true) => builder.ins().icmp_imm_u(IntCC::Equal, value, 0),
             (CastTarget::Bottom, false) => builder.ins().iconst(types::I8, 0),
             (CastTarget::FuncType { index, exact }, nullable) => {
-                let test_type = builder.create_block();
-                let done = builder.create_block();
-                let matches = builder.append_block_param(done, types::I8);
-                let null_matches = builder.ins().iconst(types::I8, i64::from(nullable));
-                builder.ins().brif(
-                    non_null,
-                    test_type,
-                    &[],
-                    done,
-                    &[BlockArg::Value(null_matches)],
-                );
-                builder.seal_block(test_type);
-                builder.switch_to_block(test_type);
+                let (done, matches) = Self::split_on_null(builder, non_null, nullable);
                 let has_subtype = if exact {
                     self.func_ref_has_type(builder, value, index)
                 } else {
@@ -247,6 +226,27 @@ impl Translator<'_> {
         })
     }
 
+    /// Starts the test of a reference: a null one (`non_null` false) goes
+    /// straight to the returned block with `nullable` as the result, and
+    /// the builder goes on in a new block for the others. Returns that
+    /// `done` block (unsealed) and its `i8` result parameter.
+    fn split_on_null(
+        builder: &mut FunctionBuilder<'_>,
+        non_null: Value,
+        nullable: bool,
+    ) -> (Block, Value) {
+        let test = builder.create_block();
+        let done = builder.create_block();
+        let matches = builder.append_block_param(done, types::I8);
+        let null_matches = builder.ins().iconst(types::I8, i64::from(nullable));
+        builder
+            .ins()
+            .brif(non_null, test, &[], done, &[BlockArg::Value(null_matches)]);
+        builder.seal_block(test);
+        builder.switch_to_block(test);
+        (done, matches)
+    }
+
     /// Whether `value` is null (and `nullable`) or a GC object that passes
     /// `test`, as an `i8` truth value.
     pub(super) fn object_matches(
@@ -257,20 +257,8 @@ impl Translator<'_> {
         nullable: bool,
         test: ObjectTest,
     ) -> Result<Value, CompileError> {
-        let check_tag = builder.create_block();
+        let (done, matches) = Self::split_on_null(builder, non_null, nullable);
         let check_header = builder.create_block();
-        let done = builder.create_block();
-        let matches = builder.append_block_param(done, types::I8);
-        let null_matches = builder.ins().iconst(types::I8, i64::from(nullable));
-        builder.ins().brif(
-            non_null,
-            check_tag,
-            &[],
-            done,
-            &[BlockArg::Value(null_matches)],
-        );
-        builder.seal_block(check_tag);
-        builder.switch_to_block(check_tag);
         let tag = builder.ins().band_imm_u(value, TAG_MASK as i64);
         let is_object = builder.ins().icmp_imm_u(IntCC::Equal, tag, 0);
         let no = builder.ins().iconst(types::I8, 0);

@@ -5,7 +5,7 @@ use crate::error::CompileError;
 use crate::signature::value_type;
 use crate::trap::TrapKind;
 use crate::types::ValType;
-use cranelift_codegen::ir::{self, InstBuilder, JumpTableData, Type};
+use cranelift_codegen::ir::{self, InstBuilder, JumpTableData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use wasmparser::{BlockType, Operator};
 
@@ -84,14 +84,7 @@ impl Translator<'_> {
             }
             O::BrIf { relative_depth } => {
                 let condition = self.pop();
-                let (target, arity) = self.branch_target_and_arity(relative_depth);
-                let args = block_args(self.peek_n(arity));
-                let fallthrough = builder.create_block();
-                builder
-                    .ins()
-                    .brif(condition, target, &args, fallthrough, &[]);
-                builder.seal_block(fallthrough);
-                builder.switch_to_block(fallthrough);
+                self.branch_if(builder, relative_depth, condition, true);
             }
             O::BrTable { ref targets } => {
                 let index = self.pop();
@@ -255,6 +248,33 @@ impl Translator<'_> {
     pub(super) fn branch_target_and_arity(&mut self, depth: u32) -> (ir::Block, usize) {
         let arity = self.frame_mut(depth).branch_arity();
         (self.branch_target_marking(depth), arity)
+    }
+
+    /// A conditional branch to the label `depth` out, taken when
+    /// `condition` is non-zero (`taken_when_true`) or zero (otherwise),
+    /// carrying the label's values from the top of the stack (which stay
+    /// there for the fall-through path).
+    pub(super) fn branch_if(
+        &mut self,
+        builder: &mut FunctionBuilder<'_>,
+        depth: u32,
+        condition: Value,
+        taken_when_true: bool,
+    ) {
+        let (target, arity) = self.branch_target_and_arity(depth);
+        let args = block_args(self.peek_n(arity));
+        let fallthrough = builder.create_block();
+        if taken_when_true {
+            builder
+                .ins()
+                .brif(condition, target, &args, fallthrough, &[]);
+        } else {
+            builder
+                .ins()
+                .brif(condition, fallthrough, &[], target, &args);
+        }
+        builder.seal_block(fallthrough);
+        builder.switch_to_block(fallthrough);
     }
 
     fn branch(&mut self, builder: &mut FunctionBuilder<'_>, depth: u32) {

@@ -11,9 +11,9 @@
 //! too and has the field at the same offset. A null descriptor operand
 //! traps before anything else is looked at.
 
+use super::Translator;
 use super::casts::ObjectTest;
 use super::gc::invalid;
-use super::{Translator, block_args};
 use crate::error::CompileError;
 use crate::func_environ::FuncEnvironment;
 use crate::trap::TrapKind;
@@ -118,16 +118,7 @@ impl Translator<'_> {
         let descriptor = self.pop_descriptor(builder);
         let value = *self.stack.last().expect("validated operand stack");
         let matches = self.has_descriptor(builder, value, descriptor, target, offset)?;
-        let (label, arity) = self.branch_target_and_arity(relative_depth);
-        let args = block_args(self.peek_n(arity));
-        let fallthrough = builder.create_block();
-        if on_match {
-            builder.ins().brif(matches, label, &args, fallthrough, &[]);
-        } else {
-            builder.ins().brif(matches, fallthrough, &[], label, &args);
-        }
-        builder.seal_block(fallthrough);
-        builder.switch_to_block(fallthrough);
+        self.branch_if(builder, relative_depth, matches, on_match);
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! A reference is a pointer and null is zero (ABI.md), so each of these is a
 //! comparison with zero; validation has already checked every type.
 
-use super::{Translator, block_args};
+use super::Translator;
 use crate::error::CompileError;
 use crate::trap::TrapKind;
 use cranelift_codegen::ir::InstBuilder;
@@ -28,30 +28,18 @@ impl Translator<'_> {
                     .trapz(value, TrapKind::NullReference.trap_code());
             }
             O::BrOnNull { relative_depth } => {
+                // Taken on null (zero); a non-null reference falls through
+                // and stays on the stack.
                 let reference = self.pop();
-                let (target, arity) = self.branch_target_and_arity(relative_depth);
-                let args = block_args(self.peek_n(arity));
-                let fallthrough = builder.create_block();
-                // `brif` branches on non-zero: a non-null reference falls
-                // through and stays on the stack.
-                builder
-                    .ins()
-                    .brif(reference, fallthrough, &[], target, &args);
-                builder.seal_block(fallthrough);
-                builder.switch_to_block(fallthrough);
+                self.branch_if(builder, relative_depth, reference, false);
                 self.push(reference);
             }
             O::BrOnNonNull { relative_depth } => {
-                let (target, arity) = self.branch_target_and_arity(relative_depth);
-                // The reference is the last value the label takes.
-                let args = block_args(self.peek_n(arity));
-                let reference = self.pop();
-                let fallthrough = builder.create_block();
-                builder
-                    .ins()
-                    .brif(reference, target, &args, fallthrough, &[]);
-                builder.seal_block(fallthrough);
-                builder.switch_to_block(fallthrough);
+                // The reference is the last value the label takes; the
+                // fall-through path (null) drops it.
+                let reference = *self.stack.last().expect("validated operand stack");
+                self.branch_if(builder, relative_depth, reference, true);
+                self.pop();
             }
             _ => return Ok(false),
         }
