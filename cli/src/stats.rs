@@ -57,6 +57,7 @@ mod tests {
         let process = ProcessMemory {
             virtual_bytes: 1 << 30,
             peak_virtual_bytes: 9 << 30,
+            resident_bytes: 2 << 20,
             peak_resident_bytes: 3 << 20,
         };
         let text = format_stats(&stats, &Ok(process));

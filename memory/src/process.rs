@@ -29,6 +29,8 @@ pub struct ProcessMemory {
     pub virtual_bytes: u64,
     /// Peak of the address space in use (`VmPeak`).
     pub peak_virtual_bytes: u64,
+    /// Resident size now (`VmRSS`): the RAM the process uses at this moment.
+    pub resident_bytes: u64,
     /// Peak resident size (`VmHWM`): the most RAM the process has used at once.
     pub peak_resident_bytes: u64,
 }
@@ -49,6 +51,7 @@ impl ProcessMemory {
         Ok(ProcessMemory {
             virtual_bytes: field("VmSize")?,
             peak_virtual_bytes: field("VmPeak")?,
+            resident_bytes: field("VmRSS")?,
             peak_resident_bytes: field("VmHWM")?,
         })
     }

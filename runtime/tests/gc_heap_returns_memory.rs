@@ -2,7 +2,7 @@
 //! back to the kernel at the next collection: the process's resident size
 //! and the heap's released bytes show it, and the heap is usable after.
 
-use remap::{Config, Engine, Instance, Module, Store};
+use remap::{Config, Engine, Instance, Module, ProcessMemory, Store};
 
 const FILL_BYTES: u64 = 48 << 20;
 const CHUNK_BYTES: i32 = 64 << 10;
@@ -24,17 +24,6 @@ const WAT: &str = r#"
   (func (export "drop_all") (global.set $list (ref.null $node))))
 "#;
 
-/// A field of /proc/self/status in bytes (e.g. `VmRSS`).
-fn status_bytes(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status
-        .lines()
-        .find(|line| line.split(':').next() == Some(field))
-        .unwrap_or_else(|| panic!("/proc/self/status has no {field}"));
-    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
-}
-
 #[test]
 fn a_collection_after_everything_died_releases_the_heap_pages() {
     let mut config = Config::new();
@@ -51,10 +40,10 @@ fn a_collection_after_everything_died_releases_the_heap_pages() {
         .unwrap();
     let count = (FILL_BYTES / CHUNK_BYTES as u64) as i32;
 
-    let before_fill = status_bytes("VmRSS");
+    let before_fill = ProcessMemory::read().unwrap().resident_bytes;
     fill.call(&mut store, (count, CHUNK_BYTES)).unwrap();
     let filled = store.gc_stats();
-    let after_fill = status_bytes("VmRSS");
+    let after_fill = ProcessMemory::read().unwrap().resident_bytes;
     assert!(filled.heap_bytes >= FILL_BYTES, "{filled:?}");
     assert!(
         after_fill >= before_fill + FILL_BYTES * 3 / 4,
@@ -64,7 +53,7 @@ fn a_collection_after_everything_died_releases_the_heap_pages() {
     drop_all.call(&mut store, ()).unwrap();
     store.gc();
     let collected = store.gc_stats();
-    let after_collection = status_bytes("VmRSS");
+    let after_collection = ProcessMemory::read().unwrap().resident_bytes;
     assert_eq!(collected.live_bytes, 0);
     // All but the pages the allocator will reuse before the next
     // collection (at most 1 MiB) and those already released before.

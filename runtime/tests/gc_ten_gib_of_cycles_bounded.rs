@@ -4,7 +4,7 @@
 //! that leave the window, cycles and all, so the heap stays within its limit
 //! and the process's peak resident size stays bounded.
 
-use remap::{Config, Engine, Instance, Module, Store};
+use remap::{Config, Engine, Instance, Module, ProcessMemory, Store};
 
 const HEAP_LIMIT: u64 = 64 << 20;
 const TOTAL_BYTES: u64 = 10 << 30;
@@ -100,17 +100,6 @@ const WAT: &str = r#"
     (local.get $checked)))
 "#;
 
-/// A field of /proc/self/status in bytes (`VmHWM`: peak resident size).
-fn status_bytes(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status
-        .lines()
-        .find(|line| line.split(':').next() == Some(field))
-        .unwrap_or_else(|| panic!("/proc/self/status has no {field}"));
-    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
-}
-
 #[test]
 fn ten_gib_of_cycles_fit_a_64_mib_heap() {
     let mut config = Config::new();
@@ -136,13 +125,13 @@ fn ten_gib_of_cycles_fit_a_64_mib_heap() {
 
     let window = (WINDOW_BYTES / ring_bytes) as i32;
     let rings = TOTAL_BYTES.div_ceil(ring_bytes) as i32;
-    let peak_before = status_bytes("VmHWM");
+    let peak_before = ProcessMemory::read().unwrap().peak_resident_bytes;
     let started = std::time::Instant::now();
     let checked = churn
         .call(&mut store, (rings, window, NODES_PER_RING, PAYLOAD_BYTES))
         .unwrap();
     let elapsed = started.elapsed();
-    let peak_after = status_bytes("VmHWM");
+    let peak_after = ProcessMemory::read().unwrap().peak_resident_bytes;
     let stats = store.gc_stats();
     eprintln!(
         "{rings} rings of {ring_bytes} bytes in {elapsed:?}; peak RSS {} -> {} MiB; {stats:?}",
