@@ -159,9 +159,11 @@ pub struct VMRuntimeLimits {
     /// The epoch at which code compiled for epoch interruption stops to
     /// ask the store what to do.
     pub epoch_deadline: u64,
-    /// Address of the engine's epoch counter (an `AtomicU64`), read by
-    /// code compiled for epoch interruption.
-    pub epoch_counter: usize,
+    /// 1 once the engine's epoch has reached `epoch_deadline`, else 0: the
+    /// word code compiled for epoch interruption checks. The engine writes
+    /// it, always atomically, from whichever thread advances the epoch past
+    /// the deadline or moves the deadline (runtime `vm/epoch_deadlines.rs`).
+    pub epoch_deadline_passed: u64,
     /// The engine's `preserve_all` trampoline to the `new_epoch` builtin,
     /// which epoch checks call: it clobbers no register, so the hot path of
     /// a loop keeps its values in registers.
@@ -237,8 +239,9 @@ pub mod field {
     pub const LIMITS_FUEL_CONSUMED: i32 = offset_of!(VMRuntimeLimits, fuel_consumed) as i32;
     /// `VMRuntimeLimits::epoch_deadline`.
     pub const LIMITS_EPOCH_DEADLINE: i32 = offset_of!(VMRuntimeLimits, epoch_deadline) as i32;
-    /// `VMRuntimeLimits::epoch_counter`.
-    pub const LIMITS_EPOCH_COUNTER: i32 = offset_of!(VMRuntimeLimits, epoch_counter) as i32;
+    /// `VMRuntimeLimits::epoch_deadline_passed`.
+    pub const LIMITS_EPOCH_DEADLINE_PASSED: i32 =
+        offset_of!(VMRuntimeLimits, epoch_deadline_passed) as i32;
     /// `VMRuntimeLimits::epoch_trampoline`.
     pub const LIMITS_EPOCH_TRAMPOLINE: i32 = offset_of!(VMRuntimeLimits, epoch_trampoline) as i32;
     /// `VMRuntimeLimits::gc_heap_base`.
@@ -443,7 +446,7 @@ mod tests {
         assert_eq!(field::LIMITS_ENTRY_SP, 24);
         assert_eq!(field::LIMITS_FUEL_CONSUMED, 32);
         assert_eq!(field::LIMITS_EPOCH_DEADLINE, 40);
-        assert_eq!(field::LIMITS_EPOCH_COUNTER, 48);
+        assert_eq!(field::LIMITS_EPOCH_DEADLINE_PASSED, 48);
         assert_eq!(field::LIMITS_EPOCH_TRAMPOLINE, 56);
         assert_eq!(field::HOST_MAGIC, 0);
         assert_eq!(field::HOST_ARRAY_CALL, 8);

@@ -8,10 +8,12 @@
 
 use crate::config::Config;
 use crate::types::FuncType;
+use crate::vm::epoch_deadlines::EpochDeadlines;
 use anyhow::{Context, Result};
 use remap_compiler::Compiler;
 use remap_compiler::MemoryStyle;
 use remap_compiler::types::{ModuleTypes, RegisteredType, RegisteredTypes, TypeRegistry};
+use remap_compiler::vmctx::VMRuntimeLimits;
 use remap_memory::{
     Accounting, Arena, FiberStackPool, FiberStackStats, MemoryStats, PinBudget, SlotCache,
 };
@@ -45,6 +47,8 @@ struct EngineInner {
     /// The epoch counter code compiled for epoch interruption reads
     /// (interruption.rs); it only ever grows.
     epoch: AtomicU64,
+    /// The stores whose deadline the epoch has not reached yet.
+    epoch_deadlines: EpochDeadlines,
     /// The `preserve_all` trampoline epoch checks call, when the engine
     /// compiles code for epoch interruption.
     epoch_trampoline: Option<crate::module::HostTrampoline>,
@@ -109,6 +113,7 @@ impl Engine {
                 host_trampolines: Mutex::new(HashMap::new()),
                 serial_compilation: OnceLock::new(),
                 epoch: AtomicU64::new(0),
+                epoch_deadlines: EpochDeadlines::new(),
                 epoch_trampoline,
                 fiber_stacks: FiberStackPool::new(config.async_stack_size, MAX_IDLE_FIBER_STACKS),
             }),
@@ -119,12 +124,43 @@ impl Engine {
     /// stores whose deadline it reaches stop at their next check (with
     /// `Config::epoch_interruption`).
     pub fn increment_epoch(&self) {
-        self.inner.epoch.fetch_add(1, Ordering::Release);
+        let epoch = self.inner.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        self.inner.epoch_deadlines.epoch_reached(epoch);
     }
 
     /// The current epoch.
     pub(crate) fn current_epoch(&self) -> u64 {
-        self.inner.epoch.load(Ordering::Acquire)
+        self.inner.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Moves the deadline of the store whose limits are `limits` to
+    /// `deadline`, keeping the word compiled code checks true.
+    ///
+    /// # Safety
+    /// As [`EpochDeadlines::set`].
+    pub(crate) unsafe fn set_epoch_deadline(&self, limits: *mut VMRuntimeLimits, deadline: u64) {
+        if self.config().tunables.epoch_interruption {
+            // SAFETY: guaranteed by the caller.
+            unsafe {
+                self.inner
+                    .epoch_deadlines
+                    .set(limits, deadline, &self.inner.epoch)
+            }
+        } else {
+            // SAFETY: guaranteed by the caller; no code checks epochs.
+            unsafe { (*limits).epoch_deadline = deadline };
+        }
+    }
+
+    /// Forgets the deadline of a store being dropped.
+    ///
+    /// # Safety
+    /// As [`EpochDeadlines::forget_store`].
+    pub(crate) unsafe fn forget_epoch_store(&self, limits: *mut VMRuntimeLimits) {
+        if self.config().tunables.epoch_interruption {
+            // SAFETY: guaranteed by the caller.
+            unsafe { self.inner.epoch_deadlines.forget_store(limits) }
+        }
     }
 
     /// The `preserve_all` trampoline epoch checks call (0 when the engine
@@ -135,12 +171,6 @@ impl Engine {
             .epoch_trampoline
             .as_ref()
             .map_or(0, |trampoline| trampoline.address() as usize)
-    }
-
-    /// The address compiled code reads the epoch from; valid while the
-    /// engine lives (every store holds a clone of it).
-    pub(crate) fn epoch_counter(&self) -> *const AtomicU64 {
-        &self.inner.epoch
     }
 
     /// The configuration.

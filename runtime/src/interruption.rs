@@ -10,9 +10,10 @@
 //! Epochs ([`Config::epoch_interruption`](crate::Config::epoch_interruption)):
 //! the engine has a counter any thread may advance
 //! ([`Engine::increment_epoch`](crate::Engine::increment_epoch)); each store
-//! has a deadline. Code compiled for it compares the two at every function
-//! entry and loop header; once the counter reaches the deadline the store's
-//! behaviour decides: trap with [`TrapKind::Interrupt`](crate::TrapKind::Interrupt)
+//! has a deadline. Code compiled for it checks at every function entry and
+//! loop header whether the counter has reached the deadline (it tests one
+//! word the engine keeps for the store: vm/epoch_deadlines.rs); once it has,
+//! the store's behaviour decides: trap with [`TrapKind::Interrupt`](crate::TrapKind::Interrupt)
 //! (the default), or call the embedder's callback, which returns how far to
 //! move the deadline on (optionally yielding to the async executor first:
 //! [`Store::epoch_deadline_async_yield_and_update`], which lets one thread
@@ -81,8 +82,9 @@ impl StoreOpaque {
     /// Moves the deadline to `ticks` epochs past the engine's current one.
     pub(crate) fn set_epoch_deadline(&mut self, ticks: u64) {
         let deadline = self.engine().current_epoch().saturating_add(ticks);
-        // SAFETY: as in `set_fuel`.
-        unsafe { (*self.limits()).epoch_deadline = deadline };
+        // SAFETY: as in `set_fuel`; the store's `Drop` forgets the deadline
+        // before the limits go.
+        unsafe { self.engine().set_epoch_deadline(self.limits(), deadline) };
     }
 }
 
@@ -99,7 +101,9 @@ impl<T> Store<T> {
     }
 
     /// Sets the epoch deadline to `ticks` epochs past the engine's current
-    /// epoch.
+    /// epoch. With epoch interruption on, this takes the engine's lock on
+    /// its pending deadlines (uncontended but for the thread advancing the
+    /// epoch), so the checks in compiled code need not compare anything.
     pub fn set_epoch_deadline(&mut self, ticks: u64) {
         self.inner.opaque.set_epoch_deadline(ticks);
     }

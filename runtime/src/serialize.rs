@@ -53,7 +53,7 @@ use std::ops::Range;
 pub(crate) const MAGIC: [u8; 8] = *b"\x7fREMAP\x01\n";
 
 /// Version of the layout above and of [`Metadata`]; bump on any change.
-const FORMAT_VERSION: u32 = 9;
+const FORMAT_VERSION: u32 = 10;
 
 /// The version of Remap that writes and reads artifacts.
 const REMAP_VERSION: &str = env!("CARGO_PKG_VERSION");

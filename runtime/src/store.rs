@@ -88,6 +88,14 @@ pub struct StoreOpaque {
     pub(crate) with_limiter: unsafe fn(*mut StoreOpaque, WithLimiter<'_>) -> Result<Growth>,
 }
 
+impl Drop for StoreOpaque {
+    fn drop(&mut self) {
+        // SAFETY: the limits are still alive (fields drop after this) and
+        // nothing else uses the store any more.
+        unsafe { self.engine.forget_epoch_store(self.limits()) };
+    }
+}
+
 // SAFETY: the raw pointers inside a store (vmctx allocations, table storage,
 // host contexts, exception objects) are owned by the store and only used by
 // whoever holds it;
@@ -157,7 +165,8 @@ impl<T> Store<T> {
                     exceptions: RefCell::new(Vec::new()),
                     gc: RefCell::new(GcStore::new(engine.config().gc_heap_limit)),
                     limits: Box::new(UnsafeCell::new(VMRuntimeLimits {
-                        epoch_counter: engine.epoch_counter() as usize,
+                        // The deadline starts at 0, which has passed.
+                        epoch_deadline_passed: 1,
                         epoch_trampoline: engine.epoch_trampoline(),
                         ..VMRuntimeLimits::default()
                     })),

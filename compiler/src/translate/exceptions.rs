@@ -306,11 +306,10 @@ impl Translator<'_> {
         Ok(HandlerClause { tag, landing })
     }
 
-    /// At a handler: the frames unwound may have charged fuel or moved the
-    /// epoch deadline, so the variables caching them are read again.
+    /// At a handler: the frames unwound may have charged fuel, so the
+    /// variable caching the count is read again.
     pub(super) fn reload_after_unwind(&mut self, builder: &mut FunctionBuilder<'_>) {
         self.fuel_reload(builder);
-        self.epoch_reload_deadline(builder);
     }
 
     /// Loads the payload of `exception`, an exception of tag `tag_index`.

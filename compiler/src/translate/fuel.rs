@@ -180,7 +180,7 @@ impl Translator<'_> {
         builder: &mut FunctionBuilder<'_>,
         units: Value,
     ) {
-        if self.fuel.is_none() && self.epoch.is_none() {
+        if self.fuel.is_none() && !self.epoch_checks {
             return;
         }
         let constant = constant_units(builder, units);

@@ -185,7 +185,7 @@ impl<'m> FuncTranslator<'m> {
             reachable: true,
             runtime_limits: None,
             fuel: None,
-            epoch: None,
+            epoch_checks: false,
             isa: self.isa,
             handler_scopes: Vec::new(),
             legacy_tries: Vec::new(),
@@ -269,8 +269,8 @@ struct Translator<'m> {
     runtime_limits: Option<Value>,
     /// The fuel count, when the function consumes fuel (fuel.rs).
     fuel: Option<fuel::Fuel>,
-    /// The epoch deadline, when the function checks epochs (epoch.rs).
-    epoch: Option<epoch::Epoch>,
+    /// Whether the function checks the epoch deadline (epoch.rs).
+    epoch_checks: bool,
     /// The target, for lowerings that depend on its CPU features.
     isa: &'m dyn TargetIsa,
     /// Exception handlers in scope, outermost first: calls made while any

@@ -173,6 +173,8 @@ pub struct RemapSetup {
     pub reserve: Option<u64>,
     /// Whether code consumes fuel.
     pub fuel: bool,
+    /// Whether code checks epoch deadlines (a deadline never reached).
+    pub epoch: bool,
     /// Whether, and how, the module is serialized and loaded again before use.
     pub precompiled: Option<Precompiled>,
 }
@@ -249,6 +251,7 @@ impl Differential {
                 }
             },
             fuel: metered,
+            epoch: rng.one_in(2),
             precompiled: rng.one_in(3).then(|| {
                 if rng.one_in(2) {
                     Precompiled::FromFile

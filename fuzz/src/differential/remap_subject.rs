@@ -8,18 +8,23 @@ use remap::{
 use remap_compiler::CompileError;
 use std::collections::HashMap;
 
-/// One engine per configuration, made on first use.
+/// One engine per configuration (a setup but for how its module is
+/// loaded), made on first use.
 #[derive(Default)]
-pub struct Engines(HashMap<(remap::MemoryStyle, Option<u64>, Option<u64>, bool), Engine>);
+pub struct Engines(HashMap<RemapSetup, Engine>);
 
 impl Engines {
     fn engine(&mut self, setup: RemapSetup) -> &Engine {
-        let key = (setup.style, setup.guard, setup.reserve, setup.fuel);
+        let key = RemapSetup {
+            precompiled: None,
+            ..setup
+        };
         self.0.entry(key).or_insert_with(|| {
             let mut config = Config::new();
             config
                 .memory_style(setup.style)
                 .consume_fuel(setup.fuel)
+                .epoch_interruption(setup.epoch)
                 .relaxed_simd_deterministic(true)
                 .parallel_compilation(false);
             if let Some(guard) = setup.guard {
@@ -66,6 +71,11 @@ impl Engines {
         if setup.fuel {
             // Instantiation may run a start function: give it room.
             store.set_fuel(u64::MAX / 2).expect("fuel is on");
+        }
+        if setup.epoch {
+            // Checks everywhere, a deadline never reached: the results must
+            // be those of uninstrumented code.
+            store.set_epoch_deadline(u64::MAX);
         }
         let linker = Linker::new(&engine);
         let instantiated = match linker.instantiate(&mut store, &module) {

@@ -28,6 +28,7 @@
 pub(crate) mod builtins;
 pub(crate) mod code_tables;
 pub(crate) mod entered_store;
+pub(crate) mod epoch_deadlines;
 pub(crate) mod fiber;
 pub(crate) mod gc_builtins;
 pub(crate) mod registry;
