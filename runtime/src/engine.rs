@@ -18,7 +18,6 @@ use remap_memory::{
     Accounting, Arena, FiberStackPool, FiberStackStats, MemoryStats, PinBudget, SlotCache,
 };
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Compiles modules and owns the settings every store created from it shares.
@@ -44,10 +43,8 @@ struct EngineInner {
     /// The one-thread pool that compiles when parallel compilation is off,
     /// made on first use and kept, so each module does not start a thread.
     serial_compilation: OnceLock<rayon::ThreadPool>,
-    /// The epoch counter code compiled for epoch interruption reads
-    /// (interruption.rs); it only ever grows.
-    epoch: AtomicU64,
-    /// The stores whose deadline the epoch has not reached yet.
+    /// The epoch and the stores' deadlines (interruption.rs,
+    /// vm/epoch_deadlines.rs).
     epoch_deadlines: EpochDeadlines,
     /// The `preserve_all` trampoline epoch checks call, when the engine
     /// compiles code for epoch interruption.
@@ -112,7 +109,6 @@ impl Engine {
                 memory_arena,
                 host_trampolines: Mutex::new(HashMap::new()),
                 serial_compilation: OnceLock::new(),
-                epoch: AtomicU64::new(0),
                 epoch_deadlines: EpochDeadlines::new(),
                 epoch_trampoline,
                 fiber_stacks: FiberStackPool::new(config.async_stack_size, MAX_IDLE_FIBER_STACKS),
@@ -123,14 +119,16 @@ impl Engine {
     /// Advances the epoch by one; callable from any thread. Guests of
     /// stores whose deadline it reaches stop at their next check (with
     /// `Config::epoch_interruption`).
+    ///
+    /// Async-signal-safe, as Wasmtime's: it may be called from a signal
+    /// handler (it never allocates or blocks).
     pub fn increment_epoch(&self) {
-        let epoch = self.inner.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        self.inner.epoch_deadlines.epoch_reached(epoch);
+        self.inner.epoch_deadlines.increment();
     }
 
     /// The current epoch.
     pub(crate) fn current_epoch(&self) -> u64 {
-        self.inner.epoch.load(Ordering::SeqCst)
+        self.inner.epoch_deadlines.epoch()
     }
 
     /// Moves the deadline of the store whose limits are `limits` to
@@ -141,11 +139,7 @@ impl Engine {
     pub(crate) unsafe fn set_epoch_deadline(&self, limits: *mut VMRuntimeLimits, deadline: u64) {
         if self.config().tunables.epoch_interruption {
             // SAFETY: guaranteed by the caller.
-            unsafe {
-                self.inner
-                    .epoch_deadlines
-                    .set(limits, deadline, &self.inner.epoch)
-            }
+            unsafe { self.inner.epoch_deadlines.set(limits, deadline) }
         } else {
             // SAFETY: guaranteed by the caller; no code checks epochs.
             unsafe { (*limits).epoch_deadline = deadline };
