@@ -1,8 +1,11 @@
 //! `remap wast`: run spec scripts and report every failed directive.
 //!
 //! It takes the group keys that configure the engine (features, memory
-//! layout, stack, parallel compilation); fuel, timeouts, store limits and
-//! WASI are `remap run`'s, since a script's stores get none of them.
+//! layout, stack, parallel compilation) and `-W epoch-interruption`, which
+//! compiles the epoch checks into every module while the scripts' stores
+//! get a deadline that never comes (so a script must pass as it does
+//! without the checks); fuel, timeouts, store limits and WASI are
+//! `remap run`'s, since a script's stores get none of them.
 
 use crate::option_groups::{self, Command, GroupArgs};
 use crate::options::MemoryOptions;

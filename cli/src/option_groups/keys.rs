@@ -49,9 +49,10 @@ pub static WASM: Group = Group {
         Key {
             name: "epoch-interruption",
             kind: Kind::Flag(|settings, on| settings.epoch_interruption = Some(on)),
-            applies: Applies::RunAndCompile,
+            applies: Applies::Everywhere,
             help: "check the engine's epoch at function entries and loop headers; \
-                   without a timeout the guest is never interrupted",
+                   without a timeout the guest is never interrupted (wast: the \
+                   checks are compiled in, and the scripts' deadlines never come)",
         },
         Key {
             name: "max-wasm-stack",
