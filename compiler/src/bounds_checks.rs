@@ -219,7 +219,7 @@ pub(crate) fn table_element_address(
     trap: TrapKind,
 ) -> Value {
     let definition = env.table_definition(builder, table);
-    let size = FuncEnvironment::table_size(builder, definition);
+    let size = env.table_size(builder, table, definition);
     let index = match env.info().tables[table as usize].ty.index_type() {
         IndexType::I32 => builder.ins().uextend(types::I64, index),
         IndexType::I64 => index,
@@ -228,7 +228,7 @@ pub(crate) fn table_element_address(
         .ins()
         .icmp(IntCC::UnsignedGreaterThanOrEqual, index, size);
     builder.ins().trapnz(out_of_bounds, trap.trap_code());
-    let base = FuncEnvironment::table_base(builder, definition);
+    let base = env.table_base(builder, table, definition);
     let byte_offset = builder
         .ins()
         .ishl_imm_u(index, i64::from(field::TABLE_ELEMENT_SIZE.trailing_zeros()));
@@ -253,6 +253,24 @@ mod tests {
 
     const LOAD: &str = r#"(module (memory 1)
         (func (param i32) (result i32) (i32.load offset=8 (local.get 0))))"#;
+
+    #[test]
+    fn a_table_of_fixed_size_is_checked_against_a_constant() {
+        let table_get = |limits: &str| {
+            let wat = format!(
+                "(module (table {limits} funcref)
+                    (func (param i32) (result funcref) (table.get 0 (local.get 0))))"
+            );
+            let funcs = translate(&wat, &tunables(MemoryStyle::Static, None, true));
+            assert_eq!(count(&funcs[0], Opcode::Trapnz), 1);
+            count(&funcs[0], Opcode::Load)
+        };
+        // Definition, size, base and element; the size of a table whose
+        // maximum is its minimum is a constant.
+        assert_eq!(table_get("2 10"), 4);
+        assert_eq!(table_get("2"), 4);
+        assert_eq!(table_get("2 2"), 3);
+    }
 
     #[test]
     fn static_memory_access_has_no_explicit_check() {

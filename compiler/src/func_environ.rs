@@ -311,17 +311,46 @@ impl<'m> FuncEnvironment<'m> {
         self.load_vmctx_pointer(builder, self.offsets.table(table))
     }
 
-    /// The current number of elements of the table defined at `definition`, as i64.
-    pub fn table_size(builder: &mut FunctionBuilder<'_>, definition: Value) -> Value {
+    /// Whether table `table` can never change size: its type's maximum is
+    /// its minimum. Import matching then pins the size too (the table given
+    /// has at least the minimum elements and at most the maximum), and no
+    /// growth can succeed, so its element storage never moves either.
+    fn table_is_fixed(&self, table: u32) -> bool {
+        let ty = &self.info.tables[table as usize].ty;
+        ty.maximum() == Some(ty.minimum())
+    }
+
+    /// The current number of elements of table `table`, defined at
+    /// `definition`, as i64: a constant when the table's size is fixed.
+    pub fn table_size(
+        &self,
+        builder: &mut FunctionBuilder<'_>,
+        table: u32,
+        definition: Value,
+    ) -> Value {
+        if self.table_is_fixed(table) {
+            let elements = self.info.tables[table as usize].ty.minimum();
+            return builder.ins().iconst(types::I64, elements as i64);
+        }
         let flags = Self::table_flags(builder);
         builder
             .ins()
             .load(types::I64, flags, definition, field::TABLE_CURRENT_ELEMENTS)
     }
 
-    /// The address of the first element of the table defined at `definition`.
-    pub fn table_base(builder: &mut FunctionBuilder<'_>, definition: Value) -> Value {
-        let flags = Self::table_flags(builder);
+    /// The address of the first element of table `table`, defined at
+    /// `definition`; a load that may move (and be shared) when the table's
+    /// size is fixed, since its storage then never moves.
+    pub fn table_base(
+        &self,
+        builder: &mut FunctionBuilder<'_>,
+        table: u32,
+        definition: Value,
+    ) -> Value {
+        let mut flags = Self::table_flags(builder);
+        if self.table_is_fixed(table) {
+            flags = flags.with_readonly().with_can_move();
+        }
         builder
             .ins()
             .load(types::I64, flags, definition, field::TABLE_BASE)

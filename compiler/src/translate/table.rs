@@ -52,7 +52,7 @@ impl Translator<'_> {
             O::TableSize { table } => {
                 let index_type = self.table_index_type(table);
                 let definition = self.env.table_definition(builder, table);
-                let size = FuncEnvironment::table_size(builder, definition);
+                let size = self.env.table_size(builder, table, definition);
                 let size = narrow_to(builder, size, index_type);
                 self.push(size);
             }
