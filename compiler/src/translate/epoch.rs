@@ -9,8 +9,10 @@
 //! deadline on (execution resumes) or fail (the error unwinds like a trap).
 //!
 //! A check is two loads, a test and a branch not taken, and keeps no
-//! register live between checks: the store's limits through the vmctx
-//! (live in every function anyway), then the limits' `epoch_deadline_passed`
+//! register of its own live between checks: the store's limits through the
+//! vmctx (a parameter of every function; in a loop that otherwise needs no
+//! vmctx, the allocator may spill it and the check reloads it), then the
+//! limits' `epoch_deadline_passed`
 //! word, which the engine raises when its epoch reaches the store's
 //! deadline (runtime `vm/epoch_deadlines.rs`). Comparing the epoch with the
 //! deadline here instead needs two values at once, and caching the
