@@ -12,9 +12,8 @@
 //! register of its own live between checks: the store's limits through the
 //! vmctx (a parameter of every function; in a loop that otherwise needs no
 //! vmctx, the allocator may spill it and the check reloads it), then the
-//! limits' `epoch_deadline_passed`
-//! word, which the engine raises when its epoch reaches the store's
-//! deadline (runtime `vm/epoch_deadlines.rs`). Comparing the epoch with the
+//! limits' `epoch_deadline_passed` word, which the engine raises when its
+//! epoch reaches the store's deadline (runtime `vm/epoch_deadlines.rs`). Comparing the epoch with the
 //! deadline here instead needs two values at once, and caching the
 //! counter's address or the deadline across the function holds a register
 //! everywhere: a hot loop pays for either with spills (a dispatch loop

@@ -32,7 +32,7 @@
 use super::Translator;
 use crate::func_environ::FuncEnvironment;
 use crate::trap::TrapKind;
-use crate::vmctx::field;
+use crate::vmctx::{VMOffsets, field};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, InstructionData, Opcode, Value, types};
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -117,12 +117,12 @@ pub(super) fn is_call(op: &Operator<'_>) -> bool {
 impl Translator<'_> {
     /// At function entry: reads the store's count and checks it.
     pub(super) fn fuel_function_entry(&mut self, builder: &mut FunctionBuilder<'_>) {
-        let Some(limits) = self.runtime_limits else {
-            return;
-        };
         if !self.env.tunables().consume_fuel {
             return;
         }
+        let limits = self
+            .env
+            .load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS);
         let consumed = builder.declare_var(types::I64);
         self.fuel = Some(Fuel {
             consumed,

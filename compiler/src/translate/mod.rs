@@ -183,7 +183,6 @@ impl<'m> FuncTranslator<'m> {
             stack: Vec::new(),
             control: Vec::new(),
             reachable: true,
-            runtime_limits: None,
             fuel: None,
             epoch_checks: false,
             isa: self.isa,
@@ -264,9 +263,6 @@ struct Translator<'m> {
     stack: Vec<Value>,
     control: Vec<Frame>,
     reachable: bool,
-    /// The store's `VMRuntimeLimits`, loaded at entry when the function is
-    /// instrumented for fuel or epochs.
-    runtime_limits: Option<Value>,
     /// The fuel count, when the function consumes fuel (fuel.rs).
     fuel: Option<fuel::Fuel>,
     /// Whether the function checks the epoch deadline (epoch.rs).
@@ -318,16 +314,9 @@ impl Translator<'_> {
         self.stack.push(value);
     }
 
-    /// Loads what fuel and epoch checks need and runs the entry checks.
+    /// Runs the entry checks of fuel and epochs, for what the function is
+    /// instrumented for.
     fn instrument_function_entry(&mut self, builder: &mut FunctionBuilder<'_>) {
-        let tunables = self.env.tunables();
-        if !tunables.consume_fuel && !tunables.epoch_interruption {
-            return;
-        }
-        self.runtime_limits = Some(
-            self.env
-                .load_vmctx_pointer(builder, VMOffsets::RUNTIME_LIMITS),
-        );
         self.fuel_function_entry(builder);
         self.epoch_function_entry(builder);
     }

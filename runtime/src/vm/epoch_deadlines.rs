@@ -65,6 +65,15 @@ struct State {
     raised_through: (u64, StoreKey),
 }
 
+impl State {
+    /// The entries after the cursor, whose words are not raised yet,
+    /// earliest first.
+    fn not_raised(&self) -> impl Iterator<Item = &(u64, StoreKey)> {
+        let after_cursor = (Bound::Excluded(self.raised_through), Bound::Unbounded);
+        self.deadlines.range(after_cursor)
+    }
+}
+
 /// An engine's epoch and the deadlines of its stores.
 #[derive(Debug)]
 pub(crate) struct EpochDeadlines {
@@ -144,28 +153,27 @@ impl EpochDeadlines {
     /// lock. Reads the set only: nothing is allocated or freed.
     fn raise_due(&self, state: &mut State) {
         let epoch = self.epoch();
-        let after_cursor = (Bound::Excluded(state.raised_through), Bound::Unbounded);
-        let mut next_due = u64::MAX;
-        for &(deadline, store) in state.deadlines.range(after_cursor) {
+        let mut raised = None;
+        for &(deadline, store) in state.not_raised() {
             if deadline > epoch {
-                next_due = deadline;
                 break;
             }
             // SAFETY: a store in the set has live limits: it leaves the set,
             // under this lock, before they are freed.
             unsafe { deadline_passed(store as *mut VMRuntimeLimits) }.store(1, Ordering::SeqCst);
-            state.raised_through = (deadline, store);
+            raised = Some((deadline, store));
         }
-        self.next_due.store(next_due, Ordering::SeqCst);
+        if let Some(last) = raised {
+            state.raised_through = last;
+        }
+        self.publish_next_due(state);
     }
 
     /// Publishes the deadline of the first entry after the cursor; under
     /// the lock.
     fn publish_next_due(&self, state: &State) {
-        let after_cursor = (Bound::Excluded(state.raised_through), Bound::Unbounded);
         let next = state
-            .deadlines
-            .range(after_cursor)
+            .not_raised()
             .next()
             .map_or(u64::MAX, |&(deadline, _)| deadline);
         self.next_due.store(next, Ordering::SeqCst);
